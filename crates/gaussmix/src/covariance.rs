@@ -1,0 +1,347 @@
+//! The four covariance kinds: storage, precision Cholesky factors, log-determinants and
+//! parameter counts.
+//!
+//! Internally every kind keeps the Cholesky factor of its *precision* (upper triangular
+//! `U` with `Σ⁻¹ = U Uᵀ`), so that a log-density is a triangular product and a squared
+//! norm: no inverse or determinant is ever formed.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ndarray::{Array1, Array2, Array3, ArrayD};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{GmmError, Result};
+use crate::linalg;
+
+/// The shape of each component's covariance matrix (scikit-learn's `covariance_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CovarianceType {
+    /// Each component has its own general covariance matrix.
+    #[default]
+    Full,
+    /// All components share one general covariance matrix.
+    Tied,
+    /// Each component has its own diagonal covariance matrix.
+    Diag,
+    /// Each component has its own single variance (`σ²·I`).
+    Spherical,
+}
+
+impl CovarianceType {
+    /// All four kinds, in a fixed order.
+    pub const ALL: [CovarianceType; 4] = [
+        CovarianceType::Full,
+        CovarianceType::Tied,
+        CovarianceType::Diag,
+        CovarianceType::Spherical,
+    ];
+
+    /// The lowercase name used in model files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CovarianceType::Full => "full",
+            CovarianceType::Tied => "tied",
+            CovarianceType::Diag => "diag",
+            CovarianceType::Spherical => "spherical",
+        }
+    }
+
+    /// Number of free covariance parameters for `k` components in `d` dimensions.
+    pub fn n_covariance_parameters(self, k: usize, d: usize) -> usize {
+        match self {
+            CovarianceType::Full => k * d * (d + 1) / 2,
+            CovarianceType::Tied => d * (d + 1) / 2,
+            CovarianceType::Diag => k * d,
+            CovarianceType::Spherical => k,
+        }
+    }
+
+    /// Number of free parameters of a whole mixture: `(k-1) + k·d + covariance`.
+    ///
+    /// ```
+    /// use gaussmix::CovarianceType;
+    /// assert_eq!(CovarianceType::Full.n_parameters(2, 1), 5);
+    /// assert_eq!(CovarianceType::Spherical.n_parameters(3, 4), 2 + 12 + 3);
+    /// ```
+    pub fn n_parameters(self, k: usize, d: usize) -> usize {
+        k.saturating_sub(1) + k * d + self.n_covariance_parameters(k, d)
+    }
+}
+
+impl fmt::Display for CovarianceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CovarianceType {
+    type Err = GmmError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(CovarianceType::Full),
+            "tied" => Ok(CovarianceType::Tied),
+            "diag" | "diagonal" => Ok(CovarianceType::Diag),
+            "spherical" => Ok(CovarianceType::Spherical),
+            other => Err(crate::error::invalid_option(
+                "covariance_type",
+                format!("unknown covariance type {other:?}; expected one of full, tied, diag, spherical"),
+            )),
+        }
+    }
+}
+
+/// Covariance (or precision-Cholesky) arrays in scikit-learn's per-type shape:
+/// full `K×D×D`, tied `D×D`, diag `K×D` (variances), spherical `K`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Covariances {
+    /// `K×D×D`.
+    Full(Array3<f64>),
+    /// `D×D`, shared by all components.
+    Tied(Array2<f64>),
+    /// `K×D`: one variance per component and feature.
+    Diag(Array2<f64>),
+    /// `K`: one variance per component.
+    Spherical(Array1<f64>),
+}
+
+impl Covariances {
+    /// Which kind this is.
+    pub fn covariance_type(&self) -> CovarianceType {
+        match self {
+            Covariances::Full(_) => CovarianceType::Full,
+            Covariances::Tied(_) => CovarianceType::Tied,
+            Covariances::Diag(_) => CovarianceType::Diag,
+            Covariances::Spherical(_) => CovarianceType::Spherical,
+        }
+    }
+
+    /// The array with its per-type shape, as a dynamic-dimensional array.
+    pub fn to_array(&self) -> ArrayD<f64> {
+        match self {
+            Covariances::Full(a) => a.clone().into_dyn(),
+            Covariances::Tied(a) => a.clone().into_dyn(),
+            Covariances::Diag(a) => a.clone().into_dyn(),
+            Covariances::Spherical(a) => a.clone().into_dyn(),
+        }
+    }
+
+    /// Checks the shape against `k` components and `d` features.
+    pub(crate) fn check_shape(&self, k: usize, d: usize, what: &str) -> Result<()> {
+        let (got, want): (Vec<usize>, Vec<usize>) = match self {
+            Covariances::Full(a) => (a.shape().to_vec(), vec![k, d, d]),
+            Covariances::Tied(a) => (a.shape().to_vec(), vec![d, d]),
+            Covariances::Diag(a) => (a.shape().to_vec(), vec![k, d]),
+            Covariances::Spherical(a) => (a.shape().to_vec(), vec![k]),
+        };
+        if got != want {
+            return Err(GmmError::InvalidInit(format!(
+                "{what} ({}) have shape {got:?}, expected {want:?} for {k} components and {d} features",
+                self.covariance_type()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The full `D×D` covariance matrix of component `k`, row-major.
+    pub(crate) fn component_matrix(&self, k: usize, d: usize) -> Vec<f64> {
+        let mut m = vec![0.0; d * d];
+        match self {
+            Covariances::Full(a) => {
+                for i in 0..d {
+                    for j in 0..d {
+                        m[i * d + j] = a[[k, i, j]];
+                    }
+                }
+            }
+            Covariances::Tied(a) => {
+                for i in 0..d {
+                    for j in 0..d {
+                        m[i * d + j] = a[[i, j]];
+                    }
+                }
+            }
+            Covariances::Diag(a) => {
+                for i in 0..d {
+                    m[i * d + i] = a[[k, i]];
+                }
+            }
+            Covariances::Spherical(a) => {
+                for i in 0..d {
+                    m[i * d + i] = a[k];
+                }
+            }
+        }
+        m
+    }
+
+    fn all_finite(&self) -> bool {
+        match self {
+            Covariances::Full(a) => a.iter().all(|v| v.is_finite()),
+            Covariances::Tied(a) | Covariances::Diag(a) => a.iter().all(|v| v.is_finite()),
+            Covariances::Spherical(a) => a.iter().all(|v| v.is_finite()),
+        }
+    }
+}
+
+/// Precision Cholesky factors in a flat layout the kernels read directly.
+///
+/// - full: `K` upper-triangular `D×D` blocks `U_k` (row-major), `Σ_k⁻¹ = U_k U_kᵀ`
+/// - tied: one such block
+/// - diag: `K×D` values `1/σ_kd`
+/// - spherical: `K` values `1/σ_k`
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PrecisionCholesky {
+    pub kind: CovarianceType,
+    pub k: usize,
+    pub d: usize,
+    pub factors: Vec<f64>,
+    /// `Σ log diag(U_k)` = −½ log det Σ_k, per component.
+    pub log_det: Vec<f64>,
+}
+
+impl PrecisionCholesky {
+    /// Factorises covariances; a matrix that is not positive definite is an error naming
+    /// the component.
+    pub fn from_covariances(cov: &Covariances, k: usize, d: usize, reg_covar: f64) -> Result<Self> {
+        let not_pd = |component: usize| GmmError::NotPositiveDefinite {
+            component,
+            reg_covar,
+            context: String::new(),
+        };
+        if !cov.all_finite() {
+            return Err(GmmError::Numerical(
+                "a covariance contains a non-finite value".into(),
+            ));
+        }
+        let kind = cov.covariance_type();
+        let (factors, log_det) = match cov {
+            Covariances::Full(_) | Covariances::Tied(_) => {
+                let blocks = if kind == CovarianceType::Tied { 1 } else { k };
+                let mut factors = Vec::with_capacity(blocks * d * d);
+                let mut log_det = Vec::with_capacity(k);
+                for b in 0..blocks {
+                    let m = cov.component_matrix(b, d);
+                    let u = linalg::precision_cholesky(&m, d).ok_or_else(|| not_pd(b))?;
+                    let ld: f64 = (0..d).map(|i| u[i * d + i].ln()).sum();
+                    if !ld.is_finite() {
+                        return Err(not_pd(b));
+                    }
+                    factors.extend_from_slice(&u);
+                    log_det.push(ld);
+                }
+                if kind == CovarianceType::Tied {
+                    log_det = vec![log_det[0]; k];
+                }
+                (factors, log_det)
+            }
+            Covariances::Diag(a) => {
+                let mut factors = Vec::with_capacity(k * d);
+                let mut log_det = Vec::with_capacity(k);
+                for c in 0..k {
+                    let mut ld = 0.0;
+                    for j in 0..d {
+                        let v = a[[c, j]];
+                        if v.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+                            return Err(not_pd(c));
+                        }
+                        let p = 1.0 / v.sqrt();
+                        ld += p.ln();
+                        factors.push(p);
+                    }
+                    log_det.push(ld);
+                }
+                (factors, log_det)
+            }
+            Covariances::Spherical(a) => {
+                let mut factors = Vec::with_capacity(k);
+                let mut log_det = Vec::with_capacity(k);
+                for c in 0..k {
+                    let v = a[c];
+                    if v.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+                        return Err(not_pd(c));
+                    }
+                    let p = 1.0 / v.sqrt();
+                    factors.push(p);
+                    log_det.push(d as f64 * p.ln());
+                }
+                (factors, log_det)
+            }
+        };
+        if log_det.iter().any(|v| !v.is_finite()) {
+            return Err(GmmError::Numerical(
+                "a covariance has an infinite or zero determinant".into(),
+            ));
+        }
+        Ok(PrecisionCholesky {
+            kind,
+            k,
+            d,
+            factors,
+            log_det,
+        })
+    }
+
+    /// The factors in scikit-learn's per-type shape.
+    pub fn to_covariances_shape(&self) -> Covariances {
+        let (k, d) = (self.k, self.d);
+        match self.kind {
+            CovarianceType::Full => Covariances::Full(
+                Array3::from_shape_vec((k, d, d), self.factors.clone()).unwrap_or_default(),
+            ),
+            CovarianceType::Tied => Covariances::Tied(
+                Array2::from_shape_vec((d, d), self.factors.clone()).unwrap_or_default(),
+            ),
+            CovarianceType::Diag => Covariances::Diag(
+                Array2::from_shape_vec((k, d), self.factors.clone()).unwrap_or_default(),
+            ),
+            CovarianceType::Spherical => {
+                Covariances::Spherical(Array1::from_vec(self.factors.clone()))
+            }
+        }
+    }
+}
+
+/// Builds covariances from precision matrices (the inverse), for users who start from
+/// scikit-learn's `precisions_init`.
+pub(crate) fn covariances_from_precisions(prec: &Covariances, k: usize, d: usize) -> Result<Covariances> {
+    let bad = |c: usize| {
+        GmmError::InvalidInit(format!(
+            "the precision matrix of component {c} is not positive definite; precisions must be inverses of covariance matrices"
+        ))
+    };
+    Ok(match prec {
+        Covariances::Full(a) => {
+            let mut out = Array3::zeros((k, d, d));
+            for c in 0..k {
+                let m = prec.component_matrix(c, d);
+                let inv = linalg::spd_inverse(&m, d).ok_or_else(|| bad(c))?;
+                for i in 0..d {
+                    for j in 0..d {
+                        out[[c, i, j]] = inv[i * d + j];
+                    }
+                }
+            }
+            let _ = a;
+            Covariances::Full(out)
+        }
+        Covariances::Tied(_) => {
+            let m = prec.component_matrix(0, d);
+            let inv = linalg::spd_inverse(&m, d).ok_or_else(|| bad(0))?;
+            Covariances::Tied(Array2::from_shape_vec((d, d), inv).map_err(|e| GmmError::InvalidInit(e.to_string()))?)
+        }
+        Covariances::Diag(a) => {
+            if let Some(((c, _), _)) = a.indexed_iter().find(|(_, v)| !(**v > 0.0) || !v.is_finite()) {
+                return Err(bad(c));
+            }
+            Covariances::Diag(a.mapv(|v| 1.0 / v))
+        }
+        Covariances::Spherical(a) => {
+            if let Some((c, _)) = a.indexed_iter().find(|(_, v)| !(**v > 0.0) || !v.is_finite()) {
+                return Err(bad(c));
+            }
+            Covariances::Spherical(a.mapv(|v| 1.0 / v))
+        }
+    })
+}

@@ -1,0 +1,151 @@
+//! Starting parameters for one EM run: from the chosen method's responsibilities, with
+//! any explicitly given parameters taking precedence.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::covariance::{covariances_from_precisions, Covariances};
+use crate::data::Data;
+use crate::em::{nearest_pass, random_pass};
+use crate::error::{GmmError, Result};
+use crate::kmeans;
+use crate::options::{GmmOptions, InitMethod};
+use crate::params::Params;
+
+/// Starting parameters for run number `run` (restarts use independent seeds).
+pub(crate) fn initial_params(data: &Data, opts: &GmmOptions, seed: u64) -> Result<Params> {
+    let (k, d) = (opts.n_components, data.n_features());
+    let kind = opts.covariance_type;
+    let start = &opts.start;
+    if let Some(w) = &start.weights {
+        if w.len() != k {
+            return Err(GmmError::InvalidInit(format!(
+                "{} starting weights for {k} components",
+                w.len()
+            )));
+        }
+    }
+    if let Some(m) = &start.means {
+        if m.dim() != (k, d) {
+            return Err(GmmError::InvalidInit(format!(
+                "starting means have shape {:?}, expected [{k}, {d}] ({k} components, {d} features)",
+                m.shape()
+            )));
+        }
+        if m.iter().any(|v| !v.is_finite()) {
+            return Err(GmmError::InvalidInit("starting means must be finite".into()));
+        }
+    }
+    let given_cov = match (&start.covariances, &start.precisions) {
+        (Some(c), _) => Some(c.clone()),
+        (None, Some(p)) => {
+            p.check_shape(k, d, "starting precisions")?;
+            Some(covariances_from_precisions(p, k, d)?)
+        }
+        (None, None) => None,
+    };
+    if let Some(c) = &given_cov {
+        if c.covariance_type() != kind {
+            return Err(GmmError::InvalidInit(format!(
+                "starting covariances are {} but covariance_type is {kind}",
+                c.covariance_type()
+            )));
+        }
+        c.check_shape(k, d, "starting covariances")?;
+    }
+
+    let (weights, means, cov) = match (&start.weights, &start.means, given_cov) {
+        (Some(w), Some(m), Some(c)) => (w.clone(), m.clone(), c),
+        (w, m, c) => {
+            let (ew, em, ec) = estimate_start(data, opts, seed)?;
+            (
+                w.clone().unwrap_or(ew),
+                m.clone().unwrap_or(em),
+                c.unwrap_or(ec),
+            )
+        }
+    };
+    let total = weights.sum();
+    if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || (total - 1.0).abs() > 1e-6 {
+        return Err(GmmError::InvalidInit(format!(
+            "starting weights must be non-negative and sum to 1 (within 1e-6); they sum to {total}"
+        )));
+    }
+    Params::new(weights, means, cov, opts.reg_covar).map_err(|e| match e {
+        GmmError::InvalidModel(m) => GmmError::InvalidInit(m),
+        GmmError::NotPositiveDefinite {
+            component,
+            reg_covar,
+            ..
+        } => GmmError::NotPositiveDefinite {
+            component,
+            reg_covar,
+            context: " at initialisation".into(),
+        },
+        other => other,
+    })
+}
+
+/// Parameters from the init method's responsibilities (one M-step).
+fn estimate_start(
+    data: &Data,
+    opts: &GmmOptions,
+    seed: u64,
+) -> Result<(ndarray::Array1<f64>, ndarray::Array2<f64>, Covariances)> {
+    let (k, d) = (opts.n_components, data.n_features());
+    let kind = opts.covariance_type;
+    let eff = data.n_effective_rows();
+    if eff < k {
+        return Err(GmmError::InvalidData(format!(
+            "{eff} samples (with positive weight) are fewer than n_components = {k}; use at most {eff} components or more data"
+        )));
+    }
+    let centers: Option<Vec<f64>> = match (&opts.start.means, opts.init) {
+        (Some(m), _) => Some(m.iter().copied().collect()),
+        (None, InitMethod::KMeansPlusPlus) => {
+            Some(kmeans::kmeans_plus_plus(data, k, seed)?.iter().copied().collect())
+        }
+        (None, InitMethod::KMeans) => Some(
+            kmeans::kmeans(data, k, seed, 300)?
+                .centers
+                .iter()
+                .copied()
+                .collect(),
+        ),
+        (None, InitMethod::RandomFromData) => {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let candidates: Vec<usize> = (0..data.n_samples())
+                .filter(|&i| data.weights().is_none_or(|w| w[i] > 0.0))
+                .collect();
+            let picks: Vec<usize> = candidates.choose_multiple(&mut rng, k).copied().collect();
+            Some(picks.iter().flat_map(|&i| data.row(i).to_vec()).collect())
+        }
+        (None, InitMethod::Random) => None,
+    };
+    let (stats, shift) = match centers {
+        Some(c) => (nearest_pass(data, kind, &c, k), c),
+        None => {
+            let mean = column_means(data);
+            let shift: Vec<f64> = (0..k).flat_map(|_| mean.iter().copied()).collect();
+            (random_pass(data, kind, &shift, k, seed), shift)
+        }
+    };
+    let _ = d;
+    stats.m_step(&shift, opts.reg_covar, opts.variance_floor)
+}
+
+fn column_means(data: &Data) -> Vec<f64> {
+    let d = data.n_features();
+    let mut m = vec![0.0; d];
+    let mut tw = 0.0;
+    for i in 0..data.n_samples() {
+        let w = data.weights().map_or(1.0, |w| w[i]);
+        tw += w;
+        for (a, x) in m.iter_mut().zip(data.row(i)) {
+            *a += w * x;
+        }
+    }
+    m.iter_mut().for_each(|v| *v /= tw);
+    m
+}

@@ -1,0 +1,215 @@
+//! k-means++ seeding and Lloyd's k-means, weighted, seeded and chunk-parallel.
+//!
+//! Usable on its own; the mixture uses it to choose starting responsibilities.
+//!
+//! ```
+//! use gaussmix::{kmeans, Data};
+//! let x = [0.0, 0.1, 0.2, 10.0, 10.1, 10.2];
+//! let data = Data::from_slice(&x, 6, 1).unwrap();
+//! let fit = kmeans::kmeans(&data, 2, 7, 100).unwrap();
+//! let mut c: Vec<f64> = fit.centers.iter().copied().collect();
+//! c.sort_by(f64::total_cmp);
+//! assert!((c[0] - 0.1).abs() < 1e-12 && (c[1] - 10.1).abs() < 1e-12);
+//! ```
+
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::data::Data;
+use crate::engine::{chunks, map_groups};
+use crate::error::{GmmError, Result};
+
+/// The result of [`kmeans`].
+#[derive(Clone, Debug)]
+pub struct KMeansFit {
+    /// `K×D` cluster centres.
+    pub centers: Array2<f64>,
+    /// Weighted sum of squared distances of rows to their nearest centre.
+    pub inertia: f64,
+    /// Lloyd iterations run.
+    pub n_iter: usize,
+}
+
+#[inline]
+pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Index and squared distance of the centre nearest to `x` (lowest index on ties).
+#[inline]
+pub(crate) fn nearest(centers: &[f64], d: usize, x: &[f64]) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    for (c, mu) in centers.chunks_exact(d).enumerate() {
+        let dist = sq_dist(x, mu);
+        if dist < best.1 {
+            best = (c, dist);
+        }
+    }
+    best
+}
+
+fn check(data: &Data, k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(crate::error::invalid_option("n_components", "must be at least 1, got 0"));
+    }
+    let eff = data.n_effective_rows();
+    if eff < k {
+        return Err(GmmError::InvalidData(format!(
+            "{eff} samples (with positive weight) cannot be split into {k} components; use at most {eff} components or more data"
+        )));
+    }
+    Ok(())
+}
+
+/// Draws an index with probability proportional to `mass[i]` (all ≥ 0, sum `total` > 0).
+fn draw(mass: impl Iterator<Item = f64>, total: f64, rng: &mut ChaCha8Rng) -> Option<usize> {
+    let target = rng.gen::<f64>() * total;
+    let mut acc = 0.0;
+    let mut last = None;
+    for (i, m) in mass.enumerate() {
+        if m > 0.0 {
+            acc += m;
+            last = Some(i);
+            if acc > target {
+                return Some(i);
+            }
+        }
+    }
+    last
+}
+
+/// Greedy k-means++ seeding (Arthur & Vassilvitskii, with `2 + ln k` local trials per
+/// centre as scikit-learn does), weighted by the sample weights.
+pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>> {
+    check(data, k)?;
+    let (n, d) = (data.n_samples(), data.n_features());
+    let w = |i: usize| data.weights().map_or(1.0, |w| w[i]);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut centers: Vec<f64> = Vec::with_capacity(k * d);
+    let first = draw((0..n).map(w), data.total_weight(), &mut rng).unwrap_or(0);
+    centers.extend_from_slice(data.row(first));
+    let mut closest: Vec<f64> = (0..n).map(|i| sq_dist(data.row(i), data.row(first))).collect();
+    let trials = 2 + (k as f64).ln() as usize;
+    for _ in 1..k {
+        let potential: f64 = (0..n).map(|i| w(i) * closest[i]).sum();
+        let mut candidates = Vec::with_capacity(trials);
+        for _ in 0..trials {
+            let pick = if potential > 0.0 {
+                draw((0..n).map(|i| w(i) * closest[i]), potential, &mut rng)
+            } else {
+                // Every row already sits on a centre: any row will do.
+                draw((0..n).map(w), data.total_weight(), &mut rng)
+            };
+            candidates.push(pick.unwrap_or(0));
+        }
+        // Pick the candidate that lowers the potential most (ties: first drawn).
+        let mut best: Option<(usize, f64)> = None;
+        for &cand in &candidates {
+            let c = data.row(cand);
+            let parts = map_groups(n, |s, e| {
+                (s..e)
+                    .map(|i| w(i) * closest[i].min(sq_dist(data.row(i), c)))
+                    .sum::<f64>()
+            });
+            let pot: f64 = parts.iter().sum();
+            if best.is_none_or(|(_, b)| pot < b) {
+                best = Some((cand, pot));
+            }
+        }
+        let chosen = best.map_or(0, |b| b.0);
+        let c = data.row(chosen).to_vec();
+        for (i, cl) in closest.iter_mut().enumerate() {
+            let dist = sq_dist(data.row(i), &c);
+            if dist < *cl {
+                *cl = dist;
+            }
+        }
+        centers.extend_from_slice(&c);
+    }
+    Array2::from_shape_vec((k, d), centers).map_err(|e| GmmError::Numerical(e.to_string()))
+}
+
+/// Lloyd's k-means from k-means++ seeds; stops when the centres move less than `1e-4`
+/// times the mean feature variance (scikit-learn's rule) or after `max_iter` steps.
+pub fn kmeans(data: &Data, k: usize, seed: u64, max_iter: usize) -> Result<KMeansFit> {
+    let init = kmeans_plus_plus(data, k, seed)?;
+    lloyd(data, init, max_iter)
+}
+
+/// Lloyd's iterations from given centres.
+pub fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFit> {
+    let (n, d) = (data.n_samples(), data.n_features());
+    let k = init.nrows();
+    if init.ncols() != d {
+        return Err(GmmError::FeatureMismatch {
+            expected: init.ncols(),
+            found: d,
+        });
+    }
+    let tol = 1e-4 * mean_variance(data);
+    let mut centers: Vec<f64> = init.iter().copied().collect();
+    let mut n_iter = 0;
+    let mut inertia;
+    loop {
+        // Sums of (x − old centre) per cluster: shifted so the update is accurate far
+        // from the origin.
+        let parts = map_groups(n, |s, e| {
+            let mut sums = vec![0.0; k * d];
+            let mut mass = vec![0.0; k];
+            let mut inert = 0.0;
+            for (cs, ce) in chunks(s, e) {
+                for i in cs..ce {
+                    let x = data.row(i);
+                    let wi = data.weights().map_or(1.0, |w| w[i]);
+                    let (c, dist) = nearest(&centers, d, x);
+                    mass[c] += wi;
+                    inert += wi * dist;
+                    for j in 0..d {
+                        sums[c * d + j] += wi * (x[j] - centers[c * d + j]);
+                    }
+                }
+            }
+            (sums, mass, inert)
+        });
+        let mut sums = vec![0.0; k * d];
+        let mut mass = vec![0.0; k];
+        inertia = 0.0;
+        for (s, m, i) in &parts {
+            sums.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+            mass.iter_mut().zip(m).for_each(|(a, b)| *a += b);
+            inertia += i;
+        }
+        let mut shift = 0.0;
+        for c in 0..k {
+            if mass[c] > 0.0 {
+                for j in 0..d {
+                    let step = sums[c * d + j] / mass[c];
+                    centers[c * d + j] += step;
+                    shift += step * step;
+                }
+            }
+        }
+        n_iter += 1;
+        if shift <= tol || n_iter >= max_iter {
+            break;
+        }
+    }
+    let centers =
+        Array2::from_shape_vec((k, d), centers).map_err(|e| GmmError::Numerical(e.to_string()))?;
+    Ok(KMeansFit {
+        centers,
+        inertia,
+        n_iter,
+    })
+}
+
+fn mean_variance(data: &Data) -> f64 {
+    let (n, d) = (data.n_samples(), data.n_features());
+    let mut total = 0.0;
+    for j in 0..d {
+        let mean = (0..n).map(|i| data.row(i)[j]).sum::<f64>() / n as f64;
+        total += (0..n).map(|i| (data.row(i)[j] - mean).powi(2)).sum::<f64>() / n as f64;
+    }
+    total / d as f64
+}

@@ -1,0 +1,295 @@
+//! Fit options: a builder whose `build` validates every value, named as scikit-learn
+//! names them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+use crate::covariance::{CovarianceType, Covariances};
+use crate::error::{invalid_option, GmmError, Result};
+use crate::model::GaussianMixture;
+
+/// How starting responsibilities are chosen (scikit-learn's `init_params`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitMethod {
+    /// k-means++ seeding; each row is assigned to its nearest seed (the default).
+    #[default]
+    #[serde(rename = "kmeans++")]
+    KMeansPlusPlus,
+    /// k-means++ seeding followed by Lloyd's k-means; hard assignment to the centres.
+    #[serde(rename = "kmeans")]
+    KMeans,
+    /// Random responsibilities, normalised per row.
+    Random,
+    /// `K` distinct rows drawn at random as means; hard assignment to the nearest.
+    RandomFromData,
+}
+
+impl InitMethod {
+    /// The name used on the command line and in model files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitMethod::KMeansPlusPlus => "kmeans++",
+            InitMethod::KMeans => "kmeans",
+            InitMethod::Random => "random",
+            InitMethod::RandomFromData => "random-from-data",
+        }
+    }
+}
+
+impl fmt::Display for InitMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for InitMethod {
+    type Err = GmmError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "kmeans++" | "k-means++" => Ok(InitMethod::KMeansPlusPlus),
+            "kmeans" | "k-means" => Ok(InitMethod::KMeans),
+            "random" => Ok(InitMethod::Random),
+            "random-from-data" => Ok(InitMethod::RandomFromData),
+            other => Err(invalid_option(
+                "init",
+                format!("unknown init method {other:?}; expected kmeans++, kmeans, random or random-from-data"),
+            )),
+        }
+    }
+}
+
+/// Explicit starting parameters; any subset may be given (scikit-learn's
+/// `weights_init`, `means_init`, `precisions_init`, plus covariances).
+///
+/// Whatever is missing is estimated from the initial responsibilities: when means are
+/// given, those are the hard assignment of each row to its nearest given mean, so
+/// covariances are measured around the means the user chose.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StartParameters {
+    /// `K` weights, non-negative, summing to 1.
+    pub weights: Option<Array1<f64>>,
+    /// `K×D` means.
+    pub means: Option<Array2<f64>>,
+    /// Covariances in per-type shape.
+    pub covariances: Option<Covariances>,
+    /// Precisions (inverse covariances) in per-type shape; used when `covariances` is
+    /// `None`.
+    pub precisions: Option<Covariances>,
+}
+
+impl StartParameters {
+    /// True when nothing is given.
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_none()
+            && self.means.is_none()
+            && self.covariances.is_none()
+            && self.precisions.is_none()
+    }
+
+    /// Starting parameters taken from a model (for warm starts and `--init-model`).
+    pub fn from_model(model: &GaussianMixture) -> Self {
+        StartParameters {
+            weights: Some(model.weights().to_owned()),
+            means: Some(model.means().to_owned()),
+            covariances: Some(model.covariances().clone()),
+            precisions: None,
+        }
+    }
+}
+
+/// Validated fit options. Build with [`GaussianMixture::builder`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GmmOptions {
+    /// Number of mixture components `K` (≥ 1).
+    pub n_components: usize,
+    /// Covariance kind.
+    pub covariance_type: CovarianceType,
+    /// Initialisation method for the responsibilities.
+    pub init: InitMethod,
+    /// Number of restarts; the run with the best final lower bound is kept (≥ 1).
+    pub n_init: usize,
+    /// Maximum EM iterations per run (≥ 1).
+    pub max_iter: usize,
+    /// Convergence threshold on the change of the mean log-likelihood (≥ 0).
+    pub tol: f64,
+    /// Added to the diagonal of every covariance (≥ 0).
+    pub reg_covar: f64,
+    /// Opt-in variance floor: each variance is clamped to at least this value.
+    pub variance_floor: Option<f64>,
+    /// Seed of every random choice; the same seed gives the same fit.
+    pub seed: u64,
+    /// Threads for the EM passes; `None` uses all cores. Results do not depend on it.
+    pub n_threads: Option<usize>,
+    /// Re-seed components that lose their mass or collapse instead of failing.
+    pub recover: bool,
+    /// Explicit starting parameters (not stored in model files).
+    #[serde(skip)]
+    pub start: StartParameters,
+}
+
+impl Default for GmmOptions {
+    /// scikit-learn's defaults, with one component.
+    fn default() -> Self {
+        GmmOptions {
+            n_components: 1,
+            covariance_type: CovarianceType::Full,
+            init: InitMethod::KMeansPlusPlus,
+            n_init: 1,
+            max_iter: 100,
+            tol: 1e-3,
+            reg_covar: 1e-6,
+            variance_floor: None,
+            seed: 0,
+            n_threads: None,
+            recover: false,
+            start: StartParameters::default(),
+        }
+    }
+}
+
+/// Builder for [`GmmOptions`]; every setter is checked in [`GmmBuilder::build`].
+#[derive(Clone, Debug)]
+pub struct GmmBuilder {
+    opts: GmmOptions,
+}
+
+impl GmmBuilder {
+    pub(crate) fn new(n_components: usize) -> Self {
+        GmmBuilder {
+            opts: GmmOptions {
+                n_components,
+                ..GmmOptions::default()
+            },
+        }
+    }
+
+    /// Covariance kind (default full).
+    pub fn covariance_type(mut self, t: CovarianceType) -> Self {
+        self.opts.covariance_type = t;
+        self
+    }
+    /// Initialisation method (default k-means++).
+    pub fn init(mut self, m: InitMethod) -> Self {
+        self.opts.init = m;
+        self
+    }
+    /// Restarts (default 1).
+    pub fn n_init(mut self, n: usize) -> Self {
+        self.opts.n_init = n;
+        self
+    }
+    /// Iteration cap per run (default 100).
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.opts.max_iter = n;
+        self
+    }
+    /// Convergence tolerance (default 1e-3).
+    pub fn tol(mut self, t: f64) -> Self {
+        self.opts.tol = t;
+        self
+    }
+    /// Covariance regulariser (default 1e-6).
+    pub fn reg_covar(mut self, r: f64) -> Self {
+        self.opts.reg_covar = r;
+        self
+    }
+    /// The seed notebook's variance floor (off by default).
+    pub fn variance_floor(mut self, v: f64) -> Self {
+        self.opts.variance_floor = Some(v);
+        self
+    }
+    /// Random seed (default 0).
+    pub fn seed(mut self, s: u64) -> Self {
+        self.opts.seed = s;
+        self
+    }
+    /// Thread count (default: all cores).
+    pub fn n_threads(mut self, n: usize) -> Self {
+        self.opts.n_threads = Some(n);
+        self
+    }
+    /// Re-seed dead or collapsed components instead of failing (default off).
+    pub fn recover(mut self, on: bool) -> Self {
+        self.opts.recover = on;
+        self
+    }
+    /// Starting weights (`K`).
+    pub fn weights_init(mut self, w: Array1<f64>) -> Self {
+        self.opts.start.weights = Some(w);
+        self
+    }
+    /// Starting means (`K×D`).
+    pub fn means_init(mut self, m: Array2<f64>) -> Self {
+        self.opts.start.means = Some(m);
+        self
+    }
+    /// Starting covariances (per-type shape).
+    pub fn covariances_init(mut self, c: Covariances) -> Self {
+        self.opts.start.covariances = Some(c);
+        self
+    }
+    /// Starting precisions, the inverse covariances (per-type shape).
+    pub fn precisions_init(mut self, p: Covariances) -> Self {
+        self.opts.start.precisions = Some(p);
+        self
+    }
+    /// All starting parameters at once.
+    pub fn start(mut self, s: StartParameters) -> Self {
+        self.opts.start = s;
+        self
+    }
+    /// Continue from a fitted model: its parameters become the starting point and its
+    /// covariance type is used (scikit-learn's `warm_start`).
+    pub fn warm_start(mut self, model: &GaussianMixture) -> Self {
+        self.opts.covariance_type = model.covariance_type();
+        self.opts.n_components = model.n_components();
+        self.opts.start = StartParameters::from_model(model);
+        self
+    }
+
+    /// Validates every option and returns the options, or an error naming the first
+    /// option out of range.
+    pub fn build(self) -> Result<GmmOptions> {
+        let o = self.opts;
+        if o.n_components == 0 {
+            return Err(invalid_option("n_components", "must be at least 1, got 0"));
+        }
+        if o.n_init == 0 {
+            return Err(invalid_option("n_init", "must be at least 1, got 0"));
+        }
+        if o.max_iter == 0 {
+            return Err(invalid_option("max_iter", "must be at least 1, got 0"));
+        }
+        if !(o.tol.is_finite() && o.tol >= 0.0) {
+            return Err(invalid_option(
+                "tol",
+                format!("must be a finite number ≥ 0, got {}", o.tol),
+            ));
+        }
+        if !(o.reg_covar.is_finite() && o.reg_covar >= 0.0) {
+            return Err(invalid_option(
+                "reg_covar",
+                format!("must be a finite number ≥ 0, got {}", o.reg_covar),
+            ));
+        }
+        if let Some(v) = o.variance_floor {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(invalid_option(
+                    "variance_floor",
+                    format!("must be a finite number ≥ 0, got {v}"),
+                ));
+            }
+        }
+        if o.n_threads == Some(0) {
+            return Err(invalid_option(
+                "n_threads",
+                "must be at least 1 (or unset for all cores), got 0",
+            ));
+        }
+        Ok(o)
+    }
+}
