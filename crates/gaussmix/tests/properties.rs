@@ -1,0 +1,208 @@
+//! Properties EM must have whatever the data: monotone likelihood, normalised
+//! responsibilities, lossless model files, and recoverability from its own samples.
+
+use gaussmix::{CovarianceType, Covariances, GaussianMixture, Progress};
+use ndarray::{Array1, Array2, Array3};
+use proptest::prelude::*;
+
+fn kind_strategy() -> impl Strategy<Value = CovarianceType> {
+    prop_oneof![
+        Just(CovarianceType::Full),
+        Just(CovarianceType::Tied),
+        Just(CovarianceType::Diag),
+        Just(CovarianceType::Spherical),
+    ]
+}
+
+/// A random mixture with `k` components in `d` dimensions (well-conditioned).
+fn random_model(k: usize, d: usize, kind: CovarianceType, spread: f64, seed: u64) -> GaussianMixture {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut w: Vec<f64> = (0..k).map(|_| rng.gen_range(0.5..1.5)).collect();
+    let s: f64 = w.iter().sum();
+    w.iter_mut().for_each(|v| *v /= s);
+    // A negative spread asks for well-separated means: component c sits near 8·c·|spread|.
+    let means = if spread < 0.0 {
+        Array2::from_shape_fn((k, d), |(c, _)| 8.0 * c as f64 * -spread + rng.gen_range(-1.0..1.0))
+    } else {
+        Array2::from_shape_fn((k, d), |_| rng.gen_range(-spread..spread))
+    };
+    let spd = |rng: &mut rand_chacha::ChaCha8Rng| {
+        let a = Array2::from_shape_fn((d, d), |_| rng.gen_range(-0.5..0.5));
+        let mut m = a.dot(&a.t());
+        for i in 0..d {
+            m[[i, i]] += 0.5;
+        }
+        m
+    };
+    let cov = match kind {
+        CovarianceType::Full => {
+            let mut c = Array3::zeros((k, d, d));
+            for i in 0..k {
+                c.index_axis_mut(ndarray::Axis(0), i).assign(&spd(&mut rng));
+            }
+            Covariances::Full(c)
+        }
+        CovarianceType::Tied => Covariances::Tied(spd(&mut rng)),
+        CovarianceType::Diag => Covariances::Diag(Array2::from_shape_fn((k, d), |_| rng.gen_range(0.3..2.0))),
+        CovarianceType::Spherical => Covariances::Spherical(Array1::from_shape_fn(k, |_| rng.gen_range(0.3..2.0))),
+    };
+    GaussianMixture::from_parameters(Array1::from_vec(w), means, cov).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn em_never_decreases_the_likelihood(
+        k in 1usize..4, d in 1usize..4, n in 30usize..120, kind in kind_strategy(), seed in 0u64..1000,
+    ) {
+        let truth = random_model(k, d, kind, 3.0, seed);
+        let (x, _) = truth.sample(n, seed).unwrap();
+        let fit_k = (k + 1).min(n);
+        let model = GaussianMixture::builder(fit_k)
+            .covariance_type(kind)
+            .tol(0.0)
+            .max_iter(40)
+            .seed(seed)
+            .build().unwrap()
+            .fit(x.view());
+        // A singular covariance is a legitimate refusal on tiny random data; a result
+        // must be monotone.
+        if let Ok(model) = model {
+            let lb = &model.fit_record().unwrap().lower_bounds;
+            for w in lb.windows(2) {
+                // reg_covar makes the M-step a near-maximiser only: allow that slack.
+                prop_assert!(w[1] >= w[0] - 1e-6 * (1.0 + w[0].abs()), "{} then {}", w[0], w[1]);
+            }
+        }
+    }
+
+    #[test]
+    fn responsibilities_sum_to_one(
+        k in 1usize..5, d in 1usize..4, kind in kind_strategy(), seed in 0u64..1000, far in 0.0f64..50.0,
+    ) {
+        let model = random_model(k, d, kind, 4.0, seed);
+        let (mut x, _) = model.sample(60, seed + 1).unwrap();
+        // Push some rows far away, where densities underflow without log space.
+        for i in 0..10 { x[[i, 0]] += far * 10.0; }
+        let p = model.predict_proba(x.view()).unwrap();
+        for row in p.rows() {
+            prop_assert!((row.sum() - 1.0).abs() < 1e-12);
+            prop_assert!(row.iter().all(|v| (0.0..=1.0).contains(v)));
+        }
+        let s = model.score_samples(x.view()).unwrap();
+        prop_assert!(s.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn model_json_round_trips_exactly(
+        k in 1usize..5, d in 1usize..5, kind in kind_strategy(), seed in 0u64..10_000, spread in 0.001f64..1e6,
+    ) {
+        let model = random_model(k, d, kind, spread, seed);
+        let back = GaussianMixture::from_json(&model.to_json()).unwrap();
+        prop_assert_eq!(&back, &model);
+        let (x, _) = model.sample(20, 1).unwrap();
+        let fitted = GaussianMixture::builder(1).covariance_type(kind).build().unwrap().fit(x.view()).unwrap();
+        let back = GaussianMixture::from_json(&fitted.to_json()).unwrap();
+        prop_assert_eq!(back, fitted);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sample_then_refit_recovers_the_mixture(
+        k in 1usize..4, d in 1usize..4, kind in kind_strategy(), seed in 0u64..1000,
+    ) {
+        let truth = random_model(k, d, kind, -1.0, seed);
+        let (x, _) = truth.sample(4000, seed).unwrap();
+        let fit = GaussianMixture::builder(k)
+            .covariance_type(kind)
+            .n_init(3)
+            .seed(seed)
+            .tol(1e-6)
+            .max_iter(300)
+            .build().unwrap()
+            .fit(x.view()).unwrap();
+        // Match each true component with the nearest fitted mean.
+        for c in 0..k {
+            let mu = truth.means().row(c).to_owned();
+            let (best, dist) = (0..k)
+                .map(|j| (j, (&fit.means().row(j) - &mu).mapv(|v| v * v).sum().sqrt()))
+                .min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+            // Means within a few standard errors; weights within a few points.
+            prop_assert!(dist < 0.3, "component {c}: mean off by {dist}");
+            prop_assert!((fit.weights()[best] - truth.weights()[c]).abs() < 0.05);
+        }
+        let ll_truth = truth.score(x.view()).unwrap();
+        let ll_fit = fit.score(x.view()).unwrap();
+        prop_assert!(ll_fit >= ll_truth - 1e-3, "fit {ll_fit} below truth {ll_truth}");
+    }
+}
+
+#[test]
+fn restarts_keep_the_best_run_and_start_differently() {
+    let truth = random_model(4, 2, CovarianceType::Full, 4.0, 7);
+    let (x, _) = truth.sample(600, 3).unwrap();
+    let mut runs: Vec<Vec<f64>> = vec![Vec::new(); 6];
+    let mut record = |p: &Progress| runs[p.run].push(p.lower_bound);
+    let opts = GaussianMixture::builder(4)
+        .n_init(6)
+        .init(gaussmix::InitMethod::Random)
+        .seed(11)
+        .build()
+        .unwrap();
+    let data = gaussmix::Data::from_view(x.view()).unwrap();
+    let model = opts.fit_with_progress(&data, &mut record).unwrap();
+    let firsts: Vec<f64> = runs.iter().map(|r| r[0]).collect();
+    for i in 0..firsts.len() {
+        for j in 0..i {
+            assert_ne!(firsts[i], firsts[j], "restarts {i} and {j} started from the same point");
+        }
+    }
+    let finals: Vec<f64> = runs.iter().map(|r| *r.last().unwrap()).collect();
+    let best = finals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let rec = model.fit_record().unwrap();
+    assert_eq!(rec.lower_bound, best);
+    assert_eq!(finals[rec.best_init], best);
+    // A single run with the same seed reproduces restart 0.
+    let single = GaussianMixture::builder(4).init(gaussmix::InitMethod::Random).seed(11).build().unwrap().fit(x.view()).unwrap();
+    assert_eq!(single.fit_record().unwrap().lower_bounds, runs[0]);
+}
+
+#[test]
+fn integer_weights_equal_repeated_rows() {
+    let truth = random_model(3, 2, CovarianceType::Full, 3.0, 5);
+    let (x, _) = truth.sample(90, 9).unwrap();
+    let reps: Vec<usize> = (0..90).map(|i| i % 4).collect(); // 0..3 copies, zeros included
+    let weights: Vec<f64> = reps.iter().map(|r| *r as f64).collect();
+    let mut rows = Vec::new();
+    for (i, r) in reps.iter().enumerate() {
+        for _ in 0..*r {
+            rows.extend(x.row(i).iter().copied());
+        }
+    }
+    let xr = Array2::from_shape_vec((rows.len() / 2, 2), rows).unwrap();
+    for kind in CovarianceType::ALL {
+        let start = random_model(3, 2, kind, 3.0, 99);
+        let opts = GaussianMixture::builder(3)
+            .warm_start(&start)
+            .tol(1e-10)
+            .max_iter(200)
+            .build()
+            .unwrap();
+        let data = gaussmix::Data::from_view(x.view()).unwrap().with_weights(&weights).unwrap();
+        let a = opts.fit_data(&data).unwrap();
+        let b = opts.fit(xr.view()).unwrap();
+        let (ra, rb) = (a.fit_record().unwrap(), b.fit_record().unwrap());
+        assert_eq!(ra.n_iter, rb.n_iter, "{kind}");
+        let close = |p: &[f64], q: &[f64]| p.iter().zip(q).all(|(u, v)| (u - v).abs() <= 1e-9 * (1.0 + v.abs()));
+        assert!(close(a.means().as_slice().unwrap(), b.means().as_slice().unwrap()), "{kind} means");
+        assert!(close(a.weights().as_slice().unwrap(), b.weights().as_slice().unwrap()), "{kind} weights");
+        let (ca, cb) = (a.covariances().to_array(), b.covariances().to_array());
+        assert!(close(ca.as_slice().unwrap(), cb.as_slice().unwrap()), "{kind} covariances");
+        assert!((ra.bic - rb.bic).abs() < 1e-7 * rb.bic.abs(), "{kind} bic");
+    }
+}
