@@ -136,6 +136,16 @@ impl GaussianMixture {
     pub fn covariances(&self) -> &Covariances {
         &self.params.covariances
     }
+    /// The full `D×D` covariance matrix of component `k` (whatever the covariance type).
+    ///
+    /// # Panics
+    /// If `k >= n_components()`.
+    pub fn component_covariance(&self, k: usize) -> Array2<f64> {
+        assert!(k < self.n_components(), "component {k} out of range");
+        let d = self.n_features();
+        Array2::from_shape_vec((d, d), self.params.covariances.component_matrix(k, d))
+            .unwrap_or_else(|_| Array2::zeros((d, d)))
+    }
     /// Cholesky factors of the precision matrices in per-type shape (scikit-learn's
     /// `precisions_cholesky_`: upper triangular `U` with `Σ⁻¹ = U Uᵀ`).
     pub fn precisions_cholesky(&self) -> Covariances {

@@ -1,0 +1,420 @@
+//! The subcommands other than `demo`.
+
+use std::path::Path;
+
+use gaussmix::{CovarianceType, Data, GaussianMixture, InitMethod, StartParameters};
+use serde_json::json;
+
+use crate::error::{CliError, CliResult};
+use crate::output::{check_output_path, emit, num, write_atomic};
+use crate::plot;
+use crate::progress::Bar;
+use crate::read::{read_table, ReadOptions, Table};
+use crate::{DataArgs, FitArgs};
+
+fn read_options(a: &DataArgs) -> CliResult<ReadOptions> {
+    let delimiter = match a.delimiter.as_deref() {
+        None => None,
+        Some("tab") | Some("\\t") => Some('\t'),
+        Some("space") | Some(" ") => Some(' '),
+        Some(s) if s.chars().count() == 1 => s.chars().next(),
+        Some(s) => {
+            return Err(CliError::usage(format!(
+                "--delimiter {s:?}: give a single character, \"tab\" or \"space\""
+            )))
+        }
+    };
+    Ok(ReadOptions { delimiter })
+}
+
+/// Reads a data file and keeps the requested columns.
+pub fn load_table(path: &str, a: &DataArgs) -> CliResult<Table> {
+    let table = read_table(path, &read_options(a)?)?;
+    match &a.columns {
+        None => Ok(table),
+        Some(cols) => {
+            let idx = cols
+                .iter()
+                .map(|c| table.resolve(c, "--columns"))
+                .collect::<CliResult<Vec<_>>>()?;
+            Ok(table.select(&idx))
+        }
+    }
+}
+
+pub fn load_model(path: &Path) -> CliResult<GaussianMixture> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::data(format!("cannot read model file {}: {e}", path.display()))
+    })?;
+    GaussianMixture::from_json(&text)
+        .map_err(|e| CliError::data(format!("{}: {e}", path.display())))
+}
+
+fn data_for<'a>(model: &GaussianMixture, table: &'a Table, name: &str) -> CliResult<Data<'a>> {
+    if table.d != model.n_features() {
+        return Err(CliError::data(format!(
+            "{name} has {} columns but the model has {} features; select the model's columns with --columns",
+            table.d,
+            model.n_features()
+        )));
+    }
+    Ok(Data::from_slice(&table.values, table.n, table.d)?)
+}
+
+fn read_weights(path: &Path, n: usize) -> CliResult<Vec<f64>> {
+    let t = read_table(&path.to_string_lossy(), &ReadOptions::default())?;
+    if t.d != 1 || t.n != n {
+        return Err(CliError::data(format!(
+            "{}: expected {n} weights, one per line, but found {} rows × {} columns",
+            path.display(),
+            t.n,
+            t.d
+        )));
+    }
+    Ok(t.values)
+}
+
+pub fn fit(a: &FitArgs) -> CliResult<()> {
+    // Refuse unusable output paths before any work.
+    if let Some(o) = &a.output {
+        check_output_path(o)?;
+    }
+    if let Some(p) = &a.plot {
+        let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if !matches!(ext.as_deref(), Some("png") | Some("svg")) {
+            return Err(CliError::usage(format!(
+                "--plot {}: the file name must end in .png or .svg",
+                p.display()
+            )));
+        }
+        check_output_path(p)?;
+    }
+    let init: InitMethod = a.init.parse()?;
+    let start_model = a.init_model.as_deref().map(load_model).transpose()?;
+    let covariance: Option<CovarianceType> = a.covariance.as_deref().map(str::parse).transpose()?;
+    let (k, cov_type) = match &start_model {
+        Some(m) => {
+            if let Some(k) = a.k {
+                if k != m.n_components() {
+                    return Err(CliError::usage(format!(
+                        "-k {k} disagrees with --init-model, which has {} components",
+                        m.n_components()
+                    )));
+                }
+            }
+            if let Some(c) = covariance {
+                if c != m.covariance_type() {
+                    return Err(CliError::usage(format!(
+                        "--covariance {c} disagrees with --init-model, which is {}",
+                        m.covariance_type()
+                    )));
+                }
+            }
+            (m.n_components(), m.covariance_type())
+        }
+        None => (
+            a.k.ok_or_else(|| CliError::usage("give the number of components with -k K (or a starting model with --init-model)"))?,
+            covariance.unwrap_or_default(),
+        ),
+    };
+
+    let mut table = read_table(&a.data, &read_options(&a.data_args)?)?;
+    let mut weights = None;
+    if let Some(col) = &a.weight_column {
+        let j = table.resolve(col, "--weight-column")?;
+        weights = Some(table.column(j));
+        let keep: Vec<usize> = (0..table.d).filter(|c| *c != j).collect();
+        if keep.is_empty() {
+            return Err(CliError::usage("--weight-column leaves no feature columns"));
+        }
+        table = table.select(&keep);
+    }
+    if let Some(cols) = &a.data_args.columns {
+        let idx = cols
+            .iter()
+            .map(|c| table.resolve(c, "--columns"))
+            .collect::<CliResult<Vec<_>>>()?;
+        table = table.select(&idx);
+    }
+    if let Some(p) = &a.weights {
+        weights = Some(read_weights(p, table.n)?);
+    }
+    if let Some(m) = &start_model {
+        if m.n_features() != table.d {
+            return Err(CliError::data(format!(
+                "--init-model has {} features but {} has {} columns",
+                m.n_features(),
+                a.data,
+                table.d
+            )));
+        }
+    }
+
+    let mut builder = GaussianMixture::builder(k)
+        .covariance_type(cov_type)
+        .init(init)
+        .n_init(a.n_init)
+        .max_iter(a.max_iter)
+        .tol(a.tol)
+        .reg_covar(a.reg_covar)
+        .seed(a.seed);
+    if let Some(v) = a.variance_floor {
+        builder = builder.variance_floor(v);
+    }
+    if let Some(t) = a.threads {
+        builder = builder.n_threads(t);
+    }
+    if let Some(m) = &start_model {
+        builder = builder.start(StartParameters::from_model(m));
+    }
+    let opts = builder.build()?;
+    let mut data = Data::from_slice(&table.values, table.n, table.d)?;
+    if let Some(w) = &weights {
+        data = data.with_weights(w)?;
+    }
+    let bar = Bar::new(a.quiet);
+    let mut on_progress = |p: &gaussmix::Progress| bar.update(p);
+    let model = opts.fit_with_progress(&data, &mut on_progress);
+    bar.finish();
+    let model = model?;
+    let rec = model
+        .fit_record()
+        .ok_or_else(|| CliError::data("internal: the fit has no record"))?;
+
+    let model_json = model.to_json();
+    if let Some(o) = &a.output {
+        write_atomic(o, model_json.as_bytes())?;
+    }
+    if let Some(p) = &a.plot {
+        let title = format!(
+            "Gaussian mixture: {} components, {} covariance",
+            model.n_components(),
+            model.covariance_type()
+        );
+        plot::plot_model(&model, &table, (0, 1.min(table.d - 1)), &title, p)?;
+        let conv = plot::Convergence {
+            lower_bounds: &rec.lower_bounds,
+            title: "EM convergence".into(),
+        };
+        plot::render(&conv, &plot::convergence_path(p))?;
+    }
+    if !rec.converged && !a.quiet {
+        eprintln!(
+            "warning: EM did not converge in {} iterations (last change above --tol {}); raise --max-iter or --tol",
+            rec.n_iter, a.tol
+        );
+    }
+    if a.json {
+        let mut summary = summary_json(&model, rec);
+        if a.output.is_none() {
+            summary["model"] = serde_json::from_str(&model_json).unwrap_or_default();
+        }
+        emit(None, &format!("{}\n", summary))?;
+    } else {
+        if !a.quiet {
+            eprint!("{}", summary_text(&model, rec));
+        }
+        if a.output.is_none() {
+            emit(None, &format!("{model_json}\n"))?;
+        }
+    }
+    Ok(())
+}
+
+fn summary_json(model: &GaussianMixture, rec: &gaussmix::FitRecord) -> serde_json::Value {
+    json!({
+        "n_components": model.n_components(),
+        "covariance_type": model.covariance_type().as_str(),
+        "n_features": model.n_features(),
+        "n_samples": rec.n_samples,
+        "converged": rec.converged,
+        "n_iter": rec.n_iter,
+        "lower_bound": rec.lower_bound,
+        "score": rec.score,
+        "bic": rec.bic,
+        "aic": rec.aic,
+        "n_parameters": rec.n_parameters,
+        "weights": model.weights().to_vec(),
+        "means": model.means().rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+    })
+}
+
+fn fmt_vec(v: impl IntoIterator<Item = f64>) -> String {
+    let parts: Vec<String> = v.into_iter().map(|x| format!("{x:.4}")).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+pub fn summary_text(model: &GaussianMixture, rec: &gaussmix::FitRecord) -> String {
+    let mut s = format!(
+        "fitted {} components ({} covariance) to {} rows × {} features: {} after {} iterations\n",
+        model.n_components(),
+        model.covariance_type(),
+        rec.n_samples,
+        model.n_features(),
+        if rec.converged { "converged" } else { "NOT converged" },
+        rec.n_iter
+    );
+    s += &format!(
+        "mean log-likelihood {:.6}   BIC {:.3}   AIC {:.3}   parameters {}\n",
+        rec.score, rec.bic, rec.aic, rec.n_parameters
+    );
+    s += "component  weight    mean / variances\n";
+    for c in 0..model.n_components() {
+        let cov = model.component_covariance(c);
+        s += &format!(
+            "{c:>9}  {:.4}    mean {}  var {}\n",
+            model.weights()[c],
+            fmt_vec(model.means().row(c).iter().copied()),
+            fmt_vec(cov.diag().iter().copied())
+        );
+    }
+    s
+}
+
+pub fn predict(
+    model: &Path,
+    data: &str,
+    proba: bool,
+    out: Option<&Path>,
+    a: &DataArgs,
+) -> CliResult<()> {
+    if let Some(o) = out {
+        check_output_path(o)?;
+    }
+    let m = load_model(model)?;
+    let table = load_table(data, a)?;
+    let d = data_for(&m, &table, data)?;
+    let mut text = String::with_capacity(table.n * 4);
+    if proba {
+        let p = m.predict_proba_data(&d)?;
+        for row in p.rows() {
+            let cells: Vec<String> = row.iter().map(|v| num(*v)).collect();
+            text += &cells.join(",");
+            text.push('\n');
+        }
+    } else {
+        for l in m.predict_data(&d)? {
+            text += &format!("{l}\n");
+        }
+    }
+    emit(out, &text)
+}
+
+pub fn score(
+    model: &Path,
+    data: &str,
+    per_sample: bool,
+    out: Option<&Path>,
+    a: &DataArgs,
+) -> CliResult<()> {
+    if let Some(o) = out {
+        check_output_path(o)?;
+    }
+    let m = load_model(model)?;
+    let table = load_table(data, a)?;
+    let d = data_for(&m, &table, data)?;
+    let text = if per_sample {
+        let s = m.score_samples_data(&d)?;
+        let mut t = String::with_capacity(table.n * 20);
+        for v in s {
+            t += &num(v);
+            t.push('\n');
+        }
+        t
+    } else {
+        format!("{}\n", num(m.score_data(&d)?))
+    };
+    emit(out, &text)
+}
+
+pub fn sample(model: &Path, n: usize, seed: u64, labels: bool, out: Option<&Path>) -> CliResult<()> {
+    if let Some(o) = out {
+        check_output_path(o)?;
+    }
+    let m = load_model(model)?;
+    let (x, l) = m.sample(n, seed)?;
+    let mut t = String::with_capacity(n * m.n_features() * 20);
+    for (row, lab) in x.rows().into_iter().zip(l.iter()) {
+        let mut cells: Vec<String> = row.iter().map(|v| num(*v)).collect();
+        if labels {
+            cells.push(lab.to_string());
+        }
+        t += &cells.join(",");
+        t.push('\n');
+    }
+    emit(out, &t)
+}
+
+pub fn plot(model: &Path, data: &str, out: &Path, features: &str, a: &DataArgs) -> CliResult<()> {
+    let ext = out.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if !matches!(ext.as_deref(), Some("png") | Some("svg")) {
+        return Err(CliError::usage(format!(
+            "-o {}: the figure name must end in .png or .svg",
+            out.display()
+        )));
+    }
+    check_output_path(out)?;
+    let f: Vec<usize> = features
+        .split(',')
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| CliError::usage(format!("--features {features:?}: expected two 0-based indices like 0,1")))?;
+    if f.len() != 2 {
+        return Err(CliError::usage(format!(
+            "--features {features:?}: expected exactly two indices like 0,1"
+        )));
+    }
+    let m = load_model(model)?;
+    let table = load_table(data, a)?;
+    data_for(&m, &table, data)?;
+    let title = format!(
+        "Gaussian mixture: {} components, {} covariance",
+        m.n_components(),
+        m.covariance_type()
+    );
+    let feats = if m.n_features() == 1 { (0, 0) } else { (f[0], f[1]) };
+    plot::plot_model(&m, &table, feats, &title, out)
+}
+
+pub fn info(model: &Path) -> CliResult<()> {
+    let m = load_model(model)?;
+    let mut s = format!(
+        "{}: Gaussian mixture, {} components, {} features, {} covariance, {} free parameters\n",
+        model.display(),
+        m.n_components(),
+        m.n_features(),
+        m.covariance_type(),
+        m.n_parameters()
+    );
+    match m.fit_record() {
+        Some(r) => {
+            s += &format!(
+                "fit: {} rows, {} after {} iterations (tol {}, max_iter {}, n_init {}, init {}, seed {})\n",
+                r.n_samples,
+                if r.converged { "converged" } else { "not converged" },
+                r.n_iter,
+                r.options.tol,
+                r.options.max_iter,
+                r.options.n_init,
+                r.options.init,
+                r.options.seed
+            );
+            s += &format!(
+                "     mean log-likelihood {:.6}, BIC {:.3}, AIC {:.3}\n",
+                r.score, r.bic, r.aic
+            );
+        }
+        None => s += "fit: no record (parameters given directly)\n",
+    }
+    s += "component  weight    mean / variances\n";
+    for c in 0..m.n_components() {
+        let cov = m.component_covariance(c);
+        s += &format!(
+            "{c:>9}  {:.4}    mean {}  var {}\n",
+            m.weights()[c],
+            fmt_vec(m.means().row(c).iter().copied()),
+            fmt_vec(cov.diag().iter().copied())
+        );
+    }
+    emit(None, &s)
+}

@@ -1,0 +1,49 @@
+//! CLI errors and their exit codes: 1 for bad data or models, 2 for usage errors
+//! (clap's convention), each with a message that says what to do.
+
+use std::fmt;
+
+use gaussmix::GmmError;
+
+#[derive(Debug)]
+pub struct CliError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn data(message: impl Into<String>) -> Self {
+        CliError {
+            code: 1,
+            message: message.into(),
+        }
+    }
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    /// Prefixes the message with where it happened (a file, a command).
+    pub fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<GmmError> for CliError {
+    fn from(e: GmmError) -> Self {
+        match e {
+            GmmError::InvalidOption { .. } => CliError::usage(e.to_string()),
+            other => CliError::data(other.to_string()),
+        }
+    }
+}
+
+pub type CliResult<T> = Result<T, CliError>;

@@ -1,0 +1,358 @@
+//! Data readers: CSV/TSV text and `.npy`, with errors that name the file, line and
+//! column of the first bad value.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{CliError, CliResult};
+
+/// A numeric table read from a file.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Row-major values.
+    pub values: Vec<f64>,
+    pub n: usize,
+    pub d: usize,
+    /// Column names (from the header, or "0", "1", ...).
+    pub columns: Vec<String>,
+}
+
+impl Table {
+    pub fn column(&self, j: usize) -> Vec<f64> {
+        (0..self.n).map(|i| self.values[i * self.d + j]).collect()
+    }
+
+    /// Keeps the given columns, in the given order.
+    pub fn select(&self, cols: &[usize]) -> Table {
+        let mut values = Vec::with_capacity(self.n * cols.len());
+        for i in 0..self.n {
+            for &j in cols {
+                values.push(self.values[i * self.d + j]);
+            }
+        }
+        Table {
+            values,
+            n: self.n,
+            d: cols.len(),
+            columns: cols.iter().map(|&j| self.columns[j].clone()).collect(),
+        }
+    }
+
+    /// Resolves a column given by name or 0-based index.
+    pub fn resolve(&self, spec: &str, source: &str) -> CliResult<usize> {
+        let spec = spec.trim();
+        if let Some(j) = self.columns.iter().position(|c| c == spec) {
+            return Ok(j);
+        }
+        match spec.parse::<usize>() {
+            Ok(j) if j < self.d => Ok(j),
+            _ => Err(CliError::usage(format!(
+                "{source}: no column {spec:?}; columns are {} (names or 0-based indices)",
+                self.columns.join(", ")
+            ))),
+        }
+    }
+}
+
+/// How to read a data file.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub delimiter: Option<char>,
+}
+
+const MAX_BYTES_IN_MESSAGE: usize = 40;
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > MAX_BYTES_IN_MESSAGE {
+        format!("{}…", s.chars().take(MAX_BYTES_IN_MESSAGE).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// Reads `path` (`-` for stdin) as CSV/TSV or `.npy` by its extension.
+pub fn read_table(path: &str, opts: &ReadOptions) -> CliResult<Table> {
+    let name = if path == "-" { "<stdin>" } else { path };
+    let bytes = if path == "-" {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .map_err(|e| CliError::data(format!("cannot read stdin: {e}")))?;
+        b
+    } else {
+        std::fs::read(path).map_err(|e| {
+            CliError::data(format!("cannot read data file {path}: {e}"))
+        })?
+    };
+    let ext = Path::new(path)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if ext == "npy" || bytes.starts_with(b"\x93NUMPY") {
+        return parse_npy(&bytes).map_err(|e| e.context(name));
+    }
+    let delim = opts.delimiter.unwrap_or(match ext.as_str() {
+        "tsv" | "tab" => '\t',
+        _ => ',',
+    });
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        CliError::data(format!(
+            "{name}: not a text file (invalid UTF-8 at byte {}); expected CSV/TSV or .npy",
+            e.valid_up_to()
+        ))
+    })?;
+    parse_text(text, delim, name)
+}
+
+fn split<'a>(line: &'a str, delim: char) -> Vec<&'a str> {
+    if delim == ' ' {
+        line.split_whitespace().collect()
+    } else {
+        line.split(delim).map(|f| f.trim()).collect()
+    }
+}
+
+/// Parses delimited text; a first row with no number in it is a header.
+pub fn parse_text(text: &str, delim: char, name: &str) -> CliResult<Table> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((first_no, first)) = lines.next() else {
+        return Err(CliError::data(format!(
+            "{name}: the file is empty; expected rows of numbers"
+        )));
+    };
+    let first_fields = split(first, delim);
+    let is_header = first_fields.iter().all(|f| f.parse::<f64>().is_err());
+    let d = first_fields.len();
+    let columns: Vec<String> = if is_header {
+        first_fields.iter().map(|s| s.trim_matches('"').to_string()).collect()
+    } else {
+        (0..d).map(|j| j.to_string()).collect()
+    };
+    let mut values = Vec::new();
+    let mut n = 0;
+    let data_lines: Box<dyn Iterator<Item = (usize, &str)>> = if is_header {
+        Box::new(lines)
+    } else {
+        Box::new(std::iter::once((first_no, first)).chain(lines))
+    };
+    for (line_no, line) in data_lines {
+        let fields = split(line, delim);
+        if fields.len() != d {
+            return Err(CliError::data(format!(
+                "{name}: line {line_no} has {} fields but {} expected {d}; every row needs the same number of columns",
+                fields.len(),
+                if is_header { "the header" } else { "the first row" },
+            )));
+        }
+        for (j, f) in fields.iter().enumerate() {
+            let v: f64 = f.trim_matches('"').parse().map_err(|_| {
+                CliError::data(format!(
+                    "{name}: line {line_no}, column {} ({}): {:?} is not a number",
+                    j + 1,
+                    columns[j],
+                    shorten(f)
+                ))
+            })?;
+            if !v.is_finite() {
+                return Err(CliError::data(format!(
+                    "{name}: line {line_no}, column {} ({}): {f} is not a finite number; remove or impute missing and infinite values",
+                    j + 1,
+                    columns[j]
+                )));
+            }
+            values.push(v);
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return Err(CliError::data(format!(
+            "{name}: the file has a header but no data rows"
+        )));
+    }
+    Ok(Table {
+        values,
+        n,
+        d,
+        columns,
+    })
+}
+
+/// Parses a `.npy` file (v1–v3; `f8`/`f4`, either byte order, C or Fortran order; 1-D
+/// arrays are one column).
+pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
+    let bad = |m: String| CliError::data(format!("not a valid .npy file: {m}"));
+    if b.len() < 10 || &b[..6] != b"\x93NUMPY" {
+        return Err(bad("missing the \\x93NUMPY magic".into()));
+    }
+    let major = b[6];
+    let (hlen, start) = match major {
+        1 => (u16::from_le_bytes([b[8], b[9]]) as usize, 10usize),
+        2 | 3 => {
+            if b.len() < 12 {
+                return Err(bad("truncated header".into()));
+            }
+            (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12)
+        }
+        v => return Err(bad(format!("unsupported format version {v}"))),
+    };
+    let end = start
+        .checked_add(hlen)
+        .filter(|e| *e <= b.len())
+        .ok_or_else(|| bad("header longer than the file".into()))?;
+    let header = std::str::from_utf8(&b[start..end]).map_err(|_| bad("header is not text".into()))?;
+    let field = |key: &str| -> Option<&str> {
+        let i = header.find(&format!("'{key}'"))?;
+        let rest = &header[i + key.len() + 2..];
+        let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+        Some(rest)
+    };
+    let descr = field("descr")
+        .and_then(|r| r.strip_prefix('\''))
+        .and_then(|r| r.split('\'').next())
+        .ok_or_else(|| bad("no 'descr' in header".into()))?;
+    let fortran = field("fortran_order")
+        .map(|r| r.starts_with("True"))
+        .ok_or_else(|| bad("no 'fortran_order' in header".into()))?;
+    let shape_txt = field("shape")
+        .and_then(|r| r.strip_prefix('('))
+        .and_then(|r| r.split(')').next())
+        .ok_or_else(|| bad("no 'shape' in header".into()))?;
+    let dims: Vec<usize> = shape_txt
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| bad(format!("bad shape entry {s:?}"))))
+        .collect::<CliResult<_>>()?;
+    let (n, d) = match dims.as_slice() {
+        [n] => (*n, 1),
+        [n, d] => (*n, *d),
+        other => {
+            return Err(CliError::data(format!(
+                "the array has {} dimensions ({other:?}); expected a 2-D matrix (samples × features)",
+                other.len()
+            )))
+        }
+    };
+    let (size, little, is_f32) = match descr {
+        "<f8" | "=f8" => (8, true, false),
+        ">f8" => (8, false, false),
+        "<f4" | "=f4" => (4, true, true),
+        ">f4" => (4, false, true),
+        other => {
+            return Err(CliError::data(format!(
+                "unsupported dtype {other:?}; save the array as float64 or float32"
+            )))
+        }
+    };
+    let count = n
+        .checked_mul(d)
+        .ok_or_else(|| bad("shape overflows".into()))?;
+    let need = count
+        .checked_mul(size)
+        .ok_or_else(|| bad("shape overflows".into()))?;
+    let body = &b[end..];
+    if body.len() != need {
+        return Err(CliError::data(format!(
+            "the header declares shape ({n}, {d}) = {need} bytes of data but the file holds {}; the file is truncated or corrupt",
+            body.len()
+        )));
+    }
+    let mut raw = Vec::with_capacity(count);
+    for c in body.chunks_exact(size) {
+        let v = if is_f32 {
+            let a = [c[0], c[1], c[2], c[3]];
+            (if little { f32::from_le_bytes(a) } else { f32::from_be_bytes(a) }) as f64
+        } else {
+            let a = [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
+            if little {
+                f64::from_le_bytes(a)
+            } else {
+                f64::from_be_bytes(a)
+            }
+        };
+        raw.push(v);
+    }
+    let values = if fortran && d > 1 {
+        let mut v = vec![0.0; count];
+        for j in 0..d {
+            for i in 0..n {
+                v[i * d + j] = raw[j * n + i];
+            }
+        }
+        v
+    } else {
+        raw
+    };
+    if let Some(p) = values.iter().position(|v| !v.is_finite()) {
+        return Err(CliError::data(format!(
+            "row {}, column {} (1-based) is {}; remove or impute missing and infinite values",
+            p / d + 1,
+            p % d + 1,
+            values[p]
+        )));
+    }
+    if n == 0 || d == 0 {
+        return Err(CliError::data(format!("the array is empty (shape ({n}, {d}))")));
+    }
+    Ok(Table {
+        values,
+        n,
+        d,
+        columns: (0..d).map(|j| j.to_string()).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_and_blank_lines() {
+        let t = parse_text("a, b\n\n1, 2\n 3 ,4\n\n", ',', "t").unwrap();
+        assert_eq!((t.n, t.d), (2, 2));
+        assert_eq!(t.columns, vec!["a", "b"]);
+        assert_eq!(t.values, vec![1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn bad_cell_is_located() {
+        let e = parse_text("1,2\n3,x\n", ',', "f.csv").unwrap_err();
+        assert!(e.message.contains("line 2, column 2"), "{}", e.message);
+        let e = parse_text("1,2\n3\n", ',', "f.csv").unwrap_err();
+        assert!(e.message.contains("line 2 has 1 fields"), "{}", e.message);
+        let e = parse_text("1,nan\n", ',', "f.csv").unwrap_err();
+        assert!(e.message.contains("not a finite number"), "{}", e.message);
+    }
+
+    fn npy(descr: &str, fortran: bool, shape: &str, body: &[u8]) -> Vec<u8> {
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend((h.len() as u16).to_le_bytes());
+        b.extend(h.as_bytes());
+        b.extend(body);
+        b
+    }
+
+    #[test]
+    fn npy_orders_and_dtypes() {
+        let body: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let c = parse_npy(&npy("<f8", false, "(3, 2)", &body)).unwrap();
+        assert_eq!(c.values, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let f = parse_npy(&npy("<f8", true, "(3, 2)", &body)).unwrap();
+        assert_eq!(f.values, vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        let body32: Vec<u8> = [1.5f32, 2.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let s = parse_npy(&npy("<f4", false, "(2,)", &body32)).unwrap();
+        assert_eq!((s.n, s.d, s.values.clone()), (2, 1, vec![1.5, 2.5]));
+        let e = parse_npy(&npy("<f8", false, "(4, 2)", &body)).unwrap_err();
+        assert!(e.message.contains("truncated"), "{}", e.message);
+    }
+}
