@@ -43,9 +43,8 @@ pub fn load_table(path: &str, a: &DataArgs) -> CliResult<Table> {
 }
 
 pub fn load_model(path: &Path) -> CliResult<GaussianMixture> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::data(format!("cannot read model file {}: {e}", path.display()))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::data(format!("cannot read model file {}: {e}", path.display())))?;
     GaussianMixture::from_json(&text)
         .map_err(|e| CliError::data(format!("{}: {e}", path.display())))
 }
@@ -80,7 +79,9 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
         check_output_path(o)?;
     }
     if let Some(p) = &a.plot {
-        let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let ext = p
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
         if !matches!(ext.as_deref(), Some("png") | Some("svg")) {
             return Err(CliError::usage(format!(
                 "--plot {}: the file name must end in .png or .svg",
@@ -245,7 +246,8 @@ fn fmt_vec(v: impl IntoIterator<Item = f64>) -> String {
 }
 
 pub fn summary_text(model: &GaussianMixture, rec: &gaussmix::FitRecord) -> String {
-    let mut s = format!(
+    let mut s =
+        format!(
         "fitted {} components ({} covariance) to {} rows × {} features: {} after {} iterations\n",
         model.n_components(),
         model.covariance_type(),
@@ -327,7 +329,13 @@ pub fn score(
     emit(out, &text)
 }
 
-pub fn sample(model: &Path, n: usize, seed: u64, labels: bool, out: Option<&Path>) -> CliResult<()> {
+pub fn sample(
+    model: &Path,
+    n: usize,
+    seed: u64,
+    labels: bool,
+    out: Option<&Path>,
+) -> CliResult<()> {
     if let Some(o) = out {
         check_output_path(o)?;
     }
@@ -346,7 +354,9 @@ pub fn sample(model: &Path, n: usize, seed: u64, labels: bool, out: Option<&Path
 }
 
 pub fn plot(model: &Path, data: &str, out: &Path, features: &str, a: &DataArgs) -> CliResult<()> {
-    let ext = out.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
     if !matches!(ext.as_deref(), Some("png") | Some("svg")) {
         return Err(CliError::usage(format!(
             "-o {}: the figure name must end in .png or .svg",
@@ -358,7 +368,11 @@ pub fn plot(model: &Path, data: &str, out: &Path, features: &str, a: &DataArgs) 
         .split(',')
         .map(|s| s.trim().parse::<usize>())
         .collect::<Result<_, _>>()
-        .map_err(|_| CliError::usage(format!("--features {features:?}: expected two 0-based indices like 0,1")))?;
+        .map_err(|_| {
+            CliError::usage(format!(
+                "--features {features:?}: expected two 0-based indices like 0,1"
+            ))
+        })?;
     if f.len() != 2 {
         return Err(CliError::usage(format!(
             "--features {features:?}: expected exactly two indices like 0,1"
@@ -372,7 +386,11 @@ pub fn plot(model: &Path, data: &str, out: &Path, features: &str, a: &DataArgs) 
         m.n_components(),
         m.covariance_type()
     );
-    let feats = if m.n_features() == 1 { (0, 0) } else { (f[0], f[1]) };
+    let feats = if m.n_features() == 1 {
+        (0, 0)
+    } else {
+        (f[0], f[1])
+    };
     plot::plot_model(&m, &table, feats, &title, out)
 }
 

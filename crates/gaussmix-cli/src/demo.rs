@@ -26,7 +26,11 @@ fn print_model(model: &GaussianMixture) {
     if let Some(r) = rec {
         println!(
             "  {} after {} iterations; mean log-likelihood {} (total {:.4}); BIC {:.4}",
-            if r.converged { "converged" } else { "NOT converged" },
+            if r.converged {
+                "converged"
+            } else {
+                "NOT converged"
+            },
             r.n_iter,
             num(r.score),
             r.score * r.n_samples as f64,
@@ -39,7 +43,12 @@ fn print_model(model: &GaussianMixture) {
         let rows: Vec<String> = cov
             .rows()
             .into_iter()
-            .map(|r| format!("[{}]", r.iter().map(|v| num(*v)).collect::<Vec<_>>().join(", ")))
+            .map(|r| {
+                format!(
+                    "[{}]",
+                    r.iter().map(|v| num(*v)).collect::<Vec<_>>().join(", ")
+                )
+            })
             .collect();
         println!(
             "  component {c}: weight {}  mean [{}]  covariance [{}]",
@@ -50,7 +59,13 @@ fn print_model(model: &GaussianMixture) {
     }
 }
 
-fn outputs(model: &GaussianMixture, table: &Table, dir: &Path, stem: &str, title: &str) -> CliResult<()> {
+fn outputs(
+    model: &GaussianMixture,
+    table: &Table,
+    dir: &Path,
+    stem: &str,
+    title: &str,
+) -> CliResult<()> {
     let fig = dir.join(format!("{stem}.png"));
     plot::plot_model(model, table, (0, 1.min(table.d - 1)), title, &fig)?;
     let rec = model
@@ -77,9 +92,15 @@ fn outputs(model: &GaussianMixture, table: &Table, dir: &Path, stem: &str, title
 
 pub fn run(dir: &Path) -> CliResult<()> {
     std::fs::create_dir_all(dir).map_err(|e| {
-        CliError::data(format!("cannot create output folder {}: {e}", dir.display()))
+        CliError::data(format!(
+            "cannot create output folder {}: {e}",
+            dir.display()
+        ))
     })?;
-    println!("gaussmix demo: the seed notebook's two examples (figures in {})", dir.display());
+    println!(
+        "gaussmix demo: the seed notebook's two examples (figures in {})",
+        dir.display()
+    );
 
     // 1-D: two components, the notebook's start.
     let t1 = parse_text(DATA_1D, ',', "built-in 1-D data")?;
@@ -136,7 +157,9 @@ pub fn run(dir: &Path) -> CliResult<()> {
 /// Sample covariance with `n − 1` in the denominator (numpy's `np.cov`).
 fn sample_covariance(x: &Array2<f64>) -> Array2<f64> {
     let n = x.nrows() as f64;
-    let mean = x.mean_axis(ndarray::Axis(0)).unwrap_or_else(|| Array1::zeros(x.ncols()));
+    let mean = x
+        .mean_axis(ndarray::Axis(0))
+        .unwrap_or_else(|| Array1::zeros(x.ncols()));
     let c = x - &mean;
     c.t().dot(&c) / (n - 1.0)
 }

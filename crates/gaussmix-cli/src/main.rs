@@ -165,7 +165,12 @@ enum Command {
     /// Run the original notebook's two examples on its data and draw its figures.
     Demo {
         /// Output folder for the figures and models.
-        #[arg(short = 'o', long = "output", default_value = "gaussmix-demo", value_name = "DIR")]
+        #[arg(
+            short = 'o',
+            long = "output",
+            default_value = "gaussmix-demo",
+            value_name = "DIR"
+        )]
         output: PathBuf,
     },
 }

@@ -108,22 +108,33 @@ impl Figure for Histogram<'_> {
         let lo = self.x.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = self.x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let bins = 30usize;
-        let width = if hi > lo { (hi - lo) / bins as f64 } else { 1.0 };
+        let width = if hi > lo {
+            (hi - lo) / bins as f64
+        } else {
+            1.0
+        };
         let mut counts = vec![0usize; bins];
         for v in &self.x {
             let b = (((v - lo) / width) as usize).min(bins - 1);
             counts[b] += 1;
         }
-        let dens: Vec<f64> = counts.iter().map(|c| *c as f64 / (n as f64 * width)).collect();
+        let dens: Vec<f64> = counts
+            .iter()
+            .map(|c| *c as f64 / (n as f64 * width))
+            .collect();
         let (x0, x1) = padded(lo, hi.max(lo + width));
-        let grid: Vec<f64> = (0..=400).map(|i| x0 + (x1 - x0) * i as f64 / 400.0).collect();
+        let grid: Vec<f64> = (0..=400)
+            .map(|i| x0 + (x1 - x0) * i as f64 / 400.0)
+            .collect();
         let k = self.model.n_components();
         let comps: Vec<Vec<(f64, f64)>> = (0..k)
             .map(|c| {
                 let w = self.model.weights()[c];
                 let mu = self.model.means()[[c, 0]];
                 let var = self.model.component_covariance(c)[[0, 0]];
-                grid.iter().map(|&g| (g, w * normal_pdf(g, mu, var))).collect()
+                grid.iter()
+                    .map(|&g| (g, w * normal_pdf(g, mu, var)))
+                    .collect()
             })
             .collect();
         let mix: Vec<(f64, f64)> = grid
@@ -160,7 +171,9 @@ impl Figure for Histogram<'_> {
             }))
             .map_err(e)?
             .label("data (histogram)")
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], grey.mix(0.5).filled()));
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 18, y + 6)], grey.mix(0.5).filled())
+            });
         for (c, pts) in comps.iter().enumerate() {
             let col = color(c);
             let w = self.model.weights()[c];
@@ -168,7 +181,9 @@ impl Figure for Histogram<'_> {
                 .draw_series(LineSeries::new(pts.clone(), col.stroke_width(3)))
                 .map_err(e)?
                 .label(format!("component {c} (weight {w:.3})"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(3))
+                });
         }
         chart
             .draw_series(LineSeries::new(mix, BLACK.stroke_width(2)))
@@ -245,7 +260,12 @@ impl Figure for Scatter<'_> {
             .iter()
             .copied()
             .chain(ellipses.iter().flat_map(|e| e[1].iter().copied()));
-        let (mut xl, mut xh, mut yl, mut yh) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut xl, mut xh, mut yl, mut yh) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
         for (x, y) in all {
             xl = xl.min(x);
             xh = xh.max(x);
@@ -332,8 +352,16 @@ impl Figure for Convergence<'_> {
     {
         root.fill(&WHITE).map_err(e)?;
         let t = self.lower_bounds.len();
-        let lo = self.lower_bounds.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = self.lower_bounds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lo = self
+            .lower_bounds
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let hi = self
+            .lower_bounds
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         let (y0, y1) = padded(lo, hi);
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, ("sans-serif", 24))
@@ -361,7 +389,10 @@ impl Figure for Convergence<'_> {
             .draw_series(LineSeries::new(pts.clone(), color(0).stroke_width(2)))
             .map_err(e)?;
         chart
-            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color(0).filled())))
+            .draw_series(
+                pts.into_iter()
+                    .map(|p| Circle::new(p, 3, color(0).filled())),
+            )
             .map_err(e)?;
         Ok(())
     }
@@ -413,7 +444,12 @@ pub fn plot_model(
     let data = gaussmix::Data::from_slice(&table.values, table.n, table.d)?;
     let labels = model.predict_data(&data)?.to_vec();
     let points = (0..table.n)
-        .map(|i| (table.values[i * d + features.0], table.values[i * d + features.1]))
+        .map(|i| {
+            (
+                table.values[i * d + features.0],
+                table.values[i * d + features.1],
+            )
+        })
         .collect();
     let fig = Scatter {
         model,

@@ -64,7 +64,10 @@ const MAX_BYTES_IN_MESSAGE: usize = 40;
 
 fn shorten(s: &str) -> String {
     if s.chars().count() > MAX_BYTES_IN_MESSAGE {
-        format!("{}…", s.chars().take(MAX_BYTES_IN_MESSAGE).collect::<String>())
+        format!(
+            "{}…",
+            s.chars().take(MAX_BYTES_IN_MESSAGE).collect::<String>()
+        )
     } else {
         s.to_string()
     }
@@ -80,9 +83,8 @@ pub fn read_table(path: &str, opts: &ReadOptions) -> CliResult<Table> {
             .map_err(|e| CliError::data(format!("cannot read stdin: {e}")))?;
         b
     } else {
-        std::fs::read(path).map_err(|e| {
-            CliError::data(format!("cannot read data file {path}: {e}"))
-        })?
+        std::fs::read(path)
+            .map_err(|e| CliError::data(format!("cannot read data file {path}: {e}")))?
     };
     let ext = Path::new(path)
         .extension()
@@ -104,7 +106,7 @@ pub fn read_table(path: &str, opts: &ReadOptions) -> CliResult<Table> {
     parse_text(text, delim, name)
 }
 
-fn split<'a>(line: &'a str, delim: char) -> Vec<&'a str> {
+fn split(line: &str, delim: char) -> Vec<&str> {
     if delim == ' ' {
         line.split_whitespace().collect()
     } else {
@@ -129,7 +131,10 @@ pub fn parse_text(text: &str, delim: char, name: &str) -> CliResult<Table> {
     let is_header = first_fields.iter().all(|f| f.parse::<f64>().is_err());
     let d = first_fields.len();
     let columns: Vec<String> = if is_header {
-        first_fields.iter().map(|s| s.trim_matches('"').to_string()).collect()
+        first_fields
+            .iter()
+            .map(|s| s.trim_matches('"').to_string())
+            .collect()
     } else {
         (0..d).map(|j| j.to_string()).collect()
     };
@@ -204,7 +209,8 @@ pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
         .checked_add(hlen)
         .filter(|e| *e <= b.len())
         .ok_or_else(|| bad("header longer than the file".into()))?;
-    let header = std::str::from_utf8(&b[start..end]).map_err(|_| bad("header is not text".into()))?;
+    let header =
+        std::str::from_utf8(&b[start..end]).map_err(|_| bad("header is not text".into()))?;
     let field = |key: &str| -> Option<&str> {
         let i = header.find(&format!("'{key}'"))?;
         let rest = &header[i + key.len() + 2..];
@@ -226,17 +232,18 @@ pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| bad(format!("bad shape entry {s:?}"))))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| bad(format!("bad shape entry {s:?}")))
+        })
         .collect::<CliResult<_>>()?;
     let (n, d) = match dims.as_slice() {
         [n] => (*n, 1),
         [n, d] => (*n, *d),
-        other => {
-            return Err(CliError::data(format!(
-                "the array has {} dimensions ({other:?}); expected a 2-D matrix (samples × features)",
-                other.len()
-            )))
-        }
+        other => return Err(CliError::data(format!(
+            "the array has {} dimensions ({other:?}); expected a 2-D matrix (samples × features)",
+            other.len()
+        ))),
     };
     let (size, little, is_f32) = match descr {
         "<f8" | "=f8" => (8, true, false),
@@ -266,7 +273,11 @@ pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
     for c in body.chunks_exact(size) {
         let v = if is_f32 {
             let a = [c[0], c[1], c[2], c[3]];
-            (if little { f32::from_le_bytes(a) } else { f32::from_be_bytes(a) }) as f64
+            (if little {
+                f32::from_le_bytes(a)
+            } else {
+                f32::from_be_bytes(a)
+            }) as f64
         } else {
             let a = [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
             if little {
@@ -297,7 +308,9 @@ pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
         )));
     }
     if n == 0 || d == 0 {
-        return Err(CliError::data(format!("the array is empty (shape ({n}, {d}))")));
+        return Err(CliError::data(format!(
+            "the array is empty (shape ({n}, {d}))"
+        )));
     }
     Ok(Table {
         values,
@@ -330,7 +343,10 @@ mod tests {
     }
 
     fn npy(descr: &str, fortran: bool, shape: &str, body: &[u8]) -> Vec<u8> {
-        let mut h = format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
+        let mut h = format!(
+            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+            if fortran { "True" } else { "False" }
+        );
         while (10 + h.len() + 1) % 64 != 0 {
             h.push(' ');
         }
@@ -344,7 +360,10 @@ mod tests {
 
     #[test]
     fn npy_orders_and_dtypes() {
-        let body: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let body: Vec<u8> = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let c = parse_npy(&npy("<f8", false, "(3, 2)", &body)).unwrap();
         assert_eq!(c.values, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let f = parse_npy(&npy("<f8", true, "(3, 2)", &body)).unwrap();

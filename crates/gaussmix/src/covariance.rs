@@ -243,7 +243,7 @@ impl PrecisionCholesky {
                     let mut ld = 0.0;
                     for j in 0..d {
                         let v = a[[c, j]];
-                        if v.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+                        if !(v.is_finite() && v > 0.0) {
                             return Err(not_pd(c));
                         }
                         let p = 1.0 / v.sqrt();
@@ -259,7 +259,7 @@ impl PrecisionCholesky {
                 let mut log_det = Vec::with_capacity(k);
                 for c in 0..k {
                     let v = a[c];
-                    if v.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+                    if !(v.is_finite() && v > 0.0) {
                         return Err(not_pd(c));
                     }
                     let p = 1.0 / v.sqrt();
@@ -305,14 +305,18 @@ impl PrecisionCholesky {
 
 /// Builds covariances from precision matrices (the inverse), for users who start from
 /// scikit-learn's `precisions_init`.
-pub(crate) fn covariances_from_precisions(prec: &Covariances, k: usize, d: usize) -> Result<Covariances> {
+pub(crate) fn covariances_from_precisions(
+    prec: &Covariances,
+    k: usize,
+    d: usize,
+) -> Result<Covariances> {
     let bad = |c: usize| {
         GmmError::InvalidInit(format!(
             "the precision matrix of component {c} is not positive definite; precisions must be inverses of covariance matrices"
         ))
     };
     Ok(match prec {
-        Covariances::Full(a) => {
+        Covariances::Full(_) => {
             let mut out = Array3::zeros((k, d, d));
             for c in 0..k {
                 let m = prec.component_matrix(c, d);
@@ -323,22 +327,30 @@ pub(crate) fn covariances_from_precisions(prec: &Covariances, k: usize, d: usize
                     }
                 }
             }
-            let _ = a;
             Covariances::Full(out)
         }
         Covariances::Tied(_) => {
             let m = prec.component_matrix(0, d);
             let inv = linalg::spd_inverse(&m, d).ok_or_else(|| bad(0))?;
-            Covariances::Tied(Array2::from_shape_vec((d, d), inv).map_err(|e| GmmError::InvalidInit(e.to_string()))?)
+            Covariances::Tied(
+                Array2::from_shape_vec((d, d), inv)
+                    .map_err(|e| GmmError::InvalidInit(e.to_string()))?,
+            )
         }
         Covariances::Diag(a) => {
-            if let Some(((c, _), _)) = a.indexed_iter().find(|(_, v)| !(**v > 0.0) || !v.is_finite()) {
+            if let Some(((c, _), _)) = a
+                .indexed_iter()
+                .find(|(_, v)| !(v.is_finite() && **v > 0.0))
+            {
                 return Err(bad(c));
             }
             Covariances::Diag(a.mapv(|v| 1.0 / v))
         }
         Covariances::Spherical(a) => {
-            if let Some((c, _)) = a.indexed_iter().find(|(_, v)| !(**v > 0.0) || !v.is_finite()) {
+            if let Some((c, _)) = a
+                .indexed_iter()
+                .find(|(_, v)| !(v.is_finite() && **v > 0.0))
+            {
                 return Err(bad(c));
             }
             Covariances::Spherical(a.mapv(|v| 1.0 / v))

@@ -26,9 +26,9 @@ impl<'a> Data<'a> {
     /// assert!(gaussmix::Data::from_slice(&x, 3, 2).is_err());
     /// ```
     pub fn from_slice(x: &'a [f64], n_rows: usize, n_cols: usize) -> Result<Self> {
-        let expected = n_rows.checked_mul(n_cols).ok_or_else(|| {
-            GmmError::InvalidData(format!("shape {n_rows}×{n_cols} overflows"))
-        })?;
+        let expected = n_rows
+            .checked_mul(n_cols)
+            .ok_or_else(|| GmmError::InvalidData(format!("shape {n_rows}×{n_cols} overflows")))?;
         if x.len() != expected {
             return Err(GmmError::InvalidData(format!(
                 "{} values do not fill a {n_rows}×{n_cols} matrix ({expected} values)",
@@ -90,7 +90,7 @@ impl<'a> Data<'a> {
                 w[i]
             )));
         }
-        if !(w.iter().sum::<f64>() > 0.0) {
+        if w.iter().sum::<f64>() <= 0.0 {
             return Err(GmmError::InvalidData(
                 "all sample weights are zero; at least one row must have positive weight".into(),
             ));

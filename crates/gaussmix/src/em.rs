@@ -44,7 +44,12 @@ where
             fill(cs, rows, &mut b.resp, &mut b.log_norm, &mut b.scratch);
             let w = data.weights().map(|w| &w[cs..ce]);
             st.ll += match w {
-                Some(w) => b.log_norm.iter().zip(w).map(|(l, w)| if *w > 0.0 { l * w } else { 0.0 }).sum::<f64>(),
+                Some(w) => b
+                    .log_norm
+                    .iter()
+                    .zip(w)
+                    .map(|(l, w)| if *w > 0.0 { l * w } else { 0.0 })
+                    .sum::<f64>(),
                 None => b.log_norm.iter().sum::<f64>(),
             };
             st.accumulate(rows, w, &b.resp, shift, &mut b.diff);
@@ -61,14 +66,25 @@ where
 /// The E-step pass: statistics and the log-likelihood under `p`.
 pub(crate) fn e_pass(data: &Data, p: &Params) -> SuffStats {
     let k = p.k;
-    stats_pass(data, p.kind(), k, p.means_flat(), |_, rows, resp, ln, sc| {
-        weighted_log_prob(p, rows, resp, sc);
-        normalize_rows(resp, k, ln);
-    })
+    stats_pass(
+        data,
+        p.kind(),
+        k,
+        p.means_flat(),
+        |_, rows, resp, ln, sc| {
+            weighted_log_prob(p, rows, resp, sc);
+            normalize_rows(resp, k, ln);
+        },
+    )
 }
 
 /// Statistics of the hard assignment of every row to its nearest centre.
-pub(crate) fn nearest_pass(data: &Data, kind: CovarianceType, centers: &[f64], k: usize) -> SuffStats {
+pub(crate) fn nearest_pass(
+    data: &Data,
+    kind: CovarianceType,
+    centers: &[f64],
+    k: usize,
+) -> SuffStats {
     let d = data.n_features();
     stats_pass(data, kind, k, centers, |_, rows, resp, ln, _| {
         resp.fill(0.0);
@@ -81,7 +97,13 @@ pub(crate) fn nearest_pass(data: &Data, kind: CovarianceType, centers: &[f64], k
 
 /// Statistics of uniformly random responsibilities (normalised per row); each chunk has
 /// its own seed, so the draw does not depend on the thread count.
-pub(crate) fn random_pass(data: &Data, kind: CovarianceType, shift: &[f64], k: usize, seed: u64) -> SuffStats {
+pub(crate) fn random_pass(
+    data: &Data,
+    kind: CovarianceType,
+    shift: &[f64],
+    k: usize,
+    seed: u64,
+) -> SuffStats {
     stats_pass(data, kind, k, shift, |first, _, resp, ln, _| {
         ln.fill(0.0);
         let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, first as u64, 0x5EED));

@@ -46,14 +46,19 @@ pub(crate) fn chunks(start: usize, end: usize) -> impl Iterator<Item = (usize, u
 }
 
 /// Runs `f` on a pool of `n_threads` threads, or on rayon's global pool when `None`.
-pub(crate) fn install<R: Send>(n_threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
+pub(crate) fn install<R: Send>(
+    n_threads: Option<usize>,
+    f: impl FnOnce() -> R + Send,
+) -> Result<R> {
     match n_threads {
         None => Ok(f()),
         Some(n) => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build()
-                .map_err(|e| invalid_option("n_threads", format!("cannot start {n} threads: {e}")))?;
+                .map_err(|e| {
+                    invalid_option("n_threads", format!("cannot start {n} threads: {e}"))
+                })?;
             Ok(pool.install(f))
         }
     }
@@ -61,9 +66,8 @@ pub(crate) fn install<R: Send>(n_threads: Option<usize>, f: impl FnOnce() -> R +
 
 /// Derives an independent seed for a sub-task (restart, chunk) from the user's seed.
 pub(crate) fn derive_seed(seed: u64, a: u64, b: u64) -> u64 {
-    let mut z = seed
-        ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    let mut z =
+        seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     // splitmix64 finaliser
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -35,7 +35,11 @@ pub(crate) fn weighted_log_prob(p: &Params, rows: &[f64], out: &mut [f64], s: &m
                 let x = &rows[i * d..(i + 1) * d];
                 for c in 0..k {
                     let mu = &means[c * d..(c + 1) * d];
-                    let u = if tied { &f[..d * d] } else { &f[c * d * d..(c + 1) * d * d] };
+                    let u = if tied {
+                        &f[..d * d]
+                    } else {
+                        &f[c * d * d..(c + 1) * d * d]
+                    };
                     let q = tri_quad(x, mu, u, d, &mut s.diff, &mut s.y);
                     out[i * k + c] = p.log_weights[c] + base + p.prec.log_det[c] - 0.5 * q;
                 }

@@ -34,7 +34,9 @@ pub(crate) fn initial_params(data: &Data, opts: &GmmOptions, seed: u64) -> Resul
             )));
         }
         if m.iter().any(|v| !v.is_finite()) {
-            return Err(GmmError::InvalidInit("starting means must be finite".into()));
+            return Err(GmmError::InvalidInit(
+                "starting means must be finite".into(),
+            ));
         }
     }
     let given_cov = match (&start.covariances, &start.precisions) {
@@ -93,7 +95,7 @@ fn estimate_start(
     opts: &GmmOptions,
     seed: u64,
 ) -> Result<(ndarray::Array1<f64>, ndarray::Array2<f64>, Covariances)> {
-    let (k, d) = (opts.n_components, data.n_features());
+    let k = opts.n_components;
     let kind = opts.covariance_type;
     let eff = data.n_effective_rows();
     if eff < k {
@@ -103,9 +105,12 @@ fn estimate_start(
     }
     let centers: Option<Vec<f64>> = match (&opts.start.means, opts.init) {
         (Some(m), _) => Some(m.iter().copied().collect()),
-        (None, InitMethod::KMeansPlusPlus) => {
-            Some(kmeans::kmeans_plus_plus(data, k, seed)?.iter().copied().collect())
-        }
+        (None, InitMethod::KMeansPlusPlus) => Some(
+            kmeans::kmeans_plus_plus(data, k, seed)?
+                .iter()
+                .copied()
+                .collect(),
+        ),
         (None, InitMethod::KMeans) => Some(
             kmeans::kmeans(data, k, seed, 300)?
                 .centers
@@ -131,7 +136,6 @@ fn estimate_start(
             (random_pass(data, kind, &shift, k, seed), shift)
         }
     };
-    let _ = d;
     stats.m_step(&shift, opts.reg_covar, opts.variance_floor)
 }
 

@@ -51,7 +51,10 @@ pub(crate) fn nearest(centers: &[f64], d: usize, x: &[f64]) -> (usize, f64) {
 
 fn check(data: &Data, k: usize) -> Result<()> {
     if k == 0 {
-        return Err(crate::error::invalid_option("n_components", "must be at least 1, got 0"));
+        return Err(crate::error::invalid_option(
+            "n_components",
+            "must be at least 1, got 0",
+        ));
     }
     let eff = data.n_effective_rows();
     if eff < k {
@@ -89,7 +92,9 @@ pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>>
     let mut centers: Vec<f64> = Vec::with_capacity(k * d);
     let first = draw((0..n).map(w), data.total_weight(), &mut rng).unwrap_or(0);
     centers.extend_from_slice(data.row(first));
-    let mut closest: Vec<f64> = (0..n).map(|i| sq_dist(data.row(i), data.row(first))).collect();
+    let mut closest: Vec<f64> = (0..n)
+        .map(|i| sq_dist(data.row(i), data.row(first)))
+        .collect();
     let trials = 2 + (k as f64).ln() as usize;
     for _ in 1..k {
         let potential: f64 = (0..n).map(|i| w(i) * closest[i]).sum();

@@ -24,7 +24,7 @@ pub(crate) fn cholesky_lower(a: &[f64], d: usize) -> Option<Vec<f64>> {
             out[i * d + j] = l[(i, j)];
         }
     }
-    if (0..d).any(|i| !(out[i * d + i] > 0.0) || !out[i * d + i].is_finite()) {
+    if (0..d).any(|i| !(out[i * d + i].is_finite() && out[i * d + i] > 0.0)) {
         return None;
     }
     Some(out)

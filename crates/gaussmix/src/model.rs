@@ -398,9 +398,11 @@ impl GmmOptions {
                     }
                 }
                 // Bad user input is the same for every restart: report it at once.
-                Err(e @ (GmmError::InvalidData(_) | GmmError::InvalidInit(_) | GmmError::InvalidOption { .. })) => {
-                    return Err(e)
-                }
+                Err(
+                    e @ (GmmError::InvalidData(_)
+                    | GmmError::InvalidInit(_)
+                    | GmmError::InvalidOption { .. }),
+                ) => return Err(e),
                 Err(e) => failures.push((run, e)),
             }
         }
@@ -423,7 +425,11 @@ impl GmmOptions {
         let record = FitRecord {
             converged: run.converged,
             n_iter: run.n_iter,
-            lower_bound: run.lower_bounds.last().copied().unwrap_or(f64::NEG_INFINITY),
+            lower_bound: run
+                .lower_bounds
+                .last()
+                .copied()
+                .unwrap_or(f64::NEG_INFINITY),
             lower_bounds: run.lower_bounds,
             n_samples: data.n_samples(),
             total_weight: n,

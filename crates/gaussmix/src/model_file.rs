@@ -151,7 +151,12 @@ impl GaussianMixture {
             n_components: Some(self.n_components()),
             n_features: Some(self.n_features()),
             weights: self.weights().to_vec(),
-            means: self.means().rows().into_iter().map(|r| r.to_vec()).collect(),
+            means: self
+                .means()
+                .rows()
+                .into_iter()
+                .map(|r| r.to_vec())
+                .collect(),
             covariances: covariances_value(self.covariances()),
             fit: self.fit.clone(),
         };
@@ -177,7 +182,9 @@ impl GaussianMixture {
         }
         let k = file.weights.len();
         if k == 0 {
-            return Err(bad("weights is empty; a model needs at least one component"));
+            return Err(bad(
+                "weights is empty; a model needs at least one component",
+            ));
         }
         if let Some(nc) = file.n_components {
             if nc != k {
@@ -207,7 +214,8 @@ impl GaussianMixture {
         let means = Array2::from_shape_vec((k, d), as_matrix(&means_v, k, d, "means")?)
             .map_err(shape_err)?;
         let cov = parse_covariances(file.covariance_type, &file.covariances, k, d)?;
-        let mut model = GaussianMixture::from_parameters(Array1::from_vec(file.weights), means, cov)?;
+        let mut model =
+            GaussianMixture::from_parameters(Array1::from_vec(file.weights), means, cov)?;
         model.fit = file.fit;
         Ok(model)
     }

@@ -52,7 +52,6 @@ impl SuffStats {
         }
     }
 
-
     /// Adds the rows of a chunk given their responsibilities `resp` (`m×K`).
     pub fn accumulate(
         &mut self,
@@ -86,7 +85,11 @@ impl SuffStats {
                 }
                 match self.kind {
                     CovarianceType::Full | CovarianceType::Tied => {
-                        let off = if self.kind == CovarianceType::Full { c * d * d } else { 0 };
+                        let off = if self.kind == CovarianceType::Full {
+                            c * d * d
+                        } else {
+                            0
+                        };
                         let m2 = &mut self.m2[off..off + d * d];
                         for a in 0..d {
                             let ra = r * diff[a];

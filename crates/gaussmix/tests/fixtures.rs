@@ -50,7 +50,12 @@ fn check_params(case: &Case, model: &GaussianMixture, expect: &serde_json::Value
     );
     assert_close(
         &format!("{name} {stage} covariances"),
-        &model.covariances().to_array().iter().copied().collect::<Vec<_>>(),
+        &model
+            .covariances()
+            .to_array()
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
         &flat(&expect["covariances"]),
         RTOL,
     );
@@ -78,20 +83,72 @@ fn check_fit(case: &Case, model: &GaussianMixture) {
     let f = &case.json["fit"];
     check_params(case, model, f, "fit");
     let rec = model.fit_record().expect("a fitted model has a record");
-    assert_eq!(rec.n_iter as u64, f["n_iter"].as_u64().unwrap(), "{name} n_iter");
-    assert_eq!(rec.converged, f["converged"].as_bool().unwrap(), "{name} converged");
-    assert_eq!(rec.n_parameters as u64, f["n_parameters"].as_u64().unwrap(), "{name} n_parameters");
+    assert_eq!(
+        rec.n_iter as u64,
+        f["n_iter"].as_u64().unwrap(),
+        "{name} n_iter"
+    );
+    assert_eq!(
+        rec.converged,
+        f["converged"].as_bool().unwrap(),
+        "{name} converged"
+    );
+    assert_eq!(
+        rec.n_parameters as u64,
+        f["n_parameters"].as_u64().unwrap(),
+        "{name} n_parameters"
+    );
     assert_eq!(model.n_parameters(), rec.n_parameters);
-    assert_close(&format!("{name} lower_bound"), &[rec.lower_bound], &[f["lower_bound"].as_f64().unwrap()], 1e-10);
-    assert_close(&format!("{name} lower_bounds"), &rec.lower_bounds, &flat(&f["lower_bounds"]), 1e-10);
-    assert_close(&format!("{name} score"), &[rec.score], &[f["score"].as_f64().unwrap()], 1e-10);
-    assert_close(&format!("{name} bic"), &[rec.bic], &[f["bic"].as_f64().unwrap()], 1e-10);
-    assert_close(&format!("{name} aic"), &[rec.aic], &[f["aic"].as_f64().unwrap()], 1e-10);
+    assert_close(
+        &format!("{name} lower_bound"),
+        &[rec.lower_bound],
+        &[f["lower_bound"].as_f64().unwrap()],
+        1e-10,
+    );
+    assert_close(
+        &format!("{name} lower_bounds"),
+        &rec.lower_bounds,
+        &flat(&f["lower_bounds"]),
+        1e-10,
+    );
+    assert_close(
+        &format!("{name} score"),
+        &[rec.score],
+        &[f["score"].as_f64().unwrap()],
+        1e-10,
+    );
+    assert_close(
+        &format!("{name} bic"),
+        &[rec.bic],
+        &[f["bic"].as_f64().unwrap()],
+        1e-10,
+    );
+    assert_close(
+        &format!("{name} aic"),
+        &[rec.aic],
+        &[f["aic"].as_f64().unwrap()],
+        1e-10,
+    );
 
     let x = case.x.view();
-    assert_close(&format!("{name} score()"), &[model.score(x).unwrap()], &[f["score"].as_f64().unwrap()], 1e-10);
-    assert_close(&format!("{name} bic()"), &[model.bic(x).unwrap()], &[f["bic"].as_f64().unwrap()], 1e-10);
-    assert_close(&format!("{name} aic()"), &[model.aic(x).unwrap()], &[f["aic"].as_f64().unwrap()], 1e-10);
+    assert_close(
+        &format!("{name} score()"),
+        &[model.score(x).unwrap()],
+        &[f["score"].as_f64().unwrap()],
+        1e-10,
+    );
+    assert_close(
+        &format!("{name} bic()"),
+        &[model.bic(x).unwrap()],
+        &[f["bic"].as_f64().unwrap()],
+        1e-10,
+    );
+    assert_close(
+        &format!("{name} aic()"),
+        &[model.aic(x).unwrap()],
+        &[f["aic"].as_f64().unwrap()],
+        1e-10,
+    );
     assert_close(
         &format!("{name} score_samples"),
         model.score_samples(x).unwrap().as_slice().unwrap(),
@@ -104,8 +161,18 @@ fn check_fit(case: &Case, model: &GaussianMixture) {
     let got: Vec<f64> = proba.iter().take(want.len()).copied().collect();
     assert_eq!(want.len() % k, 0);
     assert_close(&format!("{name} predict_proba"), &got, &want, 1e-9);
-    let labels: Vec<u64> = model.predict(x).unwrap().iter().map(|v| *v as u64).collect();
-    let want: Vec<u64> = case.json["predict"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let labels: Vec<u64> = model
+        .predict(x)
+        .unwrap()
+        .iter()
+        .map(|v| *v as u64)
+        .collect();
+    let want: Vec<u64> = case.json["predict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     assert_eq!(labels, want, "{name} predict");
 }
 

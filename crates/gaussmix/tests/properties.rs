@@ -15,7 +15,13 @@ fn kind_strategy() -> impl Strategy<Value = CovarianceType> {
 }
 
 /// A random mixture with `k` components in `d` dimensions (well-conditioned).
-fn random_model(k: usize, d: usize, kind: CovarianceType, spread: f64, seed: u64) -> GaussianMixture {
+fn random_model(
+    k: usize,
+    d: usize,
+    kind: CovarianceType,
+    spread: f64,
+    seed: u64,
+) -> GaussianMixture {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut w: Vec<f64> = (0..k).map(|_| rng.gen_range(0.5..1.5)).collect();
@@ -23,7 +29,9 @@ fn random_model(k: usize, d: usize, kind: CovarianceType, spread: f64, seed: u64
     w.iter_mut().for_each(|v| *v /= s);
     // A negative spread asks for well-separated means: component c sits near 8·c·|spread|.
     let means = if spread < 0.0 {
-        Array2::from_shape_fn((k, d), |(c, _)| 8.0 * c as f64 * -spread + rng.gen_range(-1.0..1.0))
+        Array2::from_shape_fn((k, d), |(c, _)| {
+            8.0 * c as f64 * -spread + rng.gen_range(-1.0..1.0)
+        })
     } else {
         Array2::from_shape_fn((k, d), |_| rng.gen_range(-spread..spread))
     };
@@ -44,8 +52,12 @@ fn random_model(k: usize, d: usize, kind: CovarianceType, spread: f64, seed: u64
             Covariances::Full(c)
         }
         CovarianceType::Tied => Covariances::Tied(spd(&mut rng)),
-        CovarianceType::Diag => Covariances::Diag(Array2::from_shape_fn((k, d), |_| rng.gen_range(0.3..2.0))),
-        CovarianceType::Spherical => Covariances::Spherical(Array1::from_shape_fn(k, |_| rng.gen_range(0.3..2.0))),
+        CovarianceType::Diag => {
+            Covariances::Diag(Array2::from_shape_fn((k, d), |_| rng.gen_range(0.3..2.0)))
+        }
+        CovarianceType::Spherical => {
+            Covariances::Spherical(Array1::from_shape_fn(k, |_| rng.gen_range(0.3..2.0)))
+        }
     };
     GaussianMixture::from_parameters(Array1::from_vec(w), means, cov).unwrap()
 }
@@ -159,7 +171,10 @@ fn restarts_keep_the_best_run_and_start_differently() {
     let firsts: Vec<f64> = runs.iter().map(|r| r[0]).collect();
     for i in 0..firsts.len() {
         for j in 0..i {
-            assert_ne!(firsts[i], firsts[j], "restarts {i} and {j} started from the same point");
+            assert_ne!(
+                firsts[i], firsts[j],
+                "restarts {i} and {j} started from the same point"
+            );
         }
     }
     let finals: Vec<f64> = runs.iter().map(|r| *r.last().unwrap()).collect();
@@ -168,7 +183,13 @@ fn restarts_keep_the_best_run_and_start_differently() {
     assert_eq!(rec.lower_bound, best);
     assert_eq!(finals[rec.best_init], best);
     // A single run with the same seed reproduces restart 0.
-    let single = GaussianMixture::builder(4).init(gaussmix::InitMethod::Random).seed(11).build().unwrap().fit(x.view()).unwrap();
+    let single = GaussianMixture::builder(4)
+        .init(gaussmix::InitMethod::Random)
+        .seed(11)
+        .build()
+        .unwrap()
+        .fit(x.view())
+        .unwrap();
     assert_eq!(single.fit_record().unwrap().lower_bounds, runs[0]);
 }
 
@@ -193,16 +214,35 @@ fn integer_weights_equal_repeated_rows() {
             .max_iter(200)
             .build()
             .unwrap();
-        let data = gaussmix::Data::from_view(x.view()).unwrap().with_weights(&weights).unwrap();
+        let data = gaussmix::Data::from_view(x.view())
+            .unwrap()
+            .with_weights(&weights)
+            .unwrap();
         let a = opts.fit_data(&data).unwrap();
         let b = opts.fit(xr.view()).unwrap();
         let (ra, rb) = (a.fit_record().unwrap(), b.fit_record().unwrap());
         assert_eq!(ra.n_iter, rb.n_iter, "{kind}");
-        let close = |p: &[f64], q: &[f64]| p.iter().zip(q).all(|(u, v)| (u - v).abs() <= 1e-9 * (1.0 + v.abs()));
-        assert!(close(a.means().as_slice().unwrap(), b.means().as_slice().unwrap()), "{kind} means");
-        assert!(close(a.weights().as_slice().unwrap(), b.weights().as_slice().unwrap()), "{kind} weights");
+        let close = |p: &[f64], q: &[f64]| {
+            p.iter()
+                .zip(q)
+                .all(|(u, v)| (u - v).abs() <= 1e-9 * (1.0 + v.abs()))
+        };
+        assert!(
+            close(a.means().as_slice().unwrap(), b.means().as_slice().unwrap()),
+            "{kind} means"
+        );
+        assert!(
+            close(
+                a.weights().as_slice().unwrap(),
+                b.weights().as_slice().unwrap()
+            ),
+            "{kind} weights"
+        );
         let (ca, cb) = (a.covariances().to_array(), b.covariances().to_array());
-        assert!(close(ca.as_slice().unwrap(), cb.as_slice().unwrap()), "{kind} covariances");
+        assert!(
+            close(ca.as_slice().unwrap(), cb.as_slice().unwrap()),
+            "{kind} covariances"
+        );
         assert!((ra.bic - rb.bic).abs() < 1e-7 * rb.bic.abs(), "{kind} bic");
     }
 }

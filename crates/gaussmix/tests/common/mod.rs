@@ -40,12 +40,17 @@ pub struct Case {
 
 pub fn load(name: &str) -> Case {
     let dir = fixtures_dir().join(name);
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
     let text = std::fs::read_to_string(dir.join("X.csv")).unwrap();
     let rows: Vec<Vec<f64>> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split(',').map(|v| v.trim().parse::<f64>().unwrap()).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|v| v.trim().parse::<f64>().unwrap())
+                .collect()
+        })
         .collect();
     let (n, d) = (rows.len(), rows[0].len());
     let x = Array2::from_shape_vec((n, d), rows.into_iter().flatten().collect()).unwrap();
@@ -66,7 +71,11 @@ pub fn flat(v: &Value) -> Vec<f64> {
 }
 
 pub fn kind(case: &Case) -> CovarianceType {
-    case.json["covariance_type"].as_str().unwrap().parse().unwrap()
+    case.json["covariance_type"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 pub fn vec1(v: &Value) -> Array1<f64> {
@@ -89,9 +98,21 @@ pub fn covs(kind: CovarianceType, v: &Value, k: usize, d: usize) -> Covariances 
 
 /// Norm-wise comparison from the fixtures README: max|a−b| ≤ rtol·max|b|.
 pub fn assert_close(what: &str, got: &[f64], want: &[f64], rtol: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: length {} vs {}", got.len(), want.len());
-    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-    let err = got.iter().zip(want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: length {} vs {}",
+        got.len(),
+        want.len()
+    );
+    let scale = want
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .max(f64::MIN_POSITIVE);
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     assert!(
         err <= rtol * scale,
         "{what}: max abs error {err:e} exceeds {rtol:e} × {scale:e}\n got  {got:?}\n want {want:?}"
