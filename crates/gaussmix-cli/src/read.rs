@@ -240,10 +240,12 @@ pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
     let (n, d) = match dims.as_slice() {
         [n] => (*n, 1),
         [n, d] => (*n, *d),
-        other => return Err(CliError::data(format!(
+        other => {
+            return Err(CliError::data(format!(
             "the array has {} dimensions ({other:?}); expected a 2-D matrix (samples × features)",
             other.len()
-        ))),
+        )))
+        }
     };
     let (size, little, is_f32) = match descr {
         "<f8" | "=f8" => (8, true, false),

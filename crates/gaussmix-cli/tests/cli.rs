@@ -1,0 +1,596 @@
+//! End-to-end tests of every `gaussmix` command, against the reference fixtures.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::{json, Value};
+
+const CASES: [&str; 8] = [
+    "seed_1d",
+    "seed_2d",
+    "iris_full",
+    "iris_tied",
+    "iris_diag",
+    "iris_spherical",
+    "faithful_full",
+    "synthetic_5000x5_full",
+];
+
+fn fixture(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    assert!(
+        dir.join("README.md").is_file(),
+        "fixtures folder not found at {}: the end-to-end tests need ../shared/fixtures next to the repository",
+        dir.display()
+    );
+    dir.join(name)
+}
+
+fn case(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(name).join("case.json")).unwrap())
+        .unwrap()
+}
+
+fn gaussmix() -> Command {
+    Command::cargo_bin("gaussmix").unwrap()
+}
+
+fn flat(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Array(a) => a.iter().flat_map(flat).collect(),
+        Value::Number(n) => vec![n.as_f64().unwrap()],
+        other => panic!("not numeric: {other}"),
+    }
+}
+
+fn assert_close(what: &str, got: &[f64], want: &[f64], rtol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        err <= rtol * scale,
+        "{what}: error {err:e} > {rtol:e} × {scale:e}"
+    );
+}
+
+fn numbers(text: &str) -> Vec<f64> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .flat_map(|l| {
+            l.split(',')
+                .map(|v| v.parse::<f64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Writes the fixture's `init` as a minimal model file and fits from it.
+fn fit_fixture(name: &str, dir: &Path) -> (Value, PathBuf) {
+    let c = case(name);
+    let init = json!({
+        "covariance_type": c["covariance_type"],
+        "weights": c["init"]["weights"],
+        "means": c["init"]["means"],
+        "covariances": c["init"]["covariances"],
+    });
+    let init_path = dir.join(format!("{name}.init.json"));
+    std::fs::write(&init_path, init.to_string()).unwrap();
+    let model = dir.join(format!("{name}.model.json"));
+    gaussmix()
+        .arg("fit")
+        .arg(fixture(name).join("X.csv"))
+        .arg("--init-model")
+        .arg(&init_path)
+        .args([
+            "--tol",
+            &c["tol"].to_string(),
+            "--max-iter",
+            &c["max_iter"].to_string(),
+        ])
+        .args(["--reg-covar", &c["reg_covar"].to_string(), "--quiet", "-o"])
+        .arg(&model)
+        .assert()
+        .success();
+    (c, model)
+}
+
+#[test]
+fn fit_from_init_model_reproduces_every_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in CASES {
+        let (c, model) = fit_fixture(name, dir.path());
+        let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+        let f = &c["fit"];
+        for key in ["weights", "means", "covariances"] {
+            assert_close(
+                &format!("{name} {key}"),
+                &flat(&m[key]),
+                &flat(&f[key]),
+                1e-9,
+            );
+        }
+        assert_eq!(m["covariance_type"], c["covariance_type"]);
+        assert_eq!(m["n_components"], c["n_components"]);
+        assert_eq!(m["n_features"], c["n_features"]);
+        assert_eq!(m["fit"]["n_iter"], f["n_iter"], "{name} n_iter");
+        assert_eq!(m["fit"]["converged"], f["converged"], "{name} converged");
+        assert_eq!(
+            m["fit"]["n_parameters"], f["n_parameters"],
+            "{name} n_parameters"
+        );
+        assert_eq!(m["fit"]["n_samples"], c["n_samples"]);
+        for key in ["bic", "aic", "score", "lower_bound"] {
+            assert_close(
+                &format!("{name} {key}"),
+                &flat(&m["fit"][key]),
+                &flat(&f[key]),
+                1e-10,
+            );
+        }
+        assert_close(
+            &format!("{name} lower_bounds"),
+            &flat(&m["fit"]["lower_bounds"]),
+            &flat(&f["lower_bounds"]),
+            1e-10,
+        );
+        assert!(m["fit"]["options"].is_object());
+    }
+}
+
+#[test]
+fn predict_proba_and_score_reproduce_every_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in CASES {
+        let (c, model) = fit_fixture(name, dir.path());
+        let x = fixture(name).join("X.csv");
+        let out = gaussmix()
+            .arg("predict")
+            .arg(&model)
+            .arg(&x)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let labels: Vec<u64> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        let want: Vec<u64> = c["predict"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(labels, want, "{name} predict");
+
+        let out = gaussmix()
+            .arg("predict")
+            .arg(&model)
+            .arg(&x)
+            .arg("--proba")
+            .output()
+            .unwrap();
+        let proba = numbers(&String::from_utf8(out.stdout).unwrap());
+        let want = flat(&c["predict_proba"]);
+        assert_close(&format!("{name} proba"), &proba[..want.len()], &want, 1e-9);
+
+        let out = gaussmix()
+            .arg("score")
+            .arg(&model)
+            .arg(&x)
+            .arg("--per-sample")
+            .output()
+            .unwrap();
+        let s = numbers(&String::from_utf8(out.stdout).unwrap());
+        assert_close(
+            &format!("{name} score_samples"),
+            &s,
+            &flat(&c["score_samples"]),
+            1e-10,
+        );
+
+        let out = gaussmix()
+            .arg("score")
+            .arg(&model)
+            .arg(&x)
+            .output()
+            .unwrap();
+        let s = numbers(&String::from_utf8(out.stdout).unwrap());
+        assert_close(
+            &format!("{name} score"),
+            &s,
+            &flat(&c["fit"]["score"]),
+            1e-10,
+        );
+    }
+}
+
+#[test]
+fn outputs_go_to_files_with_o() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = fit_fixture("iris_full", dir.path());
+    let x = fixture("iris_full").join("X.csv");
+    let out = dir.path().join("labels.txt");
+    gaussmix()
+        .arg("predict")
+        .arg(&model)
+        .arg(&x)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout("");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 150);
+    let out = dir.path().join("scores.txt");
+    gaussmix()
+        .arg("score")
+        .arg(&model)
+        .arg(&x)
+        .args(["--per-sample", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 150);
+}
+
+#[test]
+fn stdin_and_npy_inputs_give_the_same_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = fit_fixture("faithful_full", dir.path());
+    let csv = fixture("faithful_full").join("X.csv");
+    let from_file = gaussmix()
+        .arg("score")
+        .arg(&model)
+        .arg(&csv)
+        .output()
+        .unwrap()
+        .stdout;
+    let from_stdin = gaussmix()
+        .arg("score")
+        .arg(&model)
+        .arg("-")
+        .write_stdin(std::fs::read(&csv).unwrap())
+        .output()
+        .unwrap()
+        .stdout;
+    let from_npy = gaussmix()
+        .arg("score")
+        .arg(&model)
+        .arg(fixture("faithful_full").join("X.npy"))
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(from_file, from_stdin);
+    assert_eq!(from_file, from_npy);
+}
+
+#[test]
+fn fit_prints_summary_and_json() {
+    let x = fixture("faithful_full").join("X.csv");
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "2", "--seed", "3", "-o", "/dev/null"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "fitted 2 components (full covariance) to 272 rows",
+        ))
+        .stderr(predicate::str::contains("BIC"));
+    let out = gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "2", "--json", "--covariance", "diag"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n_components"], 2);
+    assert_eq!(v["covariance_type"], "diag");
+    assert!(v["bic"].as_f64().unwrap().is_finite());
+    assert_eq!(v["model"]["covariance_type"], "diag");
+    // Without -o and --json, the model goes to stdout.
+    let out = gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "2", "--quiet"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["format"], "gaussmix-model");
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn not_converging_warns_with_the_flags_to_change() {
+    gaussmix()
+        .arg("fit")
+        .arg(fixture("iris_diag").join("X.csv"))
+        .args([
+            "-k",
+            "3",
+            "--max-iter",
+            "2",
+            "--tol",
+            "1e-12",
+            "-o",
+            "/dev/null",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did not converge"))
+        .stderr(predicate::str::contains("--max-iter"));
+}
+
+#[test]
+fn fit_is_reproducible_and_thread_independent() {
+    let x = fixture("synthetic_5000x5_full").join("X.csv");
+    let run = |threads: &str| {
+        let out = gaussmix()
+            .arg("fit")
+            .arg(&x)
+            .args([
+                "-k",
+                "4",
+                "--n-init",
+                "2",
+                "--seed",
+                "9",
+                "--quiet",
+                "--threads",
+                threads,
+            ])
+            .output()
+            .unwrap();
+        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["fit"]["options"]["n_threads"] = Value::Null;
+        v
+    };
+    assert_eq!(run("1"), run("2"));
+}
+
+#[test]
+fn weights_file_and_weight_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, "x,w\n0,1\n0.5,2\n1,1\n10,3\n10.5,1\n11,1\n").unwrap();
+    let w = dir.path().join("w.txt");
+    std::fs::write(&w, "1\n2\n1\n3\n1\n1\n").unwrap();
+    let a = gaussmix()
+        .arg("fit")
+        .arg(&data)
+        .args([
+            "-k",
+            "2",
+            "--weight-column",
+            "w",
+            "--quiet",
+            "--covariance",
+            "spherical",
+        ])
+        .output()
+        .unwrap();
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let b = gaussmix()
+        .arg("fit")
+        .arg(&data)
+        .args(["-k", "2", "--columns", "x", "--weights"])
+        .arg(&w)
+        .args(["--quiet", "--covariance", "spherical"])
+        .output()
+        .unwrap();
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let (a, b): (Value, Value) = (
+        serde_json::from_slice(&a.stdout).unwrap(),
+        serde_json::from_slice(&b.stdout).unwrap(),
+    );
+    assert_eq!(a["means"], b["means"]);
+    assert_eq!(a["fit"]["total_weight"], 9.0);
+}
+
+#[test]
+fn sample_draws_rows_and_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = fit_fixture("seed_2d", dir.path());
+    let out = gaussmix()
+        .arg("sample")
+        .arg(&model)
+        .args(["-n", "500", "--seed", "4", "--labels"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 500);
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 3 && (r[2] == 0.0 || r[2] == 1.0)));
+    let again = gaussmix()
+        .arg("sample")
+        .arg(&model)
+        .args(["-n", "500", "--seed", "4", "--labels"])
+        .output()
+        .unwrap();
+    assert_eq!(text.as_bytes(), &again.stdout[..]);
+    // The sample looks like the model: the mean of component-1 rows is near its mean.
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    let ones: Vec<&Vec<f64>> = rows.iter().filter(|r| r[2] == 1.0).collect();
+    let mx = ones.iter().map(|r| r[0]).sum::<f64>() / ones.len() as f64;
+    assert!((mx - m["means"][1][0].as_f64().unwrap()).abs() < 0.4);
+}
+
+fn is_png(p: &Path) -> bool {
+    std::fs::read(p)
+        .map(|b| b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() > 5000)
+        .unwrap_or(false)
+}
+
+fn is_svg(p: &Path) -> bool {
+    std::fs::read_to_string(p)
+        .map(|s| s.contains("<svg") && s.contains("</svg>") && s.contains("<text"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn plot_writes_png_and_svg_for_1d_2d_and_more() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, feats) in [("seed_1d", "0,1"), ("seed_2d", "0,1"), ("iris_full", "2,3")] {
+        let (_, model) = fit_fixture(name, dir.path());
+        let x = fixture(name).join("X.csv");
+        let png = dir.path().join(format!("{name}.png"));
+        let svg = dir.path().join(format!("{name}.svg"));
+        gaussmix()
+            .arg("plot")
+            .arg(&model)
+            .arg(&x)
+            .arg("-o")
+            .arg(&png)
+            .args(["--features", feats])
+            .assert()
+            .success();
+        gaussmix()
+            .arg("plot")
+            .arg(&model)
+            .arg(&x)
+            .arg("-o")
+            .arg(&svg)
+            .args(["--features", feats])
+            .assert()
+            .success();
+        assert!(is_png(&png), "{name} png");
+        assert!(is_svg(&svg), "{name} svg");
+    }
+    let (_, model) = fit_fixture("seed_2d", dir.path());
+    gaussmix()
+        .arg("plot")
+        .arg(&model)
+        .arg(fixture("seed_2d").join("X.csv"))
+        .args(["-o", "fig.pdf"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(".png or .svg"));
+}
+
+#[test]
+fn fit_plot_writes_figure_and_convergence() {
+    let dir = tempfile::tempdir().unwrap();
+    let fig = dir.path().join("fit.png");
+    gaussmix()
+        .arg("fit")
+        .arg(fixture("faithful_full").join("X.csv"))
+        .args(["-k", "2", "--quiet", "-o"])
+        .arg(dir.path().join("m.json"))
+        .arg("--plot")
+        .arg(&fig)
+        .assert()
+        .success();
+    assert!(is_png(&fig));
+    assert!(is_png(&dir.path().join("fit.convergence.png")));
+}
+
+#[test]
+fn info_describes_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = fit_fixture("iris_tied", dir.path());
+    gaussmix()
+        .arg("info")
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "3 components, 4 features, tied covariance",
+        ))
+        .stdout(predicate::str::contains("converged after 51 iterations"));
+}
+
+#[test]
+fn demo_reproduces_the_notebook_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("demo");
+    let out = gaussmix()
+        .arg("demo")
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for (name, stem) in [("seed_1d", "notebook_1d"), ("seed_2d", "notebook_2d")] {
+        let c = case(name);
+        let f = &c["fit"];
+        assert!(
+            text.contains(&format!("converged after {} iterations", f["n_iter"])),
+            "{name}: {text}"
+        );
+        // Printed parameters: every printed weight/mean/covariance matches the fixture.
+        let block: &str = text
+            .split(if name == "seed_1d" { "1-D:" } else { "2-D:" })
+            .nth(1)
+            .unwrap();
+        for k in 0..2 {
+            let line = block
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("component {k}:")))
+                .unwrap();
+            let nums: Vec<f64> = line
+                .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e'))
+                .filter_map(|t| t.parse::<f64>().ok())
+                .collect();
+            // nums = [k, weight, mean..., covariance...]
+            let d = c["n_features"].as_u64().unwrap() as usize;
+            let w = flat(&f["weights"])[k];
+            let mean = flat(&f["means"])[k * d..(k + 1) * d].to_vec();
+            let cov = flat(&f["covariances"])[k * d * d..(k + 1) * d * d].to_vec();
+            assert_close(&format!("{name} weight {k}"), &nums[1..2], &[w], 1e-9);
+            assert_close(&format!("{name} mean {k}"), &nums[2..2 + d], &mean, 1e-9);
+            assert_close(
+                &format!("{name} cov {k}"),
+                &nums[2 + d..2 + d + d * d],
+                &cov,
+                1e-9,
+            );
+        }
+        let m: Value = serde_json::from_str(
+            &std::fs::read_to_string(out_dir.join(format!("{stem}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_close(
+            &format!("{name} demo model means"),
+            &flat(&m["means"]),
+            &flat(&f["means"]),
+            1e-9,
+        );
+        assert!(is_png(&out_dir.join(format!("{stem}.png"))), "{stem}.png");
+        assert!(
+            is_png(&out_dir.join(format!("{stem}.convergence.png"))),
+            "{stem}.convergence.png"
+        );
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in ["fit", "predict", "score", "sample", "plot", "info", "demo"] {
+        gaussmix()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage"));
+    }
+    gaussmix()
+        .arg("fit")
+        .arg("--help")
+        .assert()
+        .stdout(predicate::str::contains("[default: 100]"));
+}
