@@ -7,6 +7,7 @@ mod output;
 mod plot;
 mod progress;
 mod read;
+mod select_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,10 +92,62 @@ pub struct FitArgs {
     pub data_args: DataArgs,
 }
 
+#[derive(Args, Debug)]
+pub struct SelectArgs {
+    /// Data file: CSV, TSV or .npy; `-` reads CSV from stdin.
+    pub data: String,
+    /// Numbers of components: a range `1..10` (inclusive) or a list `2,3,5`.
+    #[arg(long = "k", default_value = "1..10", value_name = "KS")]
+    pub k: String,
+    /// Covariance types: `all` or a list such as `full,diag`.
+    #[arg(long, default_value = "all", value_name = "TYPES")]
+    pub covariance: String,
+    /// Ranking criterion: bic, aic or icl (lower is better).
+    #[arg(long, default_value = "bic", value_name = "C")]
+    pub criterion: String,
+    /// Restarts per candidate.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub n_init: usize,
+    /// Initialisation: kmeans++, kmeans, random or random-from-data.
+    #[arg(long, default_value = "kmeans++", value_name = "METHOD")]
+    pub init: String,
+    /// Maximum EM iterations per fit.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_iter: usize,
+    /// Convergence tolerance.
+    #[arg(long, default_value_t = 1e-3, value_name = "T")]
+    pub tol: f64,
+    /// Added to every covariance diagonal.
+    #[arg(long, default_value_t = 1e-6, value_name = "R")]
+    pub reg_covar: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
+    /// Worker threads [default: all cores]; results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Write the best model here.
+    #[arg(short = 'o', long = "output", value_name = "BEST_MODEL.json")]
+    pub output: Option<PathBuf>,
+    /// Write the whole table as CSV here.
+    #[arg(long, value_name = "FILE.csv")]
+    pub table: Option<PathBuf>,
+    /// Draw the criterion against k, one line per covariance type (.png or .svg).
+    #[arg(long, value_name = "FIG")]
+    pub plot: Option<PathBuf>,
+    /// Print the table as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Fit a mixture to a data file and write the model.
     Fit(FitArgs),
+    /// Choose the number of components and the covariance type by BIC, AIC or ICL.
+    Select(SelectArgs),
     /// The most likely component of each row (or all probabilities with --proba).
     Predict {
         /// Model file written by `gaussmix fit`.
@@ -179,6 +232,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fit(a) => commands::fit(&a),
+        Command::Select(a) => select_cmd::run(&a),
         Command::Predict {
             model,
             data,

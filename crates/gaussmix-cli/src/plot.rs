@@ -461,3 +461,95 @@ pub fn plot_model(
     };
     render(&fig, path)
 }
+
+/// The criterion against k, one line per covariance type, the best point marked
+/// (in the spirit of mclust's BIC plot).
+pub struct SelectionPlot<'a> {
+    pub selection: &'a gaussmix::select::Selection,
+}
+
+impl Figure for SelectionPlot<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE).map_err(e)?;
+        let sel = self.selection;
+        let ok: Vec<_> = sel
+            .candidates
+            .iter()
+            .filter_map(|c| c.criterion_value.map(|v| (c.k, c.covariance_type, v)))
+            .collect();
+        let kmin = ok.iter().map(|c| c.0).min().unwrap_or(1) as f64;
+        let kmax = ok.iter().map(|c| c.0).max().unwrap_or(1) as f64;
+        let lo = ok.iter().map(|c| c.2).fold(f64::INFINITY, f64::min);
+        let hi = ok.iter().map(|c| c.2).fold(f64::NEG_INFINITY, f64::max);
+        let (y0, y1) = padded(lo, hi);
+        let name = sel.criterion.as_str().to_uppercase();
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("{name} by number of components (lower is better)"),
+                ("sans-serif", 24),
+            )
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(90)
+            .build_cartesian_2d((kmin - 0.5)..(kmax + 0.5), y0..y1)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc("number of components k")
+            .y_desc(name.as_str())
+            .x_labels(((kmax - kmin) as usize + 1).min(20))
+            .x_label_formatter(&|v| format!("{}", v.round() as i64))
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .draw()
+            .map_err(e)?;
+        for (i, t) in gaussmix::CovarianceType::ALL.iter().enumerate() {
+            let mut pts: Vec<(f64, f64)> = ok
+                .iter()
+                .filter(|c| c.1 == *t)
+                .map(|c| (c.0 as f64, c.2))
+                .collect();
+            if pts.is_empty() {
+                continue;
+            }
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let col = color(i);
+            chart
+                .draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)))
+                .map_err(e)?
+                .label(t.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(3))
+                });
+            chart
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, col.filled())))
+                .map_err(e)?;
+        }
+        if let Some(b) = sel
+            .candidates
+            .first()
+            .and_then(|c| c.criterion_value.map(|v| (c.k as f64, v)))
+        {
+            chart
+                .draw_series(std::iter::once(Circle::new(b, 11, BLACK.stroke_width(3))))
+                .map_err(e)?
+                .label(format!(
+                    "best: k = {}, {}",
+                    sel.candidates[0].k, sel.candidates[0].covariance_type
+                ))
+                .legend(|(x, y)| Circle::new((x + 9, y), 6, BLACK.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    }
+}

@@ -581,7 +581,9 @@ fn demo_reproduces_the_notebook_fits() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in ["fit", "predict", "score", "sample", "plot", "info", "demo"] {
+    for cmd in [
+        "fit", "select", "predict", "score", "sample", "plot", "info", "demo",
+    ] {
         gaussmix()
             .args([cmd, "--help"])
             .assert()
@@ -593,4 +595,71 @@ fn every_command_has_help() {
         .arg("--help")
         .assert()
         .stdout(predicate::str::contains("[default: 100]"));
+}
+
+#[test]
+fn select_ranks_candidates_and_keeps_the_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let (best, table, fig) = (
+        dir.path().join("best.json"),
+        dir.path().join("t.csv"),
+        dir.path().join("sel.png"),
+    );
+    let out = gaussmix()
+        .arg("select")
+        .arg(fixture("seed_2d").join("X.csv"))
+        .args([
+            "--k",
+            "1..4",
+            "--covariance",
+            "full,diag",
+            "--n-init",
+            "2",
+            "-o",
+        ])
+        .arg(&best)
+        .arg("--table")
+        .arg(&table)
+        .arg("--plot")
+        .arg(&fig)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("best by BIC: k = 2"), "{text}");
+    assert!(
+        text.lines().nth(1).unwrap().trim_start().starts_with("*1"),
+        "{text}"
+    );
+    let csv = std::fs::read_to_string(&table).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 8);
+    assert!(csv.lines().nth(1).unwrap().starts_with("1,2,"));
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&best).unwrap()).unwrap();
+    assert_eq!(m["n_components"], 2);
+    let bic_in_table: f64 = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(5)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(m["fit"]["bic"].as_f64().unwrap(), bic_in_table);
+    assert!(is_png(&fig));
+
+    let out = gaussmix()
+        .arg("select")
+        .arg(fixture("seed_1d").join("X.csv"))
+        .args(["--k", "1,2,3", "--criterion", "icl", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["best"]["k"], 2);
+    assert_eq!(v["criterion"], "icl");
+    assert_eq!(v["candidates"].as_array().unwrap().len(), 12);
 }

@@ -36,6 +36,7 @@ mod model;
 mod model_file;
 mod options;
 mod params;
+pub mod select;
 mod stats;
 
 pub use covariance::{CovarianceType, Covariances};

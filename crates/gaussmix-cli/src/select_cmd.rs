@@ -1,0 +1,213 @@
+//! `gaussmix select`: fit a grid of candidates, print the ranked table, keep the best.
+
+use gaussmix::select::{select, Criterion, SelectOptions, Selection};
+use gaussmix::{CovarianceType, Data, GaussianMixture, InitMethod};
+use serde_json::json;
+
+use crate::commands::load_table;
+use crate::error::{CliError, CliResult};
+use crate::output::{check_output_path, emit, num, write_atomic};
+use crate::plot;
+use crate::SelectArgs;
+
+/// Parses `1..10` (inclusive), `2,3,5` or `4`.
+pub fn parse_ks(s: &str) -> CliResult<Vec<usize>> {
+    let bad = || {
+        CliError::usage(format!(
+            "--k {s:?}: expected a range like 1..10 or a list like 2,3,5 of positive integers"
+        ))
+    };
+    let ks: Vec<usize> = if let Some((a, b)) = s.split_once("..") {
+        let a: usize = a.trim().parse().map_err(|_| bad())?;
+        let b: usize = b
+            .trim()
+            .trim_start_matches('=')
+            .parse()
+            .map_err(|_| bad())?;
+        if a > b {
+            return Err(bad());
+        }
+        (a..=b).collect()
+    } else {
+        s.split(',')
+            .map(|t| t.trim().parse::<usize>().map_err(|_| bad()))
+            .collect::<CliResult<_>>()?
+    };
+    if ks.is_empty() || ks.contains(&0) {
+        return Err(CliError::usage(format!(
+            "--k {s:?}: numbers of components must be at least 1"
+        )));
+    }
+    if ks.len() > 500 {
+        return Err(CliError::usage(format!("--k {s:?}: at most 500 values")));
+    }
+    Ok(ks)
+}
+
+fn parse_types(s: &str) -> CliResult<Vec<CovarianceType>> {
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(CovarianceType::ALL.to_vec());
+    }
+    let mut v = Vec::new();
+    for t in s.split(',') {
+        let t: CovarianceType = t.parse()?;
+        if !v.contains(&t) {
+            v.push(t);
+        }
+    }
+    Ok(v)
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(num).unwrap_or_default()
+}
+
+fn table_csv(sel: &Selection) -> String {
+    let mut s = String::from(
+        "rank,k,covariance_type,criterion,criterion_value,bic,aic,icl,log_likelihood,n_parameters,converged,n_iter,error\n",
+    );
+    for (i, c) in sel.candidates.iter().enumerate() {
+        s += &format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            i + 1,
+            c.k,
+            c.covariance_type,
+            sel.criterion,
+            opt(c.criterion_value),
+            opt(c.bic),
+            opt(c.aic),
+            opt(c.icl),
+            opt(c.log_likelihood),
+            c.n_parameters,
+            c.converged.map(|b| b.to_string()).unwrap_or_default(),
+            c.n_iter.map(|b| b.to_string()).unwrap_or_default(),
+            c.error
+                .as_deref()
+                .map(|e| format!("\"{}\"", e.replace('"', "'")))
+                .unwrap_or_default()
+        );
+    }
+    s
+}
+
+fn table_text(sel: &Selection) -> String {
+    let mut s = format!(
+        "{:>5}  {:>3}  {:<9}  {:>14}  {:>14}  {:>14}  {:>14}  {:>6}  {:>9}  {:>5}\n",
+        "rank", "k", "type", "BIC", "AIC", "ICL", "mean loglik", "params", "converged", "iters"
+    );
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
+    for (i, c) in sel.candidates.iter().enumerate() {
+        if let Some(e) = &c.error {
+            s += &format!(
+                "{:>5}  {:>3}  {:<9}  failed: {e}\n",
+                "-",
+                c.k,
+                c.covariance_type.as_str()
+            );
+            continue;
+        }
+        let mark = if i == 0 { "*1" } else { "" };
+        s += &format!(
+            "{:>5}  {:>3}  {:<9}  {:>14}  {:>14}  {:>14}  {:>14}  {:>6}  {:>9}  {:>5}\n",
+            if i == 0 {
+                mark.to_string()
+            } else {
+                (i + 1).to_string()
+            },
+            c.k,
+            c.covariance_type.as_str(),
+            f(c.bic),
+            f(c.aic),
+            f(c.icl),
+            c.log_likelihood
+                .map(|x| format!("{x:.5}"))
+                .unwrap_or_default(),
+            c.n_parameters,
+            c.converged
+                .map(|b| if b { "yes" } else { "NO" })
+                .unwrap_or("-"),
+            c.n_iter.map(|b| b.to_string()).unwrap_or_default()
+        );
+    }
+    let b = &sel.candidates[0];
+    s += &format!(
+        "best by {}: k = {}, {} covariance (marked *)\n",
+        sel.criterion.as_str().to_uppercase(),
+        b.k,
+        b.covariance_type
+    );
+    s
+}
+
+pub fn run(a: &SelectArgs) -> CliResult<()> {
+    let ks = parse_ks(&a.k)?;
+    let types = parse_types(&a.covariance)?;
+    let criterion: Criterion = a.criterion.parse()?;
+    let init: InitMethod = a.init.parse()?;
+    for p in [&a.output, &a.table].into_iter().flatten() {
+        check_output_path(p)?;
+    }
+    if let Some(p) = &a.plot {
+        let ext = p
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if !matches!(ext.as_deref(), Some("png") | Some("svg")) {
+            return Err(CliError::usage(format!(
+                "--plot {}: the file name must end in .png or .svg",
+                p.display()
+            )));
+        }
+        check_output_path(p)?;
+    }
+    let mut b = GaussianMixture::builder(1)
+        .n_init(a.n_init)
+        .init(init)
+        .max_iter(a.max_iter)
+        .tol(a.tol)
+        .reg_covar(a.reg_covar)
+        .seed(a.seed);
+    if let Some(t) = a.threads {
+        b = b.n_threads(t);
+    }
+    let fit = b.build()?;
+    let table = load_table(&a.data, &a.data_args)?;
+    let data = Data::from_slice(&table.values, table.n, table.d)?;
+    let sel = select(
+        &data,
+        &SelectOptions::new(ks, types, criterion).with_fit_options(fit),
+    )?;
+    if let Some(o) = &a.output {
+        write_atomic(o, sel.best.to_json().as_bytes())?;
+    }
+    if let Some(t) = &a.table {
+        write_atomic(t, table_csv(&sel).as_bytes())?;
+    }
+    if let Some(p) = &a.plot {
+        plot::render(&plot::SelectionPlot { selection: &sel }, p)?;
+    }
+    if a.json {
+        let v = json!({
+            "criterion": sel.criterion.as_str(),
+            "best": { "k": sel.candidates[0].k, "covariance_type": sel.candidates[0].covariance_type },
+            "candidates": sel.candidates,
+        });
+        emit(None, &format!("{v}\n"))
+    } else {
+        emit(None, &table_text(&sel))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ks_forms() {
+        assert_eq!(parse_ks("1..4").unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(parse_ks("2,3, 5").unwrap(), vec![2, 3, 5]);
+        assert_eq!(parse_ks("7").unwrap(), vec![7]);
+        assert!(parse_ks("0..3").is_err());
+        assert!(parse_ks("5..2").is_err());
+        assert!(parse_ks("a").is_err());
+    }
+}

@@ -1,0 +1,291 @@
+//! Model selection: fit every (k, covariance type) candidate in parallel and rank them
+//! by BIC, AIC or ICL (lower is better for all three).
+//!
+//! ```
+//! use gaussmix::select::{select, Criterion, SelectOptions};
+//! use gaussmix::{CovarianceType, Data, GaussianMixture};
+//!
+//! let x: Vec<f64> = (0..300).map(|i| (i % 3) as f64 * 10.0 + (i as f64 * 0.37).sin()).collect();
+//! let data = Data::from_slice(&x, 300, 1)?;
+//! let opts = SelectOptions::new(1..=5, vec![CovarianceType::Full], Criterion::Bic)
+//!     .with_fit_options(GaussianMixture::builder(1).n_init(2).seed(0).build()?);
+//! let sel = select(&data, &opts)?;
+//! assert_eq!(sel.best.n_components(), 3);
+//! assert_eq!(sel.candidates[0].k, 3);
+//! # Ok::<(), gaussmix::GmmError>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::covariance::CovarianceType;
+use crate::data::Data;
+use crate::engine::install;
+use crate::error::{invalid_option, GmmError, Result};
+use crate::model::GaussianMixture;
+use crate::options::GmmOptions;
+
+/// The information criterion used to rank candidates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Criterion {
+    /// Bayesian information criterion `−2·log L + p·ln n`.
+    #[default]
+    Bic,
+    /// Akaike information criterion `−2·log L + 2p`.
+    Aic,
+    /// Integrated completed likelihood: BIC plus twice the entropy of the
+    /// responsibilities, which penalises overlapping components.
+    Icl,
+}
+
+impl Criterion {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Criterion::Bic => "bic",
+            Criterion::Aic => "aic",
+            Criterion::Icl => "icl",
+        }
+    }
+}
+
+impl fmt::Display for Criterion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Criterion {
+    type Err = GmmError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bic" => Ok(Criterion::Bic),
+            "aic" => Ok(Criterion::Aic),
+            "icl" => Ok(Criterion::Icl),
+            other => Err(invalid_option(
+                "criterion",
+                format!("unknown criterion {other:?}; expected bic, aic or icl"),
+            )),
+        }
+    }
+}
+
+/// What to try.
+#[derive(Clone, Debug)]
+pub struct SelectOptions {
+    /// Numbers of components to try.
+    pub ks: Vec<usize>,
+    /// Covariance types to try.
+    pub covariance_types: Vec<CovarianceType>,
+    /// Ranking criterion.
+    pub criterion: Criterion,
+    /// Options shared by every fit (`n_components` and `covariance_type` are replaced
+    /// per candidate; `n_threads` bounds the whole selection).
+    pub fit: GmmOptions,
+}
+
+impl SelectOptions {
+    /// Candidates `ks × covariance_types`, default fit options.
+    pub fn new(
+        ks: impl IntoIterator<Item = usize>,
+        covariance_types: Vec<CovarianceType>,
+        criterion: Criterion,
+    ) -> Self {
+        SelectOptions {
+            ks: ks.into_iter().collect(),
+            covariance_types,
+            criterion,
+            fit: GmmOptions::default(),
+        }
+    }
+
+    /// Uses these options for every candidate fit.
+    pub fn with_fit_options(mut self, fit: GmmOptions) -> Self {
+        self.fit = fit;
+        self
+    }
+}
+
+/// One row of the selection table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Number of components.
+    pub k: usize,
+    /// Covariance type.
+    pub covariance_type: CovarianceType,
+    /// The ranking criterion's value (`None` when the fit failed).
+    pub criterion_value: Option<f64>,
+    /// BIC on the data.
+    pub bic: Option<f64>,
+    /// AIC on the data.
+    pub aic: Option<f64>,
+    /// ICL on the data.
+    pub icl: Option<f64>,
+    /// Mean log-likelihood of the data.
+    pub log_likelihood: Option<f64>,
+    /// Free parameters.
+    pub n_parameters: usize,
+    /// Whether EM converged.
+    pub converged: Option<bool>,
+    /// EM iterations of the kept restart.
+    pub n_iter: Option<usize>,
+    /// Why the fit failed, if it did.
+    pub error: Option<String>,
+}
+
+/// The outcome of [`select`].
+#[derive(Clone, Debug)]
+pub struct Selection {
+    /// The criterion used.
+    pub criterion: Criterion,
+    /// Every candidate, best first; failed candidates last, in the order tried.
+    pub candidates: Vec<Candidate>,
+    /// The best model (that of `candidates[0]`).
+    pub best: GaussianMixture,
+}
+
+/// `−Σ w_i Σ_k r_ik ln r_ik`: the entropy of the responsibilities (0 for hard clusters).
+pub fn classification_entropy(model: &GaussianMixture, data: &Data) -> Result<f64> {
+    let p = model.predict_proba_data(data)?;
+    let mut total = 0.0;
+    for (i, row) in p.rows().into_iter().enumerate() {
+        let w = data.weights().map_or(1.0, |w| w[i]);
+        let h: f64 = row.iter().filter(|r| **r > 0.0).map(|r| -r * r.ln()).sum();
+        total += w * h;
+    }
+    Ok(total)
+}
+
+/// Fits every candidate (in parallel; deterministic for any thread count) and ranks them.
+/// A failing candidate is recorded with its reason; only if all fail is it an error.
+pub fn select(data: &Data, opts: &SelectOptions) -> Result<Selection> {
+    if opts.ks.is_empty() {
+        return Err(invalid_option(
+            "k",
+            "give at least one number of components",
+        ));
+    }
+    if let Some(k) = opts.ks.iter().find(|k| **k == 0) {
+        return Err(invalid_option(
+            "k",
+            format!("numbers of components must be ≥ 1, got {k}"),
+        ));
+    }
+    if opts.covariance_types.is_empty() {
+        return Err(invalid_option(
+            "covariance_type",
+            "give at least one covariance type",
+        ));
+    }
+    let mut grid = Vec::new();
+    for &t in &opts.covariance_types {
+        for &k in &opts.ks {
+            if !grid.contains(&(k, t)) {
+                grid.push((k, t));
+            }
+        }
+    }
+    let results: Vec<(Candidate, Option<GaussianMixture>)> = install(opts.fit.n_threads, || {
+        grid.par_iter()
+            .map(|&(k, t)| {
+                let mut o = opts.fit.clone();
+                o.n_components = k;
+                o.covariance_type = t;
+                o.n_threads = None; // run inside the selection's pool
+                let n_parameters = t.n_parameters(k, data.n_features());
+                let fitted = o.fit_data(data).and_then(|m| {
+                    let h = classification_entropy(&m, data)?;
+                    Ok((m, h))
+                });
+                match fitted {
+                    Ok((m, h)) => {
+                        let rec = m.fit_record().cloned().unwrap_or_default();
+                        let bic = rec.bic;
+                        let icl = bic + 2.0 * h;
+                        let value = match opts.criterion {
+                            Criterion::Bic => bic,
+                            Criterion::Aic => rec.aic,
+                            Criterion::Icl => icl,
+                        };
+                        let c = Candidate {
+                            k,
+                            covariance_type: t,
+                            criterion_value: Some(value),
+                            bic: Some(bic),
+                            aic: Some(rec.aic),
+                            icl: Some(icl),
+                            log_likelihood: Some(rec.score),
+                            n_parameters,
+                            converged: Some(rec.converged),
+                            n_iter: Some(rec.n_iter),
+                            error: None,
+                        };
+                        (c, Some(m))
+                    }
+                    Err(e) => (
+                        Candidate {
+                            k,
+                            covariance_type: t,
+                            criterion_value: None,
+                            bic: None,
+                            aic: None,
+                            icl: None,
+                            log_likelihood: None,
+                            n_parameters,
+                            converged: None,
+                            n_iter: None,
+                            error: Some(e.to_string()),
+                        },
+                        None,
+                    ),
+                }
+            })
+            .collect()
+    })?;
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    // Best first: lowest criterion, then fewer parameters; failures keep their order last.
+    order.sort_by(|&a, &b| {
+        let (ca, cb) = (&results[a].0, &results[b].0);
+        match (ca.criterion_value, cb.criterion_value) {
+            (Some(x), Some(y)) => x
+                .total_cmp(&y)
+                .then(ca.n_parameters.cmp(&cb.n_parameters))
+                .then(a.cmp(&b)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.cmp(&b),
+        }
+    });
+    let best = results[order[0]].1.clone();
+    let candidates: Vec<Candidate> = order.iter().map(|&i| results[i].0.clone()).collect();
+    match best {
+        Some(best) => Ok(Selection {
+            criterion: opts.criterion,
+            candidates,
+            best,
+        }),
+        None => {
+            let reasons: Vec<String> = candidates
+                .iter()
+                .take(3)
+                .map(|c| {
+                    format!(
+                        "k={} {}: {}",
+                        c.k,
+                        c.covariance_type,
+                        c.error.clone().unwrap_or_default()
+                    )
+                })
+                .collect();
+            Err(GmmError::InvalidData(format!(
+                "every candidate failed to fit ({} tried); first reasons: {}",
+                candidates.len(),
+                reasons.join("; ")
+            )))
+        }
+    }
+}
