@@ -158,6 +158,7 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
         .max_iter(a.max_iter)
         .tol(a.tol)
         .reg_covar(a.reg_covar)
+        .recover(a.recover)
         .seed(a.seed);
     if let Some(v) = a.variance_floor {
         builder = builder.variance_floor(v);
@@ -260,6 +261,22 @@ pub fn summary_text(model: &GaussianMixture, rec: &gaussmix::FitRecord) -> Strin
         "mean log-likelihood {:.6}   BIC {:.3}   AIC {:.3}   parameters {}\n",
         rec.score, rec.bic, rec.aic, rec.n_parameters
     );
+    for r in rec.recoveries.iter().take(10) {
+        let place = match r.row {
+            Some(row) => format!("re-seeded on row {row} after iteration {}", r.iteration),
+            None => "widened at initialisation".to_string(),
+        };
+        s += &format!(
+            "recovered: component {} {place}: {}\n",
+            r.component, r.reason
+        );
+    }
+    if rec.recoveries.len() > 10 {
+        s += &format!(
+            "recovered: … {} more re-seeds (see fit.recoveries in the model file)\n",
+            rec.recoveries.len() - 10
+        );
+    }
     s += "component  weight    mean / variances\n";
     for c in 0..model.n_components() {
         let cov = model.component_covariance(c);

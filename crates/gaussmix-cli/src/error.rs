@@ -40,7 +40,23 @@ impl fmt::Display for CliError {
 impl From<GmmError> for CliError {
     fn from(e: GmmError) -> Self {
         match e {
-            GmmError::InvalidOption { .. } => CliError::usage(e.to_string()),
+            GmmError::InvalidOption { name, message } => {
+                let flag = match name {
+                    "n_components" => "-k",
+                    "covariance_type" => "--covariance",
+                    "init" => "--init",
+                    "n_init" => "--n-init",
+                    "max_iter" => "--max-iter",
+                    "tol" => "--tol",
+                    "reg_covar" => "--reg-covar",
+                    "variance_floor" => "--variance-floor",
+                    "n_threads" => "--threads",
+                    "criterion" => "--criterion",
+                    "k" => "--k",
+                    other => other,
+                };
+                CliError::usage(format!("invalid value for {flag}: {message}"))
+            }
             other => CliError::data(other.to_string()),
         }
     }

@@ -7,6 +7,10 @@ use ndarray::ArrayView2;
 
 use crate::error::{GmmError, Result};
 
+/// Widest column spread a fit accepts: squares of differences must stay far from
+/// f64's overflow at ~1.8e308.
+const MAX_SPAN: f64 = 1e150;
+
 /// A validated, borrowed, row-major data matrix with optional sample weights.
 #[derive(Clone, Debug)]
 pub struct Data<'a> {
@@ -126,6 +130,48 @@ impl<'a> Data<'a> {
             None => self.n as f64,
         }
     }
+    /// Weighted per-column means and (biased) variances.
+    pub(crate) fn column_moments(&self) -> (Vec<f64>, Vec<f64>) {
+        let d = self.d;
+        let tw = self.total_weight();
+        let mut mean = vec![0.0; d];
+        for i in 0..self.n {
+            let w = self.weights.map_or(1.0, |w| w[i]);
+            for (m, x) in mean.iter_mut().zip(self.row(i)) {
+                *m += w * x;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= tw);
+        let mut var = vec![0.0; d];
+        for i in 0..self.n {
+            let w = self.weights.map_or(1.0, |w| w[i]);
+            for ((v, x), m) in var.iter_mut().zip(self.row(i)).zip(&mean) {
+                *v += w * (x - m) * (x - m);
+            }
+        }
+        var.iter_mut().for_each(|v| *v /= tw);
+        (mean, var)
+    }
+
+    /// Refuses columns whose spread would overflow squared distances.
+    pub(crate) fn check_range(&self) -> Result<()> {
+        for j in 0..self.d {
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for i in 0..self.n {
+                let v = self.x[i * self.d + j];
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            let span = hi - lo;
+            if !(span.is_finite() && span <= MAX_SPAN) {
+                return Err(GmmError::InvalidData(format!(
+                    "column {j} spans {lo:e} to {hi:e}: squared distances would overflow; rescale it (e.g. standardise the data) before fitting"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Number of rows with positive weight.
     pub(crate) fn n_effective_rows(&self) -> usize {
         match self.weights {

@@ -8,14 +8,17 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::covariance::CovarianceType;
+use crate::covariance::Covariances;
 use crate::data::Data;
 use crate::engine::{chunks, derive_seed, map_groups};
 use crate::error::{GmmError, Result};
 use crate::estep::{normalize_rows, weighted_log_prob, Scratch};
+use crate::init::widen;
 use crate::kmeans::nearest;
+use crate::model::Recovery;
 use crate::options::GmmOptions;
 use crate::params::Params;
-use crate::stats::SuffStats;
+use crate::stats::{push_worst, SuffStats};
 
 /// Per-worker buffers, reused across the chunks of a group.
 #[derive(Default)]
@@ -28,7 +31,14 @@ pub(crate) struct Buffers {
 
 /// Accumulates statistics over all rows, with responsibilities produced per chunk by
 /// `fill(first_row, rows, resp, log_norm, scratch)`.
-fn stats_pass<F>(data: &Data, kind: CovarianceType, k: usize, shift: &[f64], fill: F) -> SuffStats
+fn stats_pass<F>(
+    data: &Data,
+    kind: CovarianceType,
+    k: usize,
+    shift: &[f64],
+    track_worst: bool,
+    fill: F,
+) -> SuffStats
 where
     F: Fn(usize, &[f64], &mut [f64], &mut [f64], &mut Scratch) + Sync + Send,
 {
@@ -43,6 +53,13 @@ where
             let rows = &data.values()[cs * d..ce * d];
             fill(cs, rows, &mut b.resp, &mut b.log_norm, &mut b.scratch);
             let w = data.weights().map(|w| &w[cs..ce]);
+            if track_worst {
+                for (i, l) in b.log_norm.iter().enumerate() {
+                    if w.is_none_or(|w| w[i] > 0.0) {
+                        push_worst(&mut st.worst, (*l, cs + i), k);
+                    }
+                }
+            }
             st.ll += match w {
                 Some(w) => b
                     .log_norm
@@ -64,13 +81,14 @@ where
 }
 
 /// The E-step pass: statistics and the log-likelihood under `p`.
-pub(crate) fn e_pass(data: &Data, p: &Params) -> SuffStats {
+pub(crate) fn e_pass(data: &Data, p: &Params, track_worst: bool) -> SuffStats {
     let k = p.k;
     stats_pass(
         data,
         p.kind(),
         k,
         p.means_flat(),
+        track_worst,
         |_, rows, resp, ln, sc| {
             weighted_log_prob(p, rows, resp, sc);
             normalize_rows(resp, k, ln);
@@ -86,7 +104,7 @@ pub(crate) fn nearest_pass(
     k: usize,
 ) -> SuffStats {
     let d = data.n_features();
-    stats_pass(data, kind, k, centers, |_, rows, resp, ln, _| {
+    stats_pass(data, kind, k, centers, false, |_, rows, resp, ln, _| {
         resp.fill(0.0);
         ln.fill(0.0);
         for (i, x) in rows.chunks_exact(d).enumerate() {
@@ -104,7 +122,7 @@ pub(crate) fn random_pass(
     k: usize,
     seed: u64,
 ) -> SuffStats {
-    stats_pass(data, kind, k, shift, |first, _, resp, ln, _| {
+    stats_pass(data, kind, k, shift, false, |first, _, resp, ln, _| {
         ln.fill(0.0);
         let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, first as u64, 0x5EED));
         for row in resp.chunks_exact_mut(k) {
@@ -124,31 +142,171 @@ pub(crate) struct Run {
     pub converged: bool,
     pub n_iter: usize,
     pub lower_bounds: Vec<f64>,
+    pub recoveries: Vec<Recovery>,
+}
+
+/// What re-seeding needs to know about the data.
+struct Reseeder {
+    /// Per-feature variance of the whole data: a re-seeded component starts this wide.
+    variance: Vec<f64>,
+    /// A component with less mass than this is dead (half an average row).
+    min_mass: f64,
+    /// Re-seeds allowed per run, so that a point that keeps capturing a component cannot
+    /// make EM loop on re-seeding: past it, the default behaviour applies.
+    budget: usize,
+}
+
+impl Reseeder {
+    fn new(data: &Data) -> Self {
+        let (_, variance) = data.column_moments();
+        Reseeder {
+            variance,
+            min_mass: 0.5 * data.total_weight() / data.n_effective_rows().max(1) as f64,
+            budget: 0,
+        }
+    }
+
+    /// Moves component `c` onto data row `row` with the data's own spread and weight 1/K.
+    fn reseed(
+        &self,
+        c: usize,
+        row: &[f64],
+        reg_covar: f64,
+        w: &mut ndarray::Array1<f64>,
+        m: &mut ndarray::Array2<f64>,
+        cov: &mut Covariances,
+    ) {
+        let k = m.nrows();
+        m.row_mut(c).assign(&ndarray::ArrayView1::from(row));
+        // A tied covariance is shared: only the mean and weight move.
+        widen(cov, c, &self.variance, reg_covar);
+        let others: f64 = (0..k).filter(|&j| j != c).map(|j| w[j]).sum();
+        let share = 1.0 / k as f64;
+        for j in 0..k {
+            w[j] = if j == c {
+                share
+            } else if others > 0.0 {
+                w[j] / others * (1.0 - share)
+            } else {
+                (1.0 - share) / (k - 1).max(1) as f64
+            };
+        }
+    }
 }
 
 /// Runs EM from `params` until `|Lᵗ − Lᵗ⁻¹| < tol` or `max_iter` iterations
 /// (fixtures README: L⁰ = −∞, strict inequality).
+///
+/// With `opts.recover`, a component that loses its mass (less than half an average row)
+/// or whose covariance stops being positive definite is re-seeded on the worst-explained
+/// row not used yet, with the data's variance and weight 1/K; the event is recorded and
+/// convergence is not declared on the iteration that re-seeded. At most `2K` re-seeds
+/// happen per run; after that the default behaviour (an error for a covariance that is
+/// not positive definite) applies.
 pub(crate) fn run_em(
     data: &Data,
     opts: &GmmOptions,
     mut params: Params,
+    mut recoveries: Vec<Recovery>,
     mut on_iter: impl FnMut(usize, f64),
 ) -> Result<Run> {
     let mut prev = f64::NEG_INFINITY;
     let mut lower_bounds = Vec::new();
     let mut converged = false;
+    let reseeder = opts.recover.then(|| Reseeder {
+        budget: 2 * opts.n_components,
+        ..Reseeder::new(data)
+    });
     for t in 1..=opts.max_iter {
-        let st = e_pass(data, &params);
+        let st = e_pass(data, &params, reseeder.is_some());
         let l = st.mean_log_likelihood();
         if !l.is_finite() {
             return Err(GmmError::Numerical(format!(
                 "the log-likelihood became {l} at EM iteration {t}"
             )));
         }
-        let (w, m, c) = st.m_step(params.means_flat(), opts.reg_covar, opts.variance_floor)?;
-        params = Params::new(w, m, c, opts.reg_covar).map_err(|e| with_iteration(e, t))?;
+        let (mut w, mut m, mut c) =
+            st.m_step(params.means_flat(), opts.reg_covar, opts.variance_floor)?;
+        let mut reseeded: Vec<usize> = Vec::new();
+        let mut next_row = st.worst.iter().map(|x| x.1);
+        let mut reseed = |comp: usize, reason: String, w: &mut _, m: &mut _, c: &mut _| -> bool {
+            let Some(rs) = &reseeder else {
+                return false;
+            };
+            if recoveries.len() >= rs.budget {
+                return false;
+            }
+            let Some(row) = next_row.next() else {
+                return false;
+            };
+            rs.reseed(comp, data.row(row), opts.reg_covar, w, m, c);
+            recoveries.push(Recovery {
+                iteration: t,
+                component: comp,
+                row: Some(row),
+                reason,
+            });
+            true
+        };
+        if let Some(rs) = &reseeder {
+            for comp in 0..params.k {
+                if st.nk[comp] < rs.min_mass
+                    && reseed(
+                        comp,
+                        format!("its mass fell to {:.3e}", st.nk[comp]),
+                        &mut w,
+                        &mut m,
+                        &mut c,
+                    )
+                {
+                    reseeded.push(comp);
+                }
+            }
+        }
+        params = loop {
+            match Params::new(w.clone(), m.clone(), c.clone(), opts.reg_covar) {
+                Ok(p) => break p,
+                Err(GmmError::NotPositiveDefinite { component, .. })
+                    if reseeder.is_some()
+                        && opts.covariance_type != CovarianceType::Tied
+                        && !reseeded.contains(&component)
+                        && reseed(
+                            component,
+                            "its covariance was not positive definite".into(),
+                            &mut w,
+                            &mut m,
+                            &mut c,
+                        ) =>
+                {
+                    reseeded.push(component);
+                }
+                Err(e) => {
+                    let e = with_iteration(e, t);
+                    return Err(match e {
+                        GmmError::NotPositiveDefinite {
+                            component,
+                            reg_covar,
+                            context,
+                        } if reseeder.is_some() => GmmError::NotPositiveDefinite {
+                            component,
+                            reg_covar,
+                            context: format!(
+                                "{context} (recovery gave up after {} re-seeds)",
+                                recoveries.len()
+                            ),
+                        },
+                        other => other,
+                    });
+                }
+            }
+        };
         lower_bounds.push(l);
         on_iter(t, l);
+        if !reseeded.is_empty() {
+            // The jump a re-seed causes is not convergence.
+            prev = f64::NEG_INFINITY;
+            continue;
+        }
         if (l - prev).abs() < opts.tol {
             converged = true;
             break;
@@ -160,6 +318,7 @@ pub(crate) fn run_em(
         params,
         converged,
         lower_bounds,
+        recoveries,
     })
 }
 

@@ -43,7 +43,8 @@ pub enum GmmError {
     },
 
     /// A covariance matrix is not positive definite (after `reg_covar`).
-    #[error("the covariance of component {component} is not positive definite{context}; try a larger reg_covar (now {reg_covar:e}), fewer components, a simpler covariance type (diag or spherical), or the recover option")]
+    #[error("the covariance of component {component} is not positive definite{context}; try a larger reg_covar (now {reg_covar:e}), fewer components or a simpler covariance type (diag or spherical){hint}",
+        hint = if context.contains("re-seed") { "" } else { ", or the recover option" })]
     NotPositiveDefinite {
         /// The component (0-based), or 0 for the tied covariance.
         component: usize,

@@ -5,16 +5,22 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::covariance::{covariances_from_precisions, Covariances};
+use crate::covariance::{covariances_from_precisions, CovarianceType, Covariances};
 use crate::data::Data;
 use crate::em::{nearest_pass, random_pass};
 use crate::error::{GmmError, Result};
 use crate::kmeans;
+use crate::model::Recovery;
 use crate::options::{GmmOptions, InitMethod};
 use crate::params::Params;
 
-/// Starting parameters for run number `run` (restarts use independent seeds).
-pub(crate) fn initial_params(data: &Data, opts: &GmmOptions, seed: u64) -> Result<Params> {
+/// Starting parameters for one run (restarts pass independent seeds), and the
+/// components whose covariance had to be widened (only with `recover`).
+pub(crate) fn initial_params(
+    data: &Data,
+    opts: &GmmOptions,
+    seed: u64,
+) -> Result<(Params, Vec<Recovery>)> {
     let (k, d) = (opts.n_components, data.n_features());
     let kind = opts.covariance_type;
     let start = &opts.start;
@@ -74,19 +80,68 @@ pub(crate) fn initial_params(data: &Data, opts: &GmmOptions, seed: u64) -> Resul
             "starting weights must be non-negative and sum to 1 (within 1e-6); they sum to {total}"
         )));
     }
-    Params::new(weights, means, cov, opts.reg_covar).map_err(|e| match e {
-        GmmError::InvalidModel(m) => GmmError::InvalidInit(m),
-        GmmError::NotPositiveDefinite {
-            component,
-            reg_covar,
-            ..
-        } => GmmError::NotPositiveDefinite {
-            component,
-            reg_covar,
-            context: " at initialisation".into(),
-        },
-        other => other,
-    })
+    let mut cov = cov;
+    let mut fixes: Vec<Recovery> = Vec::new();
+    loop {
+        match Params::new(weights.clone(), means.clone(), cov.clone(), opts.reg_covar) {
+            Ok(p) => return Ok((p, fixes)),
+            Err(GmmError::NotPositiveDefinite { component, .. })
+                if opts.recover
+                    && kind != CovarianceType::Tied
+                    && !fixes.iter().any(|f| f.component == component) =>
+            {
+                // A component started on a single point: give it the data's spread.
+                let (_, var) = data.column_moments();
+                widen(&mut cov, component, &var, opts.reg_covar);
+                fixes.push(Recovery {
+                    iteration: 0,
+                    component,
+                    row: None,
+                    reason: "its starting covariance was not positive definite; widened to the data's variance".into(),
+                });
+            }
+            Err(e) => {
+                return Err(match e {
+                    GmmError::InvalidModel(m) => GmmError::InvalidInit(m),
+                    GmmError::NotPositiveDefinite {
+                        component,
+                        reg_covar,
+                        ..
+                    } => GmmError::NotPositiveDefinite {
+                        component,
+                        reg_covar,
+                        context: " at initialisation".into(),
+                    },
+                    other => other,
+                })
+            }
+        }
+    }
+}
+
+/// Replaces component `c`'s covariance with the diagonal `var + reg_covar`.
+pub(crate) fn widen(cov: &mut Covariances, c: usize, var: &[f64], reg_covar: f64) {
+    let v: Vec<f64> = var
+        .iter()
+        .map(|v| (v + reg_covar).max(f64::MIN_POSITIVE))
+        .collect();
+    let d = v.len();
+    match cov {
+        Covariances::Full(a) => {
+            let mut block = a.index_axis_mut(ndarray::Axis(0), c);
+            block.fill(0.0);
+            for j in 0..d {
+                block[[j, j]] = v[j];
+            }
+        }
+        Covariances::Diag(a) => {
+            for j in 0..d {
+                a[[c, j]] = v[j];
+            }
+        }
+        Covariances::Spherical(a) => a[c] = v.iter().sum::<f64>() / d as f64,
+        Covariances::Tied(_) => {}
+    }
 }
 
 /// Parameters from the init method's responsibilities (one M-step).
@@ -131,25 +186,10 @@ fn estimate_start(
     let (stats, shift) = match centers {
         Some(c) => (nearest_pass(data, kind, &c, k), c),
         None => {
-            let mean = column_means(data);
+            let (mean, _) = data.column_moments();
             let shift: Vec<f64> = (0..k).flat_map(|_| mean.iter().copied()).collect();
             (random_pass(data, kind, &shift, k, seed), shift)
         }
     };
     stats.m_step(&shift, opts.reg_covar, opts.variance_floor)
-}
-
-fn column_means(data: &Data) -> Vec<f64> {
-    let d = data.n_features();
-    let mut m = vec![0.0; d];
-    let mut tw = 0.0;
-    for i in 0..data.n_samples() {
-        let w = data.weights().map_or(1.0, |w| w[i]);
-        tw += w;
-        for (a, x) in m.iter_mut().zip(data.row(i)) {
-            *a += w * x;
-        }
-    }
-    m.iter_mut().for_each(|v| *v /= tw);
-    m
 }

@@ -42,6 +42,6 @@ mod stats;
 pub use covariance::{CovarianceType, Covariances};
 pub use data::Data;
 pub use error::{GmmError, Result};
-pub use model::{FitRecord, GaussianMixture, Progress};
+pub use model::{FitRecord, GaussianMixture, Progress, Recovery};
 pub use model_file::MODEL_VERSION;
-pub use options::{GmmBuilder, GmmOptions, InitMethod, StartParameters};
+pub use options::{GmmBuilder, GmmOptions, InitMethod, StartParameters, MAX_THREADS};

@@ -47,8 +47,25 @@ pub struct FitRecord {
     pub best_init: usize,
     /// Restarts that failed, with their reasons.
     pub failed_inits: Vec<String>,
+    /// Components re-seeded by the `recover` option during the kept run.
+    pub recoveries: Vec<Recovery>,
     /// The options of the fit.
     pub options: GmmOptions,
+}
+
+/// A component re-seeded during EM (only with the `recover` option).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Recovery {
+    /// The EM iteration after which it happened (1-based).
+    pub iteration: usize,
+    /// The component (0-based).
+    pub component: usize,
+    /// The data row it was re-seeded on (0-based); `None` when only its covariance was
+    /// widened (at initialisation).
+    pub row: Option<usize>,
+    /// Why: lost its mass, or covariance not positive definite.
+    pub reason: String,
 }
 
 /// Progress of a running fit, for progress bars and logs.
@@ -362,6 +379,7 @@ impl GmmOptions {
                 "{eff} samples (with positive weight) are fewer than n_components = {k}; use at most {eff} components or more data"
             )));
         }
+        data.check_range()?;
         install(self.n_threads, || self.fit_runs(data, progress))?
     }
 
@@ -374,9 +392,9 @@ impl GmmOptions {
         let mut failures: Vec<(usize, GmmError)> = Vec::new();
         for run in 0..self.n_init {
             let seed = derive_seed(self.seed, run as u64, 0x1A17);
-            let outcome = initial_params(data, self, seed).and_then(|p| {
+            let outcome = initial_params(data, self, seed).and_then(|(p, init_fixes)| {
                 let mut prev = f64::NEG_INFINITY;
-                run_em(data, self, p, |t, l| {
+                run_em(data, self, p, init_fixes, |t, l| {
                     progress(&Progress {
                         run,
                         n_init: self.n_init,
@@ -411,7 +429,7 @@ impl GmmOptions {
             let (_, e) = failures.swap_remove(0);
             return Err(e);
         };
-        let final_stats = e_pass(data, &run.params);
+        let final_stats = e_pass(data, &run.params, false);
         let score = final_stats.mean_log_likelihood();
         if !score.is_finite() {
             return Err(GmmError::Numerical(format!(
@@ -442,6 +460,7 @@ impl GmmOptions {
                 .iter()
                 .map(|(r, e)| format!("restart {r}: {e}"))
                 .collect(),
+            recoveries: run.recoveries,
             options: self.clone(),
         };
         Ok(GaussianMixture {
@@ -455,8 +474,8 @@ impl GmmOptions {
     pub fn one_step(&self, data: &Data) -> Result<(GaussianMixture, f64)> {
         let seed = derive_seed(self.seed, 0, 0x1A17);
         install(self.n_threads, || {
-            let p = initial_params(data, self, seed)?;
-            let st = e_pass(data, &p);
+            let (p, _) = initial_params(data, self, seed)?;
+            let st = e_pass(data, &p, false);
             let l = st.mean_log_likelihood();
             let (w, m, c) = st.m_step(p.means_flat(), self.reg_covar, self.variance_floor)?;
             let params = Params::new(w, m, c, self.reg_covar)?;

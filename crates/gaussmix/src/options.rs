@@ -11,6 +11,9 @@ use crate::covariance::{CovarianceType, Covariances};
 use crate::error::{invalid_option, GmmError, Result};
 use crate::model::GaussianMixture;
 
+/// Upper bound on `n_threads`: far beyond any machine, low enough not to exhaust the OS.
+pub const MAX_THREADS: usize = 1024;
+
 /// How starting responsibilities are chosen (scikit-learn's `init_params`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -284,11 +287,15 @@ impl GmmBuilder {
                 ));
             }
         }
-        if o.n_threads == Some(0) {
-            return Err(invalid_option(
-                "n_threads",
-                "must be at least 1 (or unset for all cores), got 0",
-            ));
+        if let Some(t) = o.n_threads {
+            if !(1..=MAX_THREADS).contains(&t) {
+                return Err(invalid_option(
+                    "n_threads",
+                    format!(
+                        "must be between 1 and {MAX_THREADS} (or unset for all cores), got {t}"
+                    ),
+                ));
+            }
         }
         Ok(o)
     }

@@ -3,10 +3,17 @@
 //!
 //! ```
 //! use gaussmix::select::{select, Criterion, SelectOptions};
-//! use gaussmix::{CovarianceType, Data, GaussianMixture};
+//! use gaussmix::{CovarianceType, Covariances, Data, GaussianMixture};
+//! use ndarray::array;
 //!
-//! let x: Vec<f64> = (0..300).map(|i| (i % 3) as f64 * 10.0 + (i as f64 * 0.37).sin()).collect();
-//! let data = Data::from_slice(&x, 300, 1)?;
+//! // 600 rows drawn from three well-separated 1-D components.
+//! let truth = GaussianMixture::from_parameters(
+//!     array![0.3, 0.3, 0.4],
+//!     array![[0.0], [10.0], [20.0]],
+//!     Covariances::Spherical(array![1.0, 1.0, 2.0]),
+//! )?;
+//! let (x, _) = truth.sample(600, 1)?;
+//! let data = Data::from_view(x.view())?;
 //! let opts = SelectOptions::new(1..=5, vec![CovarianceType::Full], Criterion::Bic)
 //!     .with_fit_options(GaussianMixture::builder(1).n_init(2).seed(0).build()?);
 //! let sel = select(&data, &opts)?;

@@ -31,6 +31,24 @@ pub(crate) struct SuffStats {
     pub ll: f64,
     /// `Σ w`.
     pub wsum: f64,
+    /// The rows with the lowest `log p(x)` as `(log p, row)`, ascending; only kept when
+    /// component recovery needs places to re-seed.
+    pub worst: Vec<(f64, usize)>,
+}
+
+/// Inserts `(ll, row)` into an ascending list capped at `cap` entries (ties by row, so the
+/// result does not depend on merge order).
+pub(crate) fn push_worst(list: &mut Vec<(f64, usize)>, item: (f64, usize), cap: usize) {
+    if cap == 0 {
+        return;
+    }
+    let key = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    if list.len() == cap && key(&item, &list[cap - 1]).is_ge() {
+        return;
+    }
+    let pos = list.partition_point(|x| key(x, &item).is_lt());
+    list.insert(pos, item);
+    list.truncate(cap);
 }
 
 impl SuffStats {
@@ -49,6 +67,7 @@ impl SuffStats {
             m2: vec![0.0; m2],
             ll: 0.0,
             wsum: 0.0,
+            worst: Vec::new(),
         }
     }
 
@@ -113,6 +132,10 @@ impl SuffStats {
     /// Adds another chunk's statistics (merge is plain addition, so it is associative up
     /// to rounding; callers merge in a fixed order for bit-identical results).
     pub fn merge(&mut self, o: &SuffStats) {
+        let cap = self.k;
+        for &w in &o.worst {
+            push_worst(&mut self.worst, w, cap);
+        }
         add(&mut self.nk, &o.nk);
         add(&mut self.s, &o.s);
         add(&mut self.m2, &o.m2);
@@ -136,15 +159,16 @@ impl SuffStats {
         let nk: Vec<f64> = self.nk.iter().map(|v| v + MASS_EPS).collect();
         let total: f64 = nk.iter().sum();
         let weights = Array1::from_iter(nk.iter().map(|v| v / total));
-        // means: μ = (s + c·Σr) / n_k ; d_k = μ − c
+        // μ = c + s / n_k. scikit-learn's (Σ r x) / n_k differs from this by
+        // c·10ε/n_k — below 1e-15 relative for any component holding a row — but sends
+        // an empty component's mean to the origin; this keeps it where it was.
         let mut means = Array2::zeros((k, d));
         let mut delta = vec![0.0; k * d];
         for c in 0..k {
             for j in 0..d {
-                let sh = shift[c * d + j];
-                let mu = (self.s[c * d + j] + sh * self.nk[c]) / nk[c];
-                means[[c, j]] = mu;
-                delta[c * d + j] = mu - sh;
+                let step = self.s[c * d + j] / nk[c];
+                means[[c, j]] = shift[c * d + j] + step;
+                delta[c * d + j] = step;
             }
         }
         let floor = |v: f64| match variance_floor {
