@@ -55,13 +55,23 @@ pub struct FitArgs {
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub max_iter: usize,
     /// Stop when the mean log-likelihood changes by less than this.
-    #[arg(long, default_value_t = 1e-3, value_name = "T")]
+    #[arg(
+        long,
+        default_value_t = 1e-3,
+        value_name = "T",
+        allow_hyphen_values = true
+    )]
     pub tol: f64,
     /// Added to every covariance diagonal.
-    #[arg(long, default_value_t = 1e-6, value_name = "R")]
+    #[arg(
+        long,
+        default_value_t = 1e-6,
+        value_name = "R",
+        allow_hyphen_values = true
+    )]
     pub reg_covar: f64,
     /// Clamp every variance to at least this value (off by default).
-    #[arg(long, value_name = "V")]
+    #[arg(long, value_name = "V", allow_hyphen_values = true)]
     pub variance_floor: Option<f64>,
     /// Random seed; the same seed gives the same fit.
     #[arg(long, default_value_t = 0, value_name = "S")]
@@ -118,10 +128,20 @@ pub struct SelectArgs {
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub max_iter: usize,
     /// Convergence tolerance.
-    #[arg(long, default_value_t = 1e-3, value_name = "T")]
+    #[arg(
+        long,
+        default_value_t = 1e-3,
+        value_name = "T",
+        allow_hyphen_values = true
+    )]
     pub tol: f64,
     /// Added to every covariance diagonal.
-    #[arg(long, default_value_t = 1e-6, value_name = "R")]
+    #[arg(
+        long,
+        default_value_t = 1e-6,
+        value_name = "R",
+        allow_hyphen_values = true
+    )]
     pub reg_covar: f64,
     /// Random seed.
     #[arg(long, default_value_t = 0, value_name = "S")]
