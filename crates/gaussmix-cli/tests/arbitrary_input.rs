@@ -6,7 +6,10 @@ use gaussmix_cli::read::{parse_npy, parse_text};
 use proptest::prelude::*;
 
 fn npy_header(descr: &str, fortran: bool, shape: &str) -> Vec<u8> {
-    let mut h = format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
+    let mut h = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+        if fortran { "True" } else { "False" }
+    );
     h.push('\n');
     let mut b = b"\x93NUMPY\x01\x00".to_vec();
     b.extend((h.len() as u16).to_le_bytes());

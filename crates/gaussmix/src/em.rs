@@ -14,6 +14,7 @@ use crate::engine::{chunks, derive_seed, map_groups};
 use crate::error::{GmmError, Result};
 use crate::estep::{normalize_rows, weighted_log_prob, Scratch};
 use crate::init::widen;
+use crate::kernels::{self, Prepared, Workspace};
 use crate::kmeans::nearest;
 use crate::model::Recovery;
 use crate::options::GmmOptions;
@@ -27,6 +28,22 @@ pub(crate) struct Buffers {
     pub log_norm: Vec<f64>,
     pub scratch: Scratch,
     pub diff: Vec<f64>,
+    pub ws: Workspace,
+}
+
+/// `ln w_k + log N(x | θ_k)` for a chunk, by products or by the fused loops.
+pub(crate) fn chunk_log_prob(
+    prep: &Prepared,
+    p: &Params,
+    rows: &[f64],
+    out: &mut [f64],
+    b: &mut Buffers,
+) {
+    if prep.gemm {
+        kernels::log_prob(prep, p, rows, out, &mut b.ws);
+    } else {
+        weighted_log_prob(p, rows, out, &mut b.scratch);
+    }
 }
 
 /// Accumulates statistics over all rows, with responsibilities produced per chunk by
@@ -36,22 +53,27 @@ fn stats_pass<F>(
     kind: CovarianceType,
     k: usize,
     shift: &[f64],
+    prep: Option<&Prepared>,
     track_worst: bool,
     fill: F,
 ) -> SuffStats
 where
-    F: Fn(usize, &[f64], &mut [f64], &mut [f64], &mut Scratch) + Sync + Send,
+    F: Fn(usize, &[f64], &mut [f64], &mut [f64], &mut Buffers) + Sync + Send,
 {
     let (n, d) = (data.n_samples(), data.n_features());
     let parts = map_groups(n, |s, e| {
-        let mut st = SuffStats::new(kind, k, d);
+        let mut st = SuffStats::new(kind, k, d, shift);
         let mut b = Buffers::default();
         for (cs, ce) in chunks(s, e) {
             let m = ce - cs;
             b.resp.resize(m * k, 0.0);
             b.log_norm.resize(m, 0.0);
             let rows = &data.values()[cs * d..ce * d];
-            fill(cs, rows, &mut b.resp, &mut b.log_norm, &mut b.scratch);
+            let (mut resp, mut log_norm) =
+                (std::mem::take(&mut b.resp), std::mem::take(&mut b.log_norm));
+            fill(cs, rows, &mut resp, &mut log_norm, &mut b);
+            b.resp = resp;
+            b.log_norm = log_norm;
             let w = data.weights().map(|w| &w[cs..ce]);
             if track_worst {
                 for (i, l) in b.log_norm.iter().enumerate() {
@@ -69,11 +91,16 @@ where
                     .sum::<f64>(),
                 None => b.log_norm.iter().sum::<f64>(),
             };
-            st.accumulate(rows, w, &b.resp, shift, &mut b.diff);
+            match prep {
+                Some(prep) if prep.gemm => {
+                    kernels::accumulate(prep, &mut st, rows, w, &b.resp, &mut b.ws)
+                }
+                _ => st.accumulate(rows, w, &b.resp, &mut b.diff),
+            }
         }
         st
     });
-    let mut total = SuffStats::new(kind, k, d);
+    let mut total = SuffStats::new(kind, k, d, shift);
     for p in &parts {
         total.merge(p);
     }
@@ -83,14 +110,16 @@ where
 /// The E-step pass: statistics and the log-likelihood under `p`.
 pub(crate) fn e_pass(data: &Data, p: &Params, track_worst: bool) -> SuffStats {
     let k = p.k;
+    let prep = Prepared::new(p, None);
     stats_pass(
         data,
         p.kind(),
         k,
-        p.means_flat(),
+        &prep.shift,
+        Some(&prep),
         track_worst,
-        |_, rows, resp, ln, sc| {
-            weighted_log_prob(p, rows, resp, sc);
+        |_, rows, resp, ln, b| {
+            chunk_log_prob(&prep, p, rows, resp, b);
             normalize_rows(resp, k, ln);
         },
     )
@@ -104,13 +133,21 @@ pub(crate) fn nearest_pass(
     k: usize,
 ) -> SuffStats {
     let d = data.n_features();
-    stats_pass(data, kind, k, centers, false, |_, rows, resp, ln, _| {
-        resp.fill(0.0);
-        ln.fill(0.0);
-        for (i, x) in rows.chunks_exact(d).enumerate() {
-            resp[i * k + nearest(centers, d, x).0] = 1.0;
-        }
-    })
+    stats_pass(
+        data,
+        kind,
+        k,
+        centers,
+        None,
+        false,
+        |_, rows, resp, ln, _| {
+            resp.fill(0.0);
+            ln.fill(0.0);
+            for (i, x) in rows.chunks_exact(d).enumerate() {
+                resp[i * k + nearest(centers, d, x).0] = 1.0;
+            }
+        },
+    )
 }
 
 /// Statistics of uniformly random responsibilities (normalised per row); each chunk has
@@ -122,18 +159,26 @@ pub(crate) fn random_pass(
     k: usize,
     seed: u64,
 ) -> SuffStats {
-    stats_pass(data, kind, k, shift, false, |first, _, resp, ln, _| {
-        ln.fill(0.0);
-        let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, first as u64, 0x5EED));
-        for row in resp.chunks_exact_mut(k) {
-            let mut s = 0.0;
-            for v in row.iter_mut() {
-                *v = rng.gen::<f64>();
-                s += *v;
+    stats_pass(
+        data,
+        kind,
+        k,
+        shift,
+        None,
+        false,
+        |first, _, resp, ln, _| {
+            ln.fill(0.0);
+            let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, first as u64, 0x5EED));
+            for row in resp.chunks_exact_mut(k) {
+                let mut s = 0.0;
+                for v in row.iter_mut() {
+                    *v = rng.gen::<f64>();
+                    s += *v;
+                }
+                row.iter_mut().for_each(|v| *v /= s);
             }
-            row.iter_mut().for_each(|v| *v /= s);
-        }
-    })
+        },
+    )
 }
 
 /// The outcome of one EM run.
@@ -225,8 +270,7 @@ pub(crate) fn run_em(
                 "the log-likelihood became {l} at EM iteration {t}"
             )));
         }
-        let (mut w, mut m, mut c) =
-            st.m_step(params.means_flat(), opts.reg_covar, opts.variance_floor)?;
+        let (mut w, mut m, mut c) = st.m_step(opts.reg_covar, opts.variance_floor)?;
         let mut reseeded: Vec<usize> = Vec::new();
         let mut next_row = st.worst.iter().map(|x| x.1);
         let mut reseed = |comp: usize, reason: String, w: &mut _, m: &mut _, c: &mut _| -> bool {

@@ -8,7 +8,7 @@
 use crate::covariance::CovarianceType;
 use crate::params::Params;
 
-const LN_2PI: f64 = 1.837_877_066_409_345_5;
+pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
 /// Scratch space one worker reuses across chunks.
 #[derive(Default)]

@@ -183,13 +183,13 @@ fn estimate_start(
         }
         (None, InitMethod::Random) => None,
     };
-    let (stats, shift) = match centers {
-        Some(c) => (nearest_pass(data, kind, &c, k), c),
+    let stats = match centers {
+        Some(c) => nearest_pass(data, kind, &c, k),
         None => {
             let (mean, _) = data.column_moments();
             let shift: Vec<f64> = (0..k).flat_map(|_| mean.iter().copied()).collect();
-            (random_pass(data, kind, &shift, k, seed), shift)
+            random_pass(data, kind, &shift, k, seed)
         }
     };
-    stats.m_step(&shift, opts.reg_covar, opts.variance_floor)
+    stats.m_step(opts.reg_covar, opts.variance_floor)
 }

@@ -30,6 +30,7 @@ mod engine;
 mod error;
 mod estep;
 mod init;
+mod kernels;
 pub mod kmeans;
 mod linalg;
 mod model;

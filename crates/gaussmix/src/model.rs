@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::covariance::{CovarianceType, Covariances};
 use crate::data::Data;
-use crate::em::{e_pass, run_em, Buffers};
+use crate::em::{chunk_log_prob, e_pass, run_em, Buffers};
 use crate::engine::{chunks, derive_seed, install, map_groups};
 use crate::error::{GmmError, Result};
-use crate::estep::{normalize_rows, weighted_log_prob};
+use crate::estep::normalize_rows;
 use crate::init::initial_params;
+use crate::kernels::Prepared;
 use crate::linalg;
 use crate::options::{GmmBuilder, GmmOptions};
 use crate::params::Params;
@@ -219,10 +220,13 @@ impl GaussianMixture {
     pub fn score_samples_data(&self, data: &Data) -> Result<Array1<f64>> {
         self.check_features(data)?;
         let k = self.params.k;
+        let prep = Prepared::new(&self.params, None);
         let out = self.rowwise(data, 1, |rows, out, b| {
-            b.resp.resize(out.len() * k, 0.0);
-            weighted_log_prob(&self.params, rows, &mut b.resp, &mut b.scratch);
-            normalize_rows(&mut b.resp, k, out);
+            let mut resp = std::mem::take(&mut b.resp);
+            resp.resize(out.len() * k, 0.0);
+            chunk_log_prob(&prep, &self.params, rows, &mut resp, b);
+            normalize_rows(&mut resp, k, out);
+            b.resp = resp;
         });
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(GmmError::Numerical(format!(
@@ -256,9 +260,10 @@ impl GaussianMixture {
     pub fn predict_proba_data(&self, data: &Data) -> Result<Array2<f64>> {
         self.check_features(data)?;
         let k = self.params.k;
+        let prep = Prepared::new(&self.params, None);
         let out = self.rowwise(data, k, |rows, out, b| {
             b.log_norm.resize(out.len() / k, 0.0);
-            weighted_log_prob(&self.params, rows, out, &mut b.scratch);
+            chunk_log_prob(&prep, &self.params, rows, out, b);
             normalize_rows(out, k, &mut b.log_norm);
         });
         Array2::from_shape_vec((data.n_samples(), k), out)
@@ -274,10 +279,12 @@ impl GaussianMixture {
     pub fn predict_data(&self, data: &Data) -> Result<Array1<usize>> {
         self.check_features(data)?;
         let k = self.params.k;
+        let prep = Prepared::new(&self.params, None);
         let out = self.rowwise(data, 1, |rows, out, b| {
-            b.resp.resize(out.len() * k, 0.0);
-            weighted_log_prob(&self.params, rows, &mut b.resp, &mut b.scratch);
-            for (o, row) in out.iter_mut().zip(b.resp.chunks_exact(k)) {
+            let mut resp = std::mem::take(&mut b.resp);
+            resp.resize(out.len() * k, 0.0);
+            chunk_log_prob(&prep, &self.params, rows, &mut resp, b);
+            for (o, row) in out.iter_mut().zip(resp.chunks_exact(k)) {
                 let mut best = 0;
                 for c in 1..k {
                     if row[c] > row[best] {
@@ -286,6 +293,7 @@ impl GaussianMixture {
                 }
                 *o = best as f64;
             }
+            b.resp = resp;
         });
         Ok(out.into_iter().map(|v| v as usize).collect())
     }
@@ -477,7 +485,7 @@ impl GmmOptions {
             let (p, _) = initial_params(data, self, seed)?;
             let st = e_pass(data, &p, false);
             let l = st.mean_log_likelihood();
-            let (w, m, c) = st.m_step(p.means_flat(), self.reg_covar, self.variance_floor)?;
+            let (w, m, c) = st.m_step(self.reg_covar, self.variance_floor)?;
             let params = Params::new(w, m, c, self.reg_covar)?;
             Ok((GaussianMixture { params, fit: None }, l))
         })?

@@ -31,6 +31,8 @@ pub(crate) struct SuffStats {
     pub ll: f64,
     /// `Σ w`.
     pub wsum: f64,
+    /// The shift `c_k` the moments are taken about (`K×D`).
+    pub shift: Vec<f64>,
     /// The rows with the lowest `log p(x)` as `(log p, row)`, ascending; only kept when
     /// component recovery needs places to re-seed.
     pub worst: Vec<(f64, usize)>,
@@ -52,7 +54,7 @@ pub(crate) fn push_worst(list: &mut Vec<(f64, usize)>, item: (f64, usize), cap: 
 }
 
 impl SuffStats {
-    pub fn new(kind: CovarianceType, k: usize, d: usize) -> Self {
+    pub fn new(kind: CovarianceType, k: usize, d: usize, shift: &[f64]) -> Self {
         let m2 = match kind {
             CovarianceType::Full => k * d * d,
             CovarianceType::Tied => d * d,
@@ -67,6 +69,7 @@ impl SuffStats {
             m2: vec![0.0; m2],
             ll: 0.0,
             wsum: 0.0,
+            shift: shift.to_vec(),
             worst: Vec::new(),
         }
     }
@@ -77,10 +80,10 @@ impl SuffStats {
         rows: &[f64],
         weights: Option<&[f64]>,
         resp: &[f64],
-        shift: &[f64],
         diff: &mut Vec<f64>,
     ) {
         let (k, d) = (self.k, self.d);
+        let shift = &self.shift;
         let m = rows.len() / d;
         diff.resize(d, 0.0);
         for i in 0..m {
@@ -151,11 +154,11 @@ impl SuffStats {
     /// The M-step (fixtures README semantics): new weights, means and covariances.
     pub fn m_step(
         &self,
-        shift: &[f64],
         reg_covar: f64,
         variance_floor: Option<f64>,
     ) -> Result<(Array1<f64>, Array2<f64>, Covariances)> {
         let (k, d) = (self.k, self.d);
+        let shift = &self.shift;
         let nk: Vec<f64> = self.nk.iter().map(|v| v + MASS_EPS).collect();
         let total: f64 = nk.iter().sum();
         let weights = Array1::from_iter(nk.iter().map(|v| v / total));

@@ -212,3 +212,30 @@ fn fixture_fits_are_identical_for_one_and_two_threads() {
         assert_eq!(strip(&a), strip(&b), "{name}: 1 vs 2 threads differ");
     }
 }
+
+/// Every fixture through each kernel family (products and fused loops), whatever the
+/// default choice for its dimension: the test re-runs this binary's fixture tests with
+/// `GAUSSMIX_KERNEL` set.
+#[test]
+fn both_kernel_families_reproduce_every_fixture() {
+    if std::env::var("GAUSSMIX_KERNEL").is_ok() {
+        return; // already the child
+    }
+    for kernel in ["gemm", "fused"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("GAUSSMIX_KERNEL", kernel)
+            .args(["--test-threads", "1", "matches_every_case", "same_fit"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "GAUSSMIX_KERNEL={kernel}:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("3 passed"),
+            "GAUSSMIX_KERNEL={kernel} ran: {text}"
+        );
+    }
+}
