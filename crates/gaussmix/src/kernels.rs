@@ -265,8 +265,8 @@ pub(crate) fn log_prob(
             );
             for (row, x) in out.chunks_exact_mut(k).zip(ws.xc.chunks_exact(d)) {
                 let sq: f64 = x.iter().map(|v| v * v).sum();
-                for c in 0..k {
-                    row[c] += prep.konst[c] + prep.neg_half_p2[c] * sq;
+                for ((v, kc), h) in row.iter_mut().zip(&prep.konst).zip(&prep.neg_half_p2) {
+                    *v += kc + h * sq;
                 }
             }
         }
