@@ -176,7 +176,9 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
     }
     let bar = Bar::new(a.quiet);
     let mut on_progress = |p: &gaussmix::Progress| bar.update(p);
+    let started = std::time::Instant::now();
     let model = opts.fit_with_progress(&data, &mut on_progress);
+    let fit_seconds = started.elapsed().as_secs_f64();
     bar.finish();
     let model = model?;
     let rec = model
@@ -208,6 +210,8 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
     }
     if a.json {
         let mut summary = summary_json(&model, rec);
+        // Timing lives only in the summary: model files stay byte-for-byte reproducible.
+        summary["fit_seconds"] = json!(fit_seconds);
         if a.output.is_none() {
             summary["model"] = serde_json::from_str(&model_json).unwrap_or_default();
         }

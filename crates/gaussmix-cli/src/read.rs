@@ -76,6 +76,12 @@ fn shorten(s: &str) -> String {
 /// Reads `path` (`-` for stdin) as CSV/TSV or `.npy` by its extension.
 pub fn read_table(path: &str, opts: &ReadOptions) -> CliResult<Table> {
     let name = if path == "-" { "<stdin>" } else { path };
+    let is_npy_name = Path::new(path)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if path != "-" && is_npy_name {
+        return read_npy_file(Path::new(path));
+    }
     let bytes = if path == "-" {
         let mut b = Vec::new();
         std::io::stdin()
@@ -187,15 +193,53 @@ pub fn parse_text(text: &str, delim: char, name: &str) -> CliResult<Table> {
     })
 }
 
-/// Parses a `.npy` file (v1–v3; `f8`/`f4`, either byte order, C or Fortran order; 1-D
-/// arrays are one column).
-pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
+/// The parsed header of a `.npy` file.
+struct NpyHeader {
+    n: usize,
+    d: usize,
+    /// Bytes per value (4 or 8).
+    size: usize,
+    little: bool,
+    fortran: bool,
+    /// Where the values start.
+    offset: usize,
+}
+
+impl NpyHeader {
+    fn data_bytes(&self) -> CliResult<usize> {
+        self.n
+            .checked_mul(self.d)
+            .and_then(|c| c.checked_mul(self.size))
+            .ok_or_else(|| CliError::data("not a valid .npy file: shape overflows"))
+    }
+
+    fn decode(&self, c: &[u8]) -> f64 {
+        if self.size == 4 {
+            let a = [c[0], c[1], c[2], c[3]];
+            (if self.little {
+                f32::from_le_bytes(a)
+            } else {
+                f32::from_be_bytes(a)
+            }) as f64
+        } else {
+            let a = [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
+            if self.little {
+                f64::from_le_bytes(a)
+            } else {
+                f64::from_be_bytes(a)
+            }
+        }
+    }
+}
+
+/// Parses the magic, version and header dictionary at the start of `b` (which needs to
+/// hold at least the whole header).
+fn parse_npy_header(b: &[u8]) -> CliResult<NpyHeader> {
     let bad = |m: String| CliError::data(format!("not a valid .npy file: {m}"));
     if b.len() < 10 || &b[..6] != b"\x93NUMPY" {
         return Err(bad("missing the \\x93NUMPY magic".into()));
     }
-    let major = b[6];
-    let (hlen, start) = match major {
+    let (hlen, start) = match b[6] {
         1 => (u16::from_le_bytes([b[8], b[9]]) as usize, 10usize),
         2 | 3 => {
             if b.len() < 12 {
@@ -240,58 +284,37 @@ pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
     let (n, d) = match dims.as_slice() {
         [n] => (*n, 1),
         [n, d] => (*n, *d),
-        other => {
-            return Err(CliError::data(format!(
+        other => return Err(CliError::data(format!(
             "the array has {} dimensions ({other:?}); expected a 2-D matrix (samples × features)",
             other.len()
-        )))
-        }
+        ))),
     };
-    let (size, little, is_f32) = match descr {
-        "<f8" | "=f8" => (8, true, false),
-        ">f8" => (8, false, false),
-        "<f4" | "=f4" => (4, true, true),
-        ">f4" => (4, false, true),
+    let (size, little) = match descr {
+        "<f8" | "=f8" => (8, true),
+        ">f8" => (8, false),
+        "<f4" | "=f4" => (4, true),
+        ">f4" => (4, false),
         other => {
             return Err(CliError::data(format!(
                 "unsupported dtype {other:?}; save the array as float64 or float32"
             )))
         }
     };
-    let count = n
-        .checked_mul(d)
-        .ok_or_else(|| bad("shape overflows".into()))?;
-    let need = count
-        .checked_mul(size)
-        .ok_or_else(|| bad("shape overflows".into()))?;
-    let body = &b[end..];
-    if body.len() != need {
-        return Err(CliError::data(format!(
-            "the header declares shape ({n}, {d}) = {need} bytes of data but the file holds {}; the file is truncated or corrupt",
-            body.len()
-        )));
-    }
-    let mut raw = Vec::with_capacity(count);
-    for c in body.chunks_exact(size) {
-        let v = if is_f32 {
-            let a = [c[0], c[1], c[2], c[3]];
-            (if little {
-                f32::from_le_bytes(a)
-            } else {
-                f32::from_be_bytes(a)
-            }) as f64
-        } else {
-            let a = [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
-            if little {
-                f64::from_le_bytes(a)
-            } else {
-                f64::from_be_bytes(a)
-            }
-        };
-        raw.push(v);
-    }
-    let values = if fortran && d > 1 {
-        let mut v = vec![0.0; count];
+    Ok(NpyHeader {
+        n,
+        d,
+        size,
+        little,
+        fortran,
+        offset: end,
+    })
+}
+
+/// Row-major, finite values from decoded column- or row-major data.
+fn finish_npy(h: &NpyHeader, raw: Vec<f64>) -> CliResult<Table> {
+    let (n, d) = (h.n, h.d);
+    let values = if h.fortran && d > 1 {
+        let mut v = vec![0.0; n * d];
         for j in 0..d {
             for i in 0..n {
                 v[i * d + j] = raw[j * n + i];
@@ -320,6 +343,55 @@ pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
         d,
         columns: (0..d).map(|j| j.to_string()).collect(),
     })
+}
+
+fn size_mismatch(h: &NpyHeader, need: usize, have: u64) -> CliError {
+    CliError::data(format!(
+        "the header declares shape ({}, {}) = {need} bytes of data but the file holds {have}; the file is truncated or corrupt",
+        h.n, h.d
+    ))
+}
+
+/// Parses a `.npy` file held in memory (v1–v3; `f8`/`f4`, either byte order, C or
+/// Fortran order; 1-D arrays are one column).
+pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
+    let h = parse_npy_header(b)?;
+    let need = h.data_bytes()?;
+    let body = &b[h.offset..];
+    if body.len() != need {
+        return Err(size_mismatch(&h, need, body.len() as u64));
+    }
+    let raw = body.chunks_exact(h.size).map(|c| h.decode(c)).collect();
+    finish_npy(&h, raw)
+}
+
+/// Reads a `.npy` file from disk, decoding the values as they stream in, so that memory
+/// holds one copy of the data (not the file's bytes and the values).
+pub fn read_npy_file(path: &Path) -> CliResult<Table> {
+    use std::io::{Read, Seek, SeekFrom};
+    let name = path.display();
+    let io = |e: std::io::Error| CliError::data(format!("cannot read data file {name}: {e}"));
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    let mut head = vec![0u8; len.min(1 << 16) as usize];
+    f.read_exact(&mut head).map_err(io)?;
+    let h = parse_npy_header(&head).map_err(|e| e.context(&name))?;
+    let need = h.data_bytes().map_err(|e| e.context(&name))?;
+    let have = len - h.offset as u64;
+    if have != need as u64 {
+        return Err(size_mismatch(&h, need, have).context(&name));
+    }
+    f.seek(SeekFrom::Start(h.offset as u64)).map_err(io)?;
+    let mut raw = Vec::with_capacity(need / h.size);
+    let mut buf = vec![0u8; (1 << 16) / h.size * h.size];
+    let mut left = need;
+    while left > 0 {
+        let take = left.min(buf.len());
+        f.read_exact(&mut buf[..take]).map_err(io)?;
+        raw.extend(buf[..take].chunks_exact(h.size).map(|c| h.decode(c)));
+        left -= take;
+    }
+    finish_npy(&h, raw).map_err(|e| e.context(&name))
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Matrix-product kernels for one chunk of rows: the E-step log-densities and the
 //! M-step moment accumulation, per covariance type (DESIGN.md, "Numerics").
 //!
-//! - full: per component `Y = (X − μ_k) U_k` (one GEMM), squared row norms; moments
-//!   `M_k += (r_k ⊙ (X − μ_k))ᵀ (X − μ_k)` (one GEMM).
+//! - full: one GEMM for all components, `Y = (X − c₀) [U_1 | … | U_K]`, then
+//!   `‖Y_k − b_k‖²` with `b_k = (μ_k − c₀) U_k`; moments in one GEMM,
+//!   `M (K·D × D) += [r_1 ⊙ Xc | … | r_K ⊙ Xc]ᵀ Xc`, about the common shift `c₀`.
 //! - tied: one GEMM `Y₀ = (X − c₀) U`, then `‖Y₀ − b_k‖²` with `b_k = (μ_k − c₀) U`;
 //!   moments pooled over components in one GEMM.
 //! - diag / spherical: the expanded form, two GEMMs for all components at once,
@@ -45,9 +46,9 @@ pub(crate) struct Prepared {
     pub shift: Vec<f64>,
     /// The common shift `c₀` (diag, spherical, tied).
     c0: Vec<f64>,
-    /// tied: `b_k`; diag: `−½/σ²`; spherical: unused.
+    /// full: `[U_1 | … | U_K]`; tied: `b_k`; diag: `−½/σ²`; spherical: unused.
     a: Vec<f64>,
-    /// diag/spherical: `(μ_k − c₀)/σ²` (`K×D`).
+    /// full: `b_k = (μ_k − c₀) U_k`; diag/spherical: `(μ_k − c₀)/σ²` (`K×D`).
     b: Vec<f64>,
     /// Per component: `ln w_k − ½D ln 2π + log det U_k` (− ½ the constant term of the
     /// expanded quadratic form for diag/spherical).
@@ -76,13 +77,30 @@ impl Prepared {
                 c0[j] += p.weights[c] * means[c * d + j];
             }
         }
+        // The fused loops centre each component exactly on its mean; products share c₀.
         let shift: Vec<f64> = match kind {
-            CovarianceType::Full => means.to_vec(),
+            CovarianceType::Full if !gemm => means.to_vec(),
             _ => (0..k).flat_map(|_| c0.iter().copied()).collect(),
         };
         let (mut a, mut b, mut neg_half_p2) = (Vec::new(), Vec::new(), Vec::new());
         match kind {
-            CovarianceType::Full => {}
+            CovarianceType::Full => {
+                // a = [U_1 | … | U_K] (D × K·D), so one product serves every component;
+                // b_k = (μ_k − c₀) U_k.
+                a = vec![0.0; d * k * d];
+                b = vec![0.0; k * d];
+                for c in 0..k {
+                    let u = &f[c * d * d..(c + 1) * d * d];
+                    for i in 0..d {
+                        a[i * k * d + c * d..i * k * d + (c + 1) * d]
+                            .copy_from_slice(&u[i * d..(i + 1) * d]);
+                        let dm = means[c * d + i] - c0[i];
+                        for j in i..d {
+                            b[c * d + j] += dm * u[i * d + j];
+                        }
+                    }
+                }
+            }
             CovarianceType::Tied => {
                 // b_k = (μ_k − c₀) U
                 a = vec![0.0; k * d];
@@ -150,6 +168,8 @@ pub(crate) struct Workspace {
     tmp: Vec<f64>,
     /// `m×K`: weighted responsibilities.
     rw: Vec<f64>,
+    /// `m×K·D`: every component's transformed rows, then its weighted rows.
+    wide: Vec<f64>,
 }
 
 fn rm(s: &[f64], r: usize, c: usize) -> MatRef<'_, f64> {
@@ -171,6 +191,19 @@ fn centre(dst: &mut Vec<f64>, rows: &[f64], shift: &[f64]) {
     }
 }
 
+/// Calls `$body` compiled for AVX2+FMA when the CPU has them (the loops around the
+/// products then vectorise 4-wide), else for the baseline.
+macro_rules! with_avx2 {
+    ($fast:ident, $body:ident, ($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features `$fast` is compiled for.
+            return unsafe { $fast($($arg),*) };
+        }
+        $body($($arg),*)
+    }};
+}
+
 /// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)` with products (requires `prep.gemm`).
 pub(crate) fn log_prob(
     prep: &Prepared,
@@ -179,27 +212,49 @@ pub(crate) fn log_prob(
     out: &mut [f64],
     ws: &mut Workspace,
 ) {
+    with_avx2!(log_prob_avx2, log_prob_body, (prep, p, rows, out, ws))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn log_prob_avx2(
+    prep: &Prepared,
+    p: &Params,
+    rows: &[f64],
+    out: &mut [f64],
+    ws: &mut Workspace,
+) {
+    log_prob_body(prep, p, rows, out, ws)
+}
+
+#[inline(always)]
+fn log_prob_body(prep: &Prepared, p: &Params, rows: &[f64], out: &mut [f64], ws: &mut Workspace) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
     let f = &p.prec.factors;
     match prep.kind {
         CovarianceType::Full => {
-            ws.tmp.resize(m * d, 0.0);
-            for c in 0..k {
-                centre(&mut ws.xc, rows, &prep.shift[c * d..(c + 1) * d]);
-                let u = rm(&f[c * d * d..(c + 1) * d * d], d, d);
-                matmul(
-                    rm_mut(&mut ws.tmp, m, d),
-                    Accum::Replace,
-                    rm(&ws.xc, m, d),
-                    u,
-                    1.0,
-                    Par::Seq,
-                );
-                let kc = prep.konst[c];
-                for (i, y) in ws.tmp.chunks_exact(d).enumerate() {
-                    let q: f64 = y.iter().map(|v| v * v).sum();
-                    out[i * k + c] = kc - 0.5 * q;
+            // Y = (X − c₀) [U_1 | … | U_K]; q_ik = ‖Y_i,k − b_k‖².
+            centre(&mut ws.xc, rows, &prep.c0);
+            let kd = k * d;
+            ws.wide.resize(m * kd, 0.0);
+            matmul(
+                rm_mut(&mut ws.wide, m, kd),
+                Accum::Replace,
+                rm(&ws.xc, m, d),
+                rm(&prep.a, d, kd),
+                1.0,
+                Par::Seq,
+            );
+            for (y, o) in ws.wide.chunks_exact(kd).zip(out.chunks_exact_mut(k)) {
+                for c in 0..k {
+                    let (yc, bc) = (&y[c * d..(c + 1) * d], &prep.b[c * d..(c + 1) * d]);
+                    let mut q = 0.0;
+                    for j in 0..d {
+                        let z = yc[j] - bc[j];
+                        q += z * z;
+                    }
+                    o[c] = prep.konst[c] - 0.5 * q;
                 }
             }
         }
@@ -282,6 +337,35 @@ pub(crate) fn accumulate(
     resp: &[f64],
     ws: &mut Workspace,
 ) {
+    with_avx2!(
+        accumulate_avx2,
+        accumulate_body,
+        (prep, st, rows, weights, resp, ws)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn accumulate_avx2(
+    prep: &Prepared,
+    st: &mut SuffStats,
+    rows: &[f64],
+    weights: Option<&[f64]>,
+    resp: &[f64],
+    ws: &mut Workspace,
+) {
+    accumulate_body(prep, st, rows, weights, resp, ws)
+}
+
+#[inline(always)]
+fn accumulate_body(
+    prep: &Prepared,
+    st: &mut SuffStats,
+    rows: &[f64],
+    weights: Option<&[f64]>,
+    resp: &[f64],
+    ws: &mut Workspace,
+) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
     // Weighted responsibilities, and the masses.
@@ -302,41 +386,39 @@ pub(crate) fn accumulate(
     }
     match prep.kind {
         CovarianceType::Full => {
-            ws.tmp.resize(m * d, 0.0);
-            for c in 0..k {
-                centre(&mut ws.xc, rows, &prep.shift[c * d..(c + 1) * d]);
-                let mut any = false;
-                for (i, (t, x)) in ws
-                    .tmp
-                    .chunks_exact_mut(d)
-                    .zip(ws.xc.chunks_exact(d))
-                    .enumerate()
-                {
-                    let r = ws.rw[i * k + c];
-                    any |= r != 0.0;
-                    for j in 0..d {
-                        t[j] = r * x[j];
+            // W = [r_1 ⊙ Xc | … | r_K ⊙ Xc]; M (K·D × D) += Wᵀ Xc; s += Rwᵀ Xc.
+            centre(&mut ws.xc, rows, &prep.c0);
+            let kd = k * d;
+            ws.wide.resize(m * kd, 0.0);
+            for ((wrow, x), r) in ws
+                .wide
+                .chunks_exact_mut(kd)
+                .zip(ws.xc.chunks_exact(d))
+                .zip(ws.rw.chunks_exact(k))
+            {
+                for c in 0..k {
+                    let rc = r[c];
+                    for (t, xj) in wrow[c * d..(c + 1) * d].iter_mut().zip(x) {
+                        *t = rc * xj;
                     }
                 }
-                if !any {
-                    continue;
-                }
-                let s = &mut st.s[c * d..(c + 1) * d];
-                for t in ws.tmp.chunks_exact(d) {
-                    for j in 0..d {
-                        s[j] += t[j];
-                    }
-                }
-                let m2 = rm_mut(&mut st.m2[c * d * d..(c + 1) * d * d], d, d);
-                matmul(
-                    m2,
-                    Accum::Add,
-                    rm(&ws.tmp, m, d).transpose(),
-                    rm(&ws.xc, m, d),
-                    1.0,
-                    Par::Seq,
-                );
             }
+            matmul(
+                rm_mut(&mut st.s, k, d),
+                Accum::Add,
+                rm(&ws.rw, m, k).transpose(),
+                rm(&ws.xc, m, d),
+                1.0,
+                Par::Seq,
+            );
+            matmul(
+                rm_mut(&mut st.m2, kd, d),
+                Accum::Add,
+                rm(&ws.wide, m, kd).transpose(),
+                rm(&ws.xc, m, d),
+                1.0,
+                Par::Seq,
+            );
         }
         CovarianceType::Tied | CovarianceType::Diag | CovarianceType::Spherical => {
             centre(&mut ws.xc, rows, &prep.c0);
