@@ -284,10 +284,12 @@ fn parse_npy_header(b: &[u8]) -> CliResult<NpyHeader> {
     let (n, d) = match dims.as_slice() {
         [n] => (*n, 1),
         [n, d] => (*n, *d),
-        other => return Err(CliError::data(format!(
+        other => {
+            return Err(CliError::data(format!(
             "the array has {} dimensions ({other:?}); expected a 2-D matrix (samples × features)",
             other.len()
-        ))),
+        )))
+        }
     };
     let (size, little) = match descr {
         "<f8" | "=f8" => (8, true),

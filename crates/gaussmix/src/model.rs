@@ -369,6 +369,18 @@ impl GmmOptions {
         self.fit_data(&Data::from_view(x)?)
     }
 
+    /// Fits a mixture to a row-major slice of `n_rows × n_cols` values.
+    ///
+    /// ```
+    /// let x = [0.0, 0.2, 0.1, 9.0, 9.2, 9.1];
+    /// let m = gaussmix::GaussianMixture::builder(2).build()?.fit_slice(&x, 6, 1)?;
+    /// assert_eq!(m.n_features(), 1);
+    /// # Ok::<(), gaussmix::GmmError>(())
+    /// ```
+    pub fn fit_slice(&self, x: &[f64], n_rows: usize, n_cols: usize) -> Result<GaussianMixture> {
+        self.fit_data(&Data::from_slice(x, n_rows, n_cols)?)
+    }
+
     /// Fits a mixture to validated data (which may carry sample weights).
     pub fn fit_data(&self, data: &Data) -> Result<GaussianMixture> {
         self.fit_with_progress(data, &mut |_| {})
