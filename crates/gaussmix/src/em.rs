@@ -19,6 +19,7 @@ use crate::kmeans::nearest;
 use crate::model::Recovery;
 use crate::options::GmmOptions;
 use crate::params::Params;
+use crate::small::{self, SmallAcc};
 use crate::stats::{push_worst, SuffStats};
 
 /// Per-worker buffers, reused across the chunks of a group.
@@ -29,6 +30,7 @@ pub(crate) struct Buffers {
     pub scratch: Scratch,
     pub diff: Vec<f64>,
     pub ws: Workspace,
+    pub small: SmallAcc,
 }
 
 /// `ln w_k + log N(x | θ_k)` for a chunk, by products or by the fused loops.
@@ -41,6 +43,8 @@ pub(crate) fn chunk_log_prob(
 ) {
     if prep.gemm {
         kernels::log_prob(prep, p, rows, out, &mut b.ws);
+    } else if let Some(sp) = &prep.small {
+        small::log_prob(sp, rows, out);
     } else {
         weighted_log_prob(p, rows, out, &mut b.scratch);
     }
@@ -95,6 +99,9 @@ where
                 Some(prep) if prep.gemm => {
                     kernels::accumulate(prep, &mut st, rows, w, &b.resp, &mut b.ws)
                 }
+                Some(Prepared {
+                    small: Some(sp), ..
+                }) => small::accumulate(sp, &mut st, rows, w, &b.resp, &mut b.small),
                 _ => st.accumulate(rows, w, &b.resp, &mut b.diff),
             }
         }

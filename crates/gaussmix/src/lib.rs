@@ -38,6 +38,7 @@ mod model_file;
 mod options;
 mod params;
 pub mod select;
+mod small;
 mod stats;
 
 pub use covariance::{CovarianceType, Covariances};
