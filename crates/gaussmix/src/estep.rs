@@ -100,10 +100,23 @@ fn tri_quad(x: &[f64], mu: &[f64], u: &[f64], d: usize, diff: &mut [f64], y: &mu
 /// place and writes `log p(x_i)` into `log_norm`.
 pub(crate) fn normalize_rows(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features the function is compiled for.
-        return unsafe { normalize_rows_avx2(lp, k, log_norm) };
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the features the function is compiled for.
+            return unsafe { normalize_rows_avx512(lp, k, log_norm) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            return unsafe { normalize_rows_avx2(lp, k, log_norm) };
+        }
     }
+    normalize_rows_body(lp, k, log_norm)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn normalize_rows_avx512(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     normalize_rows_body(lp, k, log_norm)
 }
 
@@ -116,8 +129,8 @@ unsafe fn normalize_rows_avx2(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
 #[inline(always)]
 fn normalize_rows_body(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     for (row, ln) in lp.chunks_exact_mut(k).zip(log_norm.iter_mut()) {
-        let mx = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if !mx.is_finite() {
+        let mx = max8(row);
+        if !mx.is_finite() || row.iter().any(|v| v.is_nan()) {
             // Every component gives zero density (or something overflowed): leave the
             // non-finite value for the caller to report; never divide by it.
             *ln = mx;
@@ -129,11 +142,64 @@ fn normalize_rows_body(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
         for v in row.iter_mut() {
             *v = exp_nonpositive(*v - mx);
         }
-        let sum: f64 = row.iter().sum();
+        let sum = sum8(row);
         *ln = mx + sum.ln();
         let inv = 1.0 / sum;
         row.iter_mut().for_each(|v| *v *= inv);
     }
+}
+
+/// `Σ (a_j − b_j)²` with eight partial sums, so that the loop vectorises (a single
+/// running sum would force sequential adds).
+#[inline(always)]
+pub(crate) fn sum_sq_diff(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for l in 0..8 {
+            let z = x[l] - y[l];
+            acc[l] += z * z;
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ar.iter().zip(br) {
+        tail += (x - y) * (x - y);
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// `Σ a_j` with eight partial sums (see [`sum_sq_diff`]).
+#[inline(always)]
+pub(crate) fn sum8(a: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let c = a.chunks_exact(8);
+    let r = c.remainder();
+    for x in c {
+        for l in 0..8 {
+            acc[l] += x[l];
+        }
+    }
+    let tail: f64 = r.iter().sum();
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// The largest value (NaN-free input), with eight partial maxima.
+#[inline(always)]
+fn max8(a: &[f64]) -> f64 {
+    let mut acc = [f64::NEG_INFINITY; 8];
+    let c = a.chunks_exact(8);
+    let r = c.remainder();
+    for x in c {
+        for l in 0..8 {
+            acc[l] = if x[l] > acc[l] { x[l] } else { acc[l] };
+        }
+    }
+    let mut m = acc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for v in r {
+        m = m.max(*v);
+    }
+    m
 }
 
 /// `exp(x)` for `x ≤ 0`, to about 1 ulp, without branches so that loops over it

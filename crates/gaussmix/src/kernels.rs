@@ -1,9 +1,11 @@
 //! Matrix-product kernels for one chunk of rows: the E-step log-densities and the
 //! M-step moment accumulation, per covariance type (DESIGN.md, "Numerics").
 //!
-//! - full: one GEMM for all components, `Y = (X − c₀) [U_1 | … | U_K]`, then
-//!   `‖Y_k − b_k‖²` with `b_k = (μ_k − c₀) U_k`; moments in one GEMM,
-//!   `M (K·D × D) += [r_1 ⊙ Xc | … | r_K ⊙ Xc]ᵀ Xc`, about the common shift `c₀`.
+//! - full: the quadratic form expanded over the packed outer products of the shifted
+//!   rows, `P_i = Xc_i ⊗ Xc_i` (upper triangle, built once per chunk whatever K): the
+//!   log-densities of all components are `P Aᵀ + Xc Bᵀ + const` (two products) and the
+//!   second moments `Rᵀ P` (one product) — half the flops of per-component products,
+//!   since symmetry is used, and no per-component buffers.
 //! - tied: one GEMM `Y₀ = (X − c₀) U`, then `‖Y₀ − b_k‖²` with `b_k = (μ_k − c₀) U`;
 //!   moments pooled over components in one GEMM.
 //! - diag / spherical: the expanded form, two GEMMs for all components at once,
@@ -18,7 +20,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::covariance::CovarianceType;
-use crate::estep::LN_2PI;
+use crate::estep::{sum_sq_diff, LN_2PI};
 use crate::params::Params;
 use crate::stats::SuffStats;
 
@@ -50,9 +52,9 @@ pub(crate) struct Prepared {
     pub shift: Vec<f64>,
     /// The common shift `c₀` (diag, spherical, tied).
     c0: Vec<f64>,
-    /// full: `[U_1 | … | U_K]`; tied: `b_k`; diag: `−½/σ²`; spherical: unused.
+    /// full: packed `−½ Λ_k (2 − δ)` (`K × D(D+1)/2`); tied: `b_k`; diag: `−½/σ²`.
     a: Vec<f64>,
-    /// full: `b_k = (μ_k − c₀) U_k`; diag/spherical: `(μ_k − c₀)/σ²` (`K×D`).
+    /// full: `Λ_k (μ_k − c₀)`; diag/spherical: `(μ_k − c₀)/σ²` (`K×D`).
     b: Vec<f64>,
     /// Per component: `ln w_k − ½D ln 2π + log det U_k` (− ½ the constant term of the
     /// expanded quadratic form for diag/spherical).
@@ -89,20 +91,43 @@ impl Prepared {
         let (mut a, mut b, mut neg_half_p2) = (Vec::new(), Vec::new(), Vec::new());
         match kind {
             CovarianceType::Full => {
-                // a = [U_1 | … | U_K] (D × K·D), so one product serves every component;
-                // b_k = (μ_k − c₀) U_k.
-                a = vec![0.0; d * k * d];
+                // With Λ_k = U_k U_kᵀ and Xc = X − c₀, μc = μ_k − c₀:
+                // ln p = konst − ½ Σ_{a≤b} P[ab] Λ_ab (2 − δ_ab) + Xc·(Λ μc) − ½ μcᵀΛμc,
+                // where P[ab] = Xc_a Xc_b is built once per chunk for all components.
+                // a = the packed coefficients (K × T), b = Λ_k μc (K × D).
+                let t = d * (d + 1) / 2;
+                a = vec![0.0; k * t];
                 b = vec![0.0; k * d];
+                let mut lam = vec![0.0; d * d];
                 for c in 0..k {
                     let u = &f[c * d * d..(c + 1) * d * d];
                     for i in 0..d {
-                        a[i * k * d + c * d..i * k * d + (c + 1) * d]
-                            .copy_from_slice(&u[i * d..(i + 1) * d]);
-                        let dm = means[c * d + i] - c0[i];
                         for j in i..d {
-                            b[c * d + j] += dm * u[i * d + j];
+                            // (U Uᵀ)_ij = Σ_l U_il U_jl, U upper: l ≥ max(i, j) = j.
+                            let v: f64 = (j..d).map(|l| u[i * d + l] * u[j * d + l]).sum();
+                            lam[i * d + j] = v;
+                            lam[j * d + i] = v;
                         }
                     }
+                    let mut idx = 0;
+                    for i in 0..d {
+                        for j in i..d {
+                            a[c * t + idx] = if i == j {
+                                -0.5 * lam[i * d + j]
+                            } else {
+                                -lam[i * d + j]
+                            };
+                            idx += 1;
+                        }
+                    }
+                    let mc: Vec<f64> = (0..d).map(|i| means[c * d + i] - c0[i]).collect();
+                    let mut quad = 0.0;
+                    for i in 0..d {
+                        let g: f64 = (0..d).map(|j| lam[i * d + j] * mc[j]).sum();
+                        b[c * d + i] = g;
+                        quad += g * mc[i];
+                    }
+                    konst[c] -= 0.5 * quad;
                 }
             }
             CovarianceType::Tied => {
@@ -175,8 +200,28 @@ pub(crate) struct Workspace {
     tmp: Vec<f64>,
     /// `m×K`: weighted responsibilities.
     rw: Vec<f64>,
-    /// `m×K·D`: every component's transformed rows, then its weighted rows.
-    wide: Vec<f64>,
+    /// `m × D(D+1)/2`: packed outer products of the shifted rows.
+    outer: Vec<f64>,
+    /// `K × D(D+1)/2`: a chunk's packed second moments.
+    packed: Vec<f64>,
+}
+
+/// `P_i = (Xc_i ⊗ Xc_i)` packed by rows of the upper triangle.
+#[inline(always)]
+fn packed_outer(outer: &mut Vec<f64>, xc: &[f64], d: usize) {
+    let t = d * (d + 1) / 2;
+    outer.resize(xc.len() / d * t, 0.0);
+    for (o, x) in outer.chunks_exact_mut(t).zip(xc.chunks_exact(d)) {
+        let mut idx = 0;
+        for i in 0..d {
+            let xi = x[i];
+            let row = &mut o[idx..idx + d - i];
+            for (r, xj) in row.iter_mut().zip(&x[i..]) {
+                *r = xi * xj;
+            }
+            idx += d - i;
+        }
+    }
 }
 
 fn rm(s: &[f64], r: usize, c: usize) -> MatRef<'_, f64> {
@@ -201,11 +246,17 @@ fn centre(dst: &mut Vec<f64>, rows: &[f64], shift: &[f64]) {
 /// Calls `$body` compiled for AVX2+FMA when the CPU has them (the loops around the
 /// products then vectorise 4-wide), else for the baseline.
 macro_rules! with_avx2 {
-    ($fast:ident, $body:ident, ($($arg:expr),*)) => {{
+    ($wide:ident, $fast:ident, $body:ident, ($($arg:expr),*)) => {{
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features `$fast` is compiled for.
-            return unsafe { $fast($($arg),*) };
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has the features `$wide` is compiled for.
+                return unsafe { $wide($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU has the features `$fast` is compiled for.
+                return unsafe { $fast($($arg),*) };
+            }
         }
         $body($($arg),*)
     }};
@@ -219,7 +270,24 @@ pub(crate) fn log_prob(
     out: &mut [f64],
     ws: &mut Workspace,
 ) {
-    with_avx2!(log_prob_avx2, log_prob_body, (prep, p, rows, out, ws))
+    with_avx2!(
+        log_prob_avx512,
+        log_prob_avx2,
+        log_prob_body,
+        (prep, p, rows, out, ws)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn log_prob_avx512(
+    prep: &Prepared,
+    p: &Params,
+    rows: &[f64],
+    out: &mut [f64],
+    ws: &mut Workspace,
+) {
+    log_prob_body(prep, p, rows, out, ws)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -241,27 +309,29 @@ fn log_prob_body(prep: &Prepared, p: &Params, rows: &[f64], out: &mut [f64], ws:
     let f = &p.prec.factors;
     match prep.kind {
         CovarianceType::Full => {
-            // Y = (X − c₀) [U_1 | … | U_K]; q_ik = ‖Y_i,k − b_k‖².
+            // out = P Aᵀ + Xc Bᵀ + konst: two products for all components.
             centre(&mut ws.xc, rows, &prep.c0);
-            let kd = k * d;
-            ws.wide.resize(m * kd, 0.0);
+            packed_outer(&mut ws.outer, &ws.xc, d);
+            let t = d * (d + 1) / 2;
             matmul(
-                rm_mut(&mut ws.wide, m, kd),
+                rm_mut(out, m, k),
                 Accum::Replace,
-                rm(&ws.xc, m, d),
-                rm(&prep.a, d, kd),
+                rm(&ws.outer, m, t),
+                rm(&prep.a, k, t).transpose(),
                 1.0,
                 Par::Seq,
             );
-            for (y, o) in ws.wide.chunks_exact(kd).zip(out.chunks_exact_mut(k)) {
-                for c in 0..k {
-                    let (yc, bc) = (&y[c * d..(c + 1) * d], &prep.b[c * d..(c + 1) * d]);
-                    let mut q = 0.0;
-                    for j in 0..d {
-                        let z = yc[j] - bc[j];
-                        q += z * z;
-                    }
-                    o[c] = prep.konst[c] - 0.5 * q;
+            matmul(
+                rm_mut(out, m, k),
+                Accum::Add,
+                rm(&ws.xc, m, d),
+                rm(&prep.b, k, d).transpose(),
+                1.0,
+                Par::Seq,
+            );
+            for o in out.chunks_exact_mut(k) {
+                for (v, kc) in o.iter_mut().zip(&prep.konst) {
+                    *v += kc;
                 }
             }
         }
@@ -278,12 +348,7 @@ fn log_prob_body(prep: &Prepared, p: &Params, rows: &[f64], out: &mut [f64], ws:
             );
             for (i, y) in ws.tmp.chunks_exact(d).enumerate() {
                 for c in 0..k {
-                    let bk = &prep.a[c * d..(c + 1) * d];
-                    let mut q = 0.0;
-                    for j in 0..d {
-                        let z = y[j] - bk[j];
-                        q += z * z;
-                    }
+                    let q = sum_sq_diff(y, &prep.a[c * d..(c + 1) * d]);
                     out[i * k + c] = prep.konst[c] - 0.5 * q;
                 }
             }
@@ -345,10 +410,24 @@ pub(crate) fn accumulate(
     ws: &mut Workspace,
 ) {
     with_avx2!(
+        accumulate_avx512,
         accumulate_avx2,
         accumulate_body,
         (prep, st, rows, weights, resp, ws)
     )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn accumulate_avx512(
+    prep: &Prepared,
+    st: &mut SuffStats,
+    rows: &[f64],
+    weights: Option<&[f64]>,
+    resp: &[f64],
+    ws: &mut Workspace,
+) {
+    accumulate_body(prep, st, rows, weights, resp, ws)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -393,23 +472,12 @@ fn accumulate_body(
     }
     match prep.kind {
         CovarianceType::Full => {
-            // W = [r_1 ⊙ Xc | … | r_K ⊙ Xc]; M (K·D × D) += Wᵀ Xc; s += Rwᵀ Xc.
+            // Packed moments (K × T) = Rwᵀ P; s += Rwᵀ Xc. P is rebuilt here (cheap: it
+            // does not depend on K) rather than kept from the E-step.
             centre(&mut ws.xc, rows, &prep.c0);
-            let kd = k * d;
-            ws.wide.resize(m * kd, 0.0);
-            for ((wrow, x), r) in ws
-                .wide
-                .chunks_exact_mut(kd)
-                .zip(ws.xc.chunks_exact(d))
-                .zip(ws.rw.chunks_exact(k))
-            {
-                for c in 0..k {
-                    let rc = r[c];
-                    for (t, xj) in wrow[c * d..(c + 1) * d].iter_mut().zip(x) {
-                        *t = rc * xj;
-                    }
-                }
-            }
+            packed_outer(&mut ws.outer, &ws.xc, d);
+            let t = d * (d + 1) / 2;
+            ws.packed.resize(k * t, 0.0);
             matmul(
                 rm_mut(&mut st.s, k, d),
                 Accum::Add,
@@ -419,13 +487,24 @@ fn accumulate_body(
                 Par::Seq,
             );
             matmul(
-                rm_mut(&mut st.m2, kd, d),
-                Accum::Add,
-                rm(&ws.wide, m, kd).transpose(),
-                rm(&ws.xc, m, d),
+                rm_mut(&mut ws.packed, k, t),
+                Accum::Replace,
+                rm(&ws.rw, m, k).transpose(),
+                rm(&ws.outer, m, t),
                 1.0,
                 Par::Seq,
             );
+            for c in 0..k {
+                let pk = &ws.packed[c * t..(c + 1) * t];
+                let m2 = &mut st.m2[c * d * d..(c + 1) * d * d];
+                let mut idx = 0;
+                for i in 0..d {
+                    for j in i..d {
+                        m2[i * d + j] += pk[idx];
+                        idx += 1;
+                    }
+                }
+            }
         }
         CovarianceType::Tied | CovarianceType::Diag | CovarianceType::Spherical => {
             centre(&mut ws.xc, rows, &prep.c0);

@@ -47,3 +47,18 @@ pub use error::{GmmError, Result};
 pub use model::{FitRecord, GaussianMixture, Progress, Recovery};
 pub use model_file::MODEL_VERSION;
 pub use options::{GmmBuilder, GmmOptions, InitMethod, StartParameters, MAX_THREADS};
+
+/// Entry points for the benchmarks (`benches/kernels.rs`); not a stable API.
+#[doc(hidden)]
+pub mod bench_api {
+    use crate::{Data, GaussianMixture, Result};
+
+    /// One EM iteration (E-step pass with moment accumulation, M-step, factorisation)
+    /// from `model`'s parameters; returns the mean log-likelihood.
+    pub fn em_iteration(data: &Data, model: &GaussianMixture, reg_covar: f64) -> Result<f64> {
+        let st = crate::em::e_pass(data, &model.params, false);
+        let (w, m, c) = st.m_step(reg_covar, None)?;
+        crate::params::Params::new(w, m, c, reg_covar)?;
+        Ok(st.mean_log_likelihood())
+    }
+}
