@@ -90,6 +90,12 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
         }
         check_output_path(p)?;
     }
+    if a.dtype != "f64" && a.dtype != "f32" {
+        return Err(CliError::usage(format!(
+            "--dtype {:?}: expected f64 or f32",
+            a.dtype
+        )));
+    }
     let init: InitMethod = a.init.parse()?;
     let start_model = a.init_model.as_deref().map(load_model).transpose()?;
     let covariance: Option<CovarianceType> = a.covariance.as_deref().map(str::parse).transpose()?;
@@ -119,7 +125,25 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
         ),
     };
 
-    let mut table = read_table(&a.data, &read_options(&a.data_args)?)?;
+    // f32 from a .npy file with nothing to select: read straight into f32, one copy.
+    let direct_f32 = a.dtype == "f32"
+        && a.data.to_ascii_lowercase().ends_with(".npy")
+        && a.plot.is_none()
+        && a.weight_column.is_none()
+        && a.data_args.columns.is_none();
+    let mut f32_values: Vec<f32> = Vec::new();
+    let mut table = if direct_f32 {
+        let (v, n, d) = crate::read::read_npy_file_f32(std::path::Path::new(&a.data))?;
+        f32_values = v;
+        Table {
+            values: Vec::new(),
+            n,
+            d,
+            columns: (0..d).map(|j| j.to_string()).collect(),
+        }
+    } else {
+        read_table(&a.data, &read_options(&a.data_args)?)?
+    };
     let mut weights = None;
     if let Some(col) = &a.weight_column {
         let j = table.resolve(col, "--weight-column")?;
@@ -170,7 +194,35 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
         builder = builder.start(StartParameters::from_model(m));
     }
     let opts = builder.build()?;
-    let mut data = Data::from_slice(&table.values, table.n, table.d)?;
+    let mut data = match a.dtype.as_str() {
+        "f64" => Data::from_slice(&table.values, table.n, table.d)?,
+        "f32" if direct_f32 => Data::from_slice_f32(&f32_values, table.n, table.d)?,
+        "f32" => {
+            if let Some((i, v)) = table
+                .values
+                .iter()
+                .enumerate()
+                .find(|(_, v)| v.abs() > f32::MAX as f64)
+            {
+                return Err(CliError::data(format!(
+                    "row {}, column {}: {v} does not fit in f32; use --dtype f64",
+                    i / table.d + 1,
+                    i % table.d + 1
+                )));
+            }
+            f32_values = table.values.iter().map(|v| *v as f32).collect();
+            if a.plot.is_none() {
+                // Only the f32 copy is needed from here on.
+                table.values = Vec::new();
+            }
+            Data::from_slice_f32(&f32_values, table.n, table.d)?
+        }
+        other => {
+            return Err(CliError::usage(format!(
+                "--dtype {other:?}: expected f64 or f32"
+            )))
+        }
+    };
     if let Some(w) = &weights {
         data = data.with_weights(w)?;
     }

@@ -367,6 +367,65 @@ pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
     finish_npy(&h, raw)
 }
 
+/// Reads a `.npy` file straight into f32 (f4 files without any conversion, f8 files
+/// rounded as they stream in), C order only; returns the values, rows and columns.
+pub fn read_npy_file_f32(path: &Path) -> CliResult<(Vec<f32>, usize, usize)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let name = path.display();
+    let io = |e: std::io::Error| CliError::data(format!("cannot read data file {name}: {e}"));
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    let mut head = vec![0u8; len.min(1 << 16) as usize];
+    f.read_exact(&mut head).map_err(io)?;
+    let h = parse_npy_header(&head).map_err(|e| e.context(&name))?;
+    if h.fortran && h.d > 1 {
+        // Transposing needs the whole matrix: take the general path.
+        let t = read_npy_file(path)?;
+        return Ok((t.values.iter().map(|v| *v as f32).collect(), t.n, t.d));
+    }
+    let need = h.data_bytes().map_err(|e| e.context(&name))?;
+    let have = len - h.offset as u64;
+    if have != need as u64 {
+        return Err(size_mismatch(&h, need, have).context(&name));
+    }
+    f.seek(SeekFrom::Start(h.offset as u64)).map_err(io)?;
+    let mut out: Vec<f32> = Vec::with_capacity(need / h.size);
+    let mut buf = vec![0u8; (1 << 16) / h.size * h.size];
+    let mut left = need;
+    while left > 0 {
+        let take = left.min(buf.len());
+        f.read_exact(&mut buf[..take]).map_err(io)?;
+        if h.size == 4 {
+            out.extend(buf[..take].chunks_exact(4).map(|c| {
+                let a = [c[0], c[1], c[2], c[3]];
+                if h.little {
+                    f32::from_le_bytes(a)
+                } else {
+                    f32::from_be_bytes(a)
+                }
+            }));
+        } else {
+            out.extend(buf[..take].chunks_exact(8).map(|c| h.decode(c) as f32));
+        }
+        left -= take;
+    }
+    if let Some(p) = out.iter().position(|v| !v.is_finite()) {
+        return Err(CliError::data(format!(
+            "{name}: row {}, column {} (1-based) is {} in f32; remove or impute missing and infinite values, or use --dtype f64",
+            p / h.d.max(1) + 1,
+            p % h.d.max(1) + 1,
+            out[p]
+        )));
+    }
+    if h.n == 0 || h.d == 0 {
+        return Err(CliError::data(format!(
+            "{name}: the array is empty (shape ({}, {}))",
+            h.n, h.d
+        )));
+    }
+    Ok((out, h.n, h.d))
+}
+
 /// Reads a `.npy` file from disk, decoding the values as they stream in, so that memory
 /// holds one copy of the data (not the file's bytes and the values).
 pub fn read_npy_file(path: &Path) -> CliResult<Table> {

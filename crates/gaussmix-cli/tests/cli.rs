@@ -663,3 +663,50 @@ fn select_ranks_candidates_and_keeps_the_best() {
     assert_eq!(v["criterion"], "icl");
     assert_eq!(v["candidates"].as_array().unwrap().len(), 12);
 }
+
+#[test]
+fn fit_dtype_f32_matches_f64() {
+    let x = fixture("synthetic_5000x5_full").join("X.npy");
+    let run = |dtype: &str, cov: &str| {
+        let out = gaussmix()
+            .arg("fit")
+            .arg(&x)
+            .args([
+                "-k",
+                "4",
+                "--seed",
+                "2",
+                "--quiet",
+                "--json",
+                "--dtype",
+                dtype,
+                "--covariance",
+                cov,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    for cov in ["full", "diag"] {
+        let (a, b) = (run("f32", cov), run("f64", cov));
+        assert_close(
+            &format!("{cov} means"),
+            &flat(&a["means"]),
+            &flat(&b["means"]),
+            1e-4,
+        );
+        assert_eq!(a["n_iter"], b["n_iter"]);
+    }
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "2", "--dtype", "f16"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--dtype"));
+}

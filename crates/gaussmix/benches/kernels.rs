@@ -32,14 +32,27 @@ fn matmul_peak(c: &mut Criterion) {
             .collect();
         let mut dsts: Vec<Mat<f64>> = (0..threads).map(|_| Mat::<f64>::zeros(n, n)).collect();
         g.throughput(Throughput::Elements(threads as u64 * 2 * (n as u64).pow(3)));
-        g.bench_with_input(BenchmarkId::new(format!("f64_{threads}_cores"), n), &n, |bch, _| {
-            bch.iter(|| {
-                use rayon::prelude::*;
-                dsts.par_iter_mut().zip(mats.par_iter()).for_each(|(dst, (a, b))| {
-                    matmul(dst.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 1.0, Par::Seq)
+        g.bench_with_input(
+            BenchmarkId::new(format!("f64_{threads}_cores"), n),
+            &n,
+            |bch, _| {
+                bch.iter(|| {
+                    use rayon::prelude::*;
+                    dsts.par_iter_mut()
+                        .zip(mats.par_iter())
+                        .for_each(|(dst, (a, b))| {
+                            matmul(
+                                dst.as_mut(),
+                                Accum::Replace,
+                                a.as_ref(),
+                                b.as_ref(),
+                                1.0,
+                                Par::Seq,
+                            )
+                        })
                 })
-            })
-        });
+            },
+        );
     }
     g.finish();
 }

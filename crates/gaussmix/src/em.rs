@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::covariance::CovarianceType;
 use crate::covariance::Covariances;
-use crate::data::Data;
+use crate::data::{Data, Rows};
 use crate::engine::{chunks, derive_seed, map_groups};
 use crate::error::{GmmError, Result};
 use crate::estep::{normalize_rows, weighted_log_prob, Scratch};
@@ -31,22 +31,25 @@ pub(crate) struct Buffers {
     pub diff: Vec<f64>,
     pub ws: Workspace,
     pub small: SmallAcc,
+    /// f32 rows converted for the f64-only kernels.
+    pub conv: Vec<f64>,
 }
 
-/// `ln w_k + log N(x | θ_k)` for a chunk, by products or by the fused loops.
+/// `ln w_k + log N(x | θ_k)` for a chunk, by products (in the data's precision) or by
+/// the fused loops (in f64).
 pub(crate) fn chunk_log_prob(
     prep: &Prepared,
     p: &Params,
-    rows: &[f64],
+    rows: Rows,
     out: &mut [f64],
     b: &mut Buffers,
 ) {
     if prep.gemm {
-        kernels::log_prob(prep, p, rows, out, &mut b.ws);
+        kernels::log_prob(prep, rows, out, &mut b.ws);
     } else if let Some(sp) = &prep.small {
-        small::log_prob(sp, rows, out);
+        small::log_prob(sp, rows.as_f64(&mut b.conv), out);
     } else {
-        weighted_log_prob(p, rows, out, &mut b.scratch);
+        weighted_log_prob(p, rows.as_f64(&mut b.conv), out, &mut b.scratch);
     }
 }
 
@@ -62,7 +65,7 @@ fn stats_pass<F>(
     fill: F,
 ) -> SuffStats
 where
-    F: Fn(usize, &[f64], &mut [f64], &mut [f64], &mut Buffers) + Sync + Send,
+    F: Fn(usize, Rows, &mut [f64], &mut [f64], &mut Buffers) + Sync + Send,
 {
     let (n, d) = (data.n_samples(), data.n_features());
     let parts = map_groups(n, |s, e| {
@@ -72,7 +75,7 @@ where
             let m = ce - cs;
             b.resp.resize(m * k, 0.0);
             b.log_norm.resize(m, 0.0);
-            let rows = &data.values()[cs * d..ce * d];
+            let rows = data.rows(cs, ce);
             let (mut resp, mut log_norm) =
                 (std::mem::take(&mut b.resp), std::mem::take(&mut b.log_norm));
             fill(cs, rows, &mut resp, &mut log_norm, &mut b);
@@ -101,8 +104,15 @@ where
                 }
                 Some(Prepared {
                     small: Some(sp), ..
-                }) => small::accumulate(sp, &mut st, rows, w, &b.resp, &mut b.small),
-                _ => st.accumulate(rows, w, &b.resp, &mut b.diff),
+                }) => small::accumulate(
+                    sp,
+                    &mut st,
+                    rows.as_f64(&mut b.conv),
+                    w,
+                    &b.resp,
+                    &mut b.small,
+                ),
+                _ => st.accumulate(rows.as_f64(&mut b.conv), w, &b.resp, &mut b.diff),
             }
         }
         st
@@ -147,10 +157,10 @@ pub(crate) fn nearest_pass(
         centers,
         None,
         false,
-        |_, rows, resp, ln, _| {
+        |_, rows, resp, ln, b| {
             resp.fill(0.0);
             ln.fill(0.0);
-            for (i, x) in rows.chunks_exact(d).enumerate() {
+            for (i, x) in rows.as_f64(&mut b.conv).chunks_exact(d).enumerate() {
                 resp[i * k + nearest(centers, d, x).0] = 1.0;
             }
         },
@@ -290,7 +300,7 @@ pub(crate) fn run_em(
             let Some(row) = next_row.next() else {
                 return false;
             };
-            rs.reseed(comp, data.row(row), opts.reg_covar, w, m, c);
+            rs.reseed(comp, &data.row_f64(row), opts.reg_covar, w, m, c);
             recoveries.push(Recovery {
                 iteration: t,
                 component: comp,

@@ -179,7 +179,7 @@ fn estimate_start(
                 .filter(|&i| data.weights().is_none_or(|w| w[i] > 0.0))
                 .collect();
             let picks: Vec<usize> = candidates.choose_multiple(&mut rng, k).copied().collect();
-            Some(picks.iter().flat_map(|&i| data.row(i).to_vec()).collect())
+            Some(picks.iter().flat_map(|&i| data.row_f64(i)).collect())
         }
         (None, InitMethod::Random) => None,
     };

@@ -8,18 +8,23 @@
 //!   since symmetry is used, and no per-component buffers.
 //! - tied: one GEMM `Y₀ = (X − c₀) U`, then `‖Y₀ − b_k‖²` with `b_k = (μ_k − c₀) U`;
 //!   moments pooled over components in one GEMM.
-//! - diag / spherical: the expanded form, two GEMMs for all components at once,
-//!   about a common shift `c₀` (the weighted mean of the means) that removes the
-//!   cancellation an offset far from the origin would cause.
+//! - diag / spherical: the expanded form, two GEMMs for all components at once.
 //!
-//! Very small `D` does not pay for products: `estep`'s fused scalar loops handle it.
-//! All GEMMs run sequentially inside a chunk (`Par::Seq`): parallelism is over chunks,
-//! so results do not depend on the thread count.
+//! Everything is about a common shift `c₀` (the weighted mean of the means), which
+//! removes the cancellation an offset far from the origin would cause. The products run
+//! in the data's precision (f32 data: f32 products, about twice as fast); each chunk's
+//! products cover at most `CHUNK_ROWS` rows and are added to f64 statistics, and the
+//! additive constants are applied in f64, so f32 data loses little.
+//!
+//! Very small `D` does not pay for products: `small` handles it. All GEMMs run
+//! sequentially inside a chunk (`Par::Seq`): parallelism is over chunks, so results do
+//! not depend on the thread count.
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::covariance::CovarianceType;
+use crate::data::Rows;
 use crate::estep::{sum_sq_diff, LN_2PI};
 use crate::params::Params;
 use crate::stats::SuffStats;
@@ -40,6 +45,84 @@ fn forced_kernel() -> Option<bool> {
     })
 }
 
+/// The two precisions the products run in.
+pub(crate) trait Real:
+    faer::traits::ComplexField
+    + Copy
+    + Default
+    + Send
+    + Sync
+    + 'static
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+{
+    fn of(v: f64) -> Self;
+    fn to_f64(self) -> f64;
+    fn coeffs(p: &Prepared) -> &Coeffs<Self>;
+    fn ws(w: &mut Workspace) -> &mut TypedWs<Self>;
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn of(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn coeffs(p: &Prepared) -> &Coeffs<Self> {
+        &p.c64
+    }
+    fn ws(w: &mut Workspace) -> &mut TypedWs<Self> {
+        &mut w.w64
+    }
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn of(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn coeffs(p: &Prepared) -> &Coeffs<Self> {
+        &p.c32
+    }
+    fn ws(w: &mut Workspace) -> &mut TypedWs<Self> {
+        &mut w.w32
+    }
+}
+
+/// The per-pass coefficients of the products, in one precision.
+#[derive(Default)]
+pub(crate) struct Coeffs<T> {
+    /// The common shift `c₀`.
+    c0: Vec<T>,
+    /// full: packed `−½ Λ_k (2 − δ)` (`K × D(D+1)/2`); tied: `b_k = (μ_k − c₀) U`;
+    /// diag: `−½/σ²` (`K×D`).
+    a: Vec<T>,
+    /// full: `Λ_k (μ_k − c₀)`; diag/spherical: `(μ_k − c₀)/σ²` (`K×D`).
+    b: Vec<T>,
+    /// tied: the precision factor `U`.
+    u: Vec<T>,
+}
+
+impl Coeffs<f64> {
+    fn to_f32(&self) -> Coeffs<f32> {
+        let c = |v: &Vec<f64>| v.iter().map(|x| *x as f32).collect();
+        Coeffs {
+            c0: c(&self.c0),
+            a: c(&self.a),
+            b: c(&self.b),
+            u: c(&self.u),
+        }
+    }
+}
+
 /// Per-pass constants derived from the parameters (computed once per EM iteration).
 pub(crate) struct Prepared {
     pub kind: CovarianceType,
@@ -50,14 +133,10 @@ pub(crate) struct Prepared {
     pub small: Option<crate::small::SmallPrep>,
     /// Moments are accumulated about this shift (`K×D`).
     pub shift: Vec<f64>,
-    /// The common shift `c₀` (diag, spherical, tied).
-    c0: Vec<f64>,
-    /// full: packed `−½ Λ_k (2 − δ)` (`K × D(D+1)/2`); tied: `b_k`; diag: `−½/σ²`.
-    a: Vec<f64>,
-    /// full: `Λ_k (μ_k − c₀)`; diag/spherical: `(μ_k − c₀)/σ²` (`K×D`).
-    b: Vec<f64>,
+    c64: Coeffs<f64>,
+    c32: Coeffs<f32>,
     /// Per component: `ln w_k − ½D ln 2π + log det U_k` (− ½ the constant term of the
-    /// expanded quadratic form for diag/spherical).
+    /// expanded quadratic form for full, diag and spherical).
     konst: Vec<f64>,
     /// spherical: `−½ p_k²`.
     neg_half_p2: Vec<f64>,
@@ -88,23 +167,22 @@ impl Prepared {
             CovarianceType::Full if !gemm => means.to_vec(),
             _ => (0..k).flat_map(|_| c0.iter().copied()).collect(),
         };
-        let (mut a, mut b, mut neg_half_p2) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut a, mut b, mut u, mut neg_half_p2) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         match kind {
             CovarianceType::Full => {
                 // With Λ_k = U_k U_kᵀ and Xc = X − c₀, μc = μ_k − c₀:
-                // ln p = konst − ½ Σ_{a≤b} P[ab] Λ_ab (2 − δ_ab) + Xc·(Λ μc) − ½ μcᵀΛμc,
-                // where P[ab] = Xc_a Xc_b is built once per chunk for all components.
-                // a = the packed coefficients (K × T), b = Λ_k μc (K × D).
+                // ln p = konst − ½ Σ_{a≤b} P[ab] Λ_ab (2 − δ_ab) + Xc·(Λ μc) − ½ μcᵀΛμc.
                 let t = d * (d + 1) / 2;
                 a = vec![0.0; k * t];
                 b = vec![0.0; k * d];
                 let mut lam = vec![0.0; d * d];
                 for c in 0..k {
-                    let u = &f[c * d * d..(c + 1) * d * d];
+                    let uk = &f[c * d * d..(c + 1) * d * d];
                     for i in 0..d {
                         for j in i..d {
                             // (U Uᵀ)_ij = Σ_l U_il U_jl, U upper: l ≥ max(i, j) = j.
-                            let v: f64 = (j..d).map(|l| u[i * d + l] * u[j * d + l]).sum();
+                            let v: f64 = (j..d).map(|l| uk[i * d + l] * uk[j * d + l]).sum();
                             lam[i * d + j] = v;
                             lam[j * d + i] = v;
                         }
@@ -132,6 +210,7 @@ impl Prepared {
             }
             CovarianceType::Tied => {
                 // b_k = (μ_k − c₀) U
+                u = f[..d * d].to_vec();
                 a = vec![0.0; k * d];
                 for c in 0..k {
                     for i in 0..d {
@@ -175,6 +254,12 @@ impl Prepared {
         }
         let small =
             (!gemm && d <= crate::small::MAX_D).then(|| crate::small::SmallPrep::new(p, &shift));
+        let c64 = Coeffs { c0, a, b, u };
+        let c32 = if gemm && f32_products(kind) {
+            c64.to_f32()
+        } else {
+            Coeffs::default()
+        };
         Prepared {
             kind,
             k,
@@ -182,60 +267,51 @@ impl Prepared {
             gemm,
             small,
             shift,
-            c0,
-            a,
-            b,
+            c64,
+            c32,
             konst,
             neg_half_p2,
         }
     }
 }
 
-/// Reusable per-worker buffers for the products.
+/// Reusable per-worker buffers, one set per precision.
 #[derive(Default)]
 pub(crate) struct Workspace {
-    /// `m×D`: rows minus a shift.
-    xc: Vec<f64>,
-    /// `m×D`: squares, products or weighted rows.
-    tmp: Vec<f64>,
+    w64: TypedWs<f64>,
+    w32: TypedWs<f32>,
+    /// f32 rows converted for f64 products.
+    conv: Vec<f64>,
+}
+
+#[derive(Default)]
+pub(crate) struct TypedWs<T> {
+    /// `m×D`: rows minus the shift.
+    xc: Vec<T>,
+    /// `m×D`: squares or weighted rows; or `m×D` transformed rows (tied).
+    tmp: Vec<T>,
     /// `m×K`: weighted responsibilities.
-    rw: Vec<f64>,
+    rw: Vec<T>,
     /// `m × D(D+1)/2`: packed outer products of the shifted rows.
-    outer: Vec<f64>,
-    /// `K × D(D+1)/2`: a chunk's packed second moments.
-    packed: Vec<f64>,
+    outer: Vec<T>,
+    /// Product outputs before they are added to f64: `m×K` log-densities or moments.
+    out: Vec<T>,
+    out2: Vec<T>,
 }
 
-/// `P_i = (Xc_i ⊗ Xc_i)` packed by rows of the upper triangle.
-#[inline(always)]
-fn packed_outer(outer: &mut Vec<f64>, xc: &[f64], d: usize) {
-    let t = d * (d + 1) / 2;
-    outer.resize(xc.len() / d * t, 0.0);
-    for (o, x) in outer.chunks_exact_mut(t).zip(xc.chunks_exact(d)) {
-        let mut idx = 0;
-        for i in 0..d {
-            let xi = x[i];
-            let row = &mut o[idx..idx + d - i];
-            for (r, xj) in row.iter_mut().zip(&x[i..]) {
-                *r = xi * xj;
-            }
-            idx += d - i;
-        }
-    }
-}
-
-fn rm(s: &[f64], r: usize, c: usize) -> MatRef<'_, f64> {
+fn rm<T>(s: &[T], r: usize, c: usize) -> MatRef<'_, T> {
     MatRef::from_row_major_slice(s, r, c)
 }
 
-fn rm_mut(s: &mut [f64], r: usize, c: usize) -> MatMut<'_, f64> {
+fn rm_mut<T>(s: &mut [T], r: usize, c: usize) -> MatMut<'_, T> {
     MatMut::from_row_major_slice_mut(s, r, c)
 }
 
 /// `dst ← rows − shift` (row-wise).
-fn centre(dst: &mut Vec<f64>, rows: &[f64], shift: &[f64]) {
+#[inline(always)]
+fn centre<T: Real>(dst: &mut Vec<T>, rows: &[T], shift: &[T]) {
     let d = shift.len();
-    dst.resize(rows.len(), 0.0);
+    dst.resize(rows.len(), T::default());
     for (o, x) in dst.chunks_exact_mut(d).zip(rows.chunks_exact(d)) {
         for j in 0..d {
             o[j] = x[j] - shift[j];
@@ -243,160 +319,205 @@ fn centre(dst: &mut Vec<f64>, rows: &[f64], shift: &[f64]) {
     }
 }
 
-/// Calls `$body` compiled for AVX2+FMA when the CPU has them (the loops around the
-/// products then vectorise 4-wide), else for the baseline.
-macro_rules! with_avx2 {
-    ($wide:ident, $fast:ident, $body:ident, ($($arg:expr),*)) => {{
+/// `P_i = (Xc_i ⊗ Xc_i)` packed by rows of the upper triangle.
+#[inline(always)]
+fn packed_outer<T: Real>(outer: &mut Vec<T>, xc: &[T], d: usize) {
+    let t = d * (d + 1) / 2;
+    outer.resize(xc.len() / d * t, T::default());
+    for (o, x) in outer.chunks_exact_mut(t).zip(xc.chunks_exact(d)) {
+        let mut idx = 0;
+        for i in 0..d {
+            let xi = x[i];
+            let row = &mut o[idx..idx + d - i];
+            for (r, xj) in row.iter_mut().zip(&x[i..]) {
+                *r = xi * *xj;
+            }
+            idx += d - i;
+        }
+    }
+}
+
+/// Calls `$body::<T>` compiled for AVX-512 or AVX2+FMA when the CPU has them (the loops
+/// around the products then vectorise 8- or 4-wide), else for the baseline.
+macro_rules! dispatch {
+    ($wide:ident, $fast:ident, $body:ident, $t:ty, ($($arg:expr),*)) => {{
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU has the features `$wide` is compiled for.
-                return unsafe { $wide($($arg),*) };
+                return unsafe { $wide::<$t>($($arg),*) };
             }
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
                 // SAFETY: the CPU has the features `$fast` is compiled for.
-                return unsafe { $fast($($arg),*) };
+                return unsafe { $fast::<$t>($($arg),*) };
             }
         }
-        $body($($arg),*)
+        $body::<$t>($($arg),*)
     }};
 }
 
 /// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)` with products (requires `prep.gemm`).
-pub(crate) fn log_prob(
-    prep: &Prepared,
-    p: &Params,
-    rows: &[f64],
-    out: &mut [f64],
-    ws: &mut Workspace,
-) {
-    with_avx2!(
+pub(crate) fn log_prob(prep: &Prepared, rows: Rows, out: &mut [f64], ws: &mut Workspace) {
+    match rows {
+        Rows::F32(r) if f32_products(prep.kind) => log_prob_t::<f32>(prep, r, out, ws),
+        _ => {
+            let mut conv = std::mem::take(&mut ws.conv);
+            log_prob_t::<f64>(prep, rows.as_f64(&mut conv), out, ws);
+            ws.conv = conv;
+        }
+    }
+}
+
+/// Whether f32 data gets f32 products. Not for full and tied: their moments about the
+/// common shift cancel between-component spread against within-component spread, and
+/// in f32 that broke positive definiteness on an ill-conditioned 16-D fit. Their f32
+/// data is converted to f64 a chunk at a time (memory stays halved).
+fn f32_products(kind: CovarianceType) -> bool {
+    matches!(kind, CovarianceType::Diag | CovarianceType::Spherical)
+}
+
+fn log_prob_t<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
+    dispatch!(
         log_prob_avx512,
         log_prob_avx2,
         log_prob_body,
-        (prep, p, rows, out, ws)
+        T,
+        (prep, rows, out, ws)
     )
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn log_prob_avx512(
+unsafe fn log_prob_avx512<T: Real>(
     prep: &Prepared,
-    p: &Params,
-    rows: &[f64],
+    rows: &[T],
     out: &mut [f64],
     ws: &mut Workspace,
 ) {
-    log_prob_body(prep, p, rows, out, ws)
+    log_prob_body::<T>(prep, rows, out, ws)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn log_prob_avx2(
-    prep: &Prepared,
-    p: &Params,
-    rows: &[f64],
-    out: &mut [f64],
-    ws: &mut Workspace,
-) {
-    log_prob_body(prep, p, rows, out, ws)
+unsafe fn log_prob_avx2<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
+    log_prob_body::<T>(prep, rows, out, ws)
 }
 
 #[inline(always)]
-fn log_prob_body(prep: &Prepared, p: &Params, rows: &[f64], out: &mut [f64], ws: &mut Workspace) {
+fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
-    let f = &p.prec.factors;
+    let cf = T::coeffs(prep);
+    let w = T::ws(ws);
+    centre(&mut w.xc, rows, &cf.c0);
+    w.out.resize(m * k, T::default());
+    let one = T::of(1.0);
     match prep.kind {
         CovarianceType::Full => {
-            // out = P Aᵀ + Xc Bᵀ + konst: two products for all components.
-            centre(&mut ws.xc, rows, &prep.c0);
-            packed_outer(&mut ws.outer, &ws.xc, d);
+            // out = P Aᵀ + Xc Bᵀ (+ konst below): two products for all components.
+            packed_outer(&mut w.outer, &w.xc, d);
             let t = d * (d + 1) / 2;
             matmul(
-                rm_mut(out, m, k),
+                rm_mut(&mut w.out, m, k),
                 Accum::Replace,
-                rm(&ws.outer, m, t),
-                rm(&prep.a, k, t).transpose(),
-                1.0,
+                rm(&w.outer, m, t),
+                rm(&cf.a, k, t).transpose(),
+                one,
                 Par::Seq,
             );
             matmul(
-                rm_mut(out, m, k),
+                rm_mut(&mut w.out, m, k),
                 Accum::Add,
-                rm(&ws.xc, m, d),
-                rm(&prep.b, k, d).transpose(),
-                1.0,
+                rm(&w.xc, m, d),
+                rm(&cf.b, k, d).transpose(),
+                one,
                 Par::Seq,
             );
-            for o in out.chunks_exact_mut(k) {
-                for (v, kc) in o.iter_mut().zip(&prep.konst) {
-                    *v += kc;
-                }
-            }
+            add_konst(out, &w.out, &prep.konst, k);
         }
         CovarianceType::Tied => {
-            centre(&mut ws.xc, rows, &prep.c0);
-            ws.tmp.resize(m * d, 0.0);
+            // The quadratic form in f64 from the product's rows: it is a difference.
+            w.tmp.resize(m * d, T::default());
             matmul(
-                rm_mut(&mut ws.tmp, m, d),
+                rm_mut(&mut w.tmp, m, d),
                 Accum::Replace,
-                rm(&ws.xc, m, d),
-                rm(&f[..d * d], d, d),
-                1.0,
+                rm(&w.xc, m, d),
+                rm(&cf.u, d, d),
+                one,
                 Par::Seq,
             );
-            for (i, y) in ws.tmp.chunks_exact(d).enumerate() {
+            let b64 = &prep.c64.a;
+            let mut y = vec![0.0; d];
+            for (i, yt) in w.tmp.chunks_exact(d).enumerate() {
+                for (a, v) in y.iter_mut().zip(yt) {
+                    *a = v.to_f64();
+                }
                 for c in 0..k {
-                    let q = sum_sq_diff(y, &prep.a[c * d..(c + 1) * d]);
+                    let q = sum_sq_diff(&y, &b64[c * d..(c + 1) * d]);
                     out[i * k + c] = prep.konst[c] - 0.5 * q;
                 }
             }
         }
         CovarianceType::Diag => {
-            centre(&mut ws.xc, rows, &prep.c0);
-            ws.tmp.clear();
-            ws.tmp.extend(ws.xc.iter().map(|v| v * v));
             // out = Xc² (−½P)ᵀ + Xc ((μ−c₀)P)ᵀ + konst
+            w.tmp.clear();
+            w.tmp.extend(w.xc.iter().map(|v| *v * *v));
             matmul(
-                rm_mut(out, m, k),
+                rm_mut(&mut w.out, m, k),
                 Accum::Replace,
-                rm(&ws.tmp, m, d),
-                rm(&prep.a, k, d).transpose(),
-                1.0,
+                rm(&w.tmp, m, d),
+                rm(&cf.a, k, d).transpose(),
+                one,
                 Par::Seq,
             );
             matmul(
-                rm_mut(out, m, k),
+                rm_mut(&mut w.out, m, k),
                 Accum::Add,
-                rm(&ws.xc, m, d),
-                rm(&prep.b, k, d).transpose(),
-                1.0,
+                rm(&w.xc, m, d),
+                rm(&cf.b, k, d).transpose(),
+                one,
                 Par::Seq,
             );
-            for row in out.chunks_exact_mut(k) {
-                for (v, kc) in row.iter_mut().zip(&prep.konst) {
-                    *v += kc;
-                }
-            }
+            add_konst(out, &w.out, &prep.konst, k);
         }
         CovarianceType::Spherical => {
-            centre(&mut ws.xc, rows, &prep.c0);
             matmul(
-                rm_mut(out, m, k),
+                rm_mut(&mut w.out, m, k),
                 Accum::Replace,
-                rm(&ws.xc, m, d),
-                rm(&prep.b, k, d).transpose(),
-                1.0,
+                rm(&w.xc, m, d),
+                rm(&cf.b, k, d).transpose(),
+                one,
                 Par::Seq,
             );
-            for (row, x) in out.chunks_exact_mut(k).zip(ws.xc.chunks_exact(d)) {
-                let sq: f64 = x.iter().map(|v| v * v).sum();
-                for ((v, kc), h) in row.iter_mut().zip(&prep.konst).zip(&prep.neg_half_p2) {
-                    *v += kc + h * sq;
+            for ((row, x), o) in out
+                .chunks_exact_mut(k)
+                .zip(w.xc.chunks_exact(d))
+                .zip(w.out.chunks_exact(k))
+            {
+                let sq: f64 = x.iter().map(|v| v.to_f64() * v.to_f64()).sum();
+                for c in 0..k {
+                    row[c] = o[c].to_f64() + prep.konst[c] + prep.neg_half_p2[c] * sq;
                 }
             }
         }
+    }
+}
+
+/// `out ← o (as f64) + konst_k`: the large constants are added in f64.
+#[inline(always)]
+fn add_konst<T: Real>(out: &mut [f64], o: &[T], konst: &[f64], k: usize) {
+    for (row, src) in out.chunks_exact_mut(k).zip(o.chunks_exact(k)) {
+        for ((v, s), kc) in row.iter_mut().zip(src).zip(konst) {
+            *v = s.to_f64() + kc;
+        }
+    }
+}
+
+/// Adds the product output `o` to the f64 statistic `dst`.
+#[inline(always)]
+fn add_into<T: Real>(dst: &mut [f64], o: &[T]) {
+    for (d, s) in dst.iter_mut().zip(o) {
+        *d += s.to_f64();
     }
 }
 
@@ -404,153 +525,178 @@ fn log_prob_body(prep: &Prepared, p: &Params, rows: &[f64], out: &mut [f64], ws:
 pub(crate) fn accumulate(
     prep: &Prepared,
     st: &mut SuffStats,
-    rows: &[f64],
+    rows: Rows,
     weights: Option<&[f64]>,
     resp: &[f64],
     ws: &mut Workspace,
 ) {
-    with_avx2!(
+    match rows {
+        Rows::F32(r) if f32_products(prep.kind) => {
+            accumulate_t::<f32>(prep, st, r, weights, resp, ws)
+        }
+        _ => {
+            let mut conv = std::mem::take(&mut ws.conv);
+            accumulate_t::<f64>(prep, st, rows.as_f64(&mut conv), weights, resp, ws);
+            ws.conv = conv;
+        }
+    }
+}
+
+fn accumulate_t<T: Real>(
+    prep: &Prepared,
+    st: &mut SuffStats,
+    rows: &[T],
+    weights: Option<&[f64]>,
+    resp: &[f64],
+    ws: &mut Workspace,
+) {
+    dispatch!(
         accumulate_avx512,
         accumulate_avx2,
         accumulate_body,
+        T,
         (prep, st, rows, weights, resp, ws)
     )
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn accumulate_avx512(
+unsafe fn accumulate_avx512<T: Real>(
     prep: &Prepared,
     st: &mut SuffStats,
-    rows: &[f64],
+    rows: &[T],
     weights: Option<&[f64]>,
     resp: &[f64],
     ws: &mut Workspace,
 ) {
-    accumulate_body(prep, st, rows, weights, resp, ws)
+    accumulate_body::<T>(prep, st, rows, weights, resp, ws)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn accumulate_avx2(
+unsafe fn accumulate_avx2<T: Real>(
     prep: &Prepared,
     st: &mut SuffStats,
-    rows: &[f64],
+    rows: &[T],
     weights: Option<&[f64]>,
     resp: &[f64],
     ws: &mut Workspace,
 ) {
-    accumulate_body(prep, st, rows, weights, resp, ws)
+    accumulate_body::<T>(prep, st, rows, weights, resp, ws)
 }
 
 #[inline(always)]
-fn accumulate_body(
+fn accumulate_body<T: Real>(
     prep: &Prepared,
     st: &mut SuffStats,
-    rows: &[f64],
+    rows: &[T],
     weights: Option<&[f64]>,
     resp: &[f64],
     ws: &mut Workspace,
 ) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
-    // Weighted responsibilities, and the masses.
-    ws.rw.clear();
-    ws.rw.extend_from_slice(resp);
-    if let Some(w) = weights {
-        for (row, wi) in ws.rw.chunks_exact_mut(k).zip(w) {
-            row.iter_mut().for_each(|v| *v *= wi);
+    let cf = T::coeffs(prep);
+    let w = T::ws(ws);
+    let one = T::of(1.0);
+    // Masses in f64 from the f64 responsibilities; the products get them in T.
+    w.rw.clear();
+    match weights {
+        Some(wt) => {
+            for (row, wi) in resp.chunks_exact(k).zip(wt) {
+                for (n, r) in st.nk.iter_mut().zip(row) {
+                    *n += r * wi;
+                }
+                w.rw.extend(row.iter().map(|r| T::of(r * wi)));
+            }
+            st.wsum += wt.iter().sum::<f64>();
         }
-        st.wsum += w.iter().sum::<f64>();
-    } else {
-        st.wsum += m as f64;
-    }
-    for row in ws.rw.chunks_exact(k) {
-        for (n, r) in st.nk.iter_mut().zip(row) {
-            *n += r;
+        None => {
+            for row in resp.chunks_exact(k) {
+                for (n, r) in st.nk.iter_mut().zip(row) {
+                    *n += r;
+                }
+            }
+            w.rw.extend(resp.iter().map(|r| T::of(*r)));
+            st.wsum += m as f64;
         }
     }
+    centre(&mut w.xc, rows, &cf.c0);
+    // s_k += Rwᵀ Xc
+    w.out.resize(k * d, T::default());
+    matmul(
+        rm_mut(&mut w.out, k, d),
+        Accum::Replace,
+        rm(&w.rw, m, k).transpose(),
+        rm(&w.xc, m, d),
+        one,
+        Par::Seq,
+    );
+    add_into(&mut st.s, &w.out);
     match prep.kind {
         CovarianceType::Full => {
-            // Packed moments (K × T) = Rwᵀ P; s += Rwᵀ Xc. P is rebuilt here (cheap: it
-            // does not depend on K) rather than kept from the E-step.
-            centre(&mut ws.xc, rows, &prep.c0);
-            packed_outer(&mut ws.outer, &ws.xc, d);
+            // Packed moments (K × T) = Rwᵀ P.
+            packed_outer(&mut w.outer, &w.xc, d);
             let t = d * (d + 1) / 2;
-            ws.packed.resize(k * t, 0.0);
+            w.out2.resize(k * t, T::default());
             matmul(
-                rm_mut(&mut st.s, k, d),
-                Accum::Add,
-                rm(&ws.rw, m, k).transpose(),
-                rm(&ws.xc, m, d),
-                1.0,
-                Par::Seq,
-            );
-            matmul(
-                rm_mut(&mut ws.packed, k, t),
+                rm_mut(&mut w.out2, k, t),
                 Accum::Replace,
-                rm(&ws.rw, m, k).transpose(),
-                rm(&ws.outer, m, t),
-                1.0,
+                rm(&w.rw, m, k).transpose(),
+                rm(&w.outer, m, t),
+                one,
                 Par::Seq,
             );
             for c in 0..k {
-                let pk = &ws.packed[c * t..(c + 1) * t];
+                let pk = &w.out2[c * t..(c + 1) * t];
                 let m2 = &mut st.m2[c * d * d..(c + 1) * d * d];
                 let mut idx = 0;
                 for i in 0..d {
                     for j in i..d {
-                        m2[i * d + j] += pk[idx];
+                        m2[i * d + j] += pk[idx].to_f64();
                         idx += 1;
                     }
                 }
             }
         }
-        CovarianceType::Tied | CovarianceType::Diag | CovarianceType::Spherical => {
-            centre(&mut ws.xc, rows, &prep.c0);
-            // s_k += Rwᵀ Xc
+        CovarianceType::Tied => {
+            // Σ_k r_ik = 1, so the pooled moment needs only the row weights.
+            w.tmp.resize(m * d, T::default());
+            for (i, (t, x)) in w
+                .tmp
+                .chunks_exact_mut(d)
+                .zip(w.xc.chunks_exact(d))
+                .enumerate()
+            {
+                let wi = T::of(weights.map_or(1.0, |w| w[i]));
+                for j in 0..d {
+                    t[j] = wi * x[j];
+                }
+            }
+            w.out2.resize(d * d, T::default());
             matmul(
-                rm_mut(&mut st.s, k, d),
-                Accum::Add,
-                rm(&ws.rw, m, k).transpose(),
-                rm(&ws.xc, m, d),
-                1.0,
+                rm_mut(&mut w.out2, d, d),
+                Accum::Replace,
+                rm(&w.tmp, m, d).transpose(),
+                rm(&w.xc, m, d),
+                one,
                 Par::Seq,
             );
-            if prep.kind == CovarianceType::Tied {
-                // Σ_k r_ik = 1, so the pooled moment needs only the row weights.
-                ws.tmp.resize(m * d, 0.0);
-                for (i, (t, x)) in ws
-                    .tmp
-                    .chunks_exact_mut(d)
-                    .zip(ws.xc.chunks_exact(d))
-                    .enumerate()
-                {
-                    let w = weights.map_or(1.0, |w| w[i]);
-                    for j in 0..d {
-                        t[j] = w * x[j];
-                    }
-                }
-                matmul(
-                    rm_mut(&mut st.m2, d, d),
-                    Accum::Add,
-                    rm(&ws.tmp, m, d).transpose(),
-                    rm(&ws.xc, m, d),
-                    1.0,
-                    Par::Seq,
-                );
-            } else {
-                ws.tmp.clear();
-                ws.tmp.extend(ws.xc.iter().map(|v| v * v));
-                matmul(
-                    rm_mut(&mut st.m2, k, d),
-                    Accum::Add,
-                    rm(&ws.rw, m, k).transpose(),
-                    rm(&ws.tmp, m, d),
-                    1.0,
-                    Par::Seq,
-                );
-            }
+            add_into(&mut st.m2, &w.out2);
+        }
+        CovarianceType::Diag | CovarianceType::Spherical => {
+            w.tmp.clear();
+            w.tmp.extend(w.xc.iter().map(|v| *v * *v));
+            w.out2.resize(k * d, T::default());
+            matmul(
+                rm_mut(&mut w.out2, k, d),
+                Accum::Replace,
+                rm(&w.rw, m, k).transpose(),
+                rm(&w.tmp, m, d),
+                one,
+                Par::Seq,
+            );
+            add_into(&mut st.m2, &w.out2);
         }
     }
 }
@@ -621,7 +767,20 @@ mod tests {
                 let prep = Prepared::new(&p, Some(true));
                 let mut ws = Workspace::default();
                 let mut fast = vec![0.0; m * k];
-                log_prob(&prep, &p, &rows, &mut fast, &mut ws);
+                log_prob(&prep, Rows::F64(&rows), &mut fast, &mut ws);
+                // f32 rows through f32 products: close, not equal.
+                let rows32: Vec<f32> = rows.iter().map(|v| *v as f32).collect();
+                let mut fast32 = vec![0.0; m * k];
+                log_prob(&prep, Rows::F32(&rows32), &mut fast32, &mut ws);
+                let mut ref32 = vec![0.0; m * k];
+                let rows_of32: Vec<f64> = rows32.iter().map(|v| *v as f64).collect();
+                weighted_log_prob(&p, &rows_of32, &mut ref32, &mut Scratch::default());
+                for (a, b) in fast32.iter().zip(&ref32) {
+                    assert!(
+                        (a - b).abs() <= 1e-3 * (1.0 + b.abs()),
+                        "f32 {kind} k={k} d={d}: {a} vs {b}"
+                    );
+                }
                 for (a, b) in fast.iter().zip(&scalar) {
                     assert!(
                         (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
@@ -634,7 +793,14 @@ mod tests {
                 let mut s1 = SuffStats::new(kind, k, d, &prep.shift);
                 let mut s2 = SuffStats::new(kind, k, d, &prep.shift);
                 s1.accumulate(&rows, Some(&weights), &scalar, &mut Vec::new());
-                accumulate(&prep, &mut s2, &rows, Some(&weights), &scalar, &mut ws);
+                accumulate(
+                    &prep,
+                    &mut s2,
+                    Rows::F64(&rows),
+                    Some(&weights),
+                    &scalar,
+                    &mut ws,
+                );
                 let close = |a: &[f64], b: &[f64], what: &str| {
                     let scale = b.iter().fold(1.0f64, |m, v| m.max(v.abs()));
                     for (x, y) in a.iter().zip(b) {

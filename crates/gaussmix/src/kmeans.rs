@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::Data;
-use crate::engine::{chunks, map_groups};
+use crate::engine::map_groups;
 use crate::error::{GmmError, Result};
 
 /// The result of [`kmeans`].
@@ -91,10 +91,10 @@ pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>>
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut centers: Vec<f64> = Vec::with_capacity(k * d);
     let first = draw((0..n).map(w), data.total_weight(), &mut rng).unwrap_or(0);
-    centers.extend_from_slice(data.row(first));
-    let mut closest: Vec<f64> = (0..n)
-        .map(|i| sq_dist(data.row(i), data.row(first)))
-        .collect();
+    let first_row = data.row_f64(first);
+    centers.extend_from_slice(&first_row);
+    let mut closest: Vec<f64> = Vec::with_capacity(n);
+    data.for_each_row(0, n, |_, x| closest.push(sq_dist(x, &first_row)));
     let trials = 2 + (k as f64).ln() as usize;
     for _ in 1..k {
         let potential: f64 = (0..n).map(|i| w(i) * closest[i]).sum();
@@ -111,11 +111,11 @@ pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>>
         // Pick the candidate that lowers the potential most (ties: first drawn).
         let mut best: Option<(usize, f64)> = None;
         for &cand in &candidates {
-            let c = data.row(cand);
+            let c = data.row_f64(cand);
             let parts = map_groups(n, |s, e| {
-                (s..e)
-                    .map(|i| w(i) * closest[i].min(sq_dist(data.row(i), c)))
-                    .sum::<f64>()
+                let mut pot = 0.0;
+                data.for_each_row(s, e, |i, x| pot += w(i) * closest[i].min(sq_dist(x, &c)));
+                pot
             });
             let pot: f64 = parts.iter().sum();
             if best.is_none_or(|(_, b)| pot < b) {
@@ -123,13 +123,13 @@ pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>>
             }
         }
         let chosen = best.map_or(0, |b| b.0);
-        let c = data.row(chosen).to_vec();
-        for (i, cl) in closest.iter_mut().enumerate() {
-            let dist = sq_dist(data.row(i), &c);
-            if dist < *cl {
-                *cl = dist;
+        let c = data.row_f64(chosen);
+        data.for_each_row(0, n, |i, x| {
+            let dist = sq_dist(x, &c);
+            if dist < closest[i] {
+                closest[i] = dist;
             }
-        }
+        });
         centers.extend_from_slice(&c);
     }
     Array2::from_shape_vec((k, d), centers).map_err(|e| GmmError::Numerical(e.to_string()))
@@ -163,18 +163,15 @@ pub fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFi
             let mut sums = vec![0.0; k * d];
             let mut mass = vec![0.0; k];
             let mut inert = 0.0;
-            for (cs, ce) in chunks(s, e) {
-                for i in cs..ce {
-                    let x = data.row(i);
-                    let wi = data.weights().map_or(1.0, |w| w[i]);
-                    let (c, dist) = nearest(&centers, d, x);
-                    mass[c] += wi;
-                    inert += wi * dist;
-                    for j in 0..d {
-                        sums[c * d + j] += wi * (x[j] - centers[c * d + j]);
-                    }
+            data.for_each_row(s, e, |i, x| {
+                let wi = data.weights().map_or(1.0, |w| w[i]);
+                let (c, dist) = nearest(&centers, d, x);
+                mass[c] += wi;
+                inert += wi * dist;
+                for j in 0..d {
+                    sums[c * d + j] += wi * (x[j] - centers[c * d + j]);
                 }
-            }
+            });
             (sums, mass, inert)
         });
         let mut sums = vec![0.0; k * d];
@@ -210,11 +207,6 @@ pub fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFi
 }
 
 fn mean_variance(data: &Data) -> f64 {
-    let (n, d) = (data.n_samples(), data.n_features());
-    let mut total = 0.0;
-    for j in 0..d {
-        let mean = (0..n).map(|i| data.row(i)[j]).sum::<f64>() / n as f64;
-        total += (0..n).map(|i| (data.row(i)[j] - mean).powi(2)).sum::<f64>() / n as f64;
-    }
-    total / d as f64
+    let (_, var) = data.column_moments();
+    var.iter().sum::<f64>() / var.len() as f64
 }

@@ -8,7 +8,7 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::covariance::{CovarianceType, Covariances};
-use crate::data::Data;
+use crate::data::{Data, Rows};
 use crate::em::{chunk_log_prob, e_pass, run_em, Buffers};
 use crate::engine::{chunks, derive_seed, install, map_groups};
 use crate::error::{GmmError, Result};
@@ -201,14 +201,13 @@ impl GaussianMixture {
         &self,
         data: &Data,
         width: usize,
-        f: impl Fn(&[f64], &mut [f64], &mut Buffers) + Sync + Send,
+        f: impl Fn(Rows, &mut [f64], &mut Buffers) + Sync + Send,
     ) -> Vec<f64> {
-        let d = data.n_features();
         let parts = map_groups(data.n_samples(), |s, e| {
             let mut out = vec![0.0; (e - s) * width];
             let mut b = Buffers::default();
             for (cs, ce) in chunks(s, e) {
-                let rows = &data.values()[cs * d..ce * d];
+                let rows = data.rows(cs, ce);
                 f(rows, &mut out[(cs - s) * width..(ce - s) * width], &mut b);
             }
             out
