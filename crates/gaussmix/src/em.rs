@@ -35,6 +35,22 @@ pub(crate) struct Buffers {
     pub conv: Vec<f64>,
 }
 
+thread_local! {
+    /// Each worker thread keeps its buffers across chunks, passes and EM iterations, so
+    /// the iteration loop does not allocate them again. Their contents never carry over
+    /// (every use overwrites them), so results do not depend on which thread ran what.
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
+}
+
+/// Runs `f` with this thread's buffers.
+pub(crate) fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> R) -> R {
+    BUFFERS.with(|b| match b.try_borrow_mut() {
+        Ok(mut b) => f(&mut b),
+        // Re-entered on the same thread (a nested pass): use fresh buffers.
+        Err(_) => f(&mut Buffers::default()),
+    })
+}
+
 /// `ln w_k + log N(x | θ_k)` for a chunk, by products (in the data's precision) or by
 /// the fused loops (in f64).
 pub(crate) fn chunk_log_prob(
@@ -70,51 +86,52 @@ where
     let (n, d) = (data.n_samples(), data.n_features());
     let parts = map_groups(n, |s, e| {
         let mut st = SuffStats::new(kind, k, d, shift);
-        let mut b = Buffers::default();
-        for (cs, ce) in chunks(s, e) {
-            let m = ce - cs;
-            b.resp.resize(m * k, 0.0);
-            b.log_norm.resize(m, 0.0);
-            let rows = data.rows(cs, ce);
-            let (mut resp, mut log_norm) =
-                (std::mem::take(&mut b.resp), std::mem::take(&mut b.log_norm));
-            fill(cs, rows, &mut resp, &mut log_norm, &mut b);
-            b.resp = resp;
-            b.log_norm = log_norm;
-            let w = data.weights().map(|w| &w[cs..ce]);
-            if track_worst {
-                for (i, l) in b.log_norm.iter().enumerate() {
-                    if w.is_none_or(|w| w[i] > 0.0) {
-                        push_worst(&mut st.worst, (*l, cs + i), k);
+        with_buffers(|b| {
+            for (cs, ce) in chunks(s, e) {
+                let m = ce - cs;
+                b.resp.resize(m * k, 0.0);
+                b.log_norm.resize(m, 0.0);
+                let rows = data.rows(cs, ce);
+                let (mut resp, mut log_norm) =
+                    (std::mem::take(&mut b.resp), std::mem::take(&mut b.log_norm));
+                fill(cs, rows, &mut resp, &mut log_norm, b);
+                b.resp = resp;
+                b.log_norm = log_norm;
+                let w = data.weights().map(|w| &w[cs..ce]);
+                if track_worst {
+                    for (i, l) in b.log_norm.iter().enumerate() {
+                        if w.is_none_or(|w| w[i] > 0.0) {
+                            push_worst(&mut st.worst, (*l, cs + i), k);
+                        }
                     }
                 }
-            }
-            st.ll += match w {
-                Some(w) => b
-                    .log_norm
-                    .iter()
-                    .zip(w)
-                    .map(|(l, w)| if *w > 0.0 { l * w } else { 0.0 })
-                    .sum::<f64>(),
-                None => b.log_norm.iter().sum::<f64>(),
-            };
-            match prep {
-                Some(prep) if prep.gemm => {
-                    kernels::accumulate(prep, &mut st, rows, w, &b.resp, &mut b.ws)
+                st.ll += match w {
+                    Some(w) => b
+                        .log_norm
+                        .iter()
+                        .zip(w)
+                        .map(|(l, w)| if *w > 0.0 { l * w } else { 0.0 })
+                        .sum::<f64>(),
+                    None => b.log_norm.iter().sum::<f64>(),
+                };
+                match prep {
+                    Some(prep) if prep.gemm => {
+                        kernels::accumulate(prep, &mut st, rows, w, &b.resp, &mut b.ws)
+                    }
+                    Some(Prepared {
+                        small: Some(sp), ..
+                    }) => small::accumulate(
+                        sp,
+                        &mut st,
+                        rows.as_f64(&mut b.conv),
+                        w,
+                        &b.resp,
+                        &mut b.small,
+                    ),
+                    _ => st.accumulate(rows.as_f64(&mut b.conv), w, &b.resp, &mut b.diff),
                 }
-                Some(Prepared {
-                    small: Some(sp), ..
-                }) => small::accumulate(
-                    sp,
-                    &mut st,
-                    rows.as_f64(&mut b.conv),
-                    w,
-                    &b.resp,
-                    &mut b.small,
-                ),
-                _ => st.accumulate(rows.as_f64(&mut b.conv), w, &b.resp, &mut b.diff),
             }
-        }
+        });
         st
     });
     let mut total = SuffStats::new(kind, k, d, shift);

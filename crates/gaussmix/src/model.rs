@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::covariance::{CovarianceType, Covariances};
 use crate::data::{Data, Rows};
-use crate::em::{chunk_log_prob, e_pass, run_em, Buffers};
+use crate::em::{chunk_log_prob, e_pass, run_em, with_buffers, Buffers};
 use crate::engine::{chunks, derive_seed, install, map_groups};
 use crate::error::{GmmError, Result};
 use crate::estep::normalize_rows;
@@ -205,11 +205,12 @@ impl GaussianMixture {
     ) -> Vec<f64> {
         let parts = map_groups(data.n_samples(), |s, e| {
             let mut out = vec![0.0; (e - s) * width];
-            let mut b = Buffers::default();
-            for (cs, ce) in chunks(s, e) {
-                let rows = data.rows(cs, ce);
-                f(rows, &mut out[(cs - s) * width..(ce - s) * width], &mut b);
-            }
+            with_buffers(|b| {
+                for (cs, ce) in chunks(s, e) {
+                    let rows = data.rows(cs, ce);
+                    f(rows, &mut out[(cs - s) * width..(ce - s) * width], b);
+                }
+            });
             out
         });
         parts.concat()
