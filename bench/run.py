@@ -89,6 +89,7 @@ def main():
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--threads", default="", help="gaussmix --threads (default: all cores)")
     ap.add_argument("--skip-sklearn", action="store_true")
+    ap.add_argument("--dtype", default="f64", help="gaussmix --dtype (f32: half the memory)")
     ap.add_argument("--json", default="", help="also write the results here")
     a = ap.parse_args()
     only = set(filter(None, a.only.split(",")))
@@ -111,6 +112,7 @@ def main():
                    "--max-iter", str(a.iters), "--quiet", "--json", "-o", os.devnull]
             if a.threads:
                 cmd += ["--threads", a.threads]
+            cmd += ["--dtype", a.dtype]
             out, mem = measured(cmd)
             v = json.loads(out)
             assert v["n_iter"] == a.iters, v["n_iter"]
