@@ -6,7 +6,7 @@ use gaussmix::{CovarianceType, Data, GaussianMixture, InitMethod, StartParameter
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
-use crate::output::{check_output_path, emit, num, write_atomic};
+use crate::output::{check_figure_path, check_output_path, emit, num, write_atomic};
 use crate::plot;
 use crate::progress::Bar;
 use crate::read::{read_table, ReadOptions, Table};
@@ -79,16 +79,7 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
         check_output_path(o)?;
     }
     if let Some(p) = &a.plot {
-        let ext = p
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        if !matches!(ext.as_deref(), Some("png") | Some("svg")) {
-            return Err(CliError::usage(format!(
-                "--plot {}: the file name must end in .png or .svg",
-                p.display()
-            )));
-        }
-        check_output_path(p)?;
+        check_figure_path(p, "--plot")?;
     }
     if a.dtype != "f64" && a.dtype != "f32" {
         return Err(CliError::usage(format!(
@@ -346,6 +337,19 @@ pub fn summary_text(model: &GaussianMixture, rec: &gaussmix::FitRecord) -> Strin
     s
 }
 
+/// The output path checked first, then the model and the data read.
+fn load_inputs(
+    model: &Path,
+    data: &str,
+    out: Option<&Path>,
+    a: &DataArgs,
+) -> CliResult<(GaussianMixture, Table)> {
+    if let Some(o) = out {
+        check_output_path(o)?;
+    }
+    Ok((load_model(model)?, load_table(data, a)?))
+}
+
 pub fn predict(
     model: &Path,
     data: &str,
@@ -353,11 +357,7 @@ pub fn predict(
     out: Option<&Path>,
     a: &DataArgs,
 ) -> CliResult<()> {
-    if let Some(o) = out {
-        check_output_path(o)?;
-    }
-    let m = load_model(model)?;
-    let table = load_table(data, a)?;
+    let (m, table) = load_inputs(model, data, out, a)?;
     let d = data_for(&m, &table, data)?;
     let mut text = String::with_capacity(table.n * 4);
     if proba {
@@ -382,11 +382,7 @@ pub fn score(
     out: Option<&Path>,
     a: &DataArgs,
 ) -> CliResult<()> {
-    if let Some(o) = out {
-        check_output_path(o)?;
-    }
-    let m = load_model(model)?;
-    let table = load_table(data, a)?;
+    let (m, table) = load_inputs(model, data, out, a)?;
     let d = data_for(&m, &table, data)?;
     let text = if per_sample {
         let s = m.score_samples_data(&d)?;
@@ -427,16 +423,7 @@ pub fn sample(
 }
 
 pub fn plot(model: &Path, data: &str, out: &Path, features: &str, a: &DataArgs) -> CliResult<()> {
-    let ext = out
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    if !matches!(ext.as_deref(), Some("png") | Some("svg")) {
-        return Err(CliError::usage(format!(
-            "-o {}: the figure name must end in .png or .svg",
-            out.display()
-        )));
-    }
-    check_output_path(out)?;
+    check_figure_path(out, "-o")?;
     let f: Vec<usize> = features
         .split(',')
         .map(|s| s.trim().parse::<usize>())

@@ -36,6 +36,20 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// A figure path must end in .png or .svg and be writable; `flag` names the option.
+pub fn check_figure_path(path: &Path, flag: &str) -> CliResult<()> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if !matches!(ext.as_deref(), Some("png") | Some("svg")) {
+        return Err(CliError::usage(format!(
+            "{flag} {}: the file name must end in .png or .svg",
+            path.display()
+        )));
+    }
+    check_output_path(path)
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a
 /// rename, so a failure never leaves a half-written or clobbered file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult<()> {

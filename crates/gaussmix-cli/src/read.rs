@@ -367,9 +367,9 @@ pub fn parse_npy(b: &[u8]) -> CliResult<Table> {
     finish_npy(&h, raw)
 }
 
-/// Reads a `.npy` file straight into f32 (f4 files without any conversion, f8 files
-/// rounded as they stream in), C order only; returns the values, rows and columns.
-pub fn read_npy_file_f32(path: &Path) -> CliResult<(Vec<f32>, usize, usize)> {
+/// Opens a `.npy` file, parses its header, checks the body's size against the shape and
+/// leaves the file at the first value; returns the body's size in bytes.
+fn open_npy(path: &Path) -> CliResult<(std::fs::File, NpyHeader, usize)> {
     use std::io::{Read, Seek, SeekFrom};
     let name = path.display();
     let io = |e: std::io::Error| CliError::data(format!("cannot read data file {name}: {e}"));
@@ -378,17 +378,27 @@ pub fn read_npy_file_f32(path: &Path) -> CliResult<(Vec<f32>, usize, usize)> {
     let mut head = vec![0u8; len.min(1 << 16) as usize];
     f.read_exact(&mut head).map_err(io)?;
     let h = parse_npy_header(&head).map_err(|e| e.context(&name))?;
-    if h.fortran && h.d > 1 {
-        // Transposing needs the whole matrix: take the general path.
-        let t = read_npy_file(path)?;
-        return Ok((t.values.iter().map(|v| *v as f32).collect(), t.n, t.d));
-    }
     let need = h.data_bytes().map_err(|e| e.context(&name))?;
     let have = len - h.offset as u64;
     if have != need as u64 {
         return Err(size_mismatch(&h, need, have).context(&name));
     }
     f.seek(SeekFrom::Start(h.offset as u64)).map_err(io)?;
+    Ok((f, h, need))
+}
+
+/// Reads a `.npy` file straight into f32 (f4 files without any conversion, f8 files
+/// rounded as they stream in), C order only; returns the values, rows and columns.
+pub fn read_npy_file_f32(path: &Path) -> CliResult<(Vec<f32>, usize, usize)> {
+    use std::io::Read;
+    let name = path.display();
+    let io = |e: std::io::Error| CliError::data(format!("cannot read data file {name}: {e}"));
+    let (mut f, h, need) = open_npy(path)?;
+    if h.fortran && h.d > 1 {
+        // Transposing needs the whole matrix: take the general path.
+        let t = read_npy_file(path)?;
+        return Ok((t.values.iter().map(|v| *v as f32).collect(), t.n, t.d));
+    }
     let mut out: Vec<f32> = Vec::with_capacity(need / h.size);
     let mut buf = vec![0u8; (1 << 16) / h.size * h.size];
     let mut left = need;
@@ -429,20 +439,10 @@ pub fn read_npy_file_f32(path: &Path) -> CliResult<(Vec<f32>, usize, usize)> {
 /// Reads a `.npy` file from disk, decoding the values as they stream in, so that memory
 /// holds one copy of the data (not the file's bytes and the values).
 pub fn read_npy_file(path: &Path) -> CliResult<Table> {
-    use std::io::{Read, Seek, SeekFrom};
+    use std::io::Read;
     let name = path.display();
     let io = |e: std::io::Error| CliError::data(format!("cannot read data file {name}: {e}"));
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let len = f.metadata().map_err(io)?.len();
-    let mut head = vec![0u8; len.min(1 << 16) as usize];
-    f.read_exact(&mut head).map_err(io)?;
-    let h = parse_npy_header(&head).map_err(|e| e.context(&name))?;
-    let need = h.data_bytes().map_err(|e| e.context(&name))?;
-    let have = len - h.offset as u64;
-    if have != need as u64 {
-        return Err(size_mismatch(&h, need, have).context(&name));
-    }
-    f.seek(SeekFrom::Start(h.offset as u64)).map_err(io)?;
+    let (mut f, h, need) = open_npy(path)?;
     let mut raw = Vec::with_capacity(need / h.size);
     let mut buf = vec![0u8; (1 << 16) / h.size * h.size];
     let mut left = need;

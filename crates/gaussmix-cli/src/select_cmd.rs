@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::commands::load_table;
 use crate::error::{CliError, CliResult};
-use crate::output::{check_output_path, emit, num, write_atomic};
+use crate::output::{check_figure_path, check_output_path, emit, num, write_atomic};
 use crate::plot;
 use crate::SelectArgs;
 
@@ -148,16 +148,7 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
         check_output_path(p)?;
     }
     if let Some(p) = &a.plot {
-        let ext = p
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        if !matches!(ext.as_deref(), Some("png") | Some("svg")) {
-            return Err(CliError::usage(format!(
-                "--plot {}: the file name must end in .png or .svg",
-                p.display()
-            )));
-        }
-        check_output_path(p)?;
+        check_figure_path(p, "--plot")?;
     }
     let mut b = GaussianMixture::builder(1)
         .n_init(a.n_init)

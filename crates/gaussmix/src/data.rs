@@ -11,6 +11,19 @@ use crate::error::{GmmError, Result};
 /// f64's overflow at ~1.8e308.
 const MAX_SPAN: f64 = 1e150;
 
+/// `len` values must fill an `n_rows × n_cols` matrix exactly.
+fn check_len(len: usize, n_rows: usize, n_cols: usize) -> Result<()> {
+    let expected = n_rows
+        .checked_mul(n_cols)
+        .ok_or_else(|| GmmError::InvalidData(format!("shape {n_rows}×{n_cols} overflows")))?;
+    if len != expected {
+        return Err(GmmError::InvalidData(format!(
+            "{len} values do not fill a {n_rows}×{n_cols} matrix ({expected} values)"
+        )));
+    }
+    Ok(())
+}
+
 /// The values, in the precision they were given in.
 #[derive(Clone, Debug)]
 enum Values<'a> {
@@ -62,15 +75,7 @@ impl<'a> Data<'a> {
     /// assert!(gaussmix::Data::from_slice(&x, 3, 2).is_err());
     /// ```
     pub fn from_slice(x: &'a [f64], n_rows: usize, n_cols: usize) -> Result<Self> {
-        let expected = n_rows
-            .checked_mul(n_cols)
-            .ok_or_else(|| GmmError::InvalidData(format!("shape {n_rows}×{n_cols} overflows")))?;
-        if x.len() != expected {
-            return Err(GmmError::InvalidData(format!(
-                "{} values do not fill a {n_rows}×{n_cols} matrix ({expected} values)",
-                x.len()
-            )));
-        }
+        check_len(x.len(), n_rows, n_cols)?;
         Self::checked(Values::F64(Cow::Borrowed(x)), n_rows, n_cols)
     }
 
@@ -83,15 +88,7 @@ impl<'a> Data<'a> {
     /// assert!(data.is_f32());
     /// ```
     pub fn from_slice_f32(x: &'a [f32], n_rows: usize, n_cols: usize) -> Result<Self> {
-        let expected = n_rows
-            .checked_mul(n_cols)
-            .ok_or_else(|| GmmError::InvalidData(format!("shape {n_rows}×{n_cols} overflows")))?;
-        if x.len() != expected {
-            return Err(GmmError::InvalidData(format!(
-                "{} values do not fill a {n_rows}×{n_cols} matrix ({expected} values)",
-                x.len()
-            )));
-        }
+        check_len(x.len(), n_rows, n_cols)?;
         Self::checked(Values::F32(Cow::Borrowed(x)), n_rows, n_cols)
     }
 

@@ -337,23 +337,34 @@ fn packed_outer<T: Real>(outer: &mut Vec<T>, xc: &[T], d: usize) {
     }
 }
 
-/// Calls `$body::<T>` compiled for AVX-512 or AVX2+FMA when the CPU has them (the loops
-/// around the products then vectorise 8- or 4-wide), else for the baseline.
-macro_rules! dispatch {
-    ($wide:ident, $fast:ident, $body:ident, $t:ty, ($($arg:expr),*)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has the features `$wide` is compiled for.
-                return unsafe { $wide::<$t>($($arg),*) };
+/// Defines `$name::<T>(args)`: `$body::<T>` compiled for AVX-512 or AVX2+FMA when the CPU
+/// has them (the loops around the products then vectorise 8- or 4-wide), else for the
+/// baseline. The variants differ only in compile flags, not in arithmetic order.
+macro_rules! simd_dispatched {
+    ($vis:vis fn $name:ident => $body:ident($($arg:ident: $ty:ty),*)) => {
+        $vis fn $name<T: Real>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn wide<T: Real>($($arg: $ty),*) {
+                    $body::<T>($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn fast<T: Real>($($arg: $ty),*) {
+                    $body::<T>($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has the features `wide` is compiled for.
+                    return unsafe { wide::<T>($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU has the features `fast` is compiled for.
+                    return unsafe { fast::<T>($($arg),*) };
+                }
             }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has the features `$fast` is compiled for.
-                return unsafe { $fast::<$t>($($arg),*) };
-            }
+            $body::<T>($($arg),*)
         }
-        $body::<$t>($($arg),*)
-    }};
+    };
 }
 
 /// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)` with products (requires `prep.gemm`).
@@ -376,32 +387,7 @@ fn f32_products(kind: CovarianceType) -> bool {
     matches!(kind, CovarianceType::Diag | CovarianceType::Spherical)
 }
 
-fn log_prob_t<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
-    dispatch!(
-        log_prob_avx512,
-        log_prob_avx2,
-        log_prob_body,
-        T,
-        (prep, rows, out, ws)
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn log_prob_avx512<T: Real>(
-    prep: &Prepared,
-    rows: &[T],
-    out: &mut [f64],
-    ws: &mut Workspace,
-) {
-    log_prob_body::<T>(prep, rows, out, ws)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn log_prob_avx2<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
-    log_prob_body::<T>(prep, rows, out, ws)
-}
+simd_dispatched!(fn log_prob_t => log_prob_body(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace));
 
 #[inline(always)]
 fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
@@ -542,48 +528,14 @@ pub(crate) fn accumulate(
     }
 }
 
-fn accumulate_t<T: Real>(
+simd_dispatched!(fn accumulate_t => accumulate_body(
     prep: &Prepared,
     st: &mut SuffStats,
     rows: &[T],
     weights: Option<&[f64]>,
     resp: &[f64],
-    ws: &mut Workspace,
-) {
-    dispatch!(
-        accumulate_avx512,
-        accumulate_avx2,
-        accumulate_body,
-        T,
-        (prep, st, rows, weights, resp, ws)
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn accumulate_avx512<T: Real>(
-    prep: &Prepared,
-    st: &mut SuffStats,
-    rows: &[T],
-    weights: Option<&[f64]>,
-    resp: &[f64],
-    ws: &mut Workspace,
-) {
-    accumulate_body::<T>(prep, st, rows, weights, resp, ws)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn accumulate_avx2<T: Real>(
-    prep: &Prepared,
-    st: &mut SuffStats,
-    rows: &[T],
-    weights: Option<&[f64]>,
-    resp: &[f64],
-    ws: &mut Workspace,
-) {
-    accumulate_body::<T>(prep, st, rows, weights, resp, ws)
-}
+    ws: &mut Workspace
+));
 
 #[inline(always)]
 fn accumulate_body<T: Real>(
