@@ -297,6 +297,14 @@ pub(crate) struct TypedWs<T> {
     /// Product outputs before they are added to f64: `m×K` log-densities or moments.
     out: Vec<T>,
     out2: Vec<T>,
+    /// One transformed row in f64 (tied).
+    row: Vec<f64>,
+}
+
+/// `dst ← (or +=) lhs · rhs`, sequentially: the parallelism is over chunks.
+#[inline(always)]
+fn product<T: Real>(dst: MatMut<'_, T>, accum: Accum, lhs: MatRef<'_, T>, rhs: MatRef<'_, T>) {
+    matmul(dst, accum, lhs, rhs, T::of(1.0), Par::Seq);
 }
 
 fn rm<T>(s: &[T], r: usize, c: usize) -> MatRef<'_, T> {
@@ -397,43 +405,37 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
     let w = T::ws(ws);
     centre(&mut w.xc, rows, &cf.c0);
     w.out.resize(m * k, T::default());
-    let one = T::of(1.0);
     match prep.kind {
         CovarianceType::Full => {
             // out = P Aᵀ + Xc Bᵀ (+ konst below): two products for all components.
             packed_outer(&mut w.outer, &w.xc, d);
             let t = d * (d + 1) / 2;
-            matmul(
+            product(
                 rm_mut(&mut w.out, m, k),
                 Accum::Replace,
                 rm(&w.outer, m, t),
                 rm(&cf.a, k, t).transpose(),
-                one,
-                Par::Seq,
             );
-            matmul(
+            product(
                 rm_mut(&mut w.out, m, k),
                 Accum::Add,
                 rm(&w.xc, m, d),
                 rm(&cf.b, k, d).transpose(),
-                one,
-                Par::Seq,
             );
             add_konst(out, &w.out, &prep.konst, k);
         }
         CovarianceType::Tied => {
             // The quadratic form in f64 from the product's rows: it is a difference.
             w.tmp.resize(m * d, T::default());
-            matmul(
+            product(
                 rm_mut(&mut w.tmp, m, d),
                 Accum::Replace,
                 rm(&w.xc, m, d),
                 rm(&cf.u, d, d),
-                one,
-                Par::Seq,
             );
             let b64 = &prep.c64.a;
-            let mut y = vec![0.0; d];
+            let y = &mut w.row;
+            y.resize(d, 0.0);
             for (i, yt) in w.tmp.chunks_exact(d).enumerate() {
                 for (a, v) in y.iter_mut().zip(yt) {
                     *a = v.to_f64();
@@ -448,32 +450,26 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
             // out = Xc² (−½P)ᵀ + Xc ((μ−c₀)P)ᵀ + konst
             w.tmp.clear();
             w.tmp.extend(w.xc.iter().map(|v| *v * *v));
-            matmul(
+            product(
                 rm_mut(&mut w.out, m, k),
                 Accum::Replace,
                 rm(&w.tmp, m, d),
                 rm(&cf.a, k, d).transpose(),
-                one,
-                Par::Seq,
             );
-            matmul(
+            product(
                 rm_mut(&mut w.out, m, k),
                 Accum::Add,
                 rm(&w.xc, m, d),
                 rm(&cf.b, k, d).transpose(),
-                one,
-                Par::Seq,
             );
             add_konst(out, &w.out, &prep.konst, k);
         }
         CovarianceType::Spherical => {
-            matmul(
+            product(
                 rm_mut(&mut w.out, m, k),
                 Accum::Replace,
                 rm(&w.xc, m, d),
                 rm(&cf.b, k, d).transpose(),
-                one,
-                Par::Seq,
             );
             for ((row, x), o) in out
                 .chunks_exact_mut(k)
@@ -550,7 +546,6 @@ fn accumulate_body<T: Real>(
     let m = rows.len() / d;
     let cf = T::coeffs(prep);
     let w = T::ws(ws);
-    let one = T::of(1.0);
     // Masses in f64 from the f64 responsibilities; the products get them in T.
     w.rw.clear();
     match weights {
@@ -576,13 +571,11 @@ fn accumulate_body<T: Real>(
     centre(&mut w.xc, rows, &cf.c0);
     // s_k += Rwᵀ Xc
     w.out.resize(k * d, T::default());
-    matmul(
+    product(
         rm_mut(&mut w.out, k, d),
         Accum::Replace,
         rm(&w.rw, m, k).transpose(),
         rm(&w.xc, m, d),
-        one,
-        Par::Seq,
     );
     add_into(&mut st.s, &w.out);
     match prep.kind {
@@ -591,13 +584,11 @@ fn accumulate_body<T: Real>(
             packed_outer(&mut w.outer, &w.xc, d);
             let t = d * (d + 1) / 2;
             w.out2.resize(k * t, T::default());
-            matmul(
+            product(
                 rm_mut(&mut w.out2, k, t),
                 Accum::Replace,
                 rm(&w.rw, m, k).transpose(),
                 rm(&w.outer, m, t),
-                one,
-                Par::Seq,
             );
             for c in 0..k {
                 let pk = &w.out2[c * t..(c + 1) * t];
@@ -626,13 +617,11 @@ fn accumulate_body<T: Real>(
                 }
             }
             w.out2.resize(d * d, T::default());
-            matmul(
+            product(
                 rm_mut(&mut w.out2, d, d),
                 Accum::Replace,
                 rm(&w.tmp, m, d).transpose(),
                 rm(&w.xc, m, d),
-                one,
-                Par::Seq,
             );
             add_into(&mut st.m2, &w.out2);
         }
@@ -640,13 +629,11 @@ fn accumulate_body<T: Real>(
             w.tmp.clear();
             w.tmp.extend(w.xc.iter().map(|v| *v * *v));
             w.out2.resize(k * d, T::default());
-            matmul(
+            product(
                 rm_mut(&mut w.out2, k, d),
                 Accum::Replace,
                 rm(&w.rw, m, k).transpose(),
                 rm(&w.tmp, m, d),
-                one,
-                Par::Seq,
             );
             add_into(&mut st.m2, &w.out2);
         }
