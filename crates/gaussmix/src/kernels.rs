@@ -441,7 +441,7 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
                     *a = v.to_f64();
                 }
                 for c in 0..k {
-                    let q = sum_sq_diff(&y, &b64[c * d..(c + 1) * d]);
+                    let q = sum_sq_diff(y, &b64[c * d..(c + 1) * d]);
                     out[i * k + c] = prep.konst[c] - 0.5 * q;
                 }
             }
