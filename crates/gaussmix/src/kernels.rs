@@ -140,6 +140,8 @@ pub(crate) struct Prepared {
     konst: Vec<f64>,
     /// spherical: `−½ p_k²`.
     neg_half_p2: Vec<f64>,
+    /// Unique per pass: keys the workspace's cached products of a chunk.
+    id: u64,
 }
 
 impl Prepared {
@@ -260,6 +262,7 @@ impl Prepared {
         } else {
             Coeffs::default()
         };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Prepared {
             kind,
             k,
@@ -271,6 +274,7 @@ impl Prepared {
             c32,
             konst,
             neg_half_p2,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -299,6 +303,30 @@ pub(crate) struct TypedWs<T> {
     out2: Vec<T>,
     /// One transformed row in f64 (tied).
     row: Vec<f64>,
+    /// `(pass id, rows address, rows length)` whose `xc` and `outer` are held: the
+    /// M-step of a chunk reuses what its E-step built.
+    held: Option<(u64, usize, usize)>,
+}
+
+impl<T: Real> TypedWs<T> {
+    /// Fills `xc` (and `outer` for full) for these rows; with `reuse`, keeps what is
+    /// held for the same pass and rows. Only the M-step reuses: it always follows its
+    /// chunk's E-step, which always rebuilds (f32 chunks converted into one reused
+    /// buffer share an address, so the address alone does not identify a chunk).
+    #[inline(always)]
+    fn shifted(&mut self, prep: &Prepared, rows: &[T], c0: &[T], with_outer: bool, reuse: bool) {
+        let key = (prep.id, rows.as_ptr() as usize, rows.len());
+        if reuse && with_outer && self.held == Some(key) {
+            return;
+        }
+        centre(&mut self.xc, rows, c0);
+        if with_outer {
+            packed_outer(&mut self.outer, &self.xc, prep.d);
+            self.held = Some(key);
+        } else {
+            self.held = None;
+        }
+    }
 }
 
 /// `dst ← (or +=) lhs · rhs`, sequentially: the parallelism is over chunks.
@@ -403,12 +431,11 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
     let m = rows.len() / d;
     let cf = T::coeffs(prep);
     let w = T::ws(ws);
-    centre(&mut w.xc, rows, &cf.c0);
+    w.shifted(prep, rows, &cf.c0, prep.kind == CovarianceType::Full, false);
     w.out.resize(m * k, T::default());
     match prep.kind {
         CovarianceType::Full => {
             // out = P Aᵀ + Xc Bᵀ (+ konst below): two products for all components.
-            packed_outer(&mut w.outer, &w.xc, d);
             let t = d * (d + 1) / 2;
             product(
                 rm_mut(&mut w.out, m, k),
@@ -568,7 +595,7 @@ fn accumulate_body<T: Real>(
             st.wsum += m as f64;
         }
     }
-    centre(&mut w.xc, rows, &cf.c0);
+    w.shifted(prep, rows, &cf.c0, prep.kind == CovarianceType::Full, true);
     // s_k += Rwᵀ Xc
     w.out.resize(k * d, T::default());
     product(
@@ -580,8 +607,7 @@ fn accumulate_body<T: Real>(
     add_into(&mut st.s, &w.out);
     match prep.kind {
         CovarianceType::Full => {
-            // Packed moments (K × T) = Rwᵀ P.
-            packed_outer(&mut w.outer, &w.xc, d);
+            // Packed moments (K × T) = Rwᵀ P (P held from this chunk's E-step).
             let t = d * (d + 1) / 2;
             w.out2.resize(k * t, T::default());
             product(
