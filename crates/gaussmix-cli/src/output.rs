@@ -58,12 +58,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult<()> {
     })
 }
 
+/// Where a write to `path` must land: symbolic links are followed (so that the link
+/// stays a link), and whether the destination is special (a device such as /dev/null,
+/// a FIFO): those are written in place, never replaced by a rename.
+fn destination(path: &Path) -> (PathBuf, bool) {
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    };
+    let special = std::fs::metadata(&target)
+        .map(|m| !m.is_file() && !m.is_dir())
+        .unwrap_or(false);
+    (target, special)
+}
+
 /// Lets `render` write a temporary file (with the target's extension) and then renames it
-/// over `path`.
+/// over `path`; a special destination (/dev/null, a FIFO) gets the bytes copied in place.
 pub fn with_temp_file(path: &Path, render: impl FnOnce(&Path) -> CliResult<()>) -> CliResult<()> {
     check_output_path(path)?;
-    let dir = parent_dir(path);
-    let suffix = path
+    let (target, special) = destination(path);
+    let dir = if special {
+        std::env::temp_dir()
+    } else {
+        parent_dir(&target)
+    };
+    let suffix = target
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
@@ -73,17 +94,26 @@ pub fn with_temp_file(path: &Path, render: impl FnOnce(&Path) -> CliResult<()>) 
         .tempfile_in(&dir)
         .map_err(|e| CliError::data(format!("cannot write {}: {e}", path.display())))?;
     render(tmp.path()).map_err(|e| e.context(format!("cannot write {}", path.display())))?;
+    if special {
+        let bytes = std::fs::read(tmp.path())
+            .map_err(|e| CliError::data(format!("cannot write {}: {e}", path.display())))?;
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(&target)
+            .and_then(|mut f| f.write_all(&bytes))
+            .map_err(|e| CliError::data(format!("cannot write {}: {e}", path.display())));
+    }
     // Temporary files are created private (0600); give the result the permissions a
     // plain write would have had (those of the file it replaces, if any).
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let perms = std::fs::metadata(path)
+        let perms = std::fs::metadata(&target)
             .map(|m| m.permissions())
             .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
         let _ = std::fs::set_permissions(tmp.path(), perms);
     }
-    tmp.persist(path)
+    tmp.persist(&target)
         .map_err(|e| CliError::data(format!("cannot write {}: {}", path.display(), e.error)))?;
     Ok(())
 }

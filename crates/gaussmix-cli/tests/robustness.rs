@@ -328,3 +328,57 @@ fn a_failed_write_leaves_the_old_file() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("gaussmix-model"));
 }
+
+/// Regression: `-o /dev/null` once renamed a temporary file over the device (as root
+/// that succeeds), leaving a regular file that later reads of /dev/null returned.
+/// Special files are written in place; symbolic links stay links.
+#[cfg(unix)]
+#[test]
+fn special_files_and_links_are_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("d.csv");
+    std::fs::write(&d, GOOD_DATA).unwrap();
+    Command::cargo_bin("gaussmix")
+        .unwrap()
+        .arg("fit")
+        .arg(&d)
+        .args(["-k", "2", "--quiet", "-o", "/dev/null"])
+        .assert()
+        .success();
+    Command::cargo_bin("gaussmix")
+        .unwrap()
+        .arg("sample")
+        .arg("/dev/null")
+        .args(["-n", "1"])
+        .assert()
+        .code(1);
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "/dev/null was replaced by a regular file"
+    );
+
+    let real = dir.path().join("real.json");
+    let link = dir.path().join("link.json");
+    std::fs::write(&real, PRECIOUS).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    Command::cargo_bin("gaussmix")
+        .unwrap()
+        .arg("fit")
+        .arg(&d)
+        .args(["-k", "2", "--quiet", "-o"])
+        .arg(&link)
+        .assert()
+        .success();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was replaced"
+    );
+    assert!(std::fs::read_to_string(&real)
+        .unwrap()
+        .contains("gaussmix-model"));
+}
