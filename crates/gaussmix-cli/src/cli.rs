@@ -32,22 +32,12 @@ pub struct DataArgs {
     pub columns: Option<Vec<String>>,
 }
 
+/// EM options shared by `fit` and `select`.
 #[derive(Args, Debug)]
-pub struct FitArgs {
-    /// Data file: CSV, TSV or .npy; `-` reads CSV from stdin.
-    pub data: String,
-    /// Number of mixture components (may be omitted with --init-model).
-    #[arg(short = 'k', long = "components", value_name = "K")]
-    pub k: Option<usize>,
-    /// Covariance type: full, tied, diag or spherical [default: full].
-    #[arg(long = "covariance", value_name = "TYPE")]
-    pub covariance: Option<String>,
+pub struct EmArgs {
     /// Initialisation: kmeans++, kmeans, random or random-from-data.
     #[arg(long, default_value = "kmeans++", value_name = "METHOD")]
     pub init: String,
-    /// Start from this model file (at least covariance_type, weights, means, covariances).
-    #[arg(long, value_name = "FILE")]
-    pub init_model: Option<PathBuf>,
     /// Restarts; the best final log-likelihood is kept.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub n_init: usize,
@@ -70,21 +60,55 @@ pub struct FitArgs {
         allow_hyphen_values = true
     )]
     pub reg_covar: f64,
-    /// Clamp every variance to at least this value (off by default).
-    #[arg(long, value_name = "V", allow_hyphen_values = true)]
-    pub variance_floor: Option<f64>,
     /// Random seed; the same seed gives the same fit.
     #[arg(long, default_value_t = 0, value_name = "S")]
     pub seed: u64,
     /// Worker threads [default: all cores]; results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+impl EmArgs {
+    /// A builder with these options for `k` components.
+    pub fn builder(&self, k: usize) -> Result<gaussmix::GmmBuilder, gaussmix::GmmError> {
+        let mut b = gaussmix::GaussianMixture::builder(k)
+            .init(self.init.parse()?)
+            .n_init(self.n_init)
+            .max_iter(self.max_iter)
+            .tol(self.tol)
+            .reg_covar(self.reg_covar)
+            .seed(self.seed);
+        if let Some(t) = self.threads {
+            b = b.n_threads(t);
+        }
+        Ok(b)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// Data file: CSV, TSV or .npy; `-` reads CSV from stdin.
+    pub data: String,
+    /// Number of mixture components (may be omitted with --init-model).
+    #[arg(short = 'k', long = "components", value_name = "K")]
+    pub k: Option<usize>,
+    /// Covariance type: full, tied, diag or spherical [default: full].
+    #[arg(long = "covariance", value_name = "TYPE")]
+    pub covariance: Option<String>,
+    #[command(flatten)]
+    pub em: EmArgs,
+    /// Start from this model file (at least covariance_type, weights, means, covariances).
+    #[arg(long, value_name = "FILE")]
+    pub init_model: Option<PathBuf>,
+    /// Clamp every variance to at least this value (off by default).
+    #[arg(long, value_name = "V", allow_hyphen_values = true)]
+    pub variance_floor: Option<f64>,
     /// Re-seed components that die or collapse (reported in the model's fit record)
     /// instead of failing.
     #[arg(long)]
     pub recover: bool,
-    /// Precision of the data in memory and of the matrix products: f64, or f32 for half
-    /// the memory and about twice the speed with many features (statistics stay f64).
+    /// Precision of the data in memory: f64, or f32 for half the memory (diag and
+    /// spherical then also run their products in f32, ~1.7× faster; statistics stay f64).
     #[arg(long, default_value = "f64", value_name = "TYPE")]
     pub dtype: String,
     /// File with one non-negative weight per data row.
@@ -122,37 +146,8 @@ pub struct SelectArgs {
     /// Ranking criterion: bic, aic or icl (lower is better).
     #[arg(long, default_value = "bic", value_name = "C")]
     pub criterion: String,
-    /// Restarts per candidate.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub n_init: usize,
-    /// Initialisation: kmeans++, kmeans, random or random-from-data.
-    #[arg(long, default_value = "kmeans++", value_name = "METHOD")]
-    pub init: String,
-    /// Maximum EM iterations per fit.
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    pub max_iter: usize,
-    /// Convergence tolerance.
-    #[arg(
-        long,
-        default_value_t = 1e-3,
-        value_name = "T",
-        allow_hyphen_values = true
-    )]
-    pub tol: f64,
-    /// Added to every covariance diagonal.
-    #[arg(
-        long,
-        default_value_t = 1e-6,
-        value_name = "R",
-        allow_hyphen_values = true
-    )]
-    pub reg_covar: f64,
-    /// Random seed.
-    #[arg(long, default_value_t = 0, value_name = "S")]
-    pub seed: u64,
-    /// Worker threads [default: all cores]; results do not depend on it.
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub em: EmArgs,
     /// Write the best model here.
     #[arg(short = 'o', long = "output", value_name = "BEST_MODEL.json")]
     pub output: Option<PathBuf>,

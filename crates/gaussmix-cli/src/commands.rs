@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use gaussmix::{CovarianceType, Data, GaussianMixture, InitMethod, StartParameters};
+use gaussmix::{CovarianceType, Data, GaussianMixture, StartParameters};
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
@@ -87,7 +87,8 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
             a.dtype
         )));
     }
-    let init: InitMethod = a.init.parse()?;
+    // Validate the EM options before reading any data.
+    a.em.builder(1)?.build()?;
     let start_model = a.init_model.as_deref().map(load_model).transpose()?;
     let covariance: Option<CovarianceType> = a.covariance.as_deref().map(str::parse).transpose()?;
     let (k, cov_type) = match &start_model {
@@ -166,20 +167,12 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
         }
     }
 
-    let mut builder = GaussianMixture::builder(k)
-        .covariance_type(cov_type)
-        .init(init)
-        .n_init(a.n_init)
-        .max_iter(a.max_iter)
-        .tol(a.tol)
-        .reg_covar(a.reg_covar)
-        .recover(a.recover)
-        .seed(a.seed);
+    let mut builder =
+        a.em.builder(k)?
+            .covariance_type(cov_type)
+            .recover(a.recover);
     if let Some(v) = a.variance_floor {
         builder = builder.variance_floor(v);
-    }
-    if let Some(t) = a.threads {
-        builder = builder.n_threads(t);
     }
     if let Some(m) = &start_model {
         builder = builder.start(StartParameters::from_model(m));
@@ -248,7 +241,7 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
     if !rec.converged && !a.quiet {
         eprintln!(
             "warning: EM did not converge in {} iterations (last change above --tol {}); raise --max-iter or --tol",
-            rec.n_iter, a.tol
+            rec.n_iter, a.em.tol
         );
     }
     if a.json {
@@ -324,7 +317,13 @@ pub fn summary_text(model: &GaussianMixture, rec: &gaussmix::FitRecord) -> Strin
             rec.recoveries.len() - 10
         );
     }
-    s += "component  weight    mean / variances\n";
+    s += &component_table(model);
+    s
+}
+
+/// One line per component: weight, mean and variances.
+fn component_table(model: &GaussianMixture) -> String {
+    let mut s = String::from("component  weight    mean / variances\n");
     for c in 0..model.n_components() {
         let cov = model.component_covariance(c);
         s += &format!(
@@ -484,15 +483,6 @@ pub fn info(model: &Path) -> CliResult<()> {
         }
         None => s += "fit: no record (parameters given directly)\n",
     }
-    s += "component  weight    mean / variances\n";
-    for c in 0..m.n_components() {
-        let cov = m.component_covariance(c);
-        s += &format!(
-            "{c:>9}  {:.4}    mean {}  var {}\n",
-            m.weights()[c],
-            fmt_vec(m.means().row(c).iter().copied()),
-            fmt_vec(cov.diag().iter().copied())
-        );
-    }
+    s += &component_table(&m);
     emit(None, &s)
 }

@@ -1,7 +1,7 @@
 //! `gaussmix select`: fit a grid of candidates, print the ranked table, keep the best.
 
 use gaussmix::select::{select, Criterion, SelectOptions, Selection};
-use gaussmix::{CovarianceType, Data, GaussianMixture, InitMethod};
+use gaussmix::{CovarianceType, Data};
 use serde_json::json;
 
 use crate::commands::load_table;
@@ -143,24 +143,13 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
     let ks = parse_ks(&a.k)?;
     let types = parse_types(&a.covariance)?;
     let criterion: Criterion = a.criterion.parse()?;
-    let init: InitMethod = a.init.parse()?;
     for p in [&a.output, &a.table].into_iter().flatten() {
         check_output_path(p)?;
     }
     if let Some(p) = &a.plot {
         check_figure_path(p, "--plot")?;
     }
-    let mut b = GaussianMixture::builder(1)
-        .n_init(a.n_init)
-        .init(init)
-        .max_iter(a.max_iter)
-        .tol(a.tol)
-        .reg_covar(a.reg_covar)
-        .seed(a.seed);
-    if let Some(t) = a.threads {
-        b = b.n_threads(t);
-    }
-    let fit = b.build()?;
+    let fit = a.em.builder(1)?.build()?;
     let table = load_table(&a.data, &a.data_args)?;
     let data = Data::from_slice(&table.values, table.n, table.d)?;
     let sel = select(
