@@ -93,8 +93,8 @@ pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>>
     let first = draw((0..n).map(w), data.total_weight(), &mut rng).unwrap_or(0);
     let first_row = data.row_f64(first);
     centers.extend_from_slice(&first_row);
-    let mut closest: Vec<f64> = Vec::with_capacity(n);
-    data.for_each_row(0, n, |_, x| closest.push(sq_dist(x, &first_row)));
+    let mut closest: Vec<f64> = vec![f64::INFINITY; n];
+    lower_closest(data, &mut closest, &first_row);
     let trials = 2 + (k as f64).ln() as usize;
     for _ in 1..k {
         let potential: f64 = (0..n).map(|i| w(i) * closest[i]).sum();
@@ -108,31 +108,46 @@ pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>>
             };
             candidates.push(pick.unwrap_or(0));
         }
-        // Pick the candidate that lowers the potential most (ties: first drawn).
-        let mut best: Option<(usize, f64)> = None;
-        for &cand in &candidates {
-            let c = data.row_f64(cand);
-            let parts = map_groups(n, |s, e| {
-                let mut pot = 0.0;
-                data.for_each_row(s, e, |i, x| pot += w(i) * closest[i].min(sq_dist(x, &c)));
-                pot
+        // Pick the candidate that lowers the potential most (ties: first drawn); all
+        // candidates are scored in one parallel pass over the data.
+        let cand_rows: Vec<Vec<f64>> = candidates.iter().map(|&c| data.row_f64(c)).collect();
+        let parts = map_groups(n, |s, e| {
+            let mut pot = vec![0.0; cand_rows.len()];
+            data.for_each_row(s, e, |i, x| {
+                for (p, c) in pot.iter_mut().zip(&cand_rows) {
+                    *p += w(i) * closest[i].min(sq_dist(x, c));
+                }
             });
-            let pot: f64 = parts.iter().sum();
+            pot
+        });
+        let mut best: Option<(usize, f64)> = None;
+        for (t, &cand) in candidates.iter().enumerate() {
+            let pot: f64 = parts.iter().map(|p| p[t]).sum();
             if best.is_none_or(|(_, b)| pot < b) {
                 best = Some((cand, pot));
             }
         }
         let chosen = best.map_or(0, |b| b.0);
         let c = data.row_f64(chosen);
-        data.for_each_row(0, n, |i, x| {
-            let dist = sq_dist(x, &c);
-            if dist < closest[i] {
-                closest[i] = dist;
-            }
-        });
+        lower_closest(data, &mut closest, &c);
         centers.extend_from_slice(&c);
     }
     Array2::from_shape_vec((k, d), centers).map_err(|e| GmmError::Numerical(e.to_string()))
+}
+
+/// `closest[i] ← min(closest[i], ‖x_i − c‖²)`, in parallel over the fixed row groups.
+fn lower_closest(data: &Data, closest: &mut [f64], c: &[f64]) {
+    use rayon::prelude::*;
+    let gr = crate::engine::group_rows(closest.len());
+    closest.par_chunks_mut(gr).enumerate().for_each(|(g, cl)| {
+        let s = g * gr;
+        data.for_each_row(s, s + cl.len(), |i, x| {
+            let dist = sq_dist(x, c);
+            if dist < cl[i - s] {
+                cl[i - s] = dist;
+            }
+        });
+    });
 }
 
 /// Lloyd's k-means from k-means++ seeds; stops when the centres move less than `1e-4`
