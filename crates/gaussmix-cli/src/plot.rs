@@ -90,6 +90,41 @@ fn normal_pdf(x: f64, mu: f64, var: f64) -> f64 {
     (-(x - mu) * (x - mu) / (2.0 * var)).exp() / (2.0 * std::f64::consts::PI * var).sqrt()
 }
 
+/// A chart with the figures' common title, margins and label areas.
+fn chart_on<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    title_size: u32,
+    y_label_area: u32,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(title, ("sans-serif", title_size))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(y_label_area);
+    b
+}
+
+/// The legend, boxed, at `pos`.
+fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(e)
+}
+
 /// 1-D: density histogram, each weighted component density and the mixture density.
 pub struct Histogram<'a> {
     pub model: &'a GaussianMixture,
@@ -148,11 +183,7 @@ impl Figure for Histogram<'_> {
             .chain(mix.iter().map(|p| p.1))
             .fold(0.0, f64::max)
             * 1.1;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 26))
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
+        let mut chart = chart_on(root, &self.title, 26, 70)
             .build_cartesian_2d(x0..x1, 0.0..ymax.max(1e-12))
             .map_err(e)?;
         chart
@@ -190,14 +221,7 @@ impl Figure for Histogram<'_> {
             .map_err(e)?
             .label("mixture")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(e)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }
@@ -274,11 +298,7 @@ impl Figure for Scatter<'_> {
         }
         let (x0, x1) = padded(xl, xh);
         let (y0, y1) = padded(yl, yh);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 26))
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
+        let mut chart = chart_on(root, &self.title, 26, 70)
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(e)?;
         chart
@@ -324,14 +344,7 @@ impl Figure for Scatter<'_> {
             .map_err(e)?
             .label("means (ellipses: 1σ, 2σ)")
             .legend(|(x, y)| Cross::new((x + 8, y), 6, BLACK.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(e)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
 }
@@ -363,11 +376,7 @@ impl Figure for Convergence<'_> {
             .copied()
             .fold(f64::NEG_INFINITY, f64::max);
         let (y0, y1) = padded(lo, hi);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 24))
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(80)
+        let mut chart = chart_on(root, &self.title, 24, 80)
             .build_cartesian_2d(0.5..(t as f64 + 0.5), y0..y1)
             .map_err(e)?;
         chart
@@ -542,14 +551,7 @@ impl Figure for SelectionPlot<'_> {
                 ))
                 .legend(|(x, y)| Circle::new((x + 9, y), 6, BLACK.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(e)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }

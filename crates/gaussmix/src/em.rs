@@ -360,20 +360,11 @@ pub(crate) fn run_em(
                 }
                 Err(e) => {
                     let e = with_iteration(e, t);
-                    return Err(match e {
-                        GmmError::NotPositiveDefinite {
-                            component,
-                            reg_covar,
-                            context,
-                        } if reseeder.is_some() => GmmError::NotPositiveDefinite {
-                            component,
-                            reg_covar,
-                            context: format!(
-                                "{context} (recovery gave up after {} re-seeds)",
-                                recoveries.len()
-                            ),
-                        },
-                        other => other,
+                    return Err(if reseeder.is_some() {
+                        let n = recoveries.len();
+                        e.map_pd_context(|c| format!("{c} (recovery gave up after {n} re-seeds)"))
+                    } else {
+                        e
                     });
                 }
             }
@@ -401,16 +392,5 @@ pub(crate) fn run_em(
 }
 
 pub(crate) fn with_iteration(e: GmmError, t: usize) -> GmmError {
-    match e {
-        GmmError::NotPositiveDefinite {
-            component,
-            reg_covar,
-            ..
-        } => GmmError::NotPositiveDefinite {
-            component,
-            reg_covar,
-            context: format!(" after EM iteration {t}"),
-        },
-        other => other,
-    }
+    e.map_pd_context(|_| format!(" after EM iteration {t}"))
 }

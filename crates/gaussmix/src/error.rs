@@ -67,6 +67,25 @@ pub enum GmmError {
     Numerical(String),
 }
 
+impl GmmError {
+    /// Rewrites where a not-positive-definite error happened (`f` gets the old context);
+    /// any other error is returned as it is.
+    pub(crate) fn map_pd_context(self, f: impl FnOnce(String) -> String) -> Self {
+        match self {
+            GmmError::NotPositiveDefinite {
+                component,
+                reg_covar,
+                context,
+            } => GmmError::NotPositiveDefinite {
+                component,
+                reg_covar,
+                context: f(context),
+            },
+            other => other,
+        }
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T> = std::result::Result<T, GmmError>;
 

@@ -103,16 +103,7 @@ pub(crate) fn initial_params(
             Err(e) => {
                 return Err(match e {
                     GmmError::InvalidModel(m) => GmmError::InvalidInit(m),
-                    GmmError::NotPositiveDefinite {
-                        component,
-                        reg_covar,
-                        ..
-                    } => GmmError::NotPositiveDefinite {
-                        component,
-                        reg_covar,
-                        context: " at initialisation".into(),
-                    },
-                    other => other,
+                    other => other.map_pd_context(|_| " at initialisation".into()),
                 })
             }
         }
