@@ -7,6 +7,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::anchored::{self, AnchorWs};
 use crate::covariance::CovarianceType;
 use crate::covariance::Covariances;
 use crate::data::{Data, Rows};
@@ -33,6 +34,7 @@ pub(crate) struct Buffers {
     pub small: SmallAcc,
     /// f32 rows converted for the f64-only kernels.
     pub conv: Vec<f64>,
+    pub anchor: AnchorWs,
 }
 
 thread_local! {
@@ -84,6 +86,7 @@ where
     F: Fn(usize, Rows, &mut [f64], &mut [f64], &mut Buffers) + Sync + Send,
 {
     let (n, d) = (data.n_samples(), data.n_features());
+    let anchors = prep.and_then(|p| p.anchored.as_ref());
     let parts = map_groups(n, |s, e| {
         let mut st = SuffStats::new(kind, k, d, shift);
         with_buffers(|b| {
@@ -92,12 +95,22 @@ where
                 b.resp.resize(m * k, 0.0);
                 b.log_norm.resize(m, 0.0);
                 let rows = data.rows(cs, ce);
-                let (mut resp, mut log_norm) =
-                    (std::mem::take(&mut b.resp), std::mem::take(&mut b.log_norm));
-                fill(cs, rows, &mut resp, &mut log_norm, b);
-                b.resp = resp;
-                b.log_norm = log_norm;
                 let w = data.weights().map(|w| &w[cs..ce]);
+                // f32 rows, full covariances: E-step and accumulation in one kernel.
+                let fused = match (anchors, rows) {
+                    (Some(ap), Rows::F32(r)) => {
+                        anchored::chunk(ap, &mut st, r, w, &mut b.log_norm, &mut b.anchor);
+                        true
+                    }
+                    _ => {
+                        let (mut resp, mut log_norm) =
+                            (std::mem::take(&mut b.resp), std::mem::take(&mut b.log_norm));
+                        fill(cs, rows, &mut resp, &mut log_norm, b);
+                        b.resp = resp;
+                        b.log_norm = log_norm;
+                        false
+                    }
+                };
                 if track_worst {
                     for (i, l) in b.log_norm.iter().enumerate() {
                         if w.is_none_or(|w| w[i] > 0.0) {
@@ -115,6 +128,7 @@ where
                     None => b.log_norm.iter().sum::<f64>(),
                 };
                 match prep {
+                    _ if fused => {}
                     Some(prep) if prep.gemm => {
                         kernels::accumulate(prep, &mut st, rows, w, &b.resp, &mut b.ws)
                     }
@@ -131,6 +145,9 @@ where
                     _ => st.accumulate(rows.as_f64(&mut b.conv), w, &b.resp, &mut b.diff),
                 }
             }
+            if let Some(ap) = anchors {
+                anchored::fold(ap, &mut st, &mut b.anchor);
+            }
         });
         st
     });
@@ -143,17 +160,26 @@ where
 
 /// The E-step pass: statistics and the log-likelihood under `p`.
 pub(crate) fn e_pass(data: &Data, p: &Params, track_worst: bool) -> SuffStats {
+    let prep = Prepared::for_data(p, data.is_f32());
+    let st = e_pass_with(data, p, &prep, track_worst);
+    if prep.anchored.is_some() && !st.is_finite() {
+        // Something overflowed the f32 range: the same pass on rows converted to f64.
+        return e_pass_with(data, p, &Prepared::new(p, None), track_worst);
+    }
+    st
+}
+
+fn e_pass_with(data: &Data, p: &Params, prep: &Prepared, track_worst: bool) -> SuffStats {
     let k = p.k;
-    let prep = Prepared::new(p, None);
     stats_pass(
         data,
         p.kind(),
         k,
         &prep.shift,
-        Some(&prep),
+        Some(prep),
         track_worst,
         |_, rows, resp, ln, b| {
-            chunk_log_prob(&prep, p, rows, resp, b);
+            chunk_log_prob(prep, p, rows, resp, b);
             normalize_rows(resp, k, ln);
         },
     )

@@ -23,6 +23,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
+use crate::anchored::AnchorPrep;
 use crate::covariance::CovarianceType;
 use crate::data::Rows;
 use crate::estep::{sum_sq_diff, LN_2PI};
@@ -142,6 +143,10 @@ pub(crate) struct Prepared {
     neg_half_p2: Vec<f64>,
     /// Unique per pass: keys the workspace's cached products of a chunk.
     id: u64,
+    /// f32 data with full covariances: the anchored f32 kernel (`anchored`), which
+    /// fuses the E-step and the accumulation of a chunk; moments are then taken about
+    /// its anchors.
+    pub anchored: Option<AnchorPrep>,
 }
 
 impl Prepared {
@@ -180,26 +185,8 @@ impl Prepared {
                 b = vec![0.0; k * d];
                 let mut lam = vec![0.0; d * d];
                 for c in 0..k {
-                    let uk = &f[c * d * d..(c + 1) * d * d];
-                    for i in 0..d {
-                        for j in i..d {
-                            // (U Uᵀ)_ij = Σ_l U_il U_jl, U upper: l ≥ max(i, j) = j.
-                            let v: f64 = (j..d).map(|l| uk[i * d + l] * uk[j * d + l]).sum();
-                            lam[i * d + j] = v;
-                            lam[j * d + i] = v;
-                        }
-                    }
-                    let mut idx = 0;
-                    for i in 0..d {
-                        for j in i..d {
-                            a[c * t + idx] = if i == j {
-                                -0.5 * lam[i * d + j]
-                            } else {
-                                -lam[i * d + j]
-                            };
-                            idx += 1;
-                        }
-                    }
+                    precision_matrix(&f[c * d * d..(c + 1) * d * d], d, &mut lam);
+                    packed_quadratic(&lam, d, &mut a[c * t..(c + 1) * t]);
                     let mc: Vec<f64> = (0..d).map(|i| means[c * d + i] - c0[i]).collect();
                     let mut quad = 0.0;
                     for i in 0..d {
@@ -275,6 +262,77 @@ impl Prepared {
             konst,
             neg_half_p2,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            anchored: None,
+        }
+    }
+
+    /// The kernels for a pass over data in f64 or, with `f32_data`, f32: full
+    /// covariances on f32 data get the anchored f32 kernel when it applies (products,
+    /// accumulators of bounded size) unless `GAUSSMIX_F32_FULL=convert` asks for f32
+    /// rows converted to f64 (for comparisons).
+    pub fn for_data(p: &Params, f32_data: bool) -> Self {
+        let mut prep = Self::new(p, None);
+        if f32_data
+            && prep.kind == CovarianceType::Full
+            && prep.gemm
+            && AnchorPrep::fits(prep.k, prep.d)
+            && !convert_f32_full()
+        {
+            let ap = AnchorPrep::new(p);
+            prep.shift = ap.z.clone();
+            prep.anchored = Some(ap);
+        }
+        prep
+    }
+}
+
+fn convert_f32_full() -> bool {
+    static CONVERT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CONVERT.get_or_init(|| std::env::var("GAUSSMIX_F32_FULL").as_deref() == Ok("convert"))
+}
+
+/// `Λ = U Uᵀ` (full `d×d`) from an upper-triangular precision factor `U`.
+pub(crate) fn precision_matrix(u: &[f64], d: usize, lam: &mut [f64]) {
+    for i in 0..d {
+        for j in i..d {
+            // (U Uᵀ)_ij = Σ_l U_il U_jl, U upper: l ≥ max(i, j) = j.
+            let v: f64 = (j..d).map(|l| u[i * d + l] * u[j * d + l]).sum();
+            lam[i * d + j] = v;
+            lam[j * d + i] = v;
+        }
+    }
+}
+
+/// The coefficients of `−½ xᵀΛx` over the packed outer product of `x`:
+/// `−½ Λ_ii` on the diagonal, `−Λ_ij` above it (each off-diagonal pair appears once).
+pub(crate) fn packed_quadratic(lam: &[f64], d: usize, out: &mut [f64]) {
+    let mut idx = 0;
+    for i in 0..d {
+        for j in i..d {
+            out[idx] = if i == j {
+                -0.5 * lam[i * d + j]
+            } else {
+                -lam[i * d + j]
+            };
+            idx += 1;
+        }
+    }
+}
+
+/// Adds packed per-component moments (`K × D(D+1)/2`, product output) to the upper
+/// triangles of the f64 statistic `m2` (`K×D×D`).
+#[inline(always)]
+pub(crate) fn add_packed_upper<T: Real>(m2: &mut [f64], packed: &[T], k: usize, d: usize) {
+    let t = d * (d + 1) / 2;
+    for c in 0..k {
+        let pk = &packed[c * t..(c + 1) * t];
+        let m2 = &mut m2[c * d * d..(c + 1) * d * d];
+        let mut idx = 0;
+        for i in 0..d {
+            for j in i..d {
+                m2[i * d + j] += pk[idx].to_f64();
+                idx += 1;
+            }
         }
     }
 }
@@ -331,21 +389,26 @@ impl<T: Real> TypedWs<T> {
 
 /// `dst ← (or +=) lhs · rhs`, sequentially: the parallelism is over chunks.
 #[inline(always)]
-fn product<T: Real>(dst: MatMut<'_, T>, accum: Accum, lhs: MatRef<'_, T>, rhs: MatRef<'_, T>) {
+pub(crate) fn product<T: Real>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+) {
     matmul(dst, accum, lhs, rhs, T::of(1.0), Par::Seq);
 }
 
-fn rm<T>(s: &[T], r: usize, c: usize) -> MatRef<'_, T> {
+pub(crate) fn rm<T>(s: &[T], r: usize, c: usize) -> MatRef<'_, T> {
     MatRef::from_row_major_slice(s, r, c)
 }
 
-fn rm_mut<T>(s: &mut [T], r: usize, c: usize) -> MatMut<'_, T> {
+pub(crate) fn rm_mut<T>(s: &mut [T], r: usize, c: usize) -> MatMut<'_, T> {
     MatMut::from_row_major_slice_mut(s, r, c)
 }
 
 /// `dst ← rows − shift` (row-wise).
 #[inline(always)]
-fn centre<T: Real>(dst: &mut Vec<T>, rows: &[T], shift: &[T]) {
+pub(crate) fn centre<T: Real>(dst: &mut Vec<T>, rows: &[T], shift: &[T]) {
     let d = shift.len();
     dst.resize(rows.len(), T::default());
     for (o, x) in dst.chunks_exact_mut(d).zip(rows.chunks_exact(d)) {
@@ -357,7 +420,7 @@ fn centre<T: Real>(dst: &mut Vec<T>, rows: &[T], shift: &[T]) {
 
 /// `P_i = (Xc_i ⊗ Xc_i)` packed by rows of the upper triangle.
 #[inline(always)]
-fn packed_outer<T: Real>(outer: &mut Vec<T>, xc: &[T], d: usize) {
+pub(crate) fn packed_outer<T: Real>(outer: &mut Vec<T>, xc: &[T], d: usize) {
     let t = d * (d + 1) / 2;
     outer.resize(xc.len() / d * t, T::default());
     for (o, x) in outer.chunks_exact_mut(t).zip(xc.chunks_exact(d)) {
@@ -415,10 +478,11 @@ pub(crate) fn log_prob(prep: &Prepared, rows: Rows, out: &mut [f64], ws: &mut Wo
     }
 }
 
-/// Whether f32 data gets f32 products. Not for full and tied: their moments about the
-/// common shift cancel between-component spread against within-component spread, and
-/// in f32 that broke positive definiteness on an ill-conditioned 16-D fit. Their f32
-/// data is converted to f64 a chunk at a time (memory stays halved).
+/// Whether f32 data gets f32 products here. Not for full and tied: their moments about
+/// the common shift cancel between-component spread against within-component spread,
+/// and in f32 that broke positive definiteness on an ill-conditioned 16-D fit. Their
+/// f32 data is converted to f64 a chunk at a time (memory stays halved); full
+/// covariances get f32 speed from the anchored kernel (`anchored`) instead.
 fn f32_products(kind: CovarianceType) -> bool {
     matches!(kind, CovarianceType::Diag | CovarianceType::Spherical)
 }
@@ -616,17 +680,7 @@ fn accumulate_body<T: Real>(
                 rm(&w.rw, m, k).transpose(),
                 rm(&w.outer, m, t),
             );
-            for c in 0..k {
-                let pk = &w.out2[c * t..(c + 1) * t];
-                let m2 = &mut st.m2[c * d * d..(c + 1) * d * d];
-                let mut idx = 0;
-                for i in 0..d {
-                    for j in i..d {
-                        m2[i * d + j] += pk[idx].to_f64();
-                        idx += 1;
-                    }
-                }
-            }
+            add_packed_upper(&mut st.m2, &w.out2, k, d);
         }
         CovarianceType::Tied => {
             // Σ_k r_ik = 1, so the pooled moment needs only the row weights.

@@ -23,6 +23,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod anchored;
 mod covariance;
 mod data;
 mod em;
@@ -38,6 +39,8 @@ mod model_file;
 mod options;
 mod params;
 pub mod select;
+#[cfg(target_arch = "x86_64")]
+mod simd512;
 mod small;
 mod stats;
 

@@ -146,6 +146,15 @@ impl SuffStats {
         self.wsum += o.wsum;
     }
 
+    /// Whether every accumulated value is finite.
+    pub fn is_finite(&self) -> bool {
+        self.ll.is_finite()
+            && self.wsum.is_finite()
+            && [&self.nk, &self.s, &self.m2]
+                .iter()
+                .all(|v| v.iter().all(|x| x.is_finite()))
+    }
+
     /// Mean log-likelihood of the pass that produced these statistics.
     pub fn mean_log_likelihood(&self) -> f64 {
         self.ll / self.wsum

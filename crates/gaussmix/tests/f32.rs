@@ -128,3 +128,147 @@ fn f32_non_finite_values_are_located() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// `n` rows from `k` well-separated 16-D clusters with random, partly ill-conditioned
+/// covariances (the shape of the `big-full` benchmark), as f32 values.
+fn separated_clusters(n: usize, k: usize, d: usize, seed: u64) -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut normal = move || {
+        // Box–Muller: enough for test data.
+        let (u, v): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen_range(0.0..1.0));
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    let centers: Vec<f64> = (0..k * d).map(|_| 4.0 * normal()).collect();
+    let maps: Vec<f64> = (0..k * d * d)
+        .map(|i| {
+            normal() / (d as f64).sqrt()
+                + if (i % (d * d)).is_multiple_of(d + 1) {
+                    0.5
+                } else {
+                    0.0
+                }
+        })
+        .collect();
+    let mut x = Vec::with_capacity(n * d);
+    for i in 0..n {
+        let c = (i * 7919) % k;
+        let z: Vec<f64> = (0..d).map(|_| normal()).collect();
+        for j in 0..d {
+            let mut v = centers[c * d + j];
+            for (l, zl) in z.iter().enumerate() {
+                v += zl * maps[c * d * d + l * d + j];
+            }
+            x.push(v as f32);
+        }
+    }
+    x
+}
+
+/// Full covariances on f32 data run in f32 (the anchored kernel). Moments about one
+/// common shift lost positive definiteness in f32 on data like this; anchored at the
+/// nearest means, the f32 fit follows the f64 fit of the same values.
+#[test]
+fn f32_full_covariance_fit_tracks_f64_on_separated_clusters() {
+    let (n, k, d) = (24_000, 12, 16);
+    let x32 = separated_clusters(n, k, d, 7);
+    let x64: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
+    let data64 = Data::from_slice(&x64, n, d).unwrap();
+    // The benchmark's start: equal weights, K rows as means, the data's covariance.
+    let view = ndarray::ArrayView2::from_shape((n, d), &x64).unwrap();
+    let mean = view.mean_axis(ndarray::Axis(0)).unwrap();
+    let centred = &view - &mean;
+    let cov = centred.t().dot(&centred) / (n as f64 - 1.0);
+    let means = Array2::from_shape_fn((k, d), |(c, j)| x64[(c * 1999) * d + j]);
+    let covs = ndarray::Array3::from_shape_fn((k, d, d), |(_, a, b)| cov[[a, b]]);
+    let opts = GaussianMixture::builder(k)
+        .covariance_type(CovarianceType::Full)
+        .weights_init(ndarray::Array1::from_elem(k, 1.0 / k as f64))
+        .means_init(means)
+        .covariances_init(gaussmix::Covariances::Full(covs))
+        .tol(0.0)
+        .max_iter(30)
+        .build()
+        .unwrap();
+    let a = opts
+        .fit_data(&Data::from_slice_f32(&x32, n, d).unwrap())
+        .unwrap();
+    let b = opts.fit_data(&data64).unwrap();
+    let (ra, rb) = (a.fit_record().unwrap(), b.fit_record().unwrap());
+    let e32 =
+        gaussmix::bench_api::em_iteration(&Data::from_slice_f32(&x32, n, d).unwrap(), &b, 1e-6)
+            .unwrap();
+    let e64 = gaussmix::bench_api::em_iteration(&data64, &b, 1e-6).unwrap();
+    eprintln!(
+        "E-step at f64 optimum: f32 {e32} f64 {e64} diff {:e}",
+        e32 - e64
+    );
+    for (t, (la, lb)) in ra.lower_bounds.iter().zip(&rb.lower_bounds).enumerate() {
+        assert!(
+            (la - lb).abs() <= 1e-6 * lb.abs(),
+            "iteration {}: lower bound {la} (f32) vs {lb} (f64)",
+            t + 1
+        );
+    }
+    assert_close(
+        "means",
+        &a.means().iter().copied().collect::<Vec<_>>(),
+        &b.means().iter().copied().collect::<Vec<_>>(),
+        1e-4,
+    );
+    let (ca, cb) = (a.covariances().to_array(), b.covariances().to_array());
+    assert_close(
+        "covariances",
+        ca.as_slice().unwrap(),
+        cb.as_slice().unwrap(),
+        1e-3,
+    );
+}
+
+/// A row whose squares overflow f32 (given no weight, so that the f64 fit is well
+/// posed): the pass is redone on f64 conversions, and the fit equals the f64 fit of
+/// the same values.
+#[test]
+fn f32_overflow_falls_back_to_f64() {
+    let (n, d) = (400, 6);
+    let mut x32 = separated_clusters(n, 3, d, 3);
+    x32[5 * d] = 3e19;
+    let x64: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
+    let mut w = vec![1.0; n];
+    w[5] = 0.0;
+    let opts = GaussianMixture::builder(3)
+        .covariance_type(CovarianceType::Full)
+        .means_init(Array2::from_shape_fn((3, d), |(c, j)| {
+            x64[(10 + c) * d + j]
+        }))
+        .max_iter(20)
+        .build()
+        .unwrap();
+    let b = opts
+        .fit_data(
+            &Data::from_slice(&x64, n, d)
+                .unwrap()
+                .with_weights(&w)
+                .unwrap(),
+        )
+        .unwrap();
+    let a = opts
+        .fit_data(
+            &Data::from_slice_f32(&x32, n, d)
+                .unwrap()
+                .with_weights(&w)
+                .unwrap(),
+        )
+        .unwrap();
+    assert_close(
+        "means",
+        &a.means().iter().copied().collect::<Vec<_>>(),
+        &b.means().iter().copied().collect::<Vec<_>>(),
+        1e-9,
+    );
+    let (la, lb) = (
+        a.fit_record().unwrap().lower_bound,
+        b.fit_record().unwrap().lower_bound,
+    );
+    assert!((la - lb).abs() <= 1e-9 * lb.abs(), "{la} vs {lb}");
+}

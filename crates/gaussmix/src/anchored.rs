@@ -1,0 +1,1054 @@
+//! The f32 kernel for full covariances: every row is shifted to its nearest mean (its
+//! *anchor*) before anything is squared.
+//!
+//! f32 products run about twice as fast as f64 ones, but the f64 kernels take every
+//! moment about one common shift `c₀`, and in f32 that cancels the spread between
+//! components against the spread within them: on the 16-D benchmark a covariance lost
+//! positive definiteness. Here row `x` is written `x = z_a + y` with `z_a` the anchor
+//! (the component mean nearest to `x`, rounded to f32 so that the shift is exact) and
+//! `y` small — of the size of the spread within a component. For component `k`,
+//! `x − z_k = y + δ_ak` with `δ_ak = z_a − z_k`, exact in f64, so
+//!
+//! - E-step: `(x − z_k)ᵀ Λ_k (x − z_k) = yᵀΛ_k y + 2 yᵀΛ_k δ_ak + δ_akᵀ Λ_k δ_ak`. The first
+//!   term is the packed product `P_y Aᵀ` of the f64 kernel (f32 here), the second a
+//!   `D×K` matrix–vector product per row with a per-pass table `g_a`, the third a
+//!   per-pass constant. Responsibilities and log-sum-exp run in f32, `log p(x)` is
+//!   assembled in f64.
+//! - M-step: `Σ_i r_ik (x_i − z_k)(x_i − z_k)ᵀ = Σ_i r_ik y_i y_iᵀ + Σ_a (c_ak δ_akᵀ +
+//!   δ_ak c_akᵀ + n_ak δ_ak δ_akᵀ)` with `c_ak = Σ_{a(i)=a} r_ik y_i` and `n_ak = Σ_{a(i)=a}
+//!   r_ik`. The first sum is the product `Rᵀ P_y` (f32 per chunk, added to f64); `c` and
+//!   `n` are accumulated in f64 and folded in once per group of chunks.
+//!
+//! For a row's own component — where almost all of its mass goes — `δ = 0` and nothing
+//! cancels. For the others, the nearest anchor bounds `‖y‖ ≤ ‖x − z_k‖`, so the expansion
+//! cancels at most a small factor. Which anchor a row gets changes only rounding, never
+//! the mathematics, so the anchor search itself may be approximate (it runs in f32).
+//!
+//! The per-worker accumulators hold `K²·D` f64 values; above [`MAX_PAIR_VALUES`] the f32
+//! data is converted to f64 a chunk at a time instead (the f64 kernels).
+
+use faer::Accum;
+
+use crate::estep::LN_2PI;
+use crate::kernels::{add_packed_upper, packed_quadratic, precision_matrix, product, rm, rm_mut};
+use crate::params::Params;
+use crate::stats::SuffStats;
+
+/// Largest `K²·D` (values in each worker's pair accumulators, 8 bytes each) for which
+/// the anchored kernel is used: 32 MiB per worker.
+pub(crate) const MAX_PAIR_VALUES: usize = 1 << 22;
+
+/// Per-pass tables of the anchored kernel.
+pub(crate) struct AnchorPrep {
+    k: usize,
+    d: usize,
+    /// The anchors `z_k`: the means rounded to f32 (`K×D`). Moments are taken about them.
+    pub z: Vec<f64>,
+    z32: Vec<f32>,
+    /// The anchor search works about the weighted mean of the means, `c₀`.
+    c0: Vec<f32>,
+    /// `z_k − c₀` (`K×D`) and `½‖z_k − c₀‖²`.
+    zc: Vec<f32>,
+    half_sq: Vec<f32>,
+    /// Packed `−½Λ_k(2 − δ_ij)` (`K × D(D+1)/2`).
+    a: Vec<f32>,
+    /// `g[a][j][k] = −(Λ_k δ_ak)_j` (`K×D×K`).
+    g: Vec<f32>,
+    /// `c2[a][k] = konst_k − ½ δ_akᵀΛ_kδ_ak − konst_a` (`K×K`), small for nearby `k`.
+    c2: Vec<f32>,
+    /// `konst_a = ln w_a − ½D ln 2π + log det U_a`, added back in f64.
+    base: Vec<f64>,
+    /// The precision factors `U_k` (`K×D×D`, upper triangular), in f64.
+    u: Vec<f64>,
+}
+
+impl AnchorPrep {
+    /// Whether the anchored kernel is used for `k` full-covariance components in `d`
+    /// dimensions (its accumulators must stay small).
+    pub fn fits(k: usize, d: usize) -> bool {
+        k.saturating_mul(k).saturating_mul(d) <= MAX_PAIR_VALUES
+    }
+
+    pub fn new(p: &Params) -> Self {
+        let (k, d) = (p.k, p.d);
+        let t = d * (d + 1) / 2;
+        let means = p.means_flat();
+        let z32: Vec<f32> = means.iter().map(|v| *v as f32).collect();
+        let z: Vec<f64> = z32.iter().map(|v| *v as f64).collect();
+        let mut c0 = vec![0.0f64; d];
+        for c in 0..k {
+            for j in 0..d {
+                c0[j] += p.weights[c] * z[c * d + j];
+            }
+        }
+        let mut zc = vec![0.0f32; k * d];
+        let mut half_sq = vec![0.0f32; k];
+        for c in 0..k {
+            let mut sq = 0.0;
+            for j in 0..d {
+                let v = z[c * d + j] - c0[j];
+                zc[c * d + j] = v as f32;
+                sq += v * v;
+            }
+            half_sq[c] = (0.5 * sq) as f32;
+        }
+        let base: Vec<f64> = (0..k)
+            .map(|c| p.log_weights[c] - 0.5 * d as f64 * LN_2PI + p.prec.log_det[c])
+            .collect();
+        let f = &p.prec.factors;
+        let mut lam = vec![0.0; k * d * d];
+        let mut a64 = vec![0.0; k * t];
+        for c in 0..k {
+            let l = &mut lam[c * d * d..(c + 1) * d * d];
+            precision_matrix(&f[c * d * d..(c + 1) * d * d], d, l);
+            packed_quadratic(l, d, &mut a64[c * t..(c + 1) * t]);
+        }
+        let mut g = vec![0.0f32; k * d * k];
+        let mut c2 = vec![0.0f32; k * k];
+        let mut delta = vec![0.0; d];
+        for an in 0..k {
+            for c in 0..k {
+                for j in 0..d {
+                    delta[j] = z[an * d + j] - z[c * d + j];
+                }
+                let l = &lam[c * d * d..(c + 1) * d * d];
+                let mut quad = 0.0;
+                for i in 0..d {
+                    let gi: f64 = (0..d).map(|j| l[i * d + j] * delta[j]).sum();
+                    g[(an * d + i) * k + c] = -gi as f32;
+                    quad += gi * delta[i];
+                }
+                c2[an * k + c] = (base[c] - 0.5 * quad - base[an]) as f32;
+            }
+        }
+        AnchorPrep {
+            k,
+            d,
+            z,
+            z32,
+            c0: c0.iter().map(|v| *v as f32).collect(),
+            zc,
+            half_sq,
+            a: a64.iter().map(|v| *v as f32).collect(),
+            g,
+            c2,
+            base,
+            u: f.to_vec(),
+        }
+    }
+}
+
+/// One worker's buffers for the anchored kernel.
+#[derive(Default)]
+pub(crate) struct AnchorWs {
+    xc: Vec<f32>,
+    /// `m×K` anchor scores.
+    h: Vec<f32>,
+    /// `m×K`: log-densities, then weighted responsibilities (rows in anchor order).
+    out: Vec<f32>,
+    /// Per row (in the chunk's order) its anchor; `order[p]` is the chunk row at
+    /// position `p` of the anchor order; `start[a]..start[a+1]` the positions of
+    /// anchor `a`.
+    anchor: Vec<u32>,
+    order: Vec<u32>,
+    start: Vec<usize>,
+    /// Shifted rows `y` (`m` rows of stride [`padded`]`(D)`, zero beyond `D`, anchor
+    /// order) and their packed outer products.
+    y: Vec<f32>,
+    outer: Vec<f32>,
+    m2: Vec<f32>,
+    /// Per row (anchor order): `konst_a + max` and `Σ exp(v − max)`, then its logarithm.
+    lbase: Vec<f64>,
+    lsum: Vec<f64>,
+    /// `Σ r y yᵀ` of the current group, packed (`K × D(D+1)/2`), in f64.
+    m2acc: Vec<f64>,
+    /// `c_ak` (`K×K×D`) and `n_ak` (`K×K`) of the current group, in f64.
+    cacc: Vec<f64>,
+    nacc: Vec<f64>,
+    /// Which anchors have rows in the current group.
+    touched: Vec<bool>,
+}
+
+/// `v ← v + c2 + gᵀ y` (`v`: K, `g`: D×K): the cross term and constant of the row's
+/// anchor. Sixteen components at a time in registers, so that `v` is not stored back
+/// for every feature.
+#[inline(always)]
+fn cross_term(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32]) {
+    let k = v.len();
+    let mut kb = 0;
+    while kb + 16 <= k {
+        let mut acc = [0.0f32; 16];
+        for l in 0..16 {
+            acc[l] = v[kb + l] + c2[kb + l];
+        }
+        for (j, yj) in y.iter().enumerate() {
+            let gj = &g[j * k + kb..j * k + kb + 16];
+            for l in 0..16 {
+                acc[l] += yj * gj[l];
+            }
+        }
+        v[kb..kb + 16].copy_from_slice(&acc);
+        kb += 16;
+    }
+    for c in kb..k {
+        let mut a = v[c] + c2[c];
+        for (j, yj) in y.iter().enumerate() {
+            a += yj * g[j * k + c];
+        }
+        v[c] = a;
+    }
+}
+
+/// E-step and moment accumulation for one chunk of f32 rows: fills `log_norm` with
+/// `log p(x_i)` and adds the chunk to `st` (moments about the anchors) and to the pair
+/// accumulators that [`fold`] moves into `st`.
+pub(crate) fn chunk(
+    ap: &AnchorPrep,
+    st: &mut SuffStats,
+    rows: &[f32],
+    weights: Option<&[f64]>,
+    log_norm: &mut [f64],
+    ws: &mut AnchorWs,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn wide(
+            ap: &AnchorPrep,
+            st: &mut SuffStats,
+            rows: &[f32],
+            weights: Option<&[f64]>,
+            log_norm: &mut [f64],
+            ws: &mut AnchorWs,
+        ) {
+            chunk_body::<Avx512>(ap, st, rows, weights, log_norm, ws)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn fast(
+            ap: &AnchorPrep,
+            st: &mut SuffStats,
+            rows: &[f32],
+            weights: Option<&[f64]>,
+            log_norm: &mut [f64],
+            ws: &mut AnchorWs,
+        ) {
+            chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the features `wide` is compiled for.
+            return unsafe { wide(ap, st, rows, weights, log_norm, ws) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has the features `fast` is compiled for.
+            return unsafe { fast(ap, st, rows, weights, log_norm, ws) };
+        }
+    }
+    chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws)
+}
+
+/// The row loops of the kernel: portable (auto-vectorised) or AVX-512 intrinsics.
+trait RowOps {
+    fn argmax_shifted(h: &[f32], q: &[f32]) -> usize;
+    fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize);
+    /// `v ← v + c2 + gᵀy`; returns `max v`, NaN if any value is NaN.
+    fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32]) -> f32;
+    /// `v ← exp(v − mx)`; returns `Σ v`.
+    fn exp_sum(v: &mut [f32], mx: f32) -> f32;
+    /// `‖yᵀU‖²` in f64 (`U`: D×D upper triangular).
+    fn whitened_sq(y: &[f32], u: &[f64]) -> f64;
+    /// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (upper triangle; `m2`: D×D), then `r_pa ← 0`.
+    #[allow(clippy::too_many_arguments)]
+    fn own_moments(
+        r: &mut [f32],
+        y: &[f32],
+        a: usize,
+        k: usize,
+        d: usize,
+        dp: usize,
+        m2: &mut [f64],
+    );
+    fn scale(v: &mut [f32], s: f32);
+    #[allow(clippy::too_many_arguments)]
+    fn accumulate_anchor(
+        r: &[f32],
+        y: &[f32],
+        k: usize,
+        d: usize,
+        dp: usize,
+        c: &mut [f64],
+        n: &mut [f64],
+    );
+}
+
+struct Portable;
+
+impl RowOps for Portable {
+    #[inline(always)]
+    fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
+        argmax_shifted(h, q)
+    }
+    #[inline(always)]
+    fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
+        packed_outer_f32(outer, y, d, dp)
+    }
+    #[inline(always)]
+    fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32]) -> f32 {
+        cross_term(v, y, g, c2);
+        let (mx, total) = max_and_sum(v);
+        if total.is_nan() {
+            f32::NAN
+        } else {
+            mx
+        }
+    }
+    #[inline(always)]
+    fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
+        for x in v.iter_mut() {
+            *x = exp_nonpositive_f32(*x - mx);
+        }
+        sum16(v)
+    }
+    #[inline(always)]
+    fn scale(v: &mut [f32], s: f32) {
+        v.iter_mut().for_each(|x| *x *= s);
+    }
+    #[inline(always)]
+    fn own_moments(
+        r: &mut [f32],
+        y: &[f32],
+        a: usize,
+        k: usize,
+        d: usize,
+        dp: usize,
+        m2: &mut [f64],
+    ) {
+        for (rp, yp) in r.chunks_exact_mut(k).zip(y.chunks_exact(dp)) {
+            let rv = std::mem::take(&mut rp[a]) as f64;
+            for i in 0..d {
+                let ri = rv * yp[i] as f64;
+                for (mm, yj) in m2[i * d + i..(i + 1) * d].iter_mut().zip(&yp[i..d]) {
+                    *mm += ri * *yj as f64;
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
+        let d = y.len();
+        let mut z = [0.0f64; 8];
+        let mut q = 0.0;
+        let mut jb = 0;
+        while jb < d {
+            let w = (d - jb).min(8);
+            z.iter_mut().for_each(|v| *v = 0.0);
+            for (i, yi) in y.iter().enumerate().take(jb + w) {
+                let row = &u[i * d + jb..i * d + jb + w];
+                for (zl, ul) in z.iter_mut().zip(row) {
+                    *zl += *yi as f64 * ul;
+                }
+            }
+            q += z.iter().map(|v| v * v).sum::<f64>();
+            jb += 8;
+        }
+        q
+    }
+    #[inline(always)]
+    fn accumulate_anchor(
+        r: &[f32],
+        y: &[f32],
+        k: usize,
+        d: usize,
+        dp: usize,
+        c: &mut [f64],
+        n: &mut [f64],
+    ) {
+        accumulate_anchor(r, y, k, d, dp, c, n)
+    }
+}
+
+/// Only used by `chunk`'s AVX-512 variant, after the CPU was checked.
+#[cfg(target_arch = "x86_64")]
+struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl RowOps for Avx512 {
+    #[inline(always)]
+    fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
+        // SAFETY (all methods): `Avx512` is only used once AVX-512F was detected; the
+        // slice lengths are those `chunk_body` sets up, as each function requires.
+        unsafe { crate::simd512::argmax_shifted(h, q) }
+    }
+    #[inline(always)]
+    fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
+        unsafe { crate::simd512::packed_outer(outer, y, d, dp) }
+    }
+    #[inline(always)]
+    fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32]) -> f32 {
+        unsafe { crate::simd512::cross_max(v, y, g, c2) }
+    }
+    #[inline(always)]
+    fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
+        unsafe { crate::simd512::exp_sum(v, mx) }
+    }
+    #[inline(always)]
+    fn scale(v: &mut [f32], s: f32) {
+        unsafe { crate::simd512::scale(v, s) }
+    }
+    #[inline(always)]
+    fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
+        unsafe { crate::simd512::whitened_sq(y, u) }
+    }
+    #[inline(always)]
+    fn own_moments(
+        r: &mut [f32],
+        y: &[f32],
+        a: usize,
+        k: usize,
+        d: usize,
+        dp: usize,
+        m2: &mut [f64],
+    ) {
+        unsafe { crate::simd512::own_moments(r, y, a, k, d, dp, m2) }
+    }
+    #[inline(always)]
+    fn accumulate_anchor(
+        r: &[f32],
+        y: &[f32],
+        k: usize,
+        d: usize,
+        dp: usize,
+        c: &mut [f64],
+        n: &mut [f64],
+    ) {
+        unsafe { crate::simd512::accumulate_anchor(r, y, k, d, dp, c, n) }
+    }
+}
+
+#[inline(always)]
+fn chunk_body<O: RowOps>(
+    ap: &AnchorPrep,
+    st: &mut SuffStats,
+    rows: &[f32],
+    weights: Option<&[f64]>,
+    log_norm: &mut [f64],
+    ws: &mut AnchorWs,
+) {
+    let (k, d) = (ap.k, ap.d);
+    let t = d * (d + 1) / 2;
+    let m = rows.len() / d;
+    let dp = padded(d);
+    if ws.nacc.len() != k * k || ws.cacc.len() != k * k * d {
+        ws.nacc = vec![0.0; k * k];
+        ws.cacc = vec![0.0; k * k * d];
+        ws.touched = vec![false; k];
+    }
+
+    // Anchors: argmin_k ‖x − z_k‖² = argmax_k (x − c₀)·(z_k − c₀) − ½‖z_k − c₀‖².
+    ws.xc.resize(m * d, 0.0);
+    for (o, x) in ws.xc.chunks_exact_mut(d).zip(rows.chunks_exact(d)) {
+        for j in 0..d {
+            o[j] = x[j] - ap.c0[j];
+        }
+    }
+    ws.h.resize(m * k, 0.0);
+    product(
+        rm_mut(&mut ws.h, m, k),
+        Accum::Replace,
+        rm(&ws.xc, m, d),
+        rm(&ap.zc, k, d).transpose(),
+    );
+    ws.anchor.clear();
+    ws.start.clear();
+    ws.start.resize(k + 1, 0);
+    for hrow in ws.h.chunks_exact(k) {
+        let best = O::argmax_shifted(hrow, &ap.half_sq);
+        ws.anchor.push(best as u32);
+        ws.start[best + 1] += 1;
+    }
+    // Rows sorted by anchor (counting sort, stable): each anchor's rows are contiguous,
+    // so their moments accumulate in registers.
+    for a in 0..k {
+        ws.start[a + 1] += ws.start[a];
+    }
+    ws.order.resize(m, 0);
+    {
+        let mut next = ws.start[..k].to_vec();
+        for (i, a) in ws.anchor.iter().enumerate() {
+            let a = *a as usize;
+            ws.order[next[a]] = i as u32;
+            next[a] += 1;
+        }
+    }
+    // Stale values beyond D would enter the products: the padding is rewritten too.
+    ws.y.clear();
+    ws.y.resize(m * dp, 0.0);
+    for a in 0..k {
+        let z = &ap.z32[a * d..(a + 1) * d];
+        for p in ws.start[a]..ws.start[a + 1] {
+            let i = ws.order[p] as usize;
+            let x = &rows[i * d..(i + 1) * d];
+            for ((y, x), z) in ws.y[p * dp..p * dp + d].iter_mut().zip(x).zip(z) {
+                *y = x - z;
+            }
+        }
+    }
+
+    // E-step: yᵀΛ_k y for all components in one product, then per row the cross term
+    // and the constant of its anchor, log-sum-exp, and the responsibilities.
+    // Slack for the last row's overrun in the portable `packed_outer_f32`.
+    ws.outer.resize(m * t + 16, 0.0);
+    O::packed_outer(&mut ws.outer, &ws.y, d, dp);
+    ws.out.resize(m * k, 0.0);
+    product(
+        rm_mut(&mut ws.out, m, k),
+        Accum::Replace,
+        rm(&ws.outer[..m * t], m, t),
+        rm(&ap.a, k, t).transpose(),
+    );
+    // Per row: cross term and constant of its anchor, the maximum; then, as separate
+    // passes so that rows overlap instead of forming one long dependency chain per
+    // row, the exponentials and their sums, and the scaling to weighted
+    // responsibilities. log p(x_i) = konst_a + max + ln Σ, logarithms for the whole chunk
+    // at once. A non-finite value (f32 overflow) makes the row's log-likelihood NaN,
+    // and the pass is then redone in f64.
+    ws.lsum.resize(m, 0.0);
+    ws.lbase.resize(m, 0.0);
+    for a in 0..k {
+        let g = &ap.g[a * d * k..(a + 1) * d * k];
+        let c2 = &ap.c2[a * k..(a + 1) * k];
+        let u = &ap.u[a * d * d..(a + 1) * d * d];
+        for p in ws.start[a]..ws.start[a + 1] {
+            let v = &mut ws.out[p * k..(p + 1) * k];
+            let y = &ws.y[p * dp..p * dp + d];
+            // The row's own component, where its mass is: ‖yᵀU_a‖² in f64 instead of
+            // the expanded f32 form, whose terms cancel when Σ_a is ill-conditioned (and
+            // whose f32-rounded coefficients bias it).
+            v[a] = (-0.5 * O::whitened_sq(y, u)) as f32;
+            ws.lbase[p] = O::cross_max(v, y, g, c2) as f64;
+        }
+    }
+    for (p, v) in ws.out.chunks_exact_mut(k).enumerate() {
+        let mx = ws.lbase[p] as f32;
+        ws.lsum[p] = if mx.is_finite() {
+            O::exp_sum(v, mx) as f64
+        } else {
+            v.iter_mut().for_each(|x| *x = 0.0);
+            1.0
+        };
+    }
+    let mut wsum = 0.0;
+    for (p, v) in ws.out.chunks_exact_mut(k).enumerate() {
+        let wi = weights.map_or(1.0, |w| w[ws.order[p] as usize]);
+        wsum += wi;
+        O::scale(v, (wi / ws.lsum[p]) as f32);
+    }
+    for a in 0..k {
+        for p in ws.start[a]..ws.start[a + 1] {
+            ws.lbase[p] += ap.base[a];
+        }
+        let (lo, hi) = (ws.start[a], ws.start[a + 1]);
+        if lo == hi {
+            continue;
+        }
+        // c_ak += Σ r_ik y_i and n_ak += Σ r_ik over the anchor's rows.
+        ws.touched[a] = true;
+        O::accumulate_anchor(
+            &ws.out[lo * k..hi * k],
+            &ws.y[lo * dp..hi * dp],
+            k,
+            d,
+            dp,
+            &mut ws.cacc[a * k * d..(a + 1) * k * d],
+            &mut ws.nacc[a * k..(a + 1) * k],
+        );
+        // The second moment of the anchor's own component in f64 (its mass, and the
+        // conditioning of its covariance, would lose digits in an f32 product); the
+        // product below then covers only the other components.
+        O::own_moments(
+            &mut ws.out[lo * k..hi * k],
+            &ws.y[lo * dp..hi * dp],
+            a,
+            k,
+            d,
+            dp,
+            &mut st.m2[a * d * d..(a + 1) * d * d],
+        );
+    }
+    st.wsum += wsum;
+    ln_in_place(&mut ws.lsum);
+    for (p, i) in ws.order.iter().enumerate() {
+        log_norm[*i as usize] = ws.lbase[p] + ws.lsum[p];
+    }
+
+    // M-step: Σ r_ik y_i y_iᵀ for all components in one product, added to the group's
+    // packed f64 accumulator (unpacked into `st` by `fold`).
+    ws.m2.resize(k * t, 0.0);
+    product(
+        rm_mut(&mut ws.m2, k, t),
+        Accum::Replace,
+        rm(&ws.out, m, k).transpose(),
+        rm(&ws.outer[..m * t], m, t),
+    );
+    ws.m2acc.resize(k * t, 0.0);
+    for (a, b) in ws.m2acc.iter_mut().zip(&ws.m2) {
+        *a += *b as f64;
+    }
+}
+
+/// `x ← ln x` for positive finite `x` (here sums of exponentials in `[1, K]`), to
+/// about 1 ulp, branch-free so that the loop vectorises: `x = 2^e·m` with
+/// `m ∈ [√½, √2)`, `ln m = 2 atanh s`, `s = (m − 1)/(m + 1)`, `|s| ≤ 0.172`.
+#[inline(always)]
+fn ln_in_place(xs: &mut [f64]) {
+    const LN2: f64 = std::f64::consts::LN_2;
+    for x in xs.iter_mut() {
+        let bits = x.to_bits();
+        let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+        let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+        let big = m > std::f64::consts::SQRT_2;
+        m = if big { m * 0.5 } else { m };
+        e += big as i64;
+        let s = (m - 1.0) / (m + 1.0);
+        let s2 = s * s;
+        // 2·(s + s³/3 + … + s²¹/21): the next term is below 1e-17 relative.
+        let mut p = 1.0 / 21.0;
+        for c in [19.0, 17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0] {
+            p = p * s2 + 1.0 / c;
+        }
+        p = p * s2 + 1.0;
+        let r = 2.0 * s * p + e as f64 * LN2;
+        // Outside the kernel's range (zero, subnormal, non-finite): the library's `ln`.
+        *x = if *x >= f64::MIN_POSITIVE && x.is_finite() {
+            r
+        } else {
+            x.ln()
+        };
+    }
+}
+
+/// `argmax_k (h_k − q_k)`, first index on ties.
+#[inline(always)]
+fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
+    let mut best = 0;
+    let mut score = f32::NEG_INFINITY;
+    for (c, (h, q)) in h.iter().zip(q).enumerate() {
+        let v = h - q;
+        if v > score {
+            score = v;
+            best = c;
+        }
+    }
+    best
+}
+
+/// Row stride of the shifted rows: `D` rounded up to whole 16-lane blocks plus one
+/// more, so that a 16-lane window starting at any feature stays inside the row.
+fn padded(d: usize) -> usize {
+    d.div_ceil(16) * 16 + 16
+}
+
+/// One 16-lane block of a padded row.
+#[inline(always)]
+fn block(y: &[f32], at: usize) -> [f32; 16] {
+    let mut b = [0.0f32; 16];
+    b.copy_from_slice(&y[at..at + 16]);
+    b
+}
+
+/// Adds `Σ_p r_p ⊗ y_p` (`K×D`) to `c` and `Σ_p r_p` to `n` for the rows of one anchor
+/// (`r`: rows × K, `y`: rows of stride `padded(D)`). Four components by sixteen
+/// features at a time in local accumulators (registers), so nothing is stored per row.
+#[inline(always)]
+fn accumulate_anchor(
+    r: &[f32],
+    y: &[f32],
+    k: usize,
+    d: usize,
+    dp: usize,
+    c: &mut [f64],
+    n: &mut [f64],
+) {
+    let rows = r.len() / k;
+    for p in 0..rows {
+        for (nq, rq) in n.iter_mut().zip(&r[p * k..(p + 1) * k]) {
+            *nq += *rq as f64;
+        }
+    }
+    let mut kb = 0;
+    while kb < k {
+        let q4 = (k - kb).min(4);
+        let mut jb = 0;
+        while jb < d {
+            let mut acc = [[0.0f32; 16]; 4];
+            if q4 == 4 {
+                for p in 0..rows {
+                    let yv = block(y, p * dp + jb);
+                    let rp = &r[p * k + kb..p * k + kb + 4];
+                    for q in 0..4 {
+                        for l in 0..16 {
+                            acc[q][l] += rp[q] * yv[l];
+                        }
+                    }
+                }
+            } else {
+                for p in 0..rows {
+                    let yv = block(y, p * dp + jb);
+                    for q in 0..q4 {
+                        let rq = r[p * k + kb + q];
+                        for l in 0..16 {
+                            acc[q][l] += rq * yv[l];
+                        }
+                    }
+                }
+            }
+            let w = (d - jb).min(16);
+            for q in 0..q4 {
+                let cq = &mut c[(kb + q) * d + jb..(kb + q) * d + jb + w];
+                for (a, b) in cq.iter_mut().zip(&acc[q]) {
+                    *a += *b as f64;
+                }
+            }
+            jb += 16;
+        }
+        kb += 4;
+    }
+}
+
+/// `P_p = y_p ⊗ y_p` packed by rows of the upper triangle (as `kernels::packed_outer`)
+/// from rows of stride `padded(D)`, written sixteen lanes at a time: a segment's last
+/// block may run past its end into the next segment, which is written afterwards, so
+/// only whole blocks are stored.
+#[inline(always)]
+fn packed_outer_f32(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
+    let t = d * (d + 1) / 2;
+    for (p, yr) in y.chunks_exact(dp).enumerate() {
+        let o = &mut outer[p * t..];
+        let mut idx = 0;
+        for i in 0..d {
+            let yi = yr[i];
+            let len = d - i;
+            let mut b = 0;
+            while b < len {
+                let yv = block(yr, i + b);
+                let mut blk = [0.0f32; 16];
+                for l in 0..16 {
+                    blk[l] = yi * yv[l];
+                }
+                o[idx + b..idx + b + 16].copy_from_slice(&blk);
+                b += 16;
+            }
+            idx += len;
+        }
+    }
+}
+
+/// Moves the group's pair accumulators into `st` (masses, first moments and the
+/// second-moment corrections, all about the anchors) and clears them.
+pub(crate) fn fold(ap: &AnchorPrep, st: &mut SuffStats, ws: &mut AnchorWs) {
+    let (k, d) = (ap.k, ap.d);
+    if ws.nacc.len() != k * k {
+        return;
+    }
+    if ws.m2acc.len() == k * d * (d + 1) / 2 {
+        add_packed_upper(&mut st.m2, &ws.m2acc, k, d);
+        ws.m2acc.iter_mut().for_each(|v| *v = 0.0);
+    }
+    let mut delta = vec![0.0; d];
+    for an in 0..k {
+        if !std::mem::take(&mut ws.touched[an]) {
+            continue;
+        }
+        for c in 0..k {
+            let n = std::mem::take(&mut ws.nacc[an * k + c]);
+            if n == 0.0 {
+                // No row of this anchor gave the component any mass (responsibilities
+                // below f32's range are exactly zero), so its `c_ak` is zero too.
+                continue;
+            }
+            let cv = &mut ws.cacc[(an * k + c) * d..(an * k + c + 1) * d];
+            st.nk[c] += n;
+            let s = &mut st.s[c * d..(c + 1) * d];
+            if an == c {
+                for (s, v) in s.iter_mut().zip(cv.iter_mut()) {
+                    *s += std::mem::take(v);
+                }
+                continue;
+            }
+            for j in 0..d {
+                delta[j] = ap.z[an * d + j] - ap.z[c * d + j];
+                s[j] += cv[j] + n * delta[j];
+            }
+            // Σ r (y + δ)(y + δ)ᵀ − Σ r y yᵀ = c δᵀ + δ cᵀ + n δ δᵀ. Whole rows (the
+            // entries below the diagonal are never read) so that the loop vectorises.
+            let m2 = &mut st.m2[c * d * d..(c + 1) * d * d];
+            for (row, (ci, di)) in m2.chunks_exact_mut(d).zip(cv.iter().zip(&delta)) {
+                for (r, (cj, dj)) in row.iter_mut().zip(cv.iter().zip(&delta)) {
+                    *r += ci * dj + di * (cj + n * dj);
+                }
+            }
+            cv.iter_mut().for_each(|v| *v = 0.0);
+        }
+    }
+}
+
+/// The largest value and the plain sum (which is non-finite if any value is).
+#[inline(always)]
+fn max_and_sum(a: &[f32]) -> (f32, f32) {
+    let mut mx = [f32::NEG_INFINITY; 16];
+    let mut sm = [0.0f32; 16];
+    let c = a.chunks_exact(16);
+    let r = c.remainder();
+    for x in c {
+        for l in 0..16 {
+            mx[l] = if x[l] > mx[l] { x[l] } else { mx[l] };
+            sm[l] += x[l];
+        }
+    }
+    let mut m = mx.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut s: f32 = sm.iter().sum();
+    for v in r {
+        m = m.max(*v);
+        s += v;
+    }
+    (m, s)
+}
+
+/// `Σ a_j` with sixteen partial sums, so that the loop vectorises.
+#[inline(always)]
+fn sum16(a: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let c = a.chunks_exact(16);
+    let r = c.remainder();
+    for x in c {
+        for l in 0..16 {
+            acc[l] += x[l];
+        }
+    }
+    let tail: f32 = r.iter().sum();
+    let mut s = 0.0;
+    for v in acc {
+        s += v;
+    }
+    s + tail
+}
+
+/// `exp(x)` for `x ≤ 0` in f32, to about 2 ulp, without branches (so loops over it
+/// vectorise). Below −87.3 (where f32 has only subnormals left) it returns exactly 0, so
+/// that components a row cannot reach get no mass at all (and `fold` skips them).
+#[inline(always)]
+pub(crate) fn exp_nonpositive_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split so that n·LN2_HI is exact for |n| ≤ 2⁸.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Adding 1.5·2²³ rounds to the nearest integer and leaves it in the low bits.
+    const SHIFT: f32 = 12_582_912.0;
+    let x = x.max(-87.3);
+    let t = x * LOG2E + SHIFT;
+    let n = t - SHIFT;
+    let r = (x - n * LN2_HI) - n * LN2_LO; // |r| ≤ ln2/2
+                                           // Taylor series to degree 7: remainder below 6e-9 relative on |r| ≤ ln2/2.
+    let mut p = 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    let ni = (t.to_bits() as i32).wrapping_sub(SHIFT.to_bits() as i32);
+    let e = p * f32::from_bits(((ni + 127) as u32) << 23);
+    if x > -87.3 {
+        e
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::covariance::{CovarianceType, Covariances};
+    use crate::estep::{normalize_rows, weighted_log_prob, Scratch};
+    use ndarray::{Array1, Array2, Array3};
+    use rand::{Rng, SeedableRng};
+
+    fn random_full(k: usize, d: usize, rng: &mut rand_chacha::ChaCha8Rng) -> Params {
+        let w: Vec<f64> = (0..k).map(|_| rng.gen_range(0.5..1.5)).collect();
+        let s: f64 = w.iter().sum();
+        let weights = Array1::from_iter(w.iter().map(|v| v / s));
+        // Means far from the origin and far apart relative to the spread: the case
+        // where moments about one common shift cancel.
+        let means = Array2::from_shape_fn((k, d), |_| 1e3 + rng.gen_range(-20.0..20.0));
+        let mut cov = Array3::zeros((k, d, d));
+        for c in 0..k {
+            let a = Array2::from_shape_fn((d, d), |_| rng.gen_range(-0.5..0.5));
+            let mut m = a.dot(&a.t());
+            for i in 0..d {
+                m[[i, i]] += 0.05;
+            }
+            cov.index_axis_mut(ndarray::Axis(0), c).assign(&m);
+        }
+        Params::new(weights, means, Covariances::Full(cov), 1e-6).unwrap()
+    }
+
+    /// Runs one chunk through `chunk_body::<O>` and `fold`.
+    fn anchored_stats<O: RowOps>(
+        p: &Params,
+        rows: &[f32],
+        weights: &[f64],
+    ) -> (SuffStats, Vec<f64>) {
+        let ap = AnchorPrep::new(p);
+        let m = weights.len();
+        let mut st = SuffStats::new(CovarianceType::Full, p.k, p.d, &ap.z);
+        let mut ln = vec![0.0; m];
+        let mut ws = AnchorWs::default();
+        chunk_body::<O>(&ap, &mut st, rows, Some(weights), &mut ln, &mut ws);
+        fold(&ap, &mut st, &mut ws);
+        (st, ln)
+    }
+
+    /// The anchored f32 kernel (both row-loop variants) against the f64 reference on the
+    /// same f32 values: log-likelihoods and moments about the anchors.
+    #[test]
+    fn anchored_kernel_matches_the_f64_reference() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for (k, d, m) in [
+            (1, 1, 5),
+            (3, 2, 40),
+            (5, 5, 64),
+            (7, 9, 33),
+            (17, 16, 256),
+            (33, 17, 200),
+            (4, 40, 50),
+        ] {
+            let p = random_full(k, d, &mut rng);
+            let means = p.means_flat().to_vec();
+            // Rows drawn around the means (each row near one component).
+            let rows: Vec<f32> = (0..m)
+                .flat_map(|i| {
+                    let c = i % k;
+                    let mu = means[c * d..(c + 1) * d].to_vec();
+                    let noise: Vec<f64> = (0..d).map(|_| rng.gen_range(-0.3..0.3)).collect();
+                    mu.into_iter().zip(noise).map(|(a, b)| (a + b) as f32)
+                })
+                .collect();
+            let weights: Vec<f64> = (0..m).map(|i| [1.0, 0.5, 2.0, 0.0][i % 4]).collect();
+            let rows64: Vec<f64> = rows.iter().map(|v| *v as f64).collect();
+            let mut resp = vec![0.0; m * k];
+            weighted_log_prob(&p, &rows64, &mut resp, &mut Scratch::default());
+            let mut ln_ref = vec![0.0; m];
+            normalize_rows(&mut resp, k, &mut ln_ref);
+            let ap = AnchorPrep::new(&p);
+            let mut reference = SuffStats::new(CovarianceType::Full, k, d, &ap.z);
+            reference.accumulate(&rows64, Some(&weights), &resp, &mut Vec::new());
+
+            let mut variants = vec![("portable", anchored_stats::<Portable>(&p, &rows, &weights))];
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                variants.push(("avx512", anchored_stats::<Avx512>(&p, &rows, &weights)));
+            }
+            for (name, (st, ln)) in variants {
+                let what = format!("{name} k={k} d={d}");
+                for (a, b) in ln.iter().zip(&ln_ref) {
+                    assert!(
+                        (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                        "{what} log p: {a} vs {b}"
+                    );
+                }
+                let close = |x: &[f64], y: &[f64], tol: f64, part: &str| {
+                    let scale = y.iter().fold(1e-3f64, |a, v| a.max(v.abs()));
+                    for (u, v) in x.iter().zip(y) {
+                        assert!((u - v).abs() <= tol * scale, "{what} {part}: {u} vs {v}");
+                    }
+                };
+                close(&st.nk, &reference.nk, 1e-5, "nk");
+                close(&st.s, &reference.s, 1e-4, "s");
+                let upper = |v: &[f64]| -> Vec<f64> {
+                    v.chunks(d * d)
+                        .flat_map(|b| (0..d).flat_map(move |i| (i..d).map(move |j| b[i * d + j])))
+                        .collect()
+                };
+                close(&upper(&st.m2), &upper(&reference.m2), 1e-4, "m2");
+                assert_eq!(st.wsum, reference.wsum, "{what} wsum");
+            }
+        }
+    }
+
+    /// A row whose densities overflow f32 yields a non-finite log-likelihood (the pass is
+    /// then redone in f64), never a panic or a silently wrong value.
+    #[test]
+    fn f32_overflow_is_reported_as_non_finite() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let p = random_full(3, 6, &mut rng);
+        let mut rows = vec![1000.0f32; 2 * 6];
+        rows[6] = 3e19; // squares overflow f32
+        let (_, ln) = anchored_stats::<Portable>(&p, &rows, &[1.0, 1.0]);
+        assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            let (_, ln) = anchored_stats::<Avx512>(&p, &rows, &[1.0, 1.0]);
+            assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
+        }
+    }
+
+    #[test]
+    fn fast_ln_is_accurate() {
+        let mut xs: Vec<f64> = (0..20_000).map(|i| 1.0 + i as f64 * 0.003_1).collect();
+        xs.extend([
+            f64::MIN_POSITIVE,
+            1e-310,
+            0.0,
+            1e300,
+            0.5,
+            std::f64::consts::FRAC_1_SQRT_2,
+            std::f64::consts::SQRT_2,
+            2.0,
+        ]);
+        let mut got = xs.clone();
+        ln_in_place(&mut got);
+        for (x, g) in xs.iter().zip(&got) {
+            let want = x.ln();
+            if want.is_finite() {
+                assert!(
+                    (g - want).abs() <= 2.0 * f64::EPSILON * want.abs().max(1.0),
+                    "ln {x}: {g} vs {want}"
+                );
+            } else {
+                assert_eq!(*g, want);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_f32_exp_is_accurate() {
+        let mut worst = 0.0f64;
+        let mut x = 0.0f32;
+        while x > -87.0 {
+            let (a, b) = (exp_nonpositive_f32(x) as f64, (x as f64).exp());
+            worst = worst.max(((a - b) / b).abs());
+            x -= 0.003_7;
+        }
+        assert!(
+            worst < 4.0 * f32::EPSILON as f64,
+            "relative error {worst:e}"
+        );
+        assert_eq!(exp_nonpositive_f32(0.0), 1.0);
+        assert!(exp_nonpositive_f32(-87.2) > 0.0);
+        assert_eq!(exp_nonpositive_f32(-1e4), 0.0);
+        assert_eq!(exp_nonpositive_f32(f32::NEG_INFINITY), 0.0);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            let mut v: Vec<f32> = (0..40).map(|i| -(i as f32) * 2.3).collect();
+            let want: Vec<f32> = v.iter().map(|x| exp_nonpositive_f32(*x)).collect();
+            // SAFETY: AVX-512F was detected.
+            let sum = unsafe { crate::simd512::exp_sum(&mut v, 0.0) };
+            for (a, b) in v.iter().zip(&want) {
+                assert!((a - b).abs() <= 4.0 * f32::EPSILON * b, "{a} vs {b}");
+                assert_eq!(*a == 0.0, *b == 0.0);
+            }
+            assert!((sum - want.iter().sum::<f32>()).abs() < 1e-6);
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! AVX-512 versions of the anchored kernel's row loops (`anchored`), written with
+//! intrinsics: the auto-vectorised loops left long dependency chains and spilled their
+//! accumulators, which made them slower than the f64 kernel they replace.
+//!
+//! Every function here requires AVX-512F; callers check `is_x86_feature_detected!`.
+//! Component and feature counts that are not multiples of 16 use masked loads and
+//! stores, so no value outside a slice is read or written except where stated.
+
+use std::arch::x86_64::*;
+
+/// Mask of the first `n` (< 16) lanes, or all lanes for `n ≥ 16`.
+#[inline(always)]
+fn lanes(n: usize) -> __mmask16 {
+    if n >= 16 {
+        0xFFFF
+    } else {
+        ((1u32 << n) - 1) as __mmask16
+    }
+}
+
+/// `v ← v + c2 + gᵀ y` (`v`: K, `g`: D×K row-major); returns `max v`, or NaN if a
+/// value is NaN.
+///
+/// # Safety
+/// AVX-512F must be available; `g.len() ≥ y.len()·v.len()`, `c2.len() ≥ v.len()`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32]) -> f32 {
+    let k = v.len();
+    let d = y.len();
+    debug_assert!(g.len() >= d * k && c2.len() >= k);
+    let (vp, gp, cp) = (v.as_mut_ptr(), g.as_ptr(), c2.as_ptr());
+    let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
+    let mut mx = ninf;
+    let mut nan: __mmask16 = 0;
+    let mut kb = 0;
+    while kb < k {
+        let m = lanes(k - kb);
+        // Four partial sums over the features: four independent FMA chains.
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let mut j = 0;
+        while j + 4 <= d {
+            for (u, a) in acc.iter_mut().enumerate() {
+                let gj = _mm512_maskz_loadu_ps(m, gp.add((j + u) * k + kb));
+                *a = _mm512_fmadd_ps(_mm512_set1_ps(*y.get_unchecked(j + u)), gj, *a);
+            }
+            j += 4;
+        }
+        while j < d {
+            let gj = _mm512_maskz_loadu_ps(m, gp.add(j * k + kb));
+            acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(*y.get_unchecked(j)), gj, acc[0]);
+            j += 1;
+        }
+        let s = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+        let base = _mm512_add_ps(
+            _mm512_maskz_loadu_ps(m, vp.add(kb)),
+            _mm512_maskz_loadu_ps(m, cp.add(kb)),
+        );
+        let x = _mm512_add_ps(base, s);
+        _mm512_mask_storeu_ps(vp.add(kb), m, x);
+        nan |= _mm512_mask_cmp_ps_mask::<_CMP_UNORD_Q>(m, x, x);
+        mx = _mm512_mask_max_ps(mx, m, mx, x);
+        kb += 16;
+    }
+    if nan != 0 {
+        f32::NAN
+    } else {
+        _mm512_reduce_max_ps(mx)
+    }
+}
+
+/// `v ← exp(v − mx)`; returns `Σ v`.
+///
+/// # Safety
+/// AVX-512F must be available.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
+    let k = v.len();
+    let vp = v.as_mut_ptr();
+    let mxv = _mm512_set1_ps(mx);
+    let mut sum = _mm512_setzero_ps();
+    let mut kb = 0;
+    while kb < k {
+        let m = lanes(k - kb);
+        let e = exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, vp.add(kb)), mxv));
+        let e = _mm512_maskz_mov_ps(m, e);
+        _mm512_mask_storeu_ps(vp.add(kb), m, e);
+        sum = _mm512_add_ps(sum, e);
+        kb += 16;
+    }
+    _mm512_reduce_add_ps(sum)
+}
+
+/// `‖yᵀU‖²` in f64 (`U`: D×D row-major upper triangular, so rows below a block's last
+/// column contribute nothing and are skipped).
+///
+/// # Safety
+/// AVX-512F must be available; `u.len() ≥ y.len()²`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
+    let d = y.len();
+    debug_assert!(u.len() >= d * d);
+    let up = u.as_ptr();
+    let mut q = _mm512_setzero_pd();
+    let mut jb = 0;
+    while jb < d {
+        let w = (d - jb).min(8);
+        let m = ((1u32 << w) - 1) as __mmask8;
+        let mut z = [_mm512_setzero_pd(); 2];
+        for i in 0..jb + w {
+            let row = _mm512_maskz_loadu_pd(m, up.add(i * d + jb));
+            let yi = _mm512_set1_pd(*y.get_unchecked(i) as f64);
+            z[i & 1] = _mm512_fmadd_pd(yi, row, z[i & 1]);
+        }
+        let zz = _mm512_add_pd(z[0], z[1]);
+        q = _mm512_fmadd_pd(zz, zz, q);
+        jb += 8;
+    }
+    _mm512_reduce_add_pd(q)
+}
+
+/// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (`m2`: D×D; blocks on and above the diagonal, so
+/// a few entries below it get their share too, which nothing reads), then `r_pa ← 0`.
+/// Blocks of eight matrix rows by sixteen columns stay in sixteen registers while the
+/// anchor's rows stream through.
+///
+/// # Safety
+/// AVX-512F must be available; `r.len() = rows·k`, `a < k`, `y.len() ≥ rows·dp` with
+/// `dp ≥ D + 15`, `m2.len() ≥ D²`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn own_moments(
+    r: &mut [f32],
+    y: &[f32],
+    a: usize,
+    k: usize,
+    d: usize,
+    dp: usize,
+    m2: &mut [f64],
+) {
+    let rows = r.len() / k;
+    debug_assert!(a < k && y.len() >= rows * dp && m2.len() >= d * d);
+    let (rp, yp, mp) = (r.as_mut_ptr(), y.as_ptr(), m2.as_mut_ptr());
+    let mut ib = 0;
+    while ib < d {
+        let ih = (d - ib).min(8);
+        // Column blocks that reach the diagonal of these rows or beyond.
+        let mut jb = ib / 16 * 16;
+        while jb < d {
+            let w = d - jb;
+            let m_lo = ((1u32 << w.min(8)) - 1) as __mmask8;
+            let m_hi = if w > 8 {
+                ((1u32 << (w - 8).min(8)) - 1) as __mmask8
+            } else {
+                0
+            };
+            let mut acc = [[_mm512_setzero_pd(); 2]; 8];
+            for p in 0..rows {
+                let rv = *rp.add(p * k + a) as f64;
+                let yr = yp.add(p * dp);
+                let yv = _mm512_loadu_ps(yr.add(jb));
+                let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(yv));
+                let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+                    _mm512_castps_pd(yv),
+                )));
+                for (u, acc) in acc.iter_mut().enumerate().take(ih) {
+                    let ri = _mm512_set1_pd(rv * *yr.add(ib + u) as f64);
+                    acc[0] = _mm512_fmadd_pd(ri, lo, acc[0]);
+                    acc[1] = _mm512_fmadd_pd(ri, hi, acc[1]);
+                }
+            }
+            for (u, acc) in acc.iter().enumerate().take(ih) {
+                let row = mp.add((ib + u) * d + jb);
+                let x = _mm512_maskz_loadu_pd(m_lo, row);
+                _mm512_mask_storeu_pd(row, m_lo, _mm512_add_pd(x, acc[0]));
+                if m_hi != 0 {
+                    let x = _mm512_maskz_loadu_pd(m_hi, row.add(8));
+                    _mm512_mask_storeu_pd(row.add(8), m_hi, _mm512_add_pd(x, acc[1]));
+                }
+            }
+            jb += 16;
+        }
+        ib += 8;
+    }
+    for p in 0..rows {
+        *rp.add(p * k + a) = 0.0;
+    }
+}
+
+/// `v ← s·v`.
+///
+/// # Safety
+/// AVX-512F must be available.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn scale(v: &mut [f32], s: f32) {
+    let k = v.len();
+    let vp = v.as_mut_ptr();
+    let sv = _mm512_set1_ps(s);
+    let mut kb = 0;
+    while kb < k {
+        let m = lanes(k - kb);
+        let x = _mm512_maskz_loadu_ps(m, vp.add(kb));
+        _mm512_mask_storeu_ps(vp.add(kb), m, _mm512_mul_ps(x, sv));
+        kb += 16;
+    }
+}
+
+/// `exp(x)` for `x ≤ 0`, 16 lanes, 0 below −87.3 (see `anchored::exp_nonpositive_f32`);
+/// `vscalefps` applies the power of two.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn exp_nonpositive(x: __m512) -> __m512 {
+    let live = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_set1_ps(-87.3));
+    let x = _mm512_max_ps(x, _mm512_set1_ps(-87.3));
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)),
+    );
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
+    let mut p = _mm512_set1_ps(1.0 / 5040.0);
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+    }
+    _mm512_maskz_mov_ps(live, _mm512_scalef_ps(p, n))
+}
+
+/// Adds `Σ_p r_p ⊗ y_p` (`K×D`) to `c` and `Σ_p r_p` to `n` for the rows of one anchor
+/// (`r`: rows × K; `y`: rows of stride `dp ≥ D + 15`, zero beyond `D`).
+///
+/// # Safety
+/// AVX-512F must be available; `r.len() = rows·k`, `y.len() ≥ rows·dp`,
+/// `c.len() ≥ k·d`, `n.len() ≥ k`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn accumulate_anchor(
+    r: &[f32],
+    y: &[f32],
+    k: usize,
+    d: usize,
+    dp: usize,
+    c: &mut [f64],
+    n: &mut [f64],
+) {
+    let rows = r.len() / k;
+    debug_assert!(y.len() >= rows * dp && c.len() >= k * d && n.len() >= k);
+    let (rp, yp) = (r.as_ptr(), y.as_ptr());
+    // Masses: sixteen components at a time.
+    let mut kb = 0;
+    while kb < k {
+        let m = lanes(k - kb);
+        let mut acc = _mm512_setzero_ps();
+        for p in 0..rows {
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, rp.add(p * k + kb)));
+        }
+        add_f64(n.as_mut_ptr().add(kb), (k - kb).min(16), acc);
+        kb += 16;
+    }
+    // First moments: eight components × sixteen features in eight registers.
+    let cp = c.as_mut_ptr();
+    let mut jb = 0;
+    while jb < d {
+        let w = (d - jb).min(16);
+        let mut kb = 0;
+        while kb + 8 <= k {
+            let mut acc = [_mm512_setzero_ps(); 8];
+            for p in 0..rows {
+                let yv = _mm512_loadu_ps(yp.add(p * dp + jb));
+                let rr = rp.add(p * k + kb);
+                for (q, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*rr.add(q)), yv, *a);
+                }
+            }
+            for (q, a) in acc.iter().enumerate() {
+                add_f64(cp.add((kb + q) * d + jb), w, *a);
+            }
+            kb += 8;
+        }
+        for q in kb..k {
+            let mut a = _mm512_setzero_ps();
+            for p in 0..rows {
+                let yv = _mm512_loadu_ps(yp.add(p * dp + jb));
+                a = _mm512_fmadd_ps(_mm512_set1_ps(*rp.add(p * k + q)), yv, a);
+            }
+            add_f64(cp.add(q * d + jb), w, a);
+        }
+        jb += 16;
+    }
+}
+
+/// `dst[..w] += v[..w]` with `v` converted to f64 (`w ≤ 16`).
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn add_f64(dst: *mut f64, w: usize, v: __m512) {
+    let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+        _mm512_castps_pd(v),
+    )));
+    let m_lo = ((1u32 << w.min(8)) - 1) as __mmask8;
+    let m_hi = if w > 8 {
+        ((1u32 << (w - 8)) - 1) as __mmask8
+    } else {
+        0
+    };
+    let a = _mm512_maskz_loadu_pd(m_lo, dst);
+    _mm512_mask_storeu_pd(dst, m_lo, _mm512_add_pd(a, lo));
+    if m_hi != 0 {
+        let b = _mm512_maskz_loadu_pd(m_hi, dst.add(8));
+        _mm512_mask_storeu_pd(dst.add(8), m_hi, _mm512_add_pd(b, hi));
+    }
+}
+
+/// Packed upper-triangle outer products of rows of stride `dp ≥ D + 15` (zero beyond
+/// `D`) into `outer` (`rows × D(D+1)/2`): 16-lane blocks, the last block of each segment
+/// stored under a mask.
+///
+/// # Safety
+/// AVX-512F must be available; `outer.len() ≥ rows·D(D+1)/2 + 16`, `y.len() ≥ rows·dp`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
+    let t = d * (d + 1) / 2;
+    let rows = y.len() / dp;
+    debug_assert!(outer.len() >= rows * t + 16);
+    let (op, yp) = (outer.as_mut_ptr(), y.as_ptr());
+    for p in 0..rows {
+        let o = op.add(p * t);
+        let yr = yp.add(p * dp);
+        let mut idx = 0;
+        for i in 0..d {
+            let yi = _mm512_set1_ps(*yr.add(i));
+            let len = d - i;
+            let mut b = 0;
+            while b < len {
+                let v = _mm512_mul_ps(yi, _mm512_loadu_ps(yr.add(i + b)));
+                _mm512_mask_storeu_ps(o.add(idx + b), lanes(len - b), v);
+                b += 16;
+            }
+            idx += len;
+        }
+    }
+}
+
+/// `argmax_k (h_k − q_k)`, first index on ties: per lane the best value and its index
+/// in one pass, then the lanes reduced.
+///
+/// # Safety
+/// AVX-512F must be available; `q.len() ≥ h.len()`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
+    let k = h.len();
+    let (hp, qp) = (h.as_ptr(), q.as_ptr());
+    let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
+    let mut best = ninf;
+    let mut at = _mm512_setzero_si512();
+    let mut idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let step = _mm512_set1_epi32(16);
+    let mut kb = 0;
+    while kb < k {
+        let m = lanes(k - kb);
+        let v = _mm512_sub_ps(
+            _mm512_mask_loadu_ps(ninf, m, hp.add(kb)),
+            _mm512_maskz_loadu_ps(m, qp.add(kb)),
+        );
+        // Strictly greater: an earlier index keeps a tie within its lane.
+        let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
+        best = _mm512_mask_mov_ps(best, gt, v);
+        at = _mm512_mask_mov_epi32(at, gt, idx);
+        idx = _mm512_add_epi32(idx, step);
+        kb += 16;
+    }
+    let top = _mm512_reduce_max_ps(best);
+    // Among lanes holding the maximum, the smallest index.
+    let hit = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(best, _mm512_set1_ps(top));
+    let cand = _mm512_mask_mov_epi32(_mm512_set1_epi32(i32::MAX), hit, at);
+    let i = _mm512_reduce_min_epi32(cand);
+    if i == i32::MAX {
+        0
+    } else {
+        i as usize
+    }
+}
