@@ -18,14 +18,22 @@ fn lanes(n: usize) -> __mmask16 {
     }
 }
 
-/// `v ← v + c2 + gᵀ y` (`v`: K, `g`: D×K row-major); returns `max v`, or NaN if a
-/// value is NaN.
+/// `v ← v + c2 + gᵀ y` (`v`: K, `g`: D×K row-major), then `v[own.0] ← own.1`; returns
+/// `max v`, or NaN if a value is NaN. (The own value is put in here, in a register:
+/// written to `v` beforehand, the narrow store would stall the wide load that follows.)
 ///
 /// # Safety
-/// AVX-512F must be available; `g.len() ≥ y.len()·v.len()`, `c2.len() ≥ v.len()`.
+/// AVX-512F must be available; `g.len() ≥ y.len()·v.len()`, `c2.len() ≥ v.len()`,
+/// `own.0 < v.len()`.
 #[target_feature(enable = "avx512f")]
 #[inline]
-pub(crate) unsafe fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32]) -> f32 {
+pub(crate) unsafe fn cross_max(
+    v: &mut [f32],
+    y: &[f32],
+    g: &[f32],
+    c2: &[f32],
+    own: (usize, f32),
+) -> f32 {
     let k = v.len();
     let d = y.len();
     debug_assert!(g.len() >= d * k && c2.len() >= k);
@@ -56,7 +64,10 @@ pub(crate) unsafe fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32]) 
             _mm512_maskz_loadu_ps(m, vp.add(kb)),
             _mm512_maskz_loadu_ps(m, cp.add(kb)),
         );
-        let x = _mm512_add_ps(base, s);
+        let mut x = _mm512_add_ps(base, s);
+        if own.0 >= kb && own.0 < kb + 16 {
+            x = _mm512_mask_mov_ps(x, 1 << (own.0 - kb), _mm512_set1_ps(own.1));
+        }
         _mm512_mask_storeu_ps(vp.add(kb), m, x);
         nan |= _mm512_mask_cmp_ps_mask::<_CMP_UNORD_Q>(m, x, x);
         mx = _mm512_mask_max_ps(mx, m, mx, x);
@@ -321,8 +332,9 @@ unsafe fn add_f64(dst: *mut f64, w: usize, v: __m512) {
 }
 
 /// Packed upper-triangle outer products of rows of stride `dp ≥ D + 15` (zero beyond
-/// `D`) into `outer` (`rows × D(D+1)/2`): 16-lane blocks, the last block of each segment
-/// stored under a mask.
+/// `D`) into `outer` (`rows × D(D+1)/2`, plus 16 values of slack that are overwritten):
+/// whole 16-lane blocks, each segment's last block running into the next segment, which
+/// is written afterwards (measured faster than masked stores of the exact length).
 ///
 /// # Safety
 /// AVX-512F must be available; `outer.len() ≥ rows·D(D+1)/2 + 16`, `y.len() ≥ rows·dp`.
@@ -343,7 +355,7 @@ pub(crate) unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: us
             let mut b = 0;
             while b < len {
                 let v = _mm512_mul_ps(yi, _mm512_loadu_ps(yr.add(i + b)));
-                _mm512_mask_storeu_ps(o.add(idx + b), lanes(len - b), v);
+                _mm512_storeu_ps(o.add(idx + b), v);
                 b += 16;
             }
             idx += len;
