@@ -420,3 +420,48 @@ pub(crate) fn run_em(
 pub(crate) fn with_iteration(e: GmmError, t: usize) -> GmmError {
     e.map_pd_context(|_| format!(" after EM iteration {t}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2, Array3};
+
+    /// A weighted f32 row whose squares overflow f32 makes the anchored pass non-finite;
+    /// the pass is then redone on f64 conversions and equals the f64 pass exactly.
+    #[test]
+    fn overflowing_f32_pass_is_redone_in_f64() {
+        let (n, d, k) = (300, 6, 2);
+        let x32: Vec<f32> = (0..n * d)
+            .map(|i| {
+                if i == 7 * d {
+                    3e19
+                } else {
+                    ((i * 37) % 101) as f32 * 0.05 + (i / d % 2) as f32 * 4.0
+                }
+            })
+            .collect();
+        let x64: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
+        let means = Array2::from_shape_fn((k, d), |(c, _)| 2.5 + 4.0 * c as f64);
+        let mut cov = Array3::zeros((k, d, d));
+        for c in 0..k {
+            for j in 0..d {
+                cov[[c, j, j]] = 1.5;
+            }
+        }
+        let p = Params::new(
+            Array1::from_elem(k, 0.5),
+            means,
+            Covariances::Full(cov),
+            1e-6,
+        )
+        .unwrap();
+        let d32 = Data::from_slice_f32(&x32, n, d).unwrap();
+        assert!(Prepared::for_data(&p, true).anchored.is_some());
+        let a = e_pass(&d32, &p, false);
+        let b = e_pass(&Data::from_slice(&x64, n, d).unwrap(), &p, false);
+        assert!(a.is_finite());
+        assert_eq!(a.ll, b.ll);
+        assert_eq!(a.nk, b.nk);
+        assert_eq!(a.m2, b.m2);
+    }
+}

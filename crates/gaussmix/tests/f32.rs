@@ -225,11 +225,12 @@ fn f32_full_covariance_fit_tracks_f64_on_separated_clusters() {
     );
 }
 
-/// A row whose squares overflow f32 (given no weight, so that the f64 fit is well
-/// posed): the pass is redone on f64 conversions, and the fit equals the f64 fit of
-/// the same values.
+/// A row whose squares overflow f32, given no weight (so that the f64 fit is well
+/// posed): it must not poison the f32 fit, which then equals the f64 fit of the same
+/// values to f32 precision. (A weighted overflowing row makes the pass redo itself in
+/// f64: `em::tests`.)
 #[test]
-fn f32_overflow_falls_back_to_f64() {
+fn f32_zero_weight_row_that_overflows_is_ignored() {
     let (n, d) = (400, 6);
     let mut x32 = separated_clusters(n, 3, d, 3);
     x32[5 * d] = 3e19;
@@ -264,11 +265,11 @@ fn f32_overflow_falls_back_to_f64() {
         "means",
         &a.means().iter().copied().collect::<Vec<_>>(),
         &b.means().iter().copied().collect::<Vec<_>>(),
-        1e-9,
+        1e-6,
     );
     let (la, lb) = (
         a.fit_record().unwrap().lower_bound,
         b.fit_record().unwrap().lower_bound,
     );
-    assert!((la - lb).abs() <= 1e-9 * lb.abs(), "{la} vs {lb}");
+    assert!((la - lb).abs() <= 1e-7 * lb.abs(), "{la} vs {lb}");
 }
