@@ -7,6 +7,11 @@ ratio, peak memory and whether the final lower bounds agree to 1e-6 relative.
 
 Usage: bench/setup.sh once, then
     bench/.venv/bin/python bench/run.py [--only NAME,...] [--repeat R] [--iters N]
+    bench/.venv/bin/python bench/run.py --compare-dtypes [--only NAME,...]
+
+--compare-dtypes runs gaussmix on each workload in f64 and in f32 (`--dtype f32`),
+alternating, and prints both medians, the f32 speed-up, both peak memories and how far
+the f32 lower bound is from the f64 one (relative).
 """
 import argparse
 import json
@@ -91,6 +96,7 @@ def main():
     ap.add_argument("--skip-sklearn", action="store_true")
     ap.add_argument("--dtype", default="f64", help="gaussmix --dtype (f32: half the memory)")
     ap.add_argument("--json", default="", help="also write the results here")
+    ap.add_argument("--compare-dtypes", action="store_true", help="gaussmix f64 vs f32, same run")
     a = ap.parse_args()
     only = set(filter(None, a.only.split(",")))
     if not GAUSSMIX.exists():
@@ -98,6 +104,8 @@ def main():
     # The machine sets OPENBLAS_CORETYPE/L2_SIZE for old OpenBLAS builds; they slow the
     # current one, so the reference runs without them (and reports its BLAS).
     sk_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if a.compare_dtypes:
+        return compare_dtypes(a, set(filter(None, a.only.split(","))))
     rows = []
     print(f"{'workload':<14} {'N':>9} {'D':>3} {'K':>3} {'type':<9} {'gaussmix ms/it':>14} {'sklearn ms/it':>13} {'speed-up':>8} {'gm MB':>7} {'sk MB':>7} {'data MB':>7}  lower bounds")
     for name, n, d, k, kind in WORKLOADS:
@@ -135,6 +143,46 @@ def main():
                      "sklearn_ms_per_iter": sk_t, "speedup": sk_t / gm_t, "gaussmix_peak_mb": max(gm_mem),
                      "sklearn_peak_mb": max(sk_mem) if sk_mem else None, "data_mb": data_mb,
                      "gaussmix_lower_bound": gm_lb, "sklearn_lower_bound": sk_lb, "blas": blas})
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+
+
+def gaussmix_run(path, init, iters, dtype, threads=""):
+    """One `gaussmix fit` run: (ms per iteration, peak MB, final lower bound)."""
+    cmd = [str(GAUSSMIX), "fit", str(path), "--init-model", str(init), "--tol", "0",
+           "--max-iter", str(iters), "--quiet", "--json", "-o", os.devnull, "--dtype", dtype]
+    if threads:
+        cmd += ["--threads", threads]
+    out, mem = measured(cmd)
+    v = json.loads(out)
+    assert v["n_iter"] == iters, v["n_iter"]
+    return v["fit_seconds"] / iters * 1e3, mem, v["lower_bound"]
+
+
+def compare_dtypes(a, only):
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    print(f"{'workload':<14} {'N':>9} {'D':>3} {'K':>3} {'type':<9} {'f64 ms/it':>9} {'f32 ms/it':>9} {'f32 speed-up':>12} {'f64 MB':>7} {'f32 MB':>7}  f32 vs f64 lower bound")
+    rows = []
+    for name, n, d, k, kind in WORKLOADS:
+        if only and name not in only:
+            continue
+        path, init = make(name, n, d, k, kind)
+        t = {"f64": [], "f32": []}
+        mem = {"f64": 0.0, "f32": 0.0}
+        lb = {}
+        for _ in range(a.repeat):
+            for dt in ("f64", "f32"):
+                ms, mb, l = gaussmix_run(path, init, a.iters, dt, a.threads)
+                t[dt].append(ms)
+                mem[dt] = max(mem[dt], mb)
+                lb[dt] = l
+        t64, t32 = med(t["f64"]), med(t["f32"])
+        rel = abs(lb["f32"] - lb["f64"]) / abs(lb["f64"])
+        print(f"{name:<14} {n:>9} {d:>3} {k:>3} {kind:<9} {t64:>9.1f} {t32:>9.1f} {t64 / t32:>11.2f}x {mem['f64']:>7.0f} {mem['f32']:>7.0f}  {rel:.1e}", flush=True)
+        rows.append({"name": name, "n": n, "d": d, "k": k, "type": kind, "f64_ms_per_iter": t64,
+                     "f32_ms_per_iter": t32, "f32_speedup": t64 / t32, "f64_peak_mb": mem["f64"],
+                     "f32_peak_mb": mem["f32"], "f64_lower_bound": lb["f64"], "f32_lower_bound": lb["f32"],
+                     "lower_bound_rel_diff": rel, "f64_runs": t["f64"], "f32_runs": t["f32"]})
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
 
