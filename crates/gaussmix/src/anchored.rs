@@ -580,7 +580,7 @@ fn chunk_body<O: RowOps>(
         );
     }
     st.wsum += wsum;
-    ln_in_place(&mut ws.lsum);
+    crate::estep::ln_in_place(&mut ws.lsum);
     for (p, i) in ws.order.iter().enumerate() {
         log_norm[*i as usize] = ws.lbase[p] + ws.lsum[p];
     }
@@ -617,37 +617,6 @@ fn chunk_body<O: RowOps>(
     ws.m2acc.resize(k * t, 0.0);
     for (a, b) in ws.m2acc.iter_mut().zip(&ws.m2) {
         *a += *b as f64;
-    }
-}
-
-/// `x ← ln x` for positive finite `x` (here sums of exponentials in `[1, K]`), to
-/// about 1 ulp, branch-free so that the loop vectorises: `x = 2^e·m` with
-/// `m ∈ [√½, √2)`, `ln m = 2 atanh s`, `s = (m − 1)/(m + 1)`, `|s| ≤ 0.172`.
-#[inline(always)]
-fn ln_in_place(xs: &mut [f64]) {
-    const LN2: f64 = std::f64::consts::LN_2;
-    for x in xs.iter_mut() {
-        let bits = x.to_bits();
-        let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
-        let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-        let big = m > std::f64::consts::SQRT_2;
-        m = if big { m * 0.5 } else { m };
-        e += big as i64;
-        let s = (m - 1.0) / (m + 1.0);
-        let s2 = s * s;
-        // 2·(s + s³/3 + … + s²¹/21): the next term is below 1e-17 relative.
-        let mut p = 1.0 / 21.0;
-        for c in [19.0, 17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0] {
-            p = p * s2 + 1.0 / c;
-        }
-        p = p * s2 + 1.0;
-        let r = 2.0 * s * p + e as f64 * LN2;
-        // Outside the kernel's range (zero, subnormal, non-finite): the library's `ln`.
-        *x = if *x >= f64::MIN_POSITIVE && x.is_finite() {
-            r
-        } else {
-            x.ln()
-        };
     }
 }
 
@@ -1014,34 +983,6 @@ mod tests {
         if std::arch::is_x86_feature_detected!("avx512f") {
             let (_, ln) = anchored_stats::<Avx512>(&p, &rows, &[1.0, 1.0]);
             assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
-        }
-    }
-
-    #[test]
-    fn fast_ln_is_accurate() {
-        let mut xs: Vec<f64> = (0..20_000).map(|i| 1.0 + i as f64 * 0.003_1).collect();
-        xs.extend([
-            f64::MIN_POSITIVE,
-            1e-310,
-            0.0,
-            1e300,
-            0.5,
-            std::f64::consts::FRAC_1_SQRT_2,
-            std::f64::consts::SQRT_2,
-            2.0,
-        ]);
-        let mut got = xs.clone();
-        ln_in_place(&mut got);
-        for (x, g) in xs.iter().zip(&got) {
-            let want = x.ln();
-            if want.is_finite() {
-                assert!(
-                    (g - want).abs() <= 2.0 * f64::EPSILON * want.abs().max(1.0),
-                    "ln {x}: {g} vs {want}"
-                );
-            } else {
-                assert_eq!(*g, want);
-            }
         }
     }
 

@@ -97,26 +97,22 @@ fn tri_quad(x: &[f64], mu: &[f64], u: &[f64], d: usize, diff: &mut [f64], y: &mu
 }
 
 /// Turns each row of `lp` (`m×K` weighted log-probabilities) into responsibilities in
-/// place and writes `log p(x_i)` into `log_norm`.
+/// place and writes `log p(x_i)` into `log_norm`. A row whose values are all `−∞` or
+/// contain `+∞` or NaN gets uniform responsibilities and a non-finite `log p` (NaN if a
+/// value was NaN) for the caller to report.
 pub(crate) fn normalize_rows(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the features the function is compiled for.
-            return unsafe { normalize_rows_avx512(lp, k, log_norm) };
+            // SAFETY: the CPU has AVX-512F; `lp` holds `log_norm.len()` rows of `k`.
+            return unsafe { crate::simd512::normalize_rows_f64(lp, k, log_norm) };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
-            // SAFETY: as above.
+            // SAFETY: the CPU has the features the function is compiled for.
             return unsafe { normalize_rows_avx2(lp, k, log_norm) };
         }
     }
-    normalize_rows_body(lp, k, log_norm)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn normalize_rows_avx512(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     normalize_rows_body(lp, k, log_norm)
 }
 
@@ -127,13 +123,14 @@ unsafe fn normalize_rows_avx2(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
 }
 
 #[inline(always)]
-fn normalize_rows_body(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
+pub(crate) fn normalize_rows_body(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     for (row, ln) in lp.chunks_exact_mut(k).zip(log_norm.iter_mut()) {
         let mx = max8(row);
-        if !mx.is_finite() || row.iter().any(|v| v.is_nan()) {
+        let nan = row.iter().any(|v| v.is_nan());
+        if !mx.is_finite() || nan {
             // Every component gives zero density (or something overflowed): leave the
             // non-finite value for the caller to report; never divide by it.
-            *ln = mx;
+            *ln = if nan { f64::NAN } else { mx };
             row.iter_mut().for_each(|v| *v = 1.0 / k as f64);
             continue;
         }
@@ -143,9 +140,46 @@ fn normalize_rows_body(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
             *v = exp_nonpositive(*v - mx);
         }
         let sum = sum8(row);
-        *ln = mx + sum.ln();
+        *ln = mx + ln_fast(sum);
         let inv = 1.0 / sum;
         row.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+/// `x ← ln x` for positive finite `x` (here sums of exponentials, in `[1, K]`), to
+/// about 1 ulp, branch-free so that the loop vectorises: `x = 2^e·m` with
+/// `m ∈ [√½, √2)`, `ln m = 2 atanh s`, `s = (m − 1)/(m + 1)`, `|s| ≤ 0.172`.
+#[inline(always)]
+pub(crate) fn ln_in_place(xs: &mut [f64]) {
+    for x in xs.iter_mut() {
+        *x = ln_fast(*x);
+    }
+}
+
+/// One value of [`ln_in_place`] (no call into libm for the usual range).
+#[inline(always)]
+pub(crate) fn ln_fast(x: f64) -> f64 {
+    const LN2: f64 = std::f64::consts::LN_2;
+    let bits = x.to_bits();
+    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let big = m > std::f64::consts::SQRT_2;
+    m = if big { m * 0.5 } else { m };
+    e += big as i64;
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    // 2·(s + s³/3 + … + s²¹/21): the next term is below 1e-17 relative.
+    let mut p = 1.0 / 21.0;
+    for c in [19.0, 17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0] {
+        p = p * s2 + 1.0 / c;
+    }
+    p = p * s2 + 1.0;
+    let r = 2.0 * s * p + e as f64 * LN2;
+    // Outside the kernel's range (zero, subnormal, non-finite): the library's `ln`.
+    if x >= f64::MIN_POSITIVE && x.is_finite() {
+        r
+    } else {
+        x.ln()
     }
 }
 
@@ -239,6 +273,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fast_ln_is_accurate() {
+        let mut xs: Vec<f64> = (0..20_000).map(|i| 1.0 + i as f64 * 0.003_1).collect();
+        xs.extend([
+            f64::MIN_POSITIVE,
+            1e-310,
+            0.0,
+            1e300,
+            0.5,
+            std::f64::consts::FRAC_1_SQRT_2,
+            std::f64::consts::SQRT_2,
+            2.0,
+        ]);
+        let mut got = xs.clone();
+        ln_in_place(&mut got);
+        for (x, g) in xs.iter().zip(&got) {
+            let want = x.ln();
+            if want.is_finite() {
+                assert!(
+                    (g - want).abs() <= 2.0 * f64::EPSILON * want.abs().max(1.0),
+                    "ln {x}: {g} vs {want}"
+                );
+            } else {
+                assert_eq!(*g, want);
+            }
+        }
+    }
+
+    #[test]
     fn normalize_sums_to_one_even_for_tiny_logs() {
         let mut lp = vec![-1000.0, -1001.0, -1e5, 3.0, 2.0, 1.0];
         let mut ln = vec![0.0; 2];
@@ -247,6 +309,45 @@ mod tests {
             assert!((r.iter().sum::<f64>() - 1.0).abs() < 4.0 * f64::EPSILON);
         }
         assert!((ln[0] - (-1000.0 + (1.0f64 + (-1.0f64).exp()).ln())).abs() < 1e-12);
+    }
+
+    /// Regression: a NaN among a row's log-probabilities used to be skipped by the
+    /// maximum, giving a finite `log p` for a row that had no valid density.
+    #[test]
+    fn a_nan_log_probability_gives_a_nan_log_likelihood() {
+        for variant in 0..2 {
+            let mut lp = vec![-1.0, f64::NAN, -3.0, -1.0, -2.0, -3.0];
+            let mut ln = vec![0.0; 2];
+            if variant == 0 {
+                normalize_rows(&mut lp, 3, &mut ln);
+            } else {
+                normalize_rows_body(&mut lp, 3, &mut ln);
+            }
+            assert!(ln[0].is_nan() && ln[1].is_finite(), "{ln:?}");
+            assert!(lp.iter().all(|v| v.is_finite()));
+        }
+    }
+
+    /// The dispatched (AVX-512) and portable normalisations agree to rounding.
+    #[test]
+    fn normalisation_variants_agree() {
+        let k = 37;
+        let rows: Vec<f64> = (0..k * 50)
+            .map(|i| -((i * 7919 % 1000) as f64) * 0.9 - (i / k) as f64 * 10.0)
+            .collect();
+        let (mut a, mut b) = (rows.clone(), rows);
+        let (mut la, mut lb) = (vec![0.0; 50], vec![0.0; 50]);
+        normalize_rows(&mut a, k, &mut la);
+        normalize_rows_body(&mut b, k, &mut lb);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-15, "{x} vs {y}");
+        }
+        for (x, y) in la.iter().zip(&lb) {
+            assert!((x - y).abs() <= 1e-13 * y.abs(), "{x} vs {y}");
+        }
+        for r in a.chunks(k) {
+            assert!((r.iter().sum::<f64>() - 1.0).abs() < 8.0 * f64::EPSILON);
+        }
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub(crate) trait Real:
     fn to_f64(self) -> f64;
     fn coeffs(p: &Prepared) -> &Coeffs<Self>;
     fn ws(w: &mut Workspace) -> &mut TypedWs<Self>;
+    /// `packed_outer` with AVX-512 where this type has such a kernel; `false` if not.
+    fn packed_outer_simd(_outer: &mut Vec<Self>, _xc: &mut Vec<Self>, _d: usize) -> bool {
+        false
+    }
 }
 
 impl Real for f64 {
@@ -78,6 +82,23 @@ impl Real for f64 {
     }
     fn ws(w: &mut Workspace) -> &mut TypedWs<Self> {
         &mut w.w64
+    }
+    fn packed_outer_simd(outer: &mut Vec<Self>, xc: &mut Vec<Self>, d: usize) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            let m = xc.len() / d;
+            let t = d * (d + 1) / 2;
+            // Whole-block loads and stores run up to 7 values past the ends.
+            xc.resize(m * d + 7, 0.0);
+            outer.resize(m * t + 8, 0.0);
+            // SAFETY: AVX-512F is available and both buffers have the slack required.
+            unsafe { crate::simd512::packed_outer_f64(outer, xc, m, d) };
+            xc.truncate(m * d);
+            outer.truncate(m * t);
+            return true;
+        }
+        let _ = (outer, xc, d);
+        false
     }
 }
 
@@ -379,7 +400,9 @@ impl<T: Real> TypedWs<T> {
         }
         centre(&mut self.xc, rows, c0);
         if with_outer {
-            packed_outer(&mut self.outer, &self.xc, prep.d);
+            if !T::packed_outer_simd(&mut self.outer, &mut self.xc, prep.d) {
+                packed_outer(&mut self.outer, &self.xc, prep.d);
+            }
             self.held = Some(key);
         } else {
             self.held = None;

@@ -403,3 +403,134 @@ pub(crate) unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
         i as usize
     }
 }
+
+/// Mask of the first `n` (< 8) f64 lanes, or all for `n ≥ 8`.
+#[inline(always)]
+fn lanes8(n: usize) -> __mmask8 {
+    if n >= 8 {
+        0xFF
+    } else {
+        ((1u32 << n) - 1) as __mmask8
+    }
+}
+
+/// `exp(x)` for `x ≤ 0`, 8 lanes: `estep::exp_nonpositive`'s reduction and degree-12
+/// series (with fused multiply-adds), `vscalefpd` for the power of two; below −708 it
+/// gives `exp(−708)` as the scalar version does.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn exp_nonpositive_f64(x: __m512d) -> __m512d {
+    let x = _mm512_max_pd(x, _mm512_set1_pd(-708.0));
+    let n = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_pd(x, _mm512_set1_pd(std::f64::consts::LOG2_E)),
+    );
+    let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.931_471_803_691_238e-1), x);
+    let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.908_214_929_270_587_7e-10), r);
+    let mut p = _mm512_set1_pd(1.0 / 479_001_600.0);
+    for c in [
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c));
+    }
+    _mm512_scalef_pd(p, n)
+}
+
+/// `estep::normalize_rows` in AVX-512 (same semantics): per row the maximum (and a NaN
+/// check) in registers, `exp(v − max)` and its sum, `log p = max + ln Σ`, then the
+/// scaling by `1/Σ`.
+///
+/// # Safety
+/// AVX-512F must be available; `lp.len() ≥ log_norm.len()·k`.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
+    debug_assert!(lp.len() >= log_norm.len() * k);
+    let ninf = _mm512_set1_pd(f64::NEG_INFINITY);
+    for (i, ln) in log_norm.iter_mut().enumerate() {
+        let vp = lp.as_mut_ptr().add(i * k);
+        let mut mx = ninf;
+        let mut nan: __mmask8 = 0;
+        let mut kb = 0;
+        while kb < k {
+            let m = lanes8(k - kb);
+            let x = _mm512_mask_loadu_pd(ninf, m, vp.add(kb));
+            nan |= _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x);
+            mx = _mm512_max_pd(mx, x);
+            kb += 8;
+        }
+        let mxs = _mm512_reduce_max_pd(mx);
+        if nan != 0 || !mxs.is_finite() {
+            *ln = if nan != 0 { f64::NAN } else { mxs };
+            let u = _mm512_set1_pd(1.0 / k as f64);
+            kb = 0;
+            while kb < k {
+                _mm512_mask_storeu_pd(vp.add(kb), lanes8(k - kb), u);
+                kb += 8;
+            }
+            continue;
+        }
+        let mxv = _mm512_set1_pd(mxs);
+        let mut sum = _mm512_setzero_pd();
+        kb = 0;
+        while kb < k {
+            let m = lanes8(k - kb);
+            let e = exp_nonpositive_f64(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, vp.add(kb)), mxv));
+            let e = _mm512_maskz_mov_pd(m, e);
+            _mm512_mask_storeu_pd(vp.add(kb), m, e);
+            sum = _mm512_add_pd(sum, e);
+            kb += 8;
+        }
+        let s = _mm512_reduce_add_pd(sum);
+        *ln = mxs + crate::estep::ln_fast(s);
+        let inv = _mm512_set1_pd(1.0 / s);
+        kb = 0;
+        while kb < k {
+            let m = lanes8(k - kb);
+            let x = _mm512_maskz_loadu_pd(m, vp.add(kb));
+            _mm512_mask_storeu_pd(vp.add(kb), m, _mm512_mul_pd(x, inv));
+            kb += 8;
+        }
+    }
+}
+
+/// `P_i = x_i ⊗ x_i` packed by rows of the upper triangle (`kernels::packed_outer`) for
+/// `m` rows of stride `D`, in whole 8-lane blocks: a segment's last block runs into the
+/// next segment (or row), which is written afterwards.
+///
+/// # Safety
+/// AVX-512F must be available; `xc.len() ≥ m·D + 7` (a block may read past the last
+/// row), `outer.len() ≥ m·D(D+1)/2 + 8`.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn packed_outer_f64(outer: &mut [f64], xc: &[f64], m: usize, d: usize) {
+    let t = d * (d + 1) / 2;
+    debug_assert!(xc.len() >= m * d + 7 && outer.len() >= m * t + 8);
+    let (op, xp) = (outer.as_mut_ptr(), xc.as_ptr());
+    for p in 0..m {
+        let o = op.add(p * t);
+        let x = xp.add(p * d);
+        let mut idx = 0;
+        for i in 0..d {
+            let xi = _mm512_set1_pd(*x.add(i));
+            let len = d - i;
+            let mut b = 0;
+            while b < len {
+                _mm512_storeu_pd(
+                    o.add(idx + b),
+                    _mm512_mul_pd(xi, _mm512_loadu_pd(x.add(i + b))),
+                );
+                b += 8;
+            }
+            idx += len;
+        }
+    }
+}
