@@ -31,6 +31,14 @@ enum Values<'a> {
     F32(Cow<'a, [f32]>),
 }
 
+/// The bytes of a slice of plain numbers.
+#[cfg(target_arch = "x86_64")]
+fn bytemuck_bytes<T: Copy>(v: &[T]) -> &[u8] {
+    // SAFETY: `T` is f32 or f64 here: no padding, every byte initialised; the byte slice
+    // covers exactly the same memory and lifetime.
+    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
+}
+
 /// A run of consecutive rows in the data's own precision.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Rows<'a> {
@@ -190,6 +198,34 @@ impl<'a> Data<'a> {
             Values::F64(v) => Rows::F64(&v[a..b]),
             Values::F32(v) => Rows::F32(&v[a..b]),
         }
+    }
+
+    /// Asks the CPU to start loading rows `[start, end)` into cache (a hint: rows past
+    /// the end are ignored). Passes call it for the next chunk while working on this one,
+    /// so that the first touch of each row does not wait on memory.
+    #[inline]
+    pub(crate) fn prefetch(&self, start: usize, end: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let end = end.min(self.n);
+            if start >= end {
+                return;
+            }
+            let bytes: &[u8] = match &self.x {
+                Values::F64(v) => bytemuck_bytes(&v[start * self.d..end * self.d]),
+                Values::F32(v) => bytemuck_bytes(&v[start * self.d..end * self.d]),
+            };
+            for line in bytes.chunks(64) {
+                // SAFETY: `_mm_prefetch` only hints; the address is inside `bytes`.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        line.as_ptr() as *const i8,
+                    )
+                };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (start, end);
     }
 
     /// Row `i` as f64 (a copy).

@@ -92,6 +92,7 @@ where
         with_buffers(|b| {
             for (cs, ce) in chunks(s, e) {
                 let m = ce - cs;
+                data.prefetch(ce, (ce + m).min(e));
                 b.resp.resize(m * k, 0.0);
                 b.log_norm.resize(m, 0.0);
                 let rows = data.rows(cs, ce);

@@ -11,10 +11,13 @@
 //! - diag / spherical: the expanded form, two GEMMs for all components at once.
 //!
 //! Everything is about a common shift `c₀` (the weighted mean of the means), which
-//! removes the cancellation an offset far from the origin would cause. The products run
-//! in the data's precision (f32 data: f32 products, about twice as fast); each chunk's
-//! products cover at most `CHUNK_ROWS` rows and are added to f64 statistics, and the
-//! additive constants are applied in f64, so f32 data loses little.
+//! removes the cancellation an offset far from the origin would cause. Diag and
+//! spherical products run in the data's precision (f32 data: f32 products, about twice
+//! as fast); each chunk's products cover at most `CHUNK_ROWS` rows and are added to f64
+//! statistics, and the additive constants are applied in f64, so f32 data loses little.
+//! Full covariances on f32 data have their own kernel (`anchored`): about one common
+//! shift, their moments cancel too much in f32. Tied covariances on f32 data are
+//! converted to f64 a chunk at a time.
 //!
 //! Very small `D` does not pay for products: `small` handles it. All GEMMs run
 //! sequentially inside a chunk (`Par::Seq`): parallelism is over chunks, so results do

@@ -16,8 +16,11 @@ use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+
 use crate::data::Data;
-use crate::engine::map_groups;
+use crate::engine::{chunks, map_groups};
 use crate::error::{GmmError, Result};
 
 /// The result of [`kmeans`].
@@ -31,9 +34,10 @@ pub struct KMeansFit {
     pub n_iter: usize,
 }
 
+/// `‖a − b‖²` with eight partial sums (vectorises; a single running sum would not).
 #[inline]
 pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    crate::estep::sum_sq_diff(a, b)
 }
 
 /// Index and squared distance of the centre nearest to `x` (lowest index on ties).
@@ -172,21 +176,68 @@ pub fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFi
     let mut n_iter = 0;
     let mut inertia;
     loop {
+        // Nearest centres by one product per chunk: argmin_c ‖x − c‖² =
+        // argmax_c (x − s)·(c − s) − ½‖c − s‖², about the centres' mean `s` so that
+        // the expansion does not cancel far from the origin. (As scikit-learn's
+        // distances, near-ties may resolve differently from the exact distances.)
+        let mut shift = vec![0.0; d];
+        for c in centers.chunks_exact(d) {
+            for (s, v) in shift.iter_mut().zip(c) {
+                *s += v / k as f64;
+            }
+        }
+        let cc: Vec<f64> = centers
+            .chunks_exact(d)
+            .flat_map(|c| c.iter().zip(&shift).map(|(a, b)| a - b))
+            .collect();
+        let half_sq: Vec<f64> = cc
+            .chunks_exact(d)
+            .map(|c| 0.5 * c.iter().map(|v| v * v).sum::<f64>())
+            .collect();
         // Sums of (x − old centre) per cluster: shifted so the update is accurate far
         // from the origin.
         let parts = map_groups(n, |s, e| {
             let mut sums = vec![0.0; k * d];
             let mut mass = vec![0.0; k];
             let mut inert = 0.0;
-            data.for_each_row(s, e, |i, x| {
-                let wi = data.weights().map_or(1.0, |w| w[i]);
-                let (c, dist) = nearest(&centers, d, x);
-                mass[c] += wi;
-                inert += wi * dist;
-                for j in 0..d {
-                    sums[c * d + j] += wi * (x[j] - centers[c * d + j]);
+            let (mut conv, mut xc, mut h) = (Vec::new(), Vec::new(), Vec::new());
+            for (cs, ce) in chunks(s, e) {
+                let m = ce - cs;
+                let rows = data.rows(cs, ce).as_f64(&mut conv);
+                xc.clear();
+                xc.extend(
+                    rows.chunks_exact(d)
+                        .flat_map(|x| x.iter().zip(&shift).map(|(a, b)| a - b)),
+                );
+                h.resize(m * k, 0.0);
+                matmul(
+                    MatMut::from_row_major_slice_mut(&mut h, m, k),
+                    Accum::Replace,
+                    MatRef::from_row_major_slice(&xc, m, d),
+                    MatRef::from_row_major_slice(&cc, k, d).transpose(),
+                    1.0,
+                    Par::Seq,
+                );
+                for (r, (x, hr)) in rows.chunks_exact(d).zip(h.chunks_exact(k)).enumerate() {
+                    let i = cs + r;
+                    let wi = data.weights().map_or(1.0, |w| w[i]);
+                    let mut c = 0;
+                    let mut best = f64::NEG_INFINITY;
+                    for (j, (hv, q)) in hr.iter().zip(&half_sq).enumerate() {
+                        let v = hv - q;
+                        if v > best {
+                            best = v;
+                            c = j;
+                        }
+                    }
+                    let mu = &centers[c * d..(c + 1) * d];
+                    mass[c] += wi;
+                    inert += wi * sq_dist(x, mu);
+                    for j in 0..d {
+                        sums[c * d + j] += wi * (x[j] - mu[j]);
+                    }
                 }
-            });
+            }
             (sums, mass, inert)
         });
         let mut sums = vec![0.0; k * d];
@@ -197,18 +248,18 @@ pub fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFi
             mass.iter_mut().zip(m).for_each(|(a, b)| *a += b);
             inertia += i;
         }
-        let mut shift = 0.0;
+        let mut moved = 0.0;
         for c in 0..k {
             if mass[c] > 0.0 {
                 for j in 0..d {
                     let step = sums[c * d + j] / mass[c];
                     centers[c * d + j] += step;
-                    shift += step * step;
+                    moved += step * step;
                 }
             }
         }
         n_iter += 1;
-        if shift <= tol || n_iter >= max_iter {
+        if moved <= tol || n_iter >= max_iter {
             break;
         }
     }

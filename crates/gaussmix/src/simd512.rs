@@ -18,6 +18,28 @@ fn lanes(n: usize) -> __mmask16 {
     }
 }
 
+/// `dst ← x − z`, 16 lanes at a time (masked at the end).
+///
+/// # Safety
+/// AVX-512F must be available; `x.len() ≥ dst.len()`, `z.len() ≥ dst.len()`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
+    let d = dst.len();
+    debug_assert!(x.len() >= d && z.len() >= d);
+    let (op, xp, zp) = (dst.as_mut_ptr(), x.as_ptr(), z.as_ptr());
+    let mut j = 0;
+    while j < d {
+        let m = lanes(d - j);
+        let v = _mm512_sub_ps(
+            _mm512_maskz_loadu_ps(m, xp.add(j)),
+            _mm512_maskz_loadu_ps(m, zp.add(j)),
+        );
+        _mm512_mask_storeu_ps(op.add(j), m, v);
+        j += 16;
+    }
+}
+
 /// `v ← v + c2 + gᵀ y` (`v`: K, `g`: D×K row-major), then `v[own.0] ← own.1`; returns
 /// `max v`, or NaN if a value is NaN. (The own value is put in here, in a register:
 /// written to `v` beforehand, the narrow store would stall the wide load that follows.)
