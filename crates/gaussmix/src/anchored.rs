@@ -254,14 +254,13 @@ pub(crate) fn chunk(
             log_norm: &mut [f64],
             ws: &mut AnchorWs,
         ) {
-            chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws)
+            chunk_body::<Avx2>(ap, st, rows, weights, log_norm, ws)
         }
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if crate::simd512::available() {
             // SAFETY: the CPU has the features `wide` is compiled for.
             return unsafe { wide(ap, st, rows, weights, log_norm, ws) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if crate::simd256::available() {
             // SAFETY: the CPU has the features `fast` is compiled for.
             return unsafe { fast(ap, st, rows, weights, log_norm, ws) };
         }
@@ -447,6 +446,7 @@ impl RowOps for Avx512 {
     ) {
         unsafe { crate::simd512::own_moments(r, y, a, k, d, dp, m2) }
     }
+
     #[inline(always)]
     fn accumulate_anchor(
         r: &[f32],
@@ -458,6 +458,68 @@ impl RowOps for Avx512 {
         n: &mut [f64],
     ) {
         unsafe { crate::simd512::accumulate_anchor(r, y, k, d, dp, c, n) }
+    }
+}
+
+/// Only used by `chunk`'s AVX2 variant, after the CPU was checked.
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl RowOps for Avx2 {
+    #[inline(always)]
+    fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
+        unsafe { crate::simd256::sub(dst, x, z) }
+    }
+    #[inline(always)]
+    fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
+        // SAFETY (all methods): `Avx2` is only used once AVX2 and FMA were detected; the
+        // slice lengths are those `chunk_body` sets up, as each function requires.
+        unsafe { crate::simd256::argmax_shifted(h, q) }
+    }
+    #[inline(always)]
+    fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
+        unsafe { crate::simd256::packed_outer(outer, y, d, dp) }
+    }
+    #[inline(always)]
+    fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32 {
+        unsafe { crate::simd256::cross_max(v, y, g, c2, own) }
+    }
+    #[inline(always)]
+    fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
+        unsafe { crate::simd256::exp_sum(v, mx) }
+    }
+    #[inline(always)]
+    fn scale(v: &mut [f32], s: f32) {
+        unsafe { crate::simd256::scale(v, s) }
+    }
+    #[inline(always)]
+    fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
+        unsafe { crate::simd256::whitened_sq(y, u) }
+    }
+    #[inline(always)]
+    fn own_moments(
+        r: &mut [f32],
+        y: &[f32],
+        a: usize,
+        k: usize,
+        d: usize,
+        dp: usize,
+        m2: &mut [f64],
+    ) {
+        unsafe { crate::simd256::own_moments(r, y, a, k, d, dp, m2) }
+    }
+    #[inline(always)]
+    fn accumulate_anchor(
+        r: &[f32],
+        y: &[f32],
+        k: usize,
+        d: usize,
+        dp: usize,
+        c: &mut [f64],
+        n: &mut [f64],
+    ) {
+        unsafe { crate::simd256::accumulate_anchor(r, y, k, d, dp, c, n) }
     }
 }
 
@@ -975,6 +1037,10 @@ mod tests {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 variants.push(("avx512", anchored_stats::<Avx512>(&p, &rows, &weights)));
             }
+            #[cfg(target_arch = "x86_64")]
+            if crate::simd256::available() {
+                variants.push(("avx2", anchored_stats::<Avx2>(&p, &rows, &weights)));
+            }
             for (name, (st, ln)) in variants {
                 let what = format!("{name} k={k} d={d}");
                 for (a, b) in ln.iter().zip(&ln_ref) {
@@ -1017,6 +1083,11 @@ mod tests {
             let (_, ln) = anchored_stats::<Avx512>(&p, &rows, &[1.0, 1.0]);
             assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
         }
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd256::available() {
+            let (_, ln) = anchored_stats::<Avx2>(&p, &rows, &[1.0, 1.0]);
+            assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
+        }
     }
 
     #[test]
@@ -1042,6 +1113,18 @@ mod tests {
             let want: Vec<f32> = v.iter().map(|x| exp_nonpositive_f32(*x)).collect();
             // SAFETY: AVX-512F was detected.
             let sum = unsafe { crate::simd512::exp_sum(&mut v, 0.0) };
+            for (a, b) in v.iter().zip(&want) {
+                assert!((a - b).abs() <= 4.0 * f32::EPSILON * b, "{a} vs {b}");
+                assert_eq!(*a == 0.0, *b == 0.0);
+            }
+            assert!((sum - want.iter().sum::<f32>()).abs() < 1e-6);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd256::available() {
+            let mut v: Vec<f32> = (0..43).map(|i| -(i as f32) * 2.3).collect();
+            let want: Vec<f32> = v.iter().map(|x| exp_nonpositive_f32(*x)).collect();
+            // SAFETY: AVX2 and FMA were detected.
+            let sum = unsafe { crate::simd256::exp_sum(&mut v, 0.0) };
             for (a, b) in v.iter().zip(&want) {
                 assert!((a - b).abs() <= 4.0 * f32::EPSILON * b, "{a} vs {b}");
                 assert_eq!(*a == 0.0, *b == 0.0);

@@ -103,7 +103,7 @@ fn tri_quad(x: &[f64], mu: &[f64], u: &[f64], d: usize, diff: &mut [f64], y: &mu
 pub(crate) fn normalize_rows(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if crate::simd512::available() {
             // SAFETY: the CPU has AVX-512F; `lp` holds `log_norm.len()` rows of `k`.
             return unsafe { crate::simd512::normalize_rows_f64(lp, k, log_norm) };
         }

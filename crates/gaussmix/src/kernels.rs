@@ -88,7 +88,7 @@ impl Real for f64 {
     }
     fn packed_outer_simd(outer: &mut Vec<Self>, xc: &mut Vec<Self>, d: usize) -> bool {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if crate::simd512::available() {
             let m = xc.len() / d;
             let t = d * (d + 1) / 2;
             // Whole-block loads and stores run up to 7 values past the ends.
@@ -478,7 +478,7 @@ macro_rules! simd_dispatched {
                 unsafe fn fast<T: Real>($($arg: $ty),*) {
                     $body::<T>($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx512f") {
+                if crate::simd512::available() {
                     // SAFETY: the CPU has the features `wide` is compiled for.
                     return unsafe { wide::<T>($($arg),*) };
                 }

@@ -40,6 +40,8 @@ mod options;
 mod params;
 pub mod select;
 #[cfg(target_arch = "x86_64")]
+mod simd256;
+#[cfg(target_arch = "x86_64")]
 mod simd512;
 mod small;
 mod stats;

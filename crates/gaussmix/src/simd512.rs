@@ -8,6 +8,16 @@
 
 use std::arch::x86_64::*;
 
+/// Whether the AVX-512 code paths run: the CPU has AVX-512F and `GAUSSMIX_SIMD=avx2` does
+/// not ask for the AVX2/portable paths (to measure or test them on an AVX-512 machine).
+pub(crate) fn available() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::env::var("GAUSSMIX_SIMD").as_deref() != Ok("avx2")
+    })
+}
+
 /// Mask of the first `n` (< 16) lanes, or all lanes for `n ≥ 16`.
 #[inline(always)]
 fn lanes(n: usize) -> __mmask16 {

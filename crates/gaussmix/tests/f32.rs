@@ -273,3 +273,23 @@ fn f32_zero_weight_row_that_overflows_is_ignored() {
     );
     assert!((la - lb).abs() <= 1e-7 * lb.abs(), "{la} vs {lb}");
 }
+
+/// The f32 tests again with the AVX2 row loops (`GAUSSMIX_SIMD=avx2`), which an AVX-512
+/// machine would otherwise never run end to end.
+#[test]
+fn f32_tests_pass_on_the_avx2_paths() {
+    if std::env::var("GAUSSMIX_SIMD").is_ok() {
+        return; // already the child
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("GAUSSMIX_SIMD", "avx2")
+        .args(["--test-threads", "1", "f32_f", "f32_em", "f32_zero"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("4 passed"),
+        "GAUSSMIX_SIMD=avx2:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
