@@ -394,12 +394,12 @@ pub(crate) unsafe fn accumulate_anchor(
         }
         kb += 8;
     }
-    for q in kb..k {
+    for (q, nq) in n.iter_mut().enumerate().take(k).skip(kb) {
         let mut s = 0.0f32;
         for p in 0..rows {
             s += *rp.add(p * k + q);
         }
-        n[q] += s as f64;
+        *nq += s as f64;
     }
     // First moments: four components × eight features in four registers, twice.
     let cp = c.as_mut_ptr();
