@@ -398,130 +398,89 @@ impl RowOps for Portable {
     }
 }
 
-/// Only used by `chunk`'s AVX-512 variant, after the CPU was checked.
+/// `RowOps` forwarding to one of the intrinsics modules.
 #[cfg(target_arch = "x86_64")]
-struct Avx512;
+macro_rules! simd_row_ops {
+    ($(#[$doc:meta])* $name:ident => $module:ident) => {
+        $(#[$doc])*
+        struct $name;
 
-#[cfg(target_arch = "x86_64")]
-impl RowOps for Avx512 {
-    #[inline(always)]
-    fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
-        unsafe { crate::simd512::sub(dst, x, z) }
-    }
-    #[inline(always)]
-    fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
-        // SAFETY (all methods): `Avx512` is only used once AVX-512F was detected; the
-        // slice lengths are those `chunk_body` sets up, as each function requires.
-        unsafe { crate::simd512::argmax_shifted(h, q) }
-    }
-    #[inline(always)]
-    fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
-        unsafe { crate::simd512::packed_outer(outer, y, d, dp) }
-    }
-    #[inline(always)]
-    fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32 {
-        unsafe { crate::simd512::cross_max(v, y, g, c2, own) }
-    }
-    #[inline(always)]
-    fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
-        unsafe { crate::simd512::exp_sum(v, mx) }
-    }
-    #[inline(always)]
-    fn scale(v: &mut [f32], s: f32) {
-        unsafe { crate::simd512::scale(v, s) }
-    }
-    #[inline(always)]
-    fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
-        unsafe { crate::simd512::whitened_sq(y, u) }
-    }
-    #[inline(always)]
-    fn own_moments(
-        r: &mut [f32],
-        y: &[f32],
-        a: usize,
-        k: usize,
-        d: usize,
-        dp: usize,
-        m2: &mut [f64],
-    ) {
-        unsafe { crate::simd512::own_moments(r, y, a, k, d, dp, m2) }
-    }
-
-    #[inline(always)]
-    fn accumulate_anchor(
-        r: &[f32],
-        y: &[f32],
-        k: usize,
-        d: usize,
-        dp: usize,
-        c: &mut [f64],
-        n: &mut [f64],
-    ) {
-        unsafe { crate::simd512::accumulate_anchor(r, y, k, d, dp, c, n) }
-    }
+        // SAFETY (all methods): the type is only used by `chunk`'s variant for its
+        // instruction set, after the CPU was checked; the slice lengths are those
+        // `chunk_body` sets up, as each function requires.
+        impl RowOps for $name {
+            #[inline(always)]
+            fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
+                unsafe { crate::$module::sub(dst, x, z) }
+            }
+            #[inline(always)]
+            fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
+                unsafe { crate::$module::argmax_shifted(h, q) }
+            }
+            #[inline(always)]
+            fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
+                unsafe { crate::$module::packed_outer(outer, y, d, dp) }
+            }
+            #[inline(always)]
+            fn cross_max(
+                v: &mut [f32],
+                y: &[f32],
+                g: &[f32],
+                c2: &[f32],
+                own: (usize, f32),
+            ) -> f32 {
+                unsafe { crate::$module::cross_max(v, y, g, c2, own) }
+            }
+            #[inline(always)]
+            fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
+                unsafe { crate::$module::exp_sum(v, mx) }
+            }
+            #[inline(always)]
+            fn scale(v: &mut [f32], s: f32) {
+                unsafe { crate::$module::scale(v, s) }
+            }
+            #[inline(always)]
+            fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
+                unsafe { crate::$module::whitened_sq(y, u) }
+            }
+            #[inline(always)]
+            fn own_moments(
+                r: &mut [f32],
+                y: &[f32],
+                a: usize,
+                k: usize,
+                d: usize,
+                dp: usize,
+                m2: &mut [f64],
+            ) {
+                unsafe { crate::$module::own_moments(r, y, a, k, d, dp, m2) }
+            }
+            #[inline(always)]
+            fn accumulate_anchor(
+                r: &[f32],
+                y: &[f32],
+                k: usize,
+                d: usize,
+                dp: usize,
+                c: &mut [f64],
+                n: &mut [f64],
+            ) {
+                unsafe { crate::$module::accumulate_anchor(r, y, k, d, dp, c, n) }
+            }
+        }
+    };
 }
 
-/// Only used by `chunk`'s AVX2 variant, after the CPU was checked.
 #[cfg(target_arch = "x86_64")]
-struct Avx2;
-
+simd_row_ops!(
+    /// AVX-512 intrinsics (`simd512`).
+    Avx512 => simd512
+);
 #[cfg(target_arch = "x86_64")]
-impl RowOps for Avx2 {
-    #[inline(always)]
-    fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
-        unsafe { crate::simd256::sub(dst, x, z) }
-    }
-    #[inline(always)]
-    fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
-        // SAFETY (all methods): `Avx2` is only used once AVX2 and FMA were detected; the
-        // slice lengths are those `chunk_body` sets up, as each function requires.
-        unsafe { crate::simd256::argmax_shifted(h, q) }
-    }
-    #[inline(always)]
-    fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
-        unsafe { crate::simd256::packed_outer(outer, y, d, dp) }
-    }
-    #[inline(always)]
-    fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32 {
-        unsafe { crate::simd256::cross_max(v, y, g, c2, own) }
-    }
-    #[inline(always)]
-    fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
-        unsafe { crate::simd256::exp_sum(v, mx) }
-    }
-    #[inline(always)]
-    fn scale(v: &mut [f32], s: f32) {
-        unsafe { crate::simd256::scale(v, s) }
-    }
-    #[inline(always)]
-    fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
-        unsafe { crate::simd256::whitened_sq(y, u) }
-    }
-    #[inline(always)]
-    fn own_moments(
-        r: &mut [f32],
-        y: &[f32],
-        a: usize,
-        k: usize,
-        d: usize,
-        dp: usize,
-        m2: &mut [f64],
-    ) {
-        unsafe { crate::simd256::own_moments(r, y, a, k, d, dp, m2) }
-    }
-    #[inline(always)]
-    fn accumulate_anchor(
-        r: &[f32],
-        y: &[f32],
-        k: usize,
-        d: usize,
-        dp: usize,
-        c: &mut [f64],
-        n: &mut [f64],
-    ) {
-        unsafe { crate::simd256::accumulate_anchor(r, y, k, d, dp, c, n) }
-    }
-}
+simd_row_ops!(
+    /// AVX2 + FMA intrinsics (`simd256`).
+    Avx2 => simd256
+);
 
 #[inline(always)]
 fn chunk_body<O: RowOps>(
