@@ -107,8 +107,9 @@ pub struct FitArgs {
     /// instead of failing.
     #[arg(long)]
     pub recover: bool,
-    /// Precision of the data in memory: f64, or f32 for half the memory (diag and
-    /// spherical then also run their products in f32, ~1.7× faster; statistics stay f64).
+    /// Precision of the data in memory: f64, or f32 for half the memory (full, diag and
+    /// spherical then also compute in f32, ~1.8× faster on large data; statistics and
+    /// parameters stay f64).
     #[arg(long, default_value = "f64", value_name = "TYPE")]
     pub dtype: String,
     /// File with one non-negative weight per data row.

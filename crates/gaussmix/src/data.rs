@@ -87,8 +87,9 @@ impl<'a> Data<'a> {
         Self::checked(Values::F64(Cow::Borrowed(x)), n_rows, n_cols)
     }
 
-    /// Wraps a row-major f32 slice. Fitting f32 data runs the matrix products in f32
-    /// (about twice as fast for large D) and accumulates statistics in f64.
+    /// Wraps a row-major f32 slice. Fitting f32 data computes in f32 where that pays (full
+    /// covariances through the anchored kernel, diag and spherical products: up to
+    /// about 1.8× faster on large data) and accumulates statistics in f64.
     ///
     /// ```
     /// let x = [0.0f32, 0.1, 5.0, 5.1];
