@@ -222,6 +222,34 @@ fn hard_but_valid_data_gets_a_finite_fit() {
     let distinct: String = (0..40)
         .map(|i| format!("{},{}\n", i % 4, (i % 4) * (i % 4)))
         .collect();
+    // Six features: the product kernels (and, with --dtype f32, the anchored f32 kernel).
+    let wide_offset: String = (0..80)
+        .map(|i| {
+            let t = i as f64 / 80.0;
+            (0..6)
+                .map(|j| {
+                    format!(
+                        "{}",
+                        1e7 + (i % 3) as f64 * 0.5 + 0.01 * (t * (j + 3) as f64).sin()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect();
+    let wide_constant: String = (0..80)
+        .map(|i| {
+            let t = i as f64 / 80.0;
+            format!(
+                "{},{},7,{},{},-2\n",
+                (t * 9.0).sin() + (i % 2) as f64 * 8.0,
+                (t * 4.0).cos(),
+                (t * 17.0).sin() * 1e-6,
+                (i % 2) as f64 * 3.0
+            )
+        })
+        .collect();
     let cases: Vec<(&str, String, &str)> = vec![
         ("identical points", "3,4\n".repeat(30), "-k 2"),
         (
@@ -245,10 +273,17 @@ fn hard_but_valid_data_gets_a_finite_fit() {
             "1e300,1\n1e300,2\n1.0000000001e300,3\n".into(),
             "-k 1",
         ),
+        ("6-D, huge offset", wide_offset, "-k 3"),
+        ("6-D, constant columns", wide_constant, "-k 3"),
+        ("6-D, identical points", "1,2,3,4,5,6\n".repeat(30), "-k 2"),
     ];
     for (name, text, k) in cases {
-        for cov in ["full", "tied", "diag", "spherical"] {
-            for recover in [false, true] {
+        for (cov, recover, dtype) in ["full", "tied", "diag", "spherical"]
+            .into_iter()
+            .flat_map(|c| [(c, false), (c, true)])
+            .flat_map(|(c, r)| [(c, r, "f64"), (c, r, "f32")])
+        {
+            {
                 let dir = tempfile::tempdir().unwrap();
                 let d = dir.path().join("d.csv");
                 std::fs::write(&d, &text).unwrap();
@@ -259,6 +294,8 @@ fn hard_but_valid_data_gets_a_finite_fit() {
                     "--quiet",
                     "--n-init",
                     "2",
+                    "--dtype",
+                    dtype,
                 ]);
                 if recover {
                     cmd.arg("--recover");
