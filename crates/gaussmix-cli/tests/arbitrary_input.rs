@@ -124,4 +124,25 @@ proptest! {
             prop_assert_eq!(GaussianMixture::from_json(&m.to_json()).unwrap(), m);
         }
     }
+
+    /// The same on f32 data and up to 7 features, where full covariances run the
+    /// anchored f32 kernel and extreme values overflow f32 arithmetic.
+    #[test]
+    fn fit_on_f32_data_gives_an_error_or_a_finite_model(
+        n in 1usize..40, d in 1usize..8, k in 1usize..4,
+        values in prop::collection::vec(any_number(), 100),
+        kind in prop::sample::select(CovarianceType::ALL.to_vec()),
+        recover in any::<bool>(),
+    ) {
+        let x: Vec<f32> = (0..n * d).map(|i| values[(i * 7) % values.len()] as f32).collect();
+        let Ok(data) = Data::from_slice_f32(&x, n, d) else { return Ok(()); };
+        let fit = GaussianMixture::builder(k).covariance_type(kind).recover(recover).max_iter(20).build().unwrap().fit_data(&data);
+        if let Ok(m) = fit {
+            prop_assert!(m.weights().iter().all(|v| v.is_finite()));
+            prop_assert!(m.means().iter().all(|v| v.is_finite()));
+            prop_assert!(m.covariances().to_array().iter().all(|v| v.is_finite()));
+            let rec = m.fit_record().unwrap();
+            prop_assert!(rec.score.is_finite() && rec.bic.is_finite() && rec.lower_bound.is_finite());
+        }
+    }
 }
