@@ -527,17 +527,12 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
         CovarianceType::Full => {
             // out = P Aᵀ + Xc Bᵀ (+ konst below): two products for all components.
             let t = d * (d + 1) / 2;
-            product(
-                rm_mut(&mut w.out, m, k),
-                Accum::Replace,
+            expanded(
+                &mut w.out,
                 rm(&w.outer, m, t),
-                rm(&cf.a, k, t).transpose(),
-            );
-            product(
-                rm_mut(&mut w.out, m, k),
-                Accum::Add,
+                &cf.a,
                 rm(&w.xc, m, d),
-                rm(&cf.b, k, d).transpose(),
+                &cf.b,
             );
             add_konst(out, &w.out, &prep.konst, k);
         }
@@ -567,18 +562,7 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
             // out = Xc² (−½P)ᵀ + Xc ((μ−c₀)P)ᵀ + konst
             w.tmp.clear();
             w.tmp.extend(w.xc.iter().map(|v| *v * *v));
-            product(
-                rm_mut(&mut w.out, m, k),
-                Accum::Replace,
-                rm(&w.tmp, m, d),
-                rm(&cf.a, k, d).transpose(),
-            );
-            product(
-                rm_mut(&mut w.out, m, k),
-                Accum::Add,
-                rm(&w.xc, m, d),
-                rm(&cf.b, k, d).transpose(),
-            );
+            expanded(&mut w.out, rm(&w.tmp, m, d), &cf.a, rm(&w.xc, m, d), &cf.b);
             add_konst(out, &w.out, &prep.konst, k);
         }
         CovarianceType::Spherical => {
@@ -600,6 +584,25 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
             }
         }
     }
+}
+
+/// `out (m×K) ← sq · aᵀ + x · bᵀ`: the expanded quadratic and linear terms of all
+/// components' log-densities (`a`: K × sq's columns, `b`: K × D, row-major).
+#[inline(always)]
+fn expanded<T: Real>(out: &mut [T], sq: MatRef<'_, T>, a: &[T], x: MatRef<'_, T>, b: &[T]) {
+    let (m, k) = (sq.nrows(), a.len() / sq.ncols().max(1));
+    product(
+        rm_mut(out, m, k),
+        Accum::Replace,
+        sq,
+        rm(a, k, sq.ncols()).transpose(),
+    );
+    product(
+        rm_mut(out, m, k),
+        Accum::Add,
+        x,
+        rm(b, k, x.ncols()).transpose(),
+    );
 }
 
 /// `out ← o (as f64) + konst_k`: the large constants are added in f64.
