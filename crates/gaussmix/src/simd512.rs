@@ -480,57 +480,74 @@ unsafe fn exp_nonpositive_f64(x: __m512d) -> __m512d {
 
 /// `estep::normalize_rows` in AVX-512 (same semantics): per row the maximum (and a NaN
 /// check) in registers, `exp(v − max)` and its sum, `log p = max + ln Σ`, then the
-/// scaling by `1/Σ`.
+/// scaling by `1/Σ`. The three steps run as separate sweeps over blocks of rows, so that
+/// rows overlap in the pipeline instead of each row's reductions and division forming
+/// one long chain.
 ///
 /// # Safety
 /// AVX-512F must be available; `lp.len() ≥ log_norm.len()·k`.
 #[target_feature(enable = "avx512f")]
 pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     debug_assert!(lp.len() >= log_norm.len() * k);
+    const BLOCK: usize = 64;
     let ninf = _mm512_set1_pd(f64::NEG_INFINITY);
-    for (i, ln) in log_norm.iter_mut().enumerate() {
-        let vp = lp.as_mut_ptr().add(i * k);
-        let mut mx = ninf;
-        let mut nan: __mmask8 = 0;
-        let mut kb = 0;
-        while kb < k {
-            let m = lanes8(k - kb);
-            let x = _mm512_mask_loadu_pd(ninf, m, vp.add(kb));
-            nan |= _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x);
-            mx = _mm512_max_pd(mx, x);
-            kb += 8;
-        }
-        let mxs = _mm512_reduce_max_pd(mx);
-        if nan != 0 || !mxs.is_finite() {
-            *ln = if nan != 0 { f64::NAN } else { mxs };
-            let u = _mm512_set1_pd(1.0 / k as f64);
-            kb = 0;
+    let mut sums = [0.0f64; BLOCK];
+    for (bi, lnb) in log_norm.chunks_mut(BLOCK).enumerate() {
+        let base = lp.as_mut_ptr().add(bi * BLOCK * k);
+        // Maxima (NaN if a value is NaN).
+        for (i, ln) in lnb.iter_mut().enumerate() {
+            let vp = base.add(i * k);
+            let mut mx = ninf;
+            let mut nan: __mmask8 = 0;
+            let mut kb = 0;
             while kb < k {
-                _mm512_mask_storeu_pd(vp.add(kb), lanes8(k - kb), u);
+                let m = lanes8(k - kb);
+                let x = _mm512_mask_loadu_pd(ninf, m, vp.add(kb));
+                nan |= _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x);
+                mx = _mm512_max_pd(mx, x);
                 kb += 8;
             }
-            continue;
+            *ln = if nan != 0 { f64::NAN } else { _mm512_reduce_max_pd(mx) };
         }
-        let mxv = _mm512_set1_pd(mxs);
-        let mut sum = _mm512_setzero_pd();
-        kb = 0;
-        while kb < k {
-            let m = lanes8(k - kb);
-            let e = exp_nonpositive_f64(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, vp.add(kb)), mxv));
-            let e = _mm512_maskz_mov_pd(m, e);
-            _mm512_mask_storeu_pd(vp.add(kb), m, e);
-            sum = _mm512_add_pd(sum, e);
-            kb += 8;
+        // Exponentials and their sums.
+        for (i, (ln, sum)) in lnb.iter().zip(sums.iter_mut()).enumerate() {
+            if !ln.is_finite() {
+                continue;
+            }
+            let vp = base.add(i * k);
+            let mxv = _mm512_set1_pd(*ln);
+            let mut acc = _mm512_setzero_pd();
+            let mut kb = 0;
+            while kb < k {
+                let m = lanes8(k - kb);
+                let e = exp_nonpositive_f64(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, vp.add(kb)), mxv));
+                let e = _mm512_maskz_mov_pd(m, e);
+                _mm512_mask_storeu_pd(vp.add(kb), m, e);
+                acc = _mm512_add_pd(acc, e);
+                kb += 8;
+            }
+            *sum = _mm512_reduce_add_pd(acc);
         }
-        let s = _mm512_reduce_add_pd(sum);
-        *ln = mxs + crate::estep::ln_fast(s);
-        let inv = _mm512_set1_pd(1.0 / s);
-        kb = 0;
-        while kb < k {
-            let m = lanes8(k - kb);
-            let x = _mm512_maskz_loadu_pd(m, vp.add(kb));
-            _mm512_mask_storeu_pd(vp.add(kb), m, _mm512_mul_pd(x, inv));
-            kb += 8;
+        // log p and the scaling (uniform responsibilities for a row without a density).
+        for (i, (ln, sum)) in lnb.iter_mut().zip(sums.iter()).enumerate() {
+            let vp = base.add(i * k);
+            let scale = if ln.is_finite() {
+                *ln += crate::estep::ln_fast(*sum);
+                None
+            } else {
+                Some(_mm512_set1_pd(1.0 / k as f64))
+            };
+            let inv = _mm512_set1_pd(1.0 / *sum);
+            let mut kb = 0;
+            while kb < k {
+                let m = lanes8(k - kb);
+                let v = match scale {
+                    None => _mm512_mul_pd(_mm512_maskz_loadu_pd(m, vp.add(kb)), inv),
+                    Some(u) => u,
+                };
+                _mm512_mask_storeu_pd(vp.add(kb), m, v);
+                kb += 8;
+            }
         }
     }
 }
