@@ -177,6 +177,8 @@ pub(crate) struct AnchorWs {
     /// Shifted rows `y` (`m` rows of stride [`padded`]`(D)`, zero beyond `D`, anchor
     /// order) and their packed outer products.
     y: Vec<f32>,
+    /// `y` in f64 (same layout).
+    y64: Vec<f64>,
     outer: Vec<f32>,
     m2: Vec<f32>,
     /// Per row (anchor order): `konst_a + max` and `Σ exp(v − max)`, then its logarithm.
@@ -279,13 +281,16 @@ trait RowOps {
     fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32;
     /// `v ← exp(v − mx)`; returns `Σ v`.
     fn exp_sum(v: &mut [f32], mx: f32) -> f32;
-    /// `‖yᵀU‖²` in f64 (`U`: D×D upper triangular).
-    fn whitened_sq(y: &[f32], u: &[f64]) -> f64;
-    /// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (upper triangle; `m2`: D×D), then `r_pa ← 0`.
+    /// `‖yᵀU‖²` in f64 (`y`: D values, `U`: D×D upper triangular).
+    fn whitened_sq(y: &[f64], u: &[f64]) -> f64;
+    /// `dst ← src` widened to f64.
+    fn widen(dst: &mut [f64], src: &[f32]);
+    /// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (upper triangle; `m2`: D×D; `y`: the rows in
+    /// f64, stride `dp`), then `r_pa ← 0`.
     #[allow(clippy::too_many_arguments)]
     fn own_moments(
         r: &mut [f32],
-        y: &[f32],
+        y: &[f64],
         a: usize,
         k: usize,
         d: usize,
@@ -347,7 +352,7 @@ impl RowOps for Portable {
     #[inline(always)]
     fn own_moments(
         r: &mut [f32],
-        y: &[f32],
+        y: &[f64],
         a: usize,
         k: usize,
         d: usize,
@@ -357,15 +362,21 @@ impl RowOps for Portable {
         for (rp, yp) in r.chunks_exact_mut(k).zip(y.chunks_exact(dp)) {
             let rv = std::mem::take(&mut rp[a]) as f64;
             for i in 0..d {
-                let ri = rv * yp[i] as f64;
+                let ri = rv * yp[i];
                 for (mm, yj) in m2[i * d + i..(i + 1) * d].iter_mut().zip(&yp[i..d]) {
-                    *mm += ri * *yj as f64;
+                    *mm += ri * yj;
                 }
             }
         }
     }
     #[inline(always)]
-    fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
+    fn widen(dst: &mut [f64], src: &[f32]) {
+        for (a, b) in dst.iter_mut().zip(src) {
+            *a = *b as f64;
+        }
+    }
+    #[inline(always)]
+    fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
         let d = y.len();
         let mut z = [0.0f64; 8];
         let mut q = 0.0;
@@ -376,7 +387,7 @@ impl RowOps for Portable {
             for (i, yi) in y.iter().enumerate().take(jb + w) {
                 let row = &u[i * d + jb..i * d + jb + w];
                 for (zl, ul) in z.iter_mut().zip(row) {
-                    *zl += *yi as f64 * ul;
+                    *zl += yi * ul;
                 }
             }
             q += z.iter().map(|v| v * v).sum::<f64>();
@@ -440,13 +451,17 @@ macro_rules! simd_row_ops {
                 unsafe { crate::$module::scale(v, s) }
             }
             #[inline(always)]
-            fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
+            fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
                 unsafe { crate::$module::whitened_sq(y, u) }
+            }
+            #[inline(always)]
+            fn widen(dst: &mut [f64], src: &[f32]) {
+                unsafe { crate::$module::widen(dst, src) }
             }
             #[inline(always)]
             fn own_moments(
                 r: &mut [f32],
-                y: &[f32],
+                y: &[f64],
                 a: usize,
                 k: usize,
                 d: usize,
@@ -545,6 +560,10 @@ fn chunk_body<O: RowOps>(
             O::sub(&mut ws.y[p * dp..p * dp + d], &rows[i * d..(i + 1) * d], z);
         }
     }
+    // The same rows in f64 (exact), for the own components' f64 work.
+    ws.y64.clear();
+    ws.y64.resize(m * dp, 0.0);
+    O::widen(&mut ws.y64, &ws.y);
 
     // E-step: yᵀΛ_k y for all components in one product, then per row the cross term
     // and the constant of its anchor, log-sum-exp, and the responsibilities.
@@ -566,18 +585,22 @@ fn chunk_body<O: RowOps>(
     // and the pass is then redone in f64.
     ws.lsum.resize(m, 0.0);
     ws.lbase.resize(m, 0.0);
+    // The row's own component, where its mass is: ‖yᵀU_a‖² in f64 instead of the
+    // expanded f32 form, whose terms cancel when Σ_a is ill-conditioned (and whose
+    // f32-rounded coefficients bias it). A sweep of its own, so that rows overlap.
+    for a in 0..k {
+        let u = &ap.u[a * d * d..(a + 1) * d * d];
+        for p in ws.start[a]..ws.start[a + 1] {
+            ws.lsum[p] = -0.5 * O::whitened_sq(&ws.y64[p * dp..p * dp + d], u);
+        }
+    }
     for a in 0..k {
         let g = &ap.g[a * d * k..(a + 1) * d * k];
         let c2 = &ap.c2[a * k..(a + 1) * k];
-        let u = &ap.u[a * d * d..(a + 1) * d * d];
         for p in ws.start[a]..ws.start[a + 1] {
             let v = &mut ws.out[p * k..(p + 1) * k];
-            let y = &ws.y[p * dp..p * dp + d];
-            // The row's own component, where its mass is: ‖yᵀU_a‖² in f64 instead of
-            // the expanded f32 form, whose terms cancel when Σ_a is ill-conditioned (and
-            // whose f32-rounded coefficients bias it).
-            let own = (-0.5 * O::whitened_sq(y, u)) as f32;
-            ws.lbase[p] = O::cross_max(v, y, g, c2, (a, own)) as f64;
+            let own = (a, ws.lsum[p] as f32);
+            ws.lbase[p] = O::cross_max(v, &ws.y[p * dp..p * dp + d], g, c2, own) as f64;
         }
     }
     for (p, v) in ws.out.chunks_exact_mut(k).enumerate() {
@@ -619,7 +642,7 @@ fn chunk_body<O: RowOps>(
         // product below then covers only the other components.
         O::own_moments(
             &mut ws.out[lo * k..hi * k],
-            &ws.y[lo * dp..hi * dp],
+            &ws.y64[lo * dp..hi * dp],
             a,
             k,
             d,

@@ -276,7 +276,7 @@ pub(crate) unsafe fn scale(v: &mut [f32], s: f32) {
 /// AVX2 and FMA must be available; `u.len() ≥ y.len()²`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-pub(crate) unsafe fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
+pub(crate) unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
     let d = y.len();
     debug_assert!(u.len() >= d * d);
     let up = u.as_ptr();
@@ -286,8 +286,7 @@ pub(crate) unsafe fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
         let mut z = [_mm256_setzero_pd(); 2];
         for i in 0..jb + 4 {
             let row = _mm256_loadu_pd(up.add(i * d + jb));
-            let yi = _mm256_set1_pd(*y.get_unchecked(i) as f64);
-            z[i & 1] = _mm256_fmadd_pd(yi, row, z[i & 1]);
+            z[i & 1] = _mm256_fmadd_pd(_mm256_set1_pd(*y.get_unchecked(i)), row, z[i & 1]);
         }
         let zz = _mm256_add_pd(z[0], z[1]);
         q = _mm256_fmadd_pd(zz, zz, q);
@@ -297,16 +296,37 @@ pub(crate) unsafe fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
     for j in jb..d {
         let mut z = 0.0;
         for i in 0..=j {
-            z += *y.get_unchecked(i) as f64 * *up.add(i * d + j);
+            z += *y.get_unchecked(i) * *up.add(i * d + j);
         }
         s += z * z;
     }
     s
 }
 
+/// `dst ← src` widened to f64.
+///
+/// # Safety
+/// AVX2 and FMA must be available; `src.len() ≥ dst.len()`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn widen(dst: &mut [f64], src: &[f32]) {
+    let n = dst.len();
+    debug_assert!(src.len() >= n);
+    let (dp, sp) = (dst.as_mut_ptr(), src.as_ptr());
+    let mut i = 0;
+    while i + 4 <= n {
+        _mm256_storeu_pd(dp.add(i), _mm256_cvtps_pd(_mm_loadu_ps(sp.add(i))));
+        i += 4;
+    }
+    while i < n {
+        *dp.add(i) = *sp.add(i) as f64;
+        i += 1;
+    }
+}
+
 /// See `simd512::own_moments`: `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (upper triangle, and
-/// some entries below it), then `r_pa ← 0`. Blocks of four matrix rows by eight columns
-/// in eight registers.
+/// some entries below it; `y`: f64 rows of stride `dp`), then `r_pa ← 0`. Blocks of four
+/// matrix rows by eight columns in eight registers.
 ///
 /// # Safety
 /// AVX2 and FMA must be available; `r.len() = rows·k`, `a < k`, `y.len() ≥ rows·dp` with
@@ -315,7 +335,7 @@ pub(crate) unsafe fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
 #[inline]
 pub(crate) unsafe fn own_moments(
     r: &mut [f32],
-    y: &[f32],
+    y: &[f64],
     a: usize,
     k: usize,
     d: usize,
@@ -335,11 +355,10 @@ pub(crate) unsafe fn own_moments(
             for p in 0..rows {
                 let rv = *rp.add(p * k + a) as f64;
                 let yr = yp.add(p * dp);
-                let yv = _mm256_loadu_ps(yr.add(jb));
-                let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(yv));
-                let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(yv));
+                let lo = _mm256_loadu_pd(yr.add(jb));
+                let hi = _mm256_loadu_pd(yr.add(jb + 4));
                 for (u, acc) in acc.iter_mut().enumerate().take(ih) {
-                    let ri = _mm256_set1_pd(rv * *yr.add(ib + u) as f64);
+                    let ri = _mm256_set1_pd(rv * *yr.add(ib + u));
                     acc[0] = _mm256_fmadd_pd(ri, lo, acc[0]);
                     acc[1] = _mm256_fmadd_pd(ri, hi, acc[1]);
                 }

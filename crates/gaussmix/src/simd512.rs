@@ -142,7 +142,7 @@ pub(crate) unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
 /// AVX-512F must be available; `u.len() ≥ y.len()²`.
 #[target_feature(enable = "avx512f")]
 #[inline]
-pub(crate) unsafe fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
+pub(crate) unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
     let d = y.len();
     debug_assert!(u.len() >= d * d);
     let up = u.as_ptr();
@@ -154,8 +154,7 @@ pub(crate) unsafe fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
         let mut z = [_mm512_setzero_pd(); 2];
         for i in 0..jb + w {
             let row = _mm512_maskz_loadu_pd(m, up.add(i * d + jb));
-            let yi = _mm512_set1_pd(*y.get_unchecked(i) as f64);
-            z[i & 1] = _mm512_fmadd_pd(yi, row, z[i & 1]);
+            z[i & 1] = _mm512_fmadd_pd(_mm512_set1_pd(*y.get_unchecked(i)), row, z[i & 1]);
         }
         let zz = _mm512_add_pd(z[0], z[1]);
         q = _mm512_fmadd_pd(zz, zz, q);
@@ -164,19 +163,40 @@ pub(crate) unsafe fn whitened_sq(y: &[f32], u: &[f64]) -> f64 {
     _mm512_reduce_add_pd(q)
 }
 
-/// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (`m2`: D×D; blocks on and above the diagonal, so
-/// a few entries below it get their share too, which nothing reads), then `r_pa ← 0`.
-/// Blocks of eight matrix rows by sixteen columns stay in sixteen registers while the
-/// anchor's rows stream through.
+/// `dst ← src` widened to f64.
+///
+/// # Safety
+/// AVX-512F must be available; `src.len() ≥ dst.len()`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(crate) unsafe fn widen(dst: &mut [f64], src: &[f32]) {
+    let n = dst.len();
+    debug_assert!(src.len() >= n);
+    let (dp, sp) = (dst.as_mut_ptr(), src.as_ptr());
+    let mut i = 0;
+    while i + 8 <= n {
+        _mm512_storeu_pd(dp.add(i), _mm512_cvtps_pd(_mm256_loadu_ps(sp.add(i))));
+        i += 8;
+    }
+    while i < n {
+        *dp.add(i) = *sp.add(i) as f64;
+        i += 1;
+    }
+}
+
+/// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (`m2`: D×D; `y`: f64 rows of stride `dp`; blocks on
+/// and above the diagonal, so a few entries below it get their share too, which nothing
+/// reads), then `r_pa ← 0`. Blocks of eight matrix rows by sixteen columns stay in
+/// sixteen registers while the anchor's rows stream through.
 ///
 /// # Safety
 /// AVX-512F must be available; `r.len() = rows·k`, `a < k`, `y.len() ≥ rows·dp` with
-/// `dp ≥ D + 15`, `m2.len() ≥ D²`.
+/// `dp ≥ D + 15` (zero beyond `D`), `m2.len() ≥ D²`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn own_moments(
     r: &mut [f32],
-    y: &[f32],
+    y: &[f64],
     a: usize,
     k: usize,
     d: usize,
@@ -186,6 +206,7 @@ pub(crate) unsafe fn own_moments(
     let rows = r.len() / k;
     debug_assert!(a < k && y.len() >= rows * dp && m2.len() >= d * d);
     let (rp, yp, mp) = (r.as_mut_ptr(), y.as_ptr(), m2.as_mut_ptr());
+    let mut ry = [0.0f64; 8];
     let mut ib = 0;
     while ib < d {
         let ih = (d - ib).min(8);
@@ -201,15 +222,17 @@ pub(crate) unsafe fn own_moments(
             };
             let mut acc = [[_mm512_setzero_pd(); 2]; 8];
             for p in 0..rows {
-                let rv = *rp.add(p * k + a) as f64;
                 let yr = yp.add(p * dp);
-                let yv = _mm512_loadu_ps(yr.add(jb));
-                let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(yv));
-                let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
-                    _mm512_castps_pd(yv),
-                )));
-                for (u, acc) in acc.iter_mut().enumerate().take(ih) {
-                    let ri = _mm512_set1_pd(rv * *yr.add(ib + u) as f64);
+                let rv = _mm512_set1_pd(*rp.add(p * k + a) as f64);
+                // r·y of these matrix rows, broadcast below from memory.
+                _mm512_storeu_pd(
+                    ry.as_mut_ptr(),
+                    _mm512_mul_pd(rv, _mm512_loadu_pd(yr.add(ib))),
+                );
+                let lo = _mm512_loadu_pd(yr.add(jb));
+                let hi = _mm512_loadu_pd(yr.add(jb + 8));
+                for (acc, ri) in acc.iter_mut().zip(&ry).take(ih) {
+                    let ri = _mm512_set1_pd(*ri);
                     acc[0] = _mm512_fmadd_pd(ri, lo, acc[0]);
                     acc[1] = _mm512_fmadd_pd(ri, hi, acc[1]);
                 }
@@ -507,7 +530,11 @@ pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut
                 mx = _mm512_max_pd(mx, x);
                 kb += 8;
             }
-            *ln = if nan != 0 { f64::NAN } else { _mm512_reduce_max_pd(mx) };
+            *ln = if nan != 0 {
+                f64::NAN
+            } else {
+                _mm512_reduce_max_pd(mx)
+            };
         }
         // Exponentials and their sums.
         for (i, (ln, sum)) in lnb.iter().zip(sums.iter_mut()).enumerate() {
@@ -520,7 +547,8 @@ pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut
             let mut kb = 0;
             while kb < k {
                 let m = lanes8(k - kb);
-                let e = exp_nonpositive_f64(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, vp.add(kb)), mxv));
+                let e =
+                    exp_nonpositive_f64(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, vp.add(kb)), mxv));
                 let e = _mm512_maskz_mov_pd(m, e);
                 _mm512_mask_storeu_pd(vp.add(kb), m, e);
                 acc = _mm512_add_pd(acc, e);
