@@ -11,7 +11,7 @@ use crate::anchored::{self, AnchorWs};
 use crate::covariance::CovarianceType;
 use crate::covariance::Covariances;
 use crate::data::{Data, Rows};
-use crate::engine::{chunks, derive_seed, map_groups};
+use crate::engine::{chunks_of, derive_seed, map_groups, CHUNK_ROWS};
 use crate::error::{GmmError, Result};
 use crate::estep::{normalize_rows, weighted_log_prob, Scratch};
 use crate::init::widen;
@@ -90,7 +90,10 @@ where
     let parts = map_groups(n, |s, e| {
         let mut st = SuffStats::new(kind, k, d, shift);
         with_buffers(|b| {
-            for (cs, ce) in chunks(s, e) {
+            // The anchored kernel works per anchor within a chunk: longer chunks give it
+            // longer runs per anchor (and still fit its f32 buffers in cache).
+            let step = if anchors.is_some() { 2 * CHUNK_ROWS } else { CHUNK_ROWS };
+            for (cs, ce) in chunks_of(s, e, step) {
                 let m = ce - cs;
                 data.prefetch(ce, (ce + m).min(e));
                 b.resp.resize(m * k, 0.0);

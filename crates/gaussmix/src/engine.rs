@@ -40,9 +40,18 @@ where
 
 /// Iterates over the chunks of rows `[start, end)`.
 pub(crate) fn chunks(start: usize, end: usize) -> impl Iterator<Item = (usize, usize)> {
+    chunks_of(start, end, CHUNK_ROWS)
+}
+
+/// Iterates over chunks of `rows` rows (the last one shorter) of `[start, end)`.
+pub(crate) fn chunks_of(
+    start: usize,
+    end: usize,
+    rows: usize,
+) -> impl Iterator<Item = (usize, usize)> {
     (start..end)
-        .step_by(CHUNK_ROWS)
-        .map(move |s| (s, (s + CHUNK_ROWS).min(end)))
+        .step_by(rows)
+        .map(move |s| (s, (s + rows).min(end)))
 }
 
 /// Runs `f` on a pool of `n_threads` threads, or on rayon's global pool when `None`.
