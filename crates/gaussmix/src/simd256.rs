@@ -401,6 +401,16 @@ pub(crate) unsafe fn accumulate_anchor(
     debug_assert!(y.len() >= rows * dp && c.len() >= k * d && n.len() >= k);
     let (rp, yp) = (r.as_ptr(), y.as_ptr());
     let mut buf = [0.0f32; 8];
+    // Components with mass in these rows (bit set); the others add nothing to the first
+    // moments (all their responsibilities are exactly 0) and are skipped.
+    let mut live = [u64::MAX; 32];
+    let mut mark = |q: usize, mass: f32| {
+        if let Some(l) = live.get_mut(q / 64) {
+            if mass == 0.0 {
+                *l &= !(1u64 << (q % 64));
+            }
+        }
+    };
     let mut kb = 0;
     while kb + 8 <= k {
         let mut acc = _mm256_setzero_ps();
@@ -410,6 +420,7 @@ pub(crate) unsafe fn accumulate_anchor(
         _mm256_storeu_ps(buf.as_mut_ptr(), acc);
         for (q, b) in buf.iter().enumerate() {
             n[kb + q] += *b as f64;
+            mark(kb + q, *b);
         }
         kb += 8;
     }
@@ -419,7 +430,9 @@ pub(crate) unsafe fn accumulate_anchor(
             s += *rp.add(p * k + q);
         }
         *nq += s as f64;
+        mark(q, s);
     }
+    let has_mass = |q: usize| live.get(q / 64).is_none_or(|l| (l >> (q % 64)) & 1 != 0);
     // First moments: four components × eight features in four registers, twice.
     let cp = c.as_mut_ptr();
     let mut jb = 0;
@@ -428,6 +441,10 @@ pub(crate) unsafe fn accumulate_anchor(
         let mut kb = 0;
         while kb < k {
             let q4 = (k - kb).min(4);
+            if !(kb..kb + q4).any(has_mass) {
+                kb += 4;
+                continue;
+            }
             let mut acc = [_mm256_setzero_ps(); 4];
             for p in 0..rows {
                 let yv = _mm256_loadu_ps(yp.add(p * dp + jb));

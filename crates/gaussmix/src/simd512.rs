@@ -321,7 +321,9 @@ pub(crate) unsafe fn accumulate_anchor(
     let rows = r.len() / k;
     debug_assert!(y.len() >= rows * dp && c.len() >= k * d && n.len() >= k);
     let (rp, yp) = (r.as_ptr(), y.as_ptr());
-    // Masses: sixteen components at a time.
+    // Masses: sixteen components at a time. Components without mass in these rows
+    // (all responsibilities exactly 0: far components) add nothing below: skipped.
+    let mut live = [u16::MAX; 128];
     let mut kb = 0;
     while kb < k {
         let m = lanes(k - kb);
@@ -329,9 +331,16 @@ pub(crate) unsafe fn accumulate_anchor(
         for p in 0..rows {
             acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, rp.add(p * k + kb)));
         }
+        if let Some(l) = live.get_mut(kb / 16) {
+            *l = _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(m, acc, _mm512_setzero_ps());
+        }
         add_f64(n.as_mut_ptr().add(kb), (k - kb).min(16), acc);
         kb += 16;
     }
+    let has_mass = |q: usize, width: usize| {
+        live.get(q / 16)
+            .is_none_or(|l| (*l >> (q % 16)) & ((1u32 << width) - 1) as u16 != 0)
+    };
     // First moments: eight components × sixteen features in eight registers.
     let cp = c.as_mut_ptr();
     let mut jb = 0;
@@ -339,6 +348,10 @@ pub(crate) unsafe fn accumulate_anchor(
         let w = (d - jb).min(16);
         let mut kb = 0;
         while kb + 8 <= k {
+            if !has_mass(kb, 8) {
+                kb += 8;
+                continue;
+            }
             let mut acc = [_mm512_setzero_ps(); 8];
             for p in 0..rows {
                 let yv = _mm512_loadu_ps(yp.add(p * dp + jb));
@@ -353,6 +366,9 @@ pub(crate) unsafe fn accumulate_anchor(
             kb += 8;
         }
         for q in kb..k {
+            if !has_mass(q, 1) {
+                continue;
+            }
             let mut a = _mm512_setzero_ps();
             for p in 0..rows {
                 let yv = _mm512_loadu_ps(yp.add(p * dp + jb));
