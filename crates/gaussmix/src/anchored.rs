@@ -35,11 +35,13 @@
 //! M-step product. On the test data of `tests/f32.rs` this took the f32 fit from 2e-5
 //! (and a non-monotone lower bound) to 2e-9 of the f64 fit of the same values.
 //!
-//! Rows are sorted by anchor within a chunk (counting sort), so each anchor's rows are
-//! contiguous and their accumulations run in registers. The row loops exist twice: as
-//! AVX-512 intrinsics (`simd512`, used when the CPU has AVX-512F) and as portable loops
-//! (auto-vectorised, used on AVX2 and other CPUs); both are tested against an f64
-//! reference.
+//! Rows are sorted by anchor within a chunk (counting sort; the pass gives this kernel
+//! 512-row chunks), so each anchor's rows are contiguous and their accumulations run in
+//! registers; components without mass in an anchor's rows (exact zeros: f32
+//! responsibilities below e^-87 of the row's best are 0) are skipped. The row loops
+//! exist three times: AVX-512 intrinsics (`simd512`), AVX2+FMA intrinsics (`simd256`)
+//! and portable loops (other CPUs), chosen at run time; all three are tested against an
+//! f64 reference.
 //!
 //! f32 arithmetic can overflow where f64 does not (squares of values beyond 1.8e19): a
 //! pass whose statistics come out non-finite is redone on rows converted to f64
@@ -87,6 +89,17 @@ impl AnchorPrep {
     /// dimensions (its accumulators must stay small).
     pub fn fits(k: usize, d: usize) -> bool {
         k.saturating_mul(k).saturating_mul(d) <= MAX_PAIR_VALUES
+    }
+
+    /// Whether the anchored kernel beats converting the f32 rows to f64 for the f64
+    /// kernels. Its row work (sorting, the own component's D² in f64, per-anchor
+    /// sums) does not shrink with K while the products it halves grow with K·D², so it
+    /// pays from about K = 16 and D = 14 on. Measured (N = 200k, 10 iterations from a
+    /// poor start, time with conversion / anchored): D 16: K 8 0.72, K 16 1.11, K 32 1.29;
+    /// D 14: K 16 0.99, K 32 1.16; D 12, K 32: 1.03; D 24, K 32: 1.51; D 32, K 32: 1.57;
+    /// every D ≤ 32 with K = 8: 0.5–0.9. (1M rows, D 16, K 32, 20 iterations: 1.7.)
+    pub fn pays(k: usize, d: usize) -> bool {
+        k >= 16 && d >= 14
     }
 
     pub fn new(p: &Params) -> Self {

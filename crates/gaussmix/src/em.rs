@@ -92,7 +92,11 @@ where
         with_buffers(|b| {
             // The anchored kernel works per anchor within a chunk: longer chunks give it
             // longer runs per anchor (and still fit its f32 buffers in cache).
-            let step = if anchors.is_some() { 2 * CHUNK_ROWS } else { CHUNK_ROWS };
+            let step = if anchors.is_some() {
+                2 * CHUNK_ROWS
+            } else {
+                CHUNK_ROWS
+            };
             for (cs, ce) in chunks_of(s, e, step) {
                 let m = ce - cs;
                 data.prefetch(ce, (ce + m).min(e));
@@ -164,8 +168,13 @@ where
 
 /// The E-step pass: statistics and the log-likelihood under `p`.
 pub(crate) fn e_pass(data: &Data, p: &Params, track_worst: bool) -> SuffStats {
-    let prep = Prepared::for_data(p, data.is_f32());
-    let st = e_pass_with(data, p, &prep, track_worst);
+    e_pass_prepared(data, p, &Prepared::for_data(p, data.is_f32()), track_worst)
+}
+
+/// [`e_pass`] with given kernels; an anchored f32 pass that overflows is redone on f64
+/// conversions.
+fn e_pass_prepared(data: &Data, p: &Params, prep: &Prepared, track_worst: bool) -> SuffStats {
+    let st = e_pass_with(data, p, prep, track_worst);
     if prep.anchored.is_some() && !st.is_finite() {
         // Something overflowed the f32 range: the same pass on rows converted to f64.
         return e_pass_with(data, p, &Prepared::new(p, None), track_worst);
@@ -460,8 +469,8 @@ mod tests {
         )
         .unwrap();
         let d32 = Data::from_slice_f32(&x32, n, d).unwrap();
-        assert!(Prepared::for_data(&p, true).anchored.is_some());
-        let a = e_pass(&d32, &p, false);
+        let prep = Prepared::new(&p, None).with_anchors(&p);
+        let a = e_pass_prepared(&d32, &p, &prep, false);
         let b = e_pass(&Data::from_slice(&x64, n, d).unwrap(), &p, false);
         assert!(a.is_finite());
         assert_eq!(a.ll, b.ll);

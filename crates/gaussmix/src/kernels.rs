@@ -291,28 +291,50 @@ impl Prepared {
     }
 
     /// The kernels for a pass over data in f64 or, with `f32_data`, f32: full
-    /// covariances on f32 data get the anchored f32 kernel when it applies (products,
-    /// accumulators of bounded size) unless `GAUSSMIX_F32_FULL=convert` asks for f32
-    /// rows converted to f64 (for comparisons).
+    /// covariances on f32 data get the anchored f32 kernel where it pays (see
+    /// [`AnchorPrep::pays`]). `GAUSSMIX_F32_FULL=convert` or `=anchored` forces one
+    /// choice (for comparisons and tests).
     pub fn for_data(p: &Params, f32_data: bool) -> Self {
-        let mut prep = Self::new(p, None);
-        if f32_data
+        let prep = Self::new(p, None);
+        let anchored = f32_data
             && prep.kind == CovarianceType::Full
             && prep.gemm
             && AnchorPrep::fits(prep.k, prep.d)
-            && !convert_f32_full()
-        {
-            let ap = AnchorPrep::new(p);
-            prep.shift = ap.z.clone();
-            prep.anchored = Some(ap);
+            && match f32_full_choice() {
+                F32Full::Auto => AnchorPrep::pays(prep.k, prep.d),
+                F32Full::Convert => false,
+                F32Full::Anchored => true,
+            };
+        if anchored {
+            prep.with_anchors(p)
+        } else {
+            prep
         }
-        prep
+    }
+
+    /// These kernels with the anchored f32 kernel for full covariances.
+    pub fn with_anchors(mut self, p: &Params) -> Self {
+        let ap = AnchorPrep::new(p);
+        self.shift = ap.z.clone();
+        self.anchored = Some(ap);
+        self
     }
 }
 
-fn convert_f32_full() -> bool {
-    static CONVERT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CONVERT.get_or_init(|| std::env::var("GAUSSMIX_F32_FULL").as_deref() == Ok("convert"))
+#[derive(Clone, Copy)]
+enum F32Full {
+    Auto,
+    Convert,
+    Anchored,
+}
+
+fn f32_full_choice() -> F32Full {
+    static CHOICE: std::sync::OnceLock<F32Full> = std::sync::OnceLock::new();
+    *CHOICE.get_or_init(|| match std::env::var("GAUSSMIX_F32_FULL").as_deref() {
+        Ok("convert") => F32Full::Convert,
+        Ok("anchored") => F32Full::Anchored,
+        _ => F32Full::Auto,
+    })
 }
 
 /// `Λ = U Uᵀ` (full `d×d`) from an upper-triangular precision factor `U`.

@@ -170,7 +170,8 @@ fn separated_clusters(n: usize, k: usize, d: usize, seed: u64) -> Vec<f32> {
 /// nearest means, the f32 fit follows the f64 fit of the same values.
 #[test]
 fn f32_full_covariance_fit_tracks_f64_on_separated_clusters() {
-    let (n, k, d) = (24_000, 12, 16);
+    // K = 16, D = 16: where the anchored kernel is chosen by default.
+    let (n, k, d) = (24_000, 16, 16);
     let x32 = separated_clusters(n, k, d, 7);
     let x64: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
     let data64 = Data::from_slice(&x64, n, d).unwrap();
@@ -179,7 +180,7 @@ fn f32_full_covariance_fit_tracks_f64_on_separated_clusters() {
     let mean = view.mean_axis(ndarray::Axis(0)).unwrap();
     let centred = &view - &mean;
     let cov = centred.t().dot(&centred) / (n as f64 - 1.0);
-    let means = Array2::from_shape_fn((k, d), |(c, j)| x64[(c * 1999) * d + j]);
+    let means = Array2::from_shape_fn((k, d), |(c, j)| x64[(c * 1499) * d + j]);
     let covs = ndarray::Array3::from_shape_fn((k, d, d), |(_, a, b)| cov[[a, b]]);
     let opts = GaussianMixture::builder(k)
         .covariance_type(CovarianceType::Full)
@@ -274,22 +275,33 @@ fn f32_zero_weight_row_that_overflows_is_ignored() {
     assert!((la - lb).abs() <= 1e-7 * lb.abs(), "{la} vs {lb}");
 }
 
-/// The f32 tests again with the AVX2 row loops (`GAUSSMIX_SIMD=avx2`), which an AVX-512
-/// machine would otherwise never run end to end.
+/// The f32 tests again in child processes: with the anchored kernel forced for every
+/// full-covariance fit (`GAUSSMIX_F32_FULL=anchored`: the small fixtures would otherwise
+/// go through f64 conversion), and that with the AVX2 row loops too
+/// (`GAUSSMIX_SIMD=avx2`), which an AVX-512 machine would otherwise never run.
 #[test]
-fn f32_tests_pass_on_the_avx2_paths() {
-    if std::env::var("GAUSSMIX_SIMD").is_ok() {
-        return; // already the child
+fn f32_tests_pass_with_the_anchored_kernel_forced_and_on_the_avx2_paths() {
+    if std::env::var("GAUSSMIX_SIMD").is_ok() || std::env::var("GAUSSMIX_F32_FULL").is_ok() {
+        return; // already a child
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .env("GAUSSMIX_SIMD", "avx2")
-        .args(["--test-threads", "1", "f32_f", "f32_em", "f32_zero"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("4 passed"),
-        "GAUSSMIX_SIMD=avx2:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for simd in [None, Some("avx2")] {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.env("GAUSSMIX_F32_FULL", "anchored").args([
+            "--test-threads",
+            "1",
+            "f32_f",
+            "f32_em",
+            "f32_zero",
+        ]);
+        if let Some(s) = simd {
+            cmd.env("GAUSSMIX_SIMD", s);
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("4 passed"),
+            "GAUSSMIX_F32_FULL=anchored GAUSSMIX_SIMD={simd:?}:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
