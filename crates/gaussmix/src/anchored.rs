@@ -185,6 +185,9 @@ pub(crate) struct AnchorWs {
     anchor: Vec<u32>,
     order: Vec<u32>,
     start: Vec<usize>,
+    /// Scratch of the counting sort, and of `fold` (one `δ_ak`).
+    next: Vec<usize>,
+    delta: Vec<f64>,
     /// Rows (anchor order) with mass outside their own component.
     live: Vec<usize>,
     /// Shifted rows `y` (`m` rows of stride [`padded`]`(D)`, zero beyond `D`, anchor
@@ -555,13 +558,12 @@ fn chunk_body<O: RowOps>(
         ws.start[a + 1] += ws.start[a];
     }
     ws.order.resize(m, 0);
-    {
-        let mut next = ws.start[..k].to_vec();
-        for (i, a) in ws.anchor.iter().enumerate() {
-            let a = *a as usize;
-            ws.order[next[a]] = i as u32;
-            next[a] += 1;
-        }
+    ws.next.clear();
+    ws.next.extend_from_slice(&ws.start[..k]);
+    for (i, a) in ws.anchor.iter().enumerate() {
+        let a = *a as usize;
+        ws.order[ws.next[a]] = i as u32;
+        ws.next[a] += 1;
     }
     // Stale values beyond D would enter the products: the padding is rewritten too.
     ws.y.clear();
@@ -837,7 +839,8 @@ pub(crate) fn fold(ap: &AnchorPrep, st: &mut SuffStats, ws: &mut AnchorWs) {
         add_packed_upper(&mut st.m2, &ws.m2acc, k, d);
         ws.m2acc.iter_mut().for_each(|v| *v = 0.0);
     }
-    let mut delta = vec![0.0; d];
+    let mut delta = std::mem::take(&mut ws.delta);
+    delta.resize(d, 0.0);
     for an in 0..k {
         if !std::mem::take(&mut ws.touched[an]) {
             continue;
@@ -873,6 +876,7 @@ pub(crate) fn fold(ap: &AnchorPrep, st: &mut SuffStats, ws: &mut AnchorWs) {
             cv.iter_mut().for_each(|v| *v = 0.0);
         }
     }
+    ws.delta = delta;
 }
 
 /// The largest value and the plain sum (which is non-finite if any value is).
