@@ -94,12 +94,14 @@ impl AnchorPrep {
     /// Whether the anchored kernel beats converting the f32 rows to f64 for the f64
     /// kernels. Its row work (sorting, the own component's D² in f64, per-anchor
     /// sums) does not shrink with K while the products it halves grow with K·D², so it
-    /// pays from about K = 16 and D = 14 on. Measured (N = 200k, 10 iterations from a
-    /// poor start, time with conversion / anchored): D 16: K 8 0.72, K 16 1.11, K 32 1.29;
-    /// D 14: K 16 0.99, K 32 1.16; D 12, K 32: 1.03; D 24, K 32: 1.51; D 32, K 32: 1.57;
-    /// every D ≤ 32 with K = 8: 0.5–0.9. (1M rows, D 16, K 32, 20 iterations: 1.7.)
+    /// pays from about K = 16 and D = 14 on; its per-group fold grows with K²·D², so
+    /// it stops paying when K outgrows D. Measured (N = 200k, 5–10 iterations from a
+    /// poor start; time with conversion / anchored): D 16: K 8 0.72, K 16 1.11, K 32 1.29,
+    /// K 64 1.42, K 128 1.21, K 256 0.76; D 14: K 16 0.99, K 32 1.16; D 12, K 32: 1.03;
+    /// D 24, K 32: 1.51; D 32: K 32 1.57, K 128 1.40; every D ≤ 32 with K = 8: 0.5–0.9.
+    /// (1M rows, D 16, K 32, 20 iterations: 1.78.)
     pub fn pays(k: usize, d: usize) -> bool {
-        k >= 16 && d >= 14
+        k >= 16 && d >= 14 && k <= 8 * d
     }
 
     pub fn new(p: &Params) -> Self {
