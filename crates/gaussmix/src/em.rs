@@ -16,7 +16,7 @@ use crate::error::{GmmError, Result};
 use crate::estep::{normalize_rows, weighted_log_prob, Scratch};
 use crate::init::widen;
 use crate::kernels::{self, Prepared, Workspace};
-use crate::kmeans::nearest;
+use crate::kmeans::{AssignScratch, NearestCenters};
 use crate::model::Recovery;
 use crate::options::GmmOptions;
 use crate::params::Params;
@@ -35,6 +35,9 @@ pub(crate) struct Buffers {
     /// f32 rows converted for the f64-only kernels.
     pub conv: Vec<f64>,
     pub anchor: AnchorWs,
+    /// Nearest-centre assignment (initialisation).
+    pub assign: AssignScratch,
+    pub label: Vec<usize>,
 }
 
 thread_local! {
@@ -205,7 +208,7 @@ pub(crate) fn nearest_pass(
     centers: &[f64],
     k: usize,
 ) -> SuffStats {
-    let d = data.n_features();
+    let near = NearestCenters::new(centers, k, data.n_features());
     stats_pass(
         data,
         kind,
@@ -216,9 +219,12 @@ pub(crate) fn nearest_pass(
         |_, rows, resp, ln, b| {
             resp.fill(0.0);
             ln.fill(0.0);
-            for (i, x) in rows.as_f64(&mut b.conv).chunks_exact(d).enumerate() {
-                resp[i * k + nearest(centers, d, x).0] = 1.0;
+            let mut label = std::mem::take(&mut b.label);
+            near.assign(rows.as_f64(&mut b.conv), &mut label, &mut b.assign);
+            for (i, c) in label.iter().enumerate() {
+                resp[i * k + c] = 1.0;
             }
+            b.label = label;
         },
     )
 }

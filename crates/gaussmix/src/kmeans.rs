@@ -40,17 +40,83 @@ pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     crate::estep::sum_sq_diff(a, b)
 }
 
-/// Index and squared distance of the centre nearest to `x` (lowest index on ties).
-#[inline]
-pub(crate) fn nearest(centers: &[f64], d: usize, x: &[f64]) -> (usize, f64) {
-    let mut best = (0, f64::INFINITY);
-    for (c, mu) in centers.chunks_exact(d).enumerate() {
-        let dist = sq_dist(x, mu);
-        if dist < best.1 {
-            best = (c, dist);
+/// Nearest centres by one product per chunk: argmin_c ‖x − c‖² =
+/// argmax_c (x − s)·(c − s) − ½‖c − s‖², about the centres' mean `s` so that the
+/// expansion does not cancel far from the origin. (As with scikit-learn's distances,
+/// near-ties may resolve differently from the exact distances.)
+pub(crate) struct NearestCenters {
+    k: usize,
+    d: usize,
+    shift: Vec<f64>,
+    /// `c − s` (`K×D`) and `½‖c − s‖²`.
+    cc: Vec<f64>,
+    half_sq: Vec<f64>,
+}
+
+/// Buffers [`NearestCenters::assign`] reuses.
+#[derive(Default)]
+pub(crate) struct AssignScratch {
+    xc: Vec<f64>,
+    h: Vec<f64>,
+}
+
+impl NearestCenters {
+    pub fn new(centers: &[f64], k: usize, d: usize) -> Self {
+        let mut shift = vec![0.0; d];
+        for c in centers.chunks_exact(d) {
+            for (s, v) in shift.iter_mut().zip(c) {
+                *s += v / k as f64;
+            }
+        }
+        let cc: Vec<f64> = centers
+            .chunks_exact(d)
+            .flat_map(|c| c.iter().zip(&shift).map(|(a, b)| a - b))
+            .collect();
+        let half_sq = cc
+            .chunks_exact(d)
+            .map(|c| 0.5 * c.iter().map(|v| v * v).sum::<f64>())
+            .collect();
+        NearestCenters {
+            k,
+            d,
+            shift,
+            cc,
+            half_sq,
         }
     }
-    best
+
+    /// `label[i]` ← the centre nearest to row `i` of `rows` (first index on ties).
+    pub fn assign(&self, rows: &[f64], label: &mut Vec<usize>, s: &mut AssignScratch) {
+        let (k, d) = (self.k, self.d);
+        let m = rows.len() / d;
+        s.xc.clear();
+        s.xc.extend(
+            rows.chunks_exact(d)
+                .flat_map(|x| x.iter().zip(&self.shift).map(|(a, b)| a - b)),
+        );
+        s.h.resize(m * k, 0.0);
+        matmul(
+            MatMut::from_row_major_slice_mut(&mut s.h, m, k),
+            Accum::Replace,
+            MatRef::from_row_major_slice(&s.xc, m, d),
+            MatRef::from_row_major_slice(&self.cc, k, d).transpose(),
+            1.0,
+            Par::Seq,
+        );
+        label.clear();
+        label.extend(s.h.chunks_exact(k).map(|hr| {
+            let mut c = 0;
+            let mut best = f64::NEG_INFINITY;
+            for (j, (hv, q)) in hr.iter().zip(&self.half_sq).enumerate() {
+                let v = hv - q;
+                if v > best {
+                    best = v;
+                    c = j;
+                }
+            }
+            c
+        }));
+    }
 }
 
 fn check(data: &Data, k: usize) -> Result<()> {
@@ -176,60 +242,20 @@ pub fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFi
     let mut n_iter = 0;
     let mut inertia;
     loop {
-        // Nearest centres by one product per chunk: argmin_c ‖x − c‖² =
-        // argmax_c (x − s)·(c − s) − ½‖c − s‖², about the centres' mean `s` so that
-        // the expansion does not cancel far from the origin. (As scikit-learn's
-        // distances, near-ties may resolve differently from the exact distances.)
-        let mut shift = vec![0.0; d];
-        for c in centers.chunks_exact(d) {
-            for (s, v) in shift.iter_mut().zip(c) {
-                *s += v / k as f64;
-            }
-        }
-        let cc: Vec<f64> = centers
-            .chunks_exact(d)
-            .flat_map(|c| c.iter().zip(&shift).map(|(a, b)| a - b))
-            .collect();
-        let half_sq: Vec<f64> = cc
-            .chunks_exact(d)
-            .map(|c| 0.5 * c.iter().map(|v| v * v).sum::<f64>())
-            .collect();
+        let near = NearestCenters::new(&centers, k, d);
         // Sums of (x − old centre) per cluster: shifted so the update is accurate far
         // from the origin.
         let parts = map_groups(n, |s, e| {
             let mut sums = vec![0.0; k * d];
             let mut mass = vec![0.0; k];
             let mut inert = 0.0;
-            let (mut conv, mut xc, mut h) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut conv, mut scratch, mut label) =
+                (Vec::new(), AssignScratch::default(), Vec::new());
             for (cs, ce) in chunks(s, e) {
-                let m = ce - cs;
                 let rows = data.rows(cs, ce).as_f64(&mut conv);
-                xc.clear();
-                xc.extend(
-                    rows.chunks_exact(d)
-                        .flat_map(|x| x.iter().zip(&shift).map(|(a, b)| a - b)),
-                );
-                h.resize(m * k, 0.0);
-                matmul(
-                    MatMut::from_row_major_slice_mut(&mut h, m, k),
-                    Accum::Replace,
-                    MatRef::from_row_major_slice(&xc, m, d),
-                    MatRef::from_row_major_slice(&cc, k, d).transpose(),
-                    1.0,
-                    Par::Seq,
-                );
-                for (r, (x, hr)) in rows.chunks_exact(d).zip(h.chunks_exact(k)).enumerate() {
-                    let i = cs + r;
-                    let wi = data.weights().map_or(1.0, |w| w[i]);
-                    let mut c = 0;
-                    let mut best = f64::NEG_INFINITY;
-                    for (j, (hv, q)) in hr.iter().zip(&half_sq).enumerate() {
-                        let v = hv - q;
-                        if v > best {
-                            best = v;
-                            c = j;
-                        }
-                    }
+                near.assign(rows, &mut label, &mut scratch);
+                for (r, (x, &c)) in rows.chunks_exact(d).zip(&label).enumerate() {
+                    let wi = data.weights().map_or(1.0, |w| w[cs + r]);
                     let mu = &centers[c * d..(c + 1) * d];
                     mass[c] += wi;
                     inert += wi * sq_dist(x, mu);
