@@ -137,19 +137,42 @@ fn check(data: &Data, k: usize) -> Result<()> {
 
 /// Draws an index with probability proportional to `mass[i]` (all ≥ 0, sum `total` > 0).
 fn draw(mass: impl Iterator<Item = f64>, total: f64, rng: &mut ChaCha8Rng) -> Option<usize> {
-    let target = rng.gen::<f64>() * total;
+    draw_many(mass, total, 1, rng)[0]
+}
+
+/// `count` draws as [`draw`] would make them one after the other (the same random
+/// numbers, in the same order, against the same running sum), in one scan of `mass`.
+fn draw_many(
+    mass: impl Iterator<Item = f64>,
+    total: f64,
+    count: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Option<usize>> {
+    let targets: Vec<f64> = (0..count).map(|_| rng.gen::<f64>() * total).collect();
+    // Targets in increasing order; ties keep their draw order.
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by(|a, b| targets[*a].total_cmp(&targets[*b]));
+    let mut picks = vec![None; count];
+    let mut next = 0;
     let mut acc = 0.0;
     let mut last = None;
     for (i, m) in mass.enumerate() {
+        if next == count {
+            break;
+        }
         if m > 0.0 {
             acc += m;
             last = Some(i);
-            if acc > target {
-                return Some(i);
+            while next < count && acc > targets[order[next]] {
+                picks[order[next]] = Some(i);
+                next += 1;
             }
         }
     }
-    last
+    for &t in &order[next..] {
+        picks[t] = last;
+    }
+    picks
 }
 
 /// Greedy k-means++ seeding (Arthur & Vassilvitskii, with `2 + ln k` local trials per
@@ -168,28 +191,24 @@ pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>>
     let trials = 2 + (k as f64).ln() as usize;
     for _ in 1..k {
         let potential: f64 = (0..n).map(|i| w(i) * closest[i]).sum();
-        let mut candidates = Vec::with_capacity(trials);
-        for _ in 0..trials {
-            let pick = if potential > 0.0 {
-                draw((0..n).map(|i| w(i) * closest[i]), potential, &mut rng)
-            } else {
-                // Every row already sits on a centre: any row will do.
-                draw((0..n).map(w), data.total_weight(), &mut rng)
-            };
-            candidates.push(pick.unwrap_or(0));
-        }
+        // All trials' draws in one scan of the running sum.
+        let picks = if potential > 0.0 {
+            draw_many(
+                (0..n).map(|i| w(i) * closest[i]),
+                potential,
+                trials,
+                &mut rng,
+            )
+        } else {
+            // Every row already sits on a centre: any row will do.
+            draw_many((0..n).map(w), data.total_weight(), trials, &mut rng)
+        };
+        let candidates: Vec<usize> = picks.into_iter().map(|p| p.unwrap_or(0)).collect();
         // Pick the candidate that lowers the potential most (ties: first drawn); all
         // candidates are scored in one parallel pass over the data.
         let cand_rows: Vec<Vec<f64>> = candidates.iter().map(|&c| data.row_f64(c)).collect();
-        let parts = map_groups(n, |s, e| {
-            let mut pot = vec![0.0; cand_rows.len()];
-            data.for_each_row(s, e, |i, x| {
-                for (p, c) in pot.iter_mut().zip(&cand_rows) {
-                    *p += w(i) * closest[i].min(sq_dist(x, c));
-                }
-            });
-            pot
-        });
+        let cand_flat: Vec<f64> = cand_rows.concat();
+        let parts = map_groups(n, |s, e| score_candidates(data, &closest, &cand_flat, s, e));
         let mut best: Option<(usize, f64)> = None;
         for (t, &cand) in candidates.iter().enumerate() {
             let pot: f64 = parts.iter().map(|p| p[t]).sum();
@@ -211,13 +230,86 @@ fn lower_closest(data: &Data, closest: &mut [f64], c: &[f64]) {
     let gr = crate::engine::group_rows(closest.len());
     closest.par_chunks_mut(gr).enumerate().for_each(|(g, cl)| {
         let s = g * gr;
-        data.for_each_row(s, s + cl.len(), |i, x| {
-            let dist = sq_dist(x, c);
-            if dist < cl[i - s] {
-                cl[i - s] = dist;
-            }
-        });
+        dispatch!(lower_closest_rows(data, cl, c, s));
     });
+}
+
+/// Runs `$f` compiled for AVX-512 or AVX2 when the CPU has them (the distance loops
+/// then vectorise wider; the arithmetic and its order are the same), else as is.
+macro_rules! dispatch {
+    ($f:ident($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn fast<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            if crate::simd512::available() {
+                // SAFETY: the CPU has the features `wide` is compiled for.
+                unsafe { wide(#[inline(always)] || $f($($arg),*)) }
+            } else if crate::simd256::available() {
+                // SAFETY: the CPU has the features `fast` is compiled for.
+                unsafe { fast(#[inline(always)] || $f($($arg),*)) }
+            } else {
+                $f($($arg),*)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $f($($arg),*)
+        }
+    }};
+}
+use dispatch;
+
+/// `closest[i] ← min(closest[i], ‖x_{s+i} − c‖²)`.
+#[inline(always)]
+fn lower_closest_rows(data: &Data, cl: &mut [f64], c: &[f64], s: usize) {
+    let d = data.n_features();
+    let mut buf = Vec::new();
+    for (cs, ce) in chunks(s, s + cl.len()) {
+        let rows = data.rows(cs, ce).as_f64(&mut buf);
+        for (x, v) in rows.chunks_exact(d).zip(&mut cl[cs - s..ce - s]) {
+            let dist = sq_dist(x, c);
+            if dist < *v {
+                *v = dist;
+            }
+        }
+    }
+}
+
+/// For each candidate `t` (rows of `cands`), `Σ w_i min(closest_i, ‖x_i − c_t‖²)` over
+/// rows `[s, e)`.
+fn score_candidates(data: &Data, closest: &[f64], cands: &[f64], s: usize, e: usize) -> Vec<f64> {
+    dispatch!(score_candidates_rows(data, closest, cands, s, e))
+}
+
+#[inline(always)]
+fn score_candidates_rows(
+    data: &Data,
+    closest: &[f64],
+    cands: &[f64],
+    s: usize,
+    e: usize,
+) -> Vec<f64> {
+    let d = data.n_features();
+    let mut pot = vec![0.0; cands.len() / d];
+    let mut buf = Vec::new();
+    for (cs, ce) in chunks(s, e) {
+        let rows = data.rows(cs, ce).as_f64(&mut buf);
+        for (r, x) in rows.chunks_exact(d).enumerate() {
+            let i = cs + r;
+            let wi = data.weights().map_or(1.0, |w| w[i]);
+            for (p, c) in pot.iter_mut().zip(cands.chunks_exact(d)) {
+                *p += wi * closest[i].min(sq_dist(x, c));
+            }
+        }
+    }
+    pot
 }
 
 /// Lloyd's k-means from k-means++ seeds; stops when the centres move less than `1e-4`
@@ -301,4 +393,30 @@ pub fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFi
 fn mean_variance(data: &Data) -> f64 {
     let (_, var) = data.column_moments();
     var.iter().sum::<f64>() / var.len() as f64
+}
+
+#[cfg(test)]
+mod draw_tests {
+    use super::*;
+
+    /// One scan gives exactly the draws that separate scans would.
+    #[test]
+    fn draw_many_equals_repeated_draws() {
+        let mass: Vec<f64> = (0..500).map(|i| ((i * 37) % 11) as f64 * 0.5).collect();
+        let total: f64 = mass.iter().sum();
+        for seed in 0..20 {
+            let mut a = ChaCha8Rng::seed_from_u64(seed);
+            let mut b = ChaCha8Rng::seed_from_u64(seed);
+            let one: Vec<Option<usize>> = (0..7)
+                .map(|_| draw(mass.iter().copied(), total, &mut a))
+                .collect();
+            assert_eq!(draw_many(mass.iter().copied(), total, 7, &mut b), one);
+        }
+        // Rounding past the end: the last row with mass.
+        let mut r = ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(
+            draw_many([0.0, 1.0, 0.0].into_iter(), 1e9, 2, &mut r),
+            vec![Some(1); 2]
+        );
+    }
 }
