@@ -253,38 +253,12 @@ pub(crate) fn chunk(
     ws: &mut AnchorWs,
 ) {
     #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        unsafe fn wide(
-            ap: &AnchorPrep,
-            st: &mut SuffStats,
-            rows: &[f32],
-            weights: Option<&[f64]>,
-            log_norm: &mut [f64],
-            ws: &mut AnchorWs,
-        ) {
-            chunk_body::<Avx512>(ap, st, rows, weights, log_norm, ws)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn fast(
-            ap: &AnchorPrep,
-            st: &mut SuffStats,
-            rows: &[f32],
-            weights: Option<&[f64]>,
-            log_norm: &mut [f64],
-            ws: &mut AnchorWs,
-        ) {
-            chunk_body::<Avx2>(ap, st, rows, weights, log_norm, ws)
-        }
-        if crate::simd512::available() {
-            // SAFETY: the CPU has the features `wide` is compiled for.
-            return unsafe { wide(ap, st, rows, weights, log_norm, ws) };
-        }
-        if crate::simd256::available() {
-            // SAFETY: the CPU has the features `fast` is compiled for.
-            return unsafe { fast(ap, st, rows, weights, log_norm, ws) };
-        }
-    }
+    crate::engine::by_cpu!(
+        avx512: chunk_body::<Avx512>(ap, st, rows, weights, log_norm, ws),
+        avx2: chunk_body::<Avx2>(ap, st, rows, weights, log_norm, ws),
+        other: chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws)
+    );
+    #[cfg(not(target_arch = "x86_64"))]
     chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws)
 }
 

@@ -54,6 +54,43 @@ pub(crate) fn chunks_of(
         .map(move |s| (s, (s + rows).min(end)))
 }
 
+/// Evaluates an expression compiled for AVX-512 or AVX2+FMA when the CPU has them (the
+/// loops inside then vectorise wider), else as is: `by_cpu!(f(args))` for one
+/// function, or one expression per instruction set. The expression is inlined into a
+/// function carrying the target features, so everything it inlines gets them too.
+macro_rules! by_cpu {
+    ($f:ident($($arg:expr),*)) => {
+        $crate::engine::by_cpu!(avx512: $f($($arg),*), avx2: $f($($arg),*), other: $f($($arg),*))
+    };
+    (avx512: $wide:expr, avx2: $fast:expr, other: $base:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn fast<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            if $crate::simd512::available() {
+                // SAFETY: the CPU has the features `wide` is compiled for.
+                unsafe { wide(#[inline(always)] || $wide) }
+            } else if $crate::simd256::available() {
+                // SAFETY: the CPU has the features `fast` is compiled for.
+                unsafe { fast(#[inline(always)] || $fast) }
+            } else {
+                $base
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $base
+        }
+    }};
+}
+pub(crate) use by_cpu;
+
 /// Runs `f` on a pool of `n_threads` threads, or on rayon's global pool when `None`.
 pub(crate) fn install<R: Send>(
     n_threads: Option<usize>,

@@ -20,7 +20,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::data::Data;
-use crate::engine::{chunks, map_groups};
+use crate::engine::{by_cpu, chunks, map_groups};
 use crate::error::{GmmError, Result};
 
 /// The result of [`kmeans`].
@@ -230,41 +230,9 @@ fn lower_closest(data: &Data, closest: &mut [f64], c: &[f64]) {
     let gr = crate::engine::group_rows(closest.len());
     closest.par_chunks_mut(gr).enumerate().for_each(|(g, cl)| {
         let s = g * gr;
-        dispatch!(lower_closest_rows(data, cl, c, s));
+        by_cpu!(lower_closest_rows(data, cl, c, s));
     });
 }
-
-/// Runs `$f` compiled for AVX-512 or AVX2 when the CPU has them (the distance loops
-/// then vectorise wider; the arithmetic and its order are the same), else as is.
-macro_rules! dispatch {
-    ($f:ident($($arg:expr),*)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f,avx2,fma")]
-            unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
-                f()
-            }
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn fast<R>(f: impl FnOnce() -> R) -> R {
-                f()
-            }
-            if crate::simd512::available() {
-                // SAFETY: the CPU has the features `wide` is compiled for.
-                unsafe { wide(#[inline(always)] || $f($($arg),*)) }
-            } else if crate::simd256::available() {
-                // SAFETY: the CPU has the features `fast` is compiled for.
-                unsafe { fast(#[inline(always)] || $f($($arg),*)) }
-            } else {
-                $f($($arg),*)
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            $f($($arg),*)
-        }
-    }};
-}
-use dispatch;
 
 /// `closest[i] ← min(closest[i], ‖x_{s+i} − c‖²)`.
 #[inline(always)]
@@ -285,7 +253,7 @@ fn lower_closest_rows(data: &Data, cl: &mut [f64], c: &[f64], s: usize) {
 /// For each candidate `t` (rows of `cands`), `Σ w_i min(closest_i, ‖x_i − c_t‖²)` over
 /// rows `[s, e)`.
 fn score_candidates(data: &Data, closest: &[f64], cands: &[f64], s: usize, e: usize) -> Vec<f64> {
-    dispatch!(score_candidates_rows(data, closest, cands, s, e))
+    by_cpu!(score_candidates_rows(data, closest, cands, s, e))
 }
 
 #[inline(always)]
