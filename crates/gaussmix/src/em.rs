@@ -174,13 +174,14 @@ pub(crate) fn e_pass(data: &Data, p: &Params, track_worst: bool) -> SuffStats {
     e_pass_prepared(data, p, &Prepared::for_data(p, data.is_f32()), track_worst)
 }
 
-/// [`e_pass`] with given kernels; an anchored f32 pass that overflows is redone on f64
-/// conversions.
+/// [`e_pass`] with given kernels; a pass computed in f32 (f32 products or the anchored
+/// kernel) whose statistics overflow is redone on f64 conversions, so f32 data is never
+/// refused where its f64 values would fit.
 fn e_pass_prepared(data: &Data, p: &Params, prep: &Prepared, track_worst: bool) -> SuffStats {
     let st = e_pass_with(data, p, prep, track_worst);
-    if prep.anchored.is_some() && !st.is_finite() {
+    if data.is_f32() && prep.computes_in_f32() && !st.is_finite() {
         // Something overflowed the f32 range: the same pass on rows converted to f64.
-        return e_pass_with(data, p, &Prepared::new(p, None), track_worst);
+        return e_pass_with(data, p, &Prepared::new(p, None, false), track_worst);
     }
     st
 }
@@ -475,7 +476,7 @@ mod tests {
         )
         .unwrap();
         let d32 = Data::from_slice_f32(&x32, n, d).unwrap();
-        let prep = Prepared::new(&p, None).with_anchors(&p);
+        let prep = Prepared::new(&p, None, true).with_anchors(&p);
         let a = e_pass_prepared(&d32, &p, &prep, false);
         let b = e_pass(&Data::from_slice(&x64, n, d).unwrap(), &p, false);
         assert!(a.is_finite());

@@ -63,7 +63,7 @@ pub(crate) trait Real:
 {
     fn of(v: f64) -> Self;
     fn to_f64(self) -> f64;
-    fn coeffs(p: &Prepared) -> &Coeffs<Self>;
+    fn coeffs(g: &Group) -> &Coeffs<Self>;
     fn ws(w: &mut Workspace) -> &mut TypedWs<Self>;
     /// `packed_outer` with AVX-512 where this type has such a kernel; `false` if not.
     fn packed_outer_simd(_outer: &mut Vec<Self>, _xc: &mut Vec<Self>, _d: usize) -> bool {
@@ -80,8 +80,8 @@ impl Real for f64 {
     fn to_f64(self) -> f64 {
         self
     }
-    fn coeffs(p: &Prepared) -> &Coeffs<Self> {
-        &p.c64
+    fn coeffs(g: &Group) -> &Coeffs<Self> {
+        &g.c64
     }
     fn ws(w: &mut Workspace) -> &mut TypedWs<Self> {
         &mut w.w64
@@ -114,23 +114,24 @@ impl Real for f32 {
     fn to_f64(self) -> f64 {
         self as f64
     }
-    fn coeffs(p: &Prepared) -> &Coeffs<Self> {
-        &p.c32
+    fn coeffs(g: &Group) -> &Coeffs<Self> {
+        &g.c32
     }
     fn ws(w: &mut Workspace) -> &mut TypedWs<Self> {
         &mut w.w32
     }
 }
 
-/// The per-pass coefficients of the products, in one precision.
+/// The per-pass coefficients of the products for one group of components, in one
+/// precision (rows of `a` and `b` follow the group's member order).
 #[derive(Default)]
 pub(crate) struct Coeffs<T> {
-    /// The common shift `c₀`.
+    /// The group's shift `c`.
     c0: Vec<T>,
-    /// full: packed `−½ Λ_k (2 − δ)` (`K × D(D+1)/2`); tied: `b_k = (μ_k − c₀) U`;
-    /// diag: `−½/σ²` (`K×D`).
+    /// full: packed `−½ Λ_k (2 − δ)` (`K_g × D(D+1)/2`); tied: `b_k = (μ_k − c) U`;
+    /// diag: `−½/σ²` (`K_g×D`).
     a: Vec<T>,
-    /// full: `Λ_k (μ_k − c₀)`; diag/spherical: `(μ_k − c₀)/σ²` (`K×D`).
+    /// full: `Λ_k (μ_k − c)`; diag/spherical: `(μ_k − c)/σ²` (`K_g×D`).
     b: Vec<T>,
     /// tied: the precision factor `U`.
     u: Vec<T>,
@@ -148,23 +149,57 @@ impl Coeffs<f64> {
     }
 }
 
+/// Largest distance from a group's shift to a member's mean, in the member's own metric
+/// (`‖(c − μ_k)ᵀ U_k‖`, i.e. in units of its spread), for f64 products. Every expanded
+/// term of a row that matters to component `k` is then at most about
+/// `(‖(x − μ_k)ᵀU_k‖ + ρ)²`, so the expansion loses at most `ε·ρ²` relatively:
+/// `2.2e-16 · 256² ≈ 1.5e-11`, below the 1e-9 the fixtures and `tests/exactness.rs`
+/// hold us to, and the moments moved to the new means cancel no more than that.
+pub(crate) const SHIFT_RADIUS_F64: f64 = 256.0;
+/// The same for f32 products (`ε = 6e-8`): `6e-8 · 32² ≈ 6e-5` on a row's quadratic
+/// form, well inside the f32 accuracy `tests/exactness.rs` asserts (1e-5 on the lower
+/// bound, 1e-3 on parameters), while the 64-D benchmark mixture (centres ≈ 30 spreads
+/// from their weighted mean) still forms one group.
+pub(crate) const SHIFT_RADIUS_F32: f64 = 32.0;
+
+/// Components whose products share one shift `c`: all of them when every mean lies
+/// within the radius of their weighted mean (the common case, one set of products as
+/// before), else greedy groups around member means. Rows are shifted once per group.
+pub(crate) struct Group {
+    /// Member components, ascending.
+    comps: Vec<usize>,
+    c64: Coeffs<f64>,
+    c32: Coeffs<f32>,
+    /// Per member: `ln w_k − ½D ln 2π + log det U_k` (− ½ the constant term of the
+    /// expanded quadratic form for full, diag and spherical).
+    konst: Vec<f64>,
+    /// spherical, per member: `−½ p_k²`.
+    neg_half_p2: Vec<f64>,
+}
+
+impl Group {
+    /// Whether the group holds every component (so member `i` is component `i`).
+    #[inline(always)]
+    fn is_all(&self, k: usize) -> bool {
+        self.comps.len() == k
+    }
+}
+
 /// Per-pass constants derived from the parameters (computed once per EM iteration).
 pub(crate) struct Prepared {
     pub kind: CovarianceType,
     pub k: usize,
     pub d: usize,
     pub gemm: bool,
+    /// f32 rows get f32 products (diag and spherical); shifts are then f32 values.
+    f32: bool,
     /// The fused structure-of-arrays kernel, for `D ≤ small::MAX_D` without products.
     pub small: Option<crate::small::SmallPrep>,
-    /// Moments are accumulated about this shift (`K×D`).
+    /// Moments of component `k` are accumulated about `shift[k]` (`K×D`): its group's
+    /// shift for the products, its own mean for the fused loops.
     pub shift: Vec<f64>,
-    c64: Coeffs<f64>,
-    c32: Coeffs<f32>,
-    /// Per component: `ln w_k − ½D ln 2π + log det U_k` (− ½ the constant term of the
-    /// expanded quadratic form for full, diag and spherical).
-    konst: Vec<f64>,
-    /// spherical: `−½ p_k²`.
-    neg_half_p2: Vec<f64>,
+    /// The products' component groups (empty without products).
+    groups: Vec<Group>,
     /// Unique per pass: keys the workspace's cached products of a chunk.
     id: u64,
     /// f32 data with full covariances: the anchored f32 kernel (`anchored`), which
@@ -173,121 +208,211 @@ pub(crate) struct Prepared {
     pub anchored: Option<AnchorPrep>,
 }
 
-impl Prepared {
-    pub fn new(p: &Params, force_gemm: Option<bool>) -> Self {
-        let (k, d) = (p.k, p.d);
-        let kind = p.kind();
-        let gemm = force_gemm
-            .or_else(forced_kernel)
-            .unwrap_or(d >= GEMM_MIN_FEATURES);
+/// `‖(v − μ_c)ᵀ U_c‖²`: the squared distance from `v` to component `c`'s mean in units
+/// of its spread.
+pub(crate) fn whitened_sq(p: &Params, c: usize, v: &[f64]) -> f64 {
+    let d = p.d;
+    let mu = &p.means_flat()[c * d..(c + 1) * d];
+    let f = &p.prec.factors;
+    match p.kind() {
+        CovarianceType::Full | CovarianceType::Tied => {
+            let u = if p.kind() == CovarianceType::Full {
+                &f[c * d * d..(c + 1) * d * d]
+            } else {
+                &f[..d * d]
+            };
+            (0..d)
+                .map(|j| {
+                    let y: f64 = (0..=j).map(|i| (v[i] - mu[i]) * u[i * d + j]).sum();
+                    y * y
+                })
+                .sum()
+        }
+        CovarianceType::Diag => (0..d)
+            .map(|j| ((v[j] - mu[j]) * f[c * d + j]).powi(2))
+            .sum(),
+        CovarianceType::Spherical => {
+            f[c] * f[c] * (0..d).map(|j| (v[j] - mu[j]).powi(2)).sum::<f64>()
+        }
+    }
+}
+
+/// The shifts and members of the product groups (see [`Group`]). With `f32`, shifts
+/// are rounded to f32 first, so the f32 rows are shifted by exactly the value the f64
+/// coefficients assume (no rounding bias).
+fn group_components(p: &Params, c0: &[f64], f32: bool) -> Vec<(Vec<f64>, Vec<usize>)> {
+    let (k, d) = (p.k, p.d);
+    let radius = if f32 {
+        SHIFT_RADIUS_F32
+    } else {
+        SHIFT_RADIUS_F64
+    };
+    let r2 = radius * radius;
+    let round = |v: &[f64]| -> Vec<f64> {
+        if f32 {
+            v.iter().map(|x| *x as f32 as f64).collect()
+        } else {
+            v.to_vec()
+        }
+    };
+    let s0 = round(c0);
+    if (0..k).all(|c| whitened_sq(p, c, &s0) <= r2) {
+        return vec![(s0, (0..k).collect())];
+    }
+    let means = p.means_flat();
+    let mut groups: Vec<(Vec<f64>, Vec<usize>)> = Vec::new();
+    for c in 0..k {
+        match groups.iter_mut().find(|(s, _)| whitened_sq(p, c, s) <= r2) {
+            Some(g) => g.1.push(c),
+            None => groups.push((round(&means[c * d..(c + 1) * d]), vec![c])),
+        }
+    }
+    groups
+}
+
+impl Group {
+    /// The coefficients of members `comps` about `shift`.
+    fn new(p: &Params, comps: Vec<usize>, shift: Vec<f64>, f32: bool) -> Self {
+        let d = p.d;
+        let kg = comps.len();
         let means = p.means_flat();
         let f = &p.prec.factors;
         let base = -0.5 * d as f64 * LN_2PI;
-        let mut konst: Vec<f64> = (0..k)
-            .map(|c| p.log_weights[c] + base + p.prec.log_det[c])
+        let mut konst: Vec<f64> = comps
+            .iter()
+            .map(|&c| p.log_weights[c] + base + p.prec.log_det[c])
             .collect();
-        // c₀ = Σ w_k μ_k: inside the data's range, so shifted values stay small.
-        let mut c0 = vec![0.0; d];
-        for c in 0..k {
-            for j in 0..d {
-                c0[j] += p.weights[c] * means[c * d + j];
-            }
-        }
-        // The fused loops centre each component exactly on its mean; products share c₀.
-        let shift: Vec<f64> = match kind {
-            CovarianceType::Full if !gemm => means.to_vec(),
-            _ => (0..k).flat_map(|_| c0.iter().copied()).collect(),
-        };
+        let c0 = shift;
         let (mut a, mut b, mut u, mut neg_half_p2) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        match kind {
+        match p.kind() {
             CovarianceType::Full => {
-                // With Λ_k = U_k U_kᵀ and Xc = X − c₀, μc = μ_k − c₀:
+                // With Λ_k = U_k U_kᵀ and Xc = X − c, μc = μ_k − c:
                 // ln p = konst − ½ Σ_{a≤b} P[ab] Λ_ab (2 − δ_ab) + Xc·(Λ μc) − ½ μcᵀΛμc.
                 let t = d * (d + 1) / 2;
-                a = vec![0.0; k * t];
-                b = vec![0.0; k * d];
+                a = vec![0.0; kg * t];
+                b = vec![0.0; kg * d];
                 let mut lam = vec![0.0; d * d];
-                for c in 0..k {
+                for (g, &c) in comps.iter().enumerate() {
                     precision_matrix(&f[c * d * d..(c + 1) * d * d], d, &mut lam);
-                    packed_quadratic(&lam, d, &mut a[c * t..(c + 1) * t]);
+                    packed_quadratic(&lam, d, &mut a[g * t..(g + 1) * t]);
                     let mc: Vec<f64> = (0..d).map(|i| means[c * d + i] - c0[i]).collect();
                     let mut quad = 0.0;
                     for i in 0..d {
-                        let g: f64 = (0..d).map(|j| lam[i * d + j] * mc[j]).sum();
-                        b[c * d + i] = g;
-                        quad += g * mc[i];
+                        let gi: f64 = (0..d).map(|j| lam[i * d + j] * mc[j]).sum();
+                        b[g * d + i] = gi;
+                        quad += gi * mc[i];
                     }
-                    konst[c] -= 0.5 * quad;
+                    konst[g] -= 0.5 * quad;
                 }
             }
             CovarianceType::Tied => {
-                // b_k = (μ_k − c₀) U
+                // b_k = (μ_k − c) U
                 u = f[..d * d].to_vec();
-                a = vec![0.0; k * d];
-                for c in 0..k {
+                a = vec![0.0; kg * d];
+                for (g, &c) in comps.iter().enumerate() {
                     for i in 0..d {
                         let dm = means[c * d + i] - c0[i];
                         for j in i..d {
-                            a[c * d + j] += dm * f[i * d + j];
+                            a[g * d + j] += dm * f[i * d + j];
                         }
                     }
                 }
             }
             CovarianceType::Diag => {
-                a = vec![0.0; k * d];
-                b = vec![0.0; k * d];
-                for c in 0..k {
+                a = vec![0.0; kg * d];
+                b = vec![0.0; kg * d];
+                for (g, &c) in comps.iter().enumerate() {
                     let mut cst = 0.0;
                     for j in 0..d {
                         let prec = f[c * d + j] * f[c * d + j];
                         let dm = means[c * d + j] - c0[j];
-                        a[c * d + j] = -0.5 * prec;
-                        b[c * d + j] = dm * prec;
+                        a[g * d + j] = -0.5 * prec;
+                        b[g * d + j] = dm * prec;
                         cst += dm * dm * prec;
                     }
-                    konst[c] -= 0.5 * cst;
+                    konst[g] -= 0.5 * cst;
                 }
             }
             CovarianceType::Spherical => {
-                b = vec![0.0; k * d];
-                neg_half_p2 = vec![0.0; k];
-                for c in 0..k {
+                b = vec![0.0; kg * d];
+                neg_half_p2 = vec![0.0; kg];
+                for (g, &c) in comps.iter().enumerate() {
                     let prec = f[c] * f[c];
                     let mut cst = 0.0;
                     for j in 0..d {
                         let dm = means[c * d + j] - c0[j];
-                        b[c * d + j] = dm * prec;
+                        b[g * d + j] = dm * prec;
                         cst += dm * dm;
                     }
-                    neg_half_p2[c] = -0.5 * prec;
-                    konst[c] -= 0.5 * prec * cst;
+                    neg_half_p2[g] = -0.5 * prec;
+                    konst[g] -= 0.5 * prec * cst;
                 }
             }
         }
+        let c64 = Coeffs { c0, a, b, u };
+        let c32 = if f32 { c64.to_f32() } else { Coeffs::default() };
+        Group {
+            comps,
+            c64,
+            c32,
+            konst,
+            neg_half_p2,
+        }
+    }
+}
+
+impl Prepared {
+    /// The kernels for parameters `p`: products (unless `force_gemm` or `D` says the
+    /// fused loops), in f32 for `f32_data` where the covariance type allows it.
+    pub fn new(p: &Params, force_gemm: Option<bool>, f32_data: bool) -> Self {
+        let (k, d) = (p.k, p.d);
+        let kind = p.kind();
+        let gemm = force_gemm
+            .or_else(forced_kernel)
+            .unwrap_or(d >= GEMM_MIN_FEATURES);
+        let f32 = gemm && f32_data && f32_products(kind);
+        let means = p.means_flat();
+        let mut shift = means.to_vec();
+        let mut groups = Vec::new();
+        if gemm {
+            // c₀ = Σ w_k μ_k: inside the data's range; one group about it when every
+            // component is near enough.
+            let mut c0 = vec![0.0; d];
+            for c in 0..k {
+                for j in 0..d {
+                    c0[j] += p.weights[c] * means[c * d + j];
+                }
+            }
+            for (s, comps) in group_components(p, &c0, f32) {
+                for &c in &comps {
+                    shift[c * d..(c + 1) * d].copy_from_slice(&s);
+                }
+                groups.push(Group::new(p, comps, s, f32));
+            }
+        }
+        // The fused loops centre every component exactly on its own mean.
         let small =
             (!gemm && d <= crate::small::MAX_D).then(|| crate::small::SmallPrep::new(p, &shift));
-        let c64 = Coeffs { c0, a, b, u };
-        let c32 = if gemm && f32_products(kind) {
-            c64.to_f32()
-        } else {
-            Coeffs::default()
-        };
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Prepared {
             kind,
             k,
             d,
             gemm,
+            f32,
             small,
             shift,
-            c64,
-            c32,
-            konst,
-            neg_half_p2,
+            groups,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             anchored: None,
         }
+    }
+
+    /// Number of product groups (1 in the common case; tests look at it).
+    #[cfg(test)]
+    pub fn n_groups(&self) -> usize {
+        self.groups.len()
     }
 
     /// The kernels for a pass over data in f64 or, with `f32_data`, f32: full
@@ -295,7 +420,7 @@ impl Prepared {
     /// [`AnchorPrep::pays`]). `GAUSSMIX_F32_FULL=convert` or `=anchored` forces one
     /// choice (for comparisons and tests).
     pub fn for_data(p: &Params, f32_data: bool) -> Self {
-        let prep = Self::new(p, None);
+        let prep = Self::new(p, None, f32_data);
         let anchored = f32_data
             && prep.kind == CovarianceType::Full
             && prep.gemm
@@ -310,6 +435,12 @@ impl Prepared {
         } else {
             prep
         }
+    }
+
+    /// Whether a pass with these kernels computes in f32 on f32 rows (and so may
+    /// overflow where f64 would not).
+    pub fn computes_in_f32(&self) -> bool {
+        self.f32 || self.anchored.is_some()
     }
 
     /// These kernels with the anchored f32 kernel for full covariances.
@@ -383,6 +514,23 @@ pub(crate) fn add_packed_upper<T: Real>(m2: &mut [f64], packed: &[T], k: usize, 
     }
 }
 
+/// [`add_packed_upper`] for the members `comps` of a group (packed rows in member order).
+#[inline(always)]
+fn add_packed_upper_of<T: Real>(m2: &mut [f64], packed: &[T], comps: &[usize], d: usize) {
+    let t = d * (d + 1) / 2;
+    for (g, &c) in comps.iter().enumerate() {
+        let pk = &packed[g * t..(g + 1) * t];
+        let m2 = &mut m2[c * d * d..(c + 1) * d * d];
+        let mut idx = 0;
+        for i in 0..d {
+            for j in i..d {
+                m2[i * d + j] += pk[idx].to_f64();
+                idx += 1;
+            }
+        }
+    }
+}
+
 /// Reusable per-worker buffers, one set per precision.
 #[derive(Default)]
 pub(crate) struct Workspace {
@@ -407,9 +555,9 @@ pub(crate) struct TypedWs<T> {
     out2: Vec<T>,
     /// One transformed row in f64 (tied).
     row: Vec<f64>,
-    /// `(pass id, rows address, rows length)` whose `xc` and `outer` are held: the
+    /// `(pass id, group, rows address, rows length)` whose `xc` and `outer` are held: the
     /// M-step of a chunk reuses what its E-step built.
-    held: Option<(u64, usize, usize)>,
+    held: Option<(u64, usize, usize, usize)>,
 }
 
 impl<T: Real> TypedWs<T> {
@@ -418,8 +566,16 @@ impl<T: Real> TypedWs<T> {
     /// chunk's E-step, which always rebuilds (f32 chunks converted into one reused
     /// buffer share an address, so the address alone does not identify a chunk).
     #[inline(always)]
-    fn shifted(&mut self, prep: &Prepared, rows: &[T], c0: &[T], with_outer: bool, reuse: bool) {
-        let key = (prep.id, rows.as_ptr() as usize, rows.len());
+    fn shifted(
+        &mut self,
+        prep: &Prepared,
+        group: usize,
+        rows: &[T],
+        c0: &[T],
+        with_outer: bool,
+        reuse: bool,
+    ) {
+        let key = (prep.id, group, rows.as_ptr() as usize, rows.len());
         if reuse && with_outer && self.held == Some(key) {
             return;
         }
@@ -515,22 +671,26 @@ macro_rules! simd_dispatched {
 }
 
 /// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)` with products (requires `prep.gemm`).
+/// f32 products whose output overflows are redone on the rows converted to f64.
 pub(crate) fn log_prob(prep: &Prepared, rows: Rows, out: &mut [f64], ws: &mut Workspace) {
-    match rows {
-        Rows::F32(r) if f32_products(prep.kind) => log_prob_t::<f32>(prep, r, out, ws),
-        _ => {
-            let mut conv = std::mem::take(&mut ws.conv);
-            log_prob_t::<f64>(prep, rows.as_f64(&mut conv), out, ws);
-            ws.conv = conv;
+    if let Rows::F32(r) = rows {
+        if prep.f32 {
+            log_prob_t::<f32>(prep, r, out, ws);
+            if out.iter().all(|v| v.is_finite()) {
+                return;
+            }
         }
     }
+    let mut conv = std::mem::take(&mut ws.conv);
+    log_prob_t::<f64>(prep, rows.as_f64(&mut conv), out, ws);
+    ws.conv = conv;
 }
 
-/// Whether f32 data gets f32 products here. Not for full and tied: their moments about
-/// the common shift cancel between-component spread against within-component spread,
-/// and in f32 that broke positive definiteness on an ill-conditioned 16-D fit. Their
-/// f32 data is converted to f64 a chunk at a time (memory stays halved); full
-/// covariances get f32 speed from the anchored kernel (`anchored`) instead.
+/// Whether f32 data gets f32 products here. Not for full and tied: their moments cancel
+/// more in f32 (a product group's spread enters squared), and an ill-conditioned 16-D
+/// fit lost positive definiteness. Their f32 data is converted to f64 a chunk at a time
+/// (memory stays halved); full covariances get f32 speed from the anchored kernel
+/// (`anchored`) instead.
 fn f32_products(kind: CovarianceType) -> bool {
     matches!(kind, CovarianceType::Diag | CovarianceType::Spherical)
 }
@@ -541,75 +701,82 @@ simd_dispatched!(fn log_prob_t => log_prob_body(prep: &Prepared, rows: &[T], out
 fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
-    let cf = T::coeffs(prep);
     let w = T::ws(ws);
-    w.shifted(prep, rows, &cf.c0, prep.kind == CovarianceType::Full, false);
-    w.out.resize(m * k, T::default());
-    match prep.kind {
-        CovarianceType::Full => {
-            // out = P Aᵀ + Xc Bᵀ (+ konst below): two products for all components.
-            let t = d * (d + 1) / 2;
-            expanded(
-                &mut w.out,
-                rm(&w.outer, m, t),
-                &cf.a,
-                rm(&w.xc, m, d),
-                &cf.b,
-            );
-            add_konst(out, &w.out, &prep.konst, k);
-        }
-        CovarianceType::Tied => {
-            // The quadratic form in f64 from the product's rows: it is a difference.
-            w.tmp.resize(m * d, T::default());
-            product(
-                rm_mut(&mut w.tmp, m, d),
-                Accum::Replace,
-                rm(&w.xc, m, d),
-                rm(&cf.u, d, d),
-            );
-            let b64 = &prep.c64.a;
-            let y = &mut w.row;
-            y.resize(d, 0.0);
-            for (i, yt) in w.tmp.chunks_exact(d).enumerate() {
-                for (a, v) in y.iter_mut().zip(yt) {
-                    *a = v.to_f64();
-                }
-                for c in 0..k {
-                    let q = sum_sq_diff(y, &b64[c * d..(c + 1) * d]);
-                    out[i * k + c] = prep.konst[c] - 0.5 * q;
+    for (gi, g) in prep.groups.iter().enumerate() {
+        let cf = T::coeffs(g);
+        let kg = g.comps.len();
+        w.shifted(
+            prep,
+            gi,
+            rows,
+            &cf.c0,
+            prep.kind == CovarianceType::Full,
+            false,
+        );
+        w.out.resize(m * kg, T::default());
+        match prep.kind {
+            CovarianceType::Full => {
+                // out = P Aᵀ + Xc Bᵀ (+ konst below): two products for the group.
+                let t = d * (d + 1) / 2;
+                expanded(
+                    &mut w.out,
+                    rm(&w.outer, m, t),
+                    &cf.a,
+                    rm(&w.xc, m, d),
+                    &cf.b,
+                );
+                add_konst(out, &w.out, g, k);
+            }
+            CovarianceType::Tied => {
+                // The quadratic form in f64 from the product's rows: it is a difference.
+                w.tmp.resize(m * d, T::default());
+                product(
+                    rm_mut(&mut w.tmp, m, d),
+                    Accum::Replace,
+                    rm(&w.xc, m, d),
+                    rm(&cf.u, d, d),
+                );
+                let b64 = &g.c64.a;
+                let y = &mut w.row;
+                y.resize(d, 0.0);
+                for (i, yt) in w.tmp.chunks_exact(d).enumerate() {
+                    for (a, v) in y.iter_mut().zip(yt) {
+                        *a = v.to_f64();
+                    }
+                    for (gc, &c) in g.comps.iter().enumerate() {
+                        let q = sum_sq_diff(y, &b64[gc * d..(gc + 1) * d]);
+                        out[i * k + c] = g.konst[gc] - 0.5 * q;
+                    }
                 }
             }
-        }
-        CovarianceType::Diag => {
-            // out = Xc² (−½P)ᵀ + Xc ((μ−c₀)P)ᵀ + konst
-            w.tmp.clear();
-            w.tmp.extend(w.xc.iter().map(|v| *v * *v));
-            expanded(&mut w.out, rm(&w.tmp, m, d), &cf.a, rm(&w.xc, m, d), &cf.b);
-            add_konst(out, &w.out, &prep.konst, k);
-        }
-        CovarianceType::Spherical => {
-            product(
-                rm_mut(&mut w.out, m, k),
-                Accum::Replace,
-                rm(&w.xc, m, d),
-                rm(&cf.b, k, d).transpose(),
-            );
-            for ((row, x), o) in out
-                .chunks_exact_mut(k)
-                .zip(w.xc.chunks_exact(d))
-                .zip(w.out.chunks_exact(k))
-            {
-                let sq: f64 = x.iter().map(|v| v.to_f64() * v.to_f64()).sum();
-                for c in 0..k {
-                    row[c] = o[c].to_f64() + prep.konst[c] + prep.neg_half_p2[c] * sq;
+            CovarianceType::Diag => {
+                // out = Xc² (−½P)ᵀ + Xc ((μ−c)P)ᵀ + konst
+                w.tmp.clear();
+                w.tmp.extend(w.xc.iter().map(|v| *v * *v));
+                expanded(&mut w.out, rm(&w.tmp, m, d), &cf.a, rm(&w.xc, m, d), &cf.b);
+                add_konst(out, &w.out, g, k);
+            }
+            CovarianceType::Spherical => {
+                product(
+                    rm_mut(&mut w.out, m, kg),
+                    Accum::Replace,
+                    rm(&w.xc, m, d),
+                    rm(&cf.b, kg, d).transpose(),
+                );
+                for (i, (x, o)) in w.xc.chunks_exact(d).zip(w.out.chunks_exact(kg)).enumerate() {
+                    let sq: f64 = x.iter().map(|v| v.to_f64() * v.to_f64()).sum();
+                    let row = &mut out[i * k..(i + 1) * k];
+                    for (gc, &c) in g.comps.iter().enumerate() {
+                        row[c] = o[gc].to_f64() + g.konst[gc] + g.neg_half_p2[gc] * sq;
+                    }
                 }
             }
         }
     }
 }
 
-/// `out (m×K) ← sq · aᵀ + x · bᵀ`: the expanded quadratic and linear terms of all
-/// components' log-densities (`a`: K × sq's columns, `b`: K × D, row-major).
+/// `out (m×K) ← sq · aᵀ + x · bᵀ`: the expanded quadratic and linear terms of a group's
+/// log-densities (`a`: K_g × sq's columns, `b`: K_g × D, row-major).
 #[inline(always)]
 fn expanded<T: Real>(out: &mut [T], sq: MatRef<'_, T>, a: &[T], x: MatRef<'_, T>, b: &[T]) {
     let (m, k) = (sq.nrows(), a.len() / sq.ncols().max(1));
@@ -627,21 +794,33 @@ fn expanded<T: Real>(out: &mut [T], sq: MatRef<'_, T>, a: &[T], x: MatRef<'_, T>
     );
 }
 
-/// `out ← o (as f64) + konst_k`: the large constants are added in f64.
+/// `out[:, comps] ← o (as f64) + konst`: the large constants are added in f64.
 #[inline(always)]
-fn add_konst<T: Real>(out: &mut [f64], o: &[T], konst: &[f64], k: usize) {
-    for (row, src) in out.chunks_exact_mut(k).zip(o.chunks_exact(k)) {
-        for ((v, s), kc) in row.iter_mut().zip(src).zip(konst) {
-            *v = s.to_f64() + kc;
+fn add_konst<T: Real>(out: &mut [f64], o: &[T], g: &Group, k: usize) {
+    let kg = g.comps.len();
+    if g.is_all(k) {
+        for (row, src) in out.chunks_exact_mut(k).zip(o.chunks_exact(k)) {
+            for ((v, s), kc) in row.iter_mut().zip(src).zip(&g.konst) {
+                *v = s.to_f64() + kc;
+            }
+        }
+        return;
+    }
+    for (row, src) in out.chunks_exact_mut(k).zip(o.chunks_exact(kg)) {
+        for ((&c, s), kc) in g.comps.iter().zip(src).zip(&g.konst) {
+            row[c] = s.to_f64() + kc;
         }
     }
 }
 
-/// Adds the product output `o` to the f64 statistic `dst`.
+/// Adds the group's product output `o` (`K_g` rows of `width`) to the rows of its
+/// members in the f64 statistic `dst` (`K` rows of `width`).
 #[inline(always)]
-fn add_into<T: Real>(dst: &mut [f64], o: &[T]) {
-    for (d, s) in dst.iter_mut().zip(o) {
-        *d += s.to_f64();
+fn add_rows<T: Real>(dst: &mut [f64], o: &[T], g: &Group, width: usize) {
+    for (&c, src) in g.comps.iter().zip(o.chunks_exact(width)) {
+        for (d, s) in dst[c * width..(c + 1) * width].iter_mut().zip(src) {
+            *d += s.to_f64();
+        }
     }
 }
 
@@ -655,9 +834,7 @@ pub(crate) fn accumulate(
     ws: &mut Workspace,
 ) {
     match rows {
-        Rows::F32(r) if f32_products(prep.kind) => {
-            accumulate_t::<f32>(prep, st, r, weights, resp, ws)
-        }
+        Rows::F32(r) if prep.f32 => accumulate_t::<f32>(prep, st, r, weights, resp, ws),
         _ => {
             let mut conv = std::mem::take(&mut ws.conv);
             accumulate_t::<f64>(prep, st, rows.as_f64(&mut conv), weights, resp, ws);
@@ -686,17 +863,14 @@ fn accumulate_body<T: Real>(
 ) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
-    let cf = T::coeffs(prep);
     let w = T::ws(ws);
-    // Masses in f64 from the f64 responsibilities; the products get them in T.
-    w.rw.clear();
+    // Masses in f64 from the f64 responsibilities.
     match weights {
         Some(wt) => {
             for (row, wi) in resp.chunks_exact(k).zip(wt) {
                 for (n, r) in st.nk.iter_mut().zip(row) {
                     *n += r * wi;
                 }
-                w.rw.extend(row.iter().map(|r| T::of(r * wi)));
             }
             st.wsum += wt.iter().sum::<f64>();
         }
@@ -706,67 +880,103 @@ fn accumulate_body<T: Real>(
                     *n += r;
                 }
             }
-            w.rw.extend(resp.iter().map(|r| T::of(*r)));
             st.wsum += m as f64;
         }
     }
-    w.shifted(prep, rows, &cf.c0, prep.kind == CovarianceType::Full, true);
-    // s_k += Rwᵀ Xc
-    w.out.resize(k * d, T::default());
-    product(
-        rm_mut(&mut w.out, k, d),
-        Accum::Replace,
-        rm(&w.rw, m, k).transpose(),
-        rm(&w.xc, m, d),
-    );
-    add_into(&mut st.s, &w.out);
-    match prep.kind {
-        CovarianceType::Full => {
-            // Packed moments (K × T) = Rwᵀ P (P held from this chunk's E-step).
-            let t = d * (d + 1) / 2;
-            w.out2.resize(k * t, T::default());
-            product(
-                rm_mut(&mut w.out2, k, t),
-                Accum::Replace,
-                rm(&w.rw, m, k).transpose(),
-                rm(&w.outer, m, t),
-            );
-            add_packed_upper(&mut st.m2, &w.out2, k, d);
+    for (gi, g) in prep.groups.iter().enumerate() {
+        let cf = T::coeffs(g);
+        let kg = g.comps.len();
+        // The group's weighted responsibilities, in T for the products.
+        w.rw.clear();
+        if g.is_all(k) {
+            match weights {
+                Some(wt) => {
+                    for (row, wi) in resp.chunks_exact(k).zip(wt) {
+                        w.rw.extend(row.iter().map(|r| T::of(r * wi)));
+                    }
+                }
+                None => w.rw.extend(resp.iter().map(|r| T::of(*r))),
+            }
+        } else {
+            for (i, row) in resp.chunks_exact(k).enumerate() {
+                let wi = weights.map_or(1.0, |w| w[i]);
+                w.rw.extend(g.comps.iter().map(|&c| T::of(row[c] * wi)));
+            }
         }
-        CovarianceType::Tied => {
-            // Σ_k r_ik = 1, so the pooled moment needs only the row weights.
-            w.tmp.resize(m * d, T::default());
-            for (i, (t, x)) in w
-                .tmp
-                .chunks_exact_mut(d)
-                .zip(w.xc.chunks_exact(d))
-                .enumerate()
-            {
-                let wi = T::of(weights.map_or(1.0, |w| w[i]));
-                for j in 0..d {
-                    t[j] = wi * x[j];
+        w.shifted(
+            prep,
+            gi,
+            rows,
+            &cf.c0,
+            prep.kind == CovarianceType::Full,
+            true,
+        );
+        // s_k += Rwᵀ Xc
+        w.out.resize(kg * d, T::default());
+        product(
+            rm_mut(&mut w.out, kg, d),
+            Accum::Replace,
+            rm(&w.rw, m, kg).transpose(),
+            rm(&w.xc, m, d),
+        );
+        add_rows(&mut st.s, &w.out, g, d);
+        match prep.kind {
+            CovarianceType::Full => {
+                // Packed moments (K_g × T) = Rwᵀ P (P held from this chunk's E-step).
+                let t = d * (d + 1) / 2;
+                w.out2.resize(kg * t, T::default());
+                product(
+                    rm_mut(&mut w.out2, kg, t),
+                    Accum::Replace,
+                    rm(&w.rw, m, kg).transpose(),
+                    rm(&w.outer, m, t),
+                );
+                add_packed_upper_of(&mut st.m2, &w.out2, &g.comps, d);
+            }
+            CovarianceType::Tied => {
+                // Pooled over the group's members: row weights w_i Σ_{k∈g} r_ik, which
+                // is just w_i for a group of all components (Σ_k r_ik = 1).
+                w.tmp.resize(m * d, T::default());
+                for (i, (t, x)) in w
+                    .tmp
+                    .chunks_exact_mut(d)
+                    .zip(w.xc.chunks_exact(d))
+                    .enumerate()
+                {
+                    let wi = weights.map_or(1.0, |w| w[i]);
+                    let mass = if g.is_all(k) {
+                        wi
+                    } else {
+                        wi * g.comps.iter().map(|&c| resp[i * k + c]).sum::<f64>()
+                    };
+                    let wi = T::of(mass);
+                    for j in 0..d {
+                        t[j] = wi * x[j];
+                    }
+                }
+                w.out2.resize(d * d, T::default());
+                product(
+                    rm_mut(&mut w.out2, d, d),
+                    Accum::Replace,
+                    rm(&w.tmp, m, d).transpose(),
+                    rm(&w.xc, m, d),
+                );
+                for (dst, s) in st.m2.iter_mut().zip(&w.out2) {
+                    *dst += s.to_f64();
                 }
             }
-            w.out2.resize(d * d, T::default());
-            product(
-                rm_mut(&mut w.out2, d, d),
-                Accum::Replace,
-                rm(&w.tmp, m, d).transpose(),
-                rm(&w.xc, m, d),
-            );
-            add_into(&mut st.m2, &w.out2);
-        }
-        CovarianceType::Diag | CovarianceType::Spherical => {
-            w.tmp.clear();
-            w.tmp.extend(w.xc.iter().map(|v| *v * *v));
-            w.out2.resize(k * d, T::default());
-            product(
-                rm_mut(&mut w.out2, k, d),
-                Accum::Replace,
-                rm(&w.rw, m, k).transpose(),
-                rm(&w.tmp, m, d),
-            );
-            add_into(&mut st.m2, &w.out2);
+            CovarianceType::Diag | CovarianceType::Spherical => {
+                w.tmp.clear();
+                w.tmp.extend(w.xc.iter().map(|v| *v * *v));
+                w.out2.resize(kg * d, T::default());
+                product(
+                    rm_mut(&mut w.out2, kg, d),
+                    Accum::Replace,
+                    rm(&w.rw, m, kg).transpose(),
+                    rm(&w.tmp, m, d),
+                );
+                add_rows(&mut st.m2, &w.out2, g, d);
+            }
         }
     }
 }
@@ -834,7 +1044,7 @@ mod tests {
                 let weights: Vec<f64> = (0..m).map(|i| (i % 3) as f64 * 0.5).collect();
                 let mut scalar = vec![0.0; m * k];
                 weighted_log_prob(&p, &rows, &mut scalar, &mut Scratch::default());
-                let prep = Prepared::new(&p, Some(true));
+                let prep = Prepared::new(&p, Some(true), true);
                 let mut ws = Workspace::default();
                 let mut fast = vec![0.0; m * k];
                 log_prob(&prep, Rows::F64(&rows), &mut fast, &mut ws);

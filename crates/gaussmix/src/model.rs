@@ -220,7 +220,7 @@ impl GaussianMixture {
     pub fn score_samples_data(&self, data: &Data) -> Result<Array1<f64>> {
         self.check_features(data)?;
         let k = self.params.k;
-        let prep = Prepared::new(&self.params, None);
+        let prep = Prepared::new(&self.params, None, data.is_f32());
         let out = self.rowwise(data, 1, |rows, out, b| {
             let mut resp = std::mem::take(&mut b.resp);
             resp.resize(out.len() * k, 0.0);
@@ -260,7 +260,7 @@ impl GaussianMixture {
     pub fn predict_proba_data(&self, data: &Data) -> Result<Array2<f64>> {
         self.check_features(data)?;
         let k = self.params.k;
-        let prep = Prepared::new(&self.params, None);
+        let prep = Prepared::new(&self.params, None, data.is_f32());
         let out = self.rowwise(data, k, |rows, out, b| {
             b.log_norm.resize(out.len() / k, 0.0);
             chunk_log_prob(&prep, &self.params, rows, out, b);
@@ -279,7 +279,7 @@ impl GaussianMixture {
     pub fn predict_data(&self, data: &Data) -> Result<Array1<usize>> {
         self.check_features(data)?;
         let k = self.params.k;
-        let prep = Prepared::new(&self.params, None);
+        let prep = Prepared::new(&self.params, None, data.is_f32());
         let out = self.rowwise(data, 1, |rows, out, b| {
             let mut resp = std::mem::take(&mut b.resp);
             resp.resize(out.len() * k, 0.0);

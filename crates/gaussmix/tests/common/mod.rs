@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: fixture loading and norm-wise comparison.
 #![allow(dead_code)]
 
+pub mod centred;
+
 use std::path::PathBuf;
 
 use gaussmix::{CovarianceType, Covariances};
