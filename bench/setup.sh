@@ -8,4 +8,4 @@ if [ ! -x "$here/.venv/bin/python" ]; then
 fi
 "$here/.venv/bin/pip" install --quiet --disable-pip-version-check \
   "numpy==2.4.*" "scikit-learn==1.9.1" "threadpoolctl>=3"
-(cd "$here/.." && cargo build --release -p gaussmix-cli)
+(cd "$here/.." && cargo build --release -p gaussmix-cli --features kernel-override)

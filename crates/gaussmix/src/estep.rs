@@ -107,8 +107,7 @@ pub(crate) fn normalize_rows(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
             // SAFETY: the CPU has AVX-512F; `lp` holds `log_norm.len()` rows of `k`.
             return unsafe { crate::simd512::normalize_rows_f64(lp, k, log_norm) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if crate::cpu::avx2() {
             // SAFETY: the CPU has the features the function is compiled for.
             return unsafe { normalize_rows_avx2(lp, k, log_norm) };
         }

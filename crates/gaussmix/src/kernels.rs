@@ -38,15 +38,18 @@ use crate::stats::SuffStats;
 /// products win by 4×).
 pub(crate) const GEMM_MIN_FEATURES: usize = crate::small::MAX_D + 1;
 
-/// `GAUSSMIX_KERNEL=gemm|fused` forces one kernel family (for tests and benchmarks);
+/// `GAUSSMIX_KERNEL=gemm|fused` forces one kernel family (tests and benchmarks, with the
+/// `kernel-override` feature only: `cpu`);
 /// unset, the choice follows `GEMM_MIN_FEATURES`.
 fn forced_kernel() -> Option<bool> {
     static FORCED: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
-    *FORCED.get_or_init(|| match std::env::var("GAUSSMIX_KERNEL").as_deref() {
-        Ok("gemm") => Some(true),
-        Ok("fused") => Some(false),
-        _ => None,
-    })
+    *FORCED.get_or_init(
+        || match crate::cpu::overridden("GAUSSMIX_KERNEL").as_deref() {
+            Some("gemm") => Some(true),
+            Some("fused") => Some(false),
+            _ => None,
+        },
+    )
 }
 
 /// The two precisions the products run in.
@@ -417,8 +420,8 @@ impl Prepared {
 
     /// The kernels for a pass over data in f64 or, with `f32_data`, f32: full
     /// covariances on f32 data get the anchored f32 kernel where it pays (see
-    /// [`AnchorPrep::pays`]). `GAUSSMIX_F32_FULL=convert` or `=anchored` forces one
-    /// choice (for comparisons and tests).
+    /// [`AnchorPrep::pays`]). With the `kernel-override` feature,
+    /// `GAUSSMIX_F32_FULL=convert` or `=anchored` forces one choice (tests, benchmarks).
     pub fn for_data(p: &Params, f32_data: bool) -> Self {
         let prep = Self::new(p, None, f32_data);
         let anchored = f32_data
@@ -461,11 +464,13 @@ enum F32Full {
 
 fn f32_full_choice() -> F32Full {
     static CHOICE: std::sync::OnceLock<F32Full> = std::sync::OnceLock::new();
-    *CHOICE.get_or_init(|| match std::env::var("GAUSSMIX_F32_FULL").as_deref() {
-        Ok("convert") => F32Full::Convert,
-        Ok("anchored") => F32Full::Anchored,
-        _ => F32Full::Auto,
-    })
+    *CHOICE.get_or_init(
+        || match crate::cpu::overridden("GAUSSMIX_F32_FULL").as_deref() {
+            Some("convert") => F32Full::Convert,
+            Some("anchored") => F32Full::Anchored,
+            _ => F32Full::Auto,
+        },
+    )
 }
 
 /// `Λ = U Uᵀ` (full `d×d`) from an upper-triangular precision factor `U`.
@@ -660,7 +665,7 @@ macro_rules! simd_dispatched {
                     // SAFETY: the CPU has the features `wide` is compiled for.
                     return unsafe { wide::<T>($($arg),*) };
                 }
-                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                if crate::cpu::avx2() {
                     // SAFETY: the CPU has the features `fast` is compiled for.
                     return unsafe { fast::<T>($($arg),*) };
                 }

@@ -25,6 +25,7 @@
 
 mod anchored;
 mod covariance;
+mod cpu;
 mod data;
 mod em;
 mod engine;

@@ -3,16 +3,13 @@
 //! kernel). Same arithmetic as `simd512`, eight f32 lanes; AVX2 has no masked float
 //! loads worth using, so lengths that are not multiples of eight finish in scalar code.
 //!
-//! Every function here requires AVX2 and FMA; callers check `is_x86_feature_detected!`.
+//! Every function here requires AVX2 and FMA; callers check `available()` (`cpu::level`).
 
 use std::arch::x86_64::*;
 
 /// Whether the AVX2 code paths can run.
 pub(crate) fn available() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    })
+    crate::cpu::avx2()
 }
 
 /// Horizontal maximum of eight lanes.

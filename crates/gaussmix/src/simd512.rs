@@ -2,20 +2,15 @@
 //! intrinsics: the auto-vectorised loops left long dependency chains and spilled their
 //! accumulators, which made them slower than the f64 kernel they replace.
 //!
-//! Every function here requires AVX-512F; callers check `is_x86_feature_detected!`.
+//! Every function here requires AVX-512F; callers check `available()` (`cpu::level`).
 //! Component and feature counts that are not multiples of 16 use masked loads and
 //! stores, so no value outside a slice is read or written except where stated.
 
 use std::arch::x86_64::*;
 
-/// Whether the AVX-512 code paths run: the CPU has AVX-512F and `GAUSSMIX_SIMD=avx2` does
-/// not ask for the AVX2/portable paths (to measure or test them on an AVX-512 machine).
+/// Whether the AVX-512 code paths run (`cpu::level`).
 pub(crate) fn available() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::env::var("GAUSSMIX_SIMD").as_deref() != Ok("avx2")
-    })
+    crate::cpu::avx512()
 }
 
 /// Mask of the first `n` (< 16) lanes, or all lanes for `n ≥ 16`.

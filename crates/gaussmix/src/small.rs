@@ -92,7 +92,7 @@ macro_rules! dispatch_d {
 /// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)`.
 pub(crate) fn log_prob(sp: &SmallPrep, rows: &[f64], out: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if crate::cpu::avx2() {
         // SAFETY: the CPU has the features the function is compiled for.
         return unsafe { log_prob_avx2(sp, rows, out) };
     }
@@ -143,9 +143,7 @@ pub(crate) fn accumulate(
     acc.m.clear();
     acc.m.resize(d * d * k, 0.0);
     #[cfg(target_arch = "x86_64")]
-    let done = if std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma")
-    {
+    let done = if crate::cpu::avx2() {
         // SAFETY: the CPU has the features the function is compiled for.
         unsafe { accumulate_avx2(sp, rows, weights, resp, acc) };
         true

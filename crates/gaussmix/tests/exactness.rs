@@ -298,3 +298,44 @@ fn f32_fits_track_the_centred_em_of_the_rounded_data() {
         &F32,
     );
 }
+
+/// The same sweeps with each kernel forced (`kernel-override` feature, in child
+/// processes of this binary): products at every D (`gemm`), the fused loops at every D
+/// (`fused`: the scalar path above D = 4), the portable and AVX2 row loops, and the
+/// anchored f32 kernel for every f32 full-covariance fit.
+#[test]
+fn every_kernel_is_exact_when_forced() {
+    let runs: [(&[(&str, &str)], &str, &str); 5] = [
+        (
+            &[("GAUSSMIX_KERNEL", "gemm")],
+            "equals_the_centred_em",
+            "4 passed",
+        ),
+        (
+            &[("GAUSSMIX_KERNEL", "fused")],
+            "equals_the_centred_em",
+            "4 passed",
+        ),
+        (&[("GAUSSMIX_SIMD", "portable")], "centred_em", "5 passed"),
+        (&[("GAUSSMIX_SIMD", "avx2")], "centred_em", "5 passed"),
+        (
+            &[("GAUSSMIX_F32_FULL", "anchored")],
+            "track_the_centred_em",
+            "1 passed",
+        ),
+    ];
+    for (env, filter, expect) in runs {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args([filter]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains(expect),
+            "{env:?}:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -218,9 +218,6 @@ fn fixture_fits_are_identical_for_one_and_two_threads() {
 /// `GAUSSMIX_KERNEL` set.
 #[test]
 fn both_kernel_families_reproduce_every_fixture() {
-    if std::env::var("GAUSSMIX_KERNEL").is_ok() || std::env::var("GAUSSMIX_SIMD").is_ok() {
-        return; // already the child
-    }
     for kernel in ["gemm", "fused"] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .env("GAUSSMIX_KERNEL", kernel)
@@ -240,22 +237,22 @@ fn both_kernel_families_reproduce_every_fixture() {
     }
 }
 
-/// Every fixture with the AVX2 row loops (`GAUSSMIX_SIMD=avx2`), which an AVX-512
-/// machine would otherwise never run: the test re-runs this binary's fixture tests.
+/// Every fixture with the AVX2 row loops and with the portable ones
+/// (`GAUSSMIX_SIMD=avx2|portable`, `kernel-override` feature), which an AVX-512 machine
+/// would otherwise never run: the test re-runs this binary's fixture tests.
 #[test]
-fn avx2_paths_reproduce_every_fixture() {
-    if std::env::var("GAUSSMIX_KERNEL").is_ok() || std::env::var("GAUSSMIX_SIMD").is_ok() {
-        return; // already the child
+fn avx2_and_portable_paths_reproduce_every_fixture() {
+    for simd in ["avx2", "portable"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("GAUSSMIX_SIMD", simd)
+            .args(["--test-threads", "1", "matches_every_case", "same_fit"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("3 passed"),
+            "GAUSSMIX_SIMD={simd}:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .env("GAUSSMIX_SIMD", "avx2")
-        .args(["--test-threads", "1", "matches_every_case", "same_fit"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("3 passed"),
-        "GAUSSMIX_SIMD=avx2:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
