@@ -324,8 +324,7 @@ pub fn summary_text(model: &GaussianMixture, rec: &gaussmix::FitRecord) -> Strin
 /// One line per component: weight, mean and variances.
 fn component_table(model: &GaussianMixture) -> String {
     let mut s = String::from("component  weight    mean / variances\n");
-    for c in 0..model.n_components() {
-        let cov = model.component_covariance(c);
+    for (c, cov) in model.component_covariances().iter().enumerate() {
         s += &format!(
             "{c:>9}  {:.4}    mean {}  var {}\n",
             model.weights()[c],

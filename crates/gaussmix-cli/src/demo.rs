@@ -37,9 +37,8 @@ fn print_model(model: &GaussianMixture) {
             r.bic
         );
     }
-    for c in 0..model.n_components() {
+    for (c, cov) in model.component_covariances().iter().enumerate() {
         let mean: Vec<String> = model.means().row(c).iter().map(|v| num(*v)).collect();
-        let cov = model.component_covariance(c);
         let rows: Vec<String> = cov
             .rows()
             .into_iter()

@@ -162,11 +162,12 @@ impl Figure for Histogram<'_> {
             .map(|i| x0 + (x1 - x0) * i as f64 / 400.0)
             .collect();
         let k = self.model.n_components();
+        let covs = self.model.component_covariances();
         let comps: Vec<Vec<(f64, f64)>> = (0..k)
             .map(|c| {
                 let w = self.model.weights()[c];
                 let mu = self.model.means()[[c, 0]];
-                let var = self.model.component_covariance(c)[[0, 0]];
+                let var = covs[c][[0, 0]];
                 grid.iter()
                     .map(|&g| (g, w * normal_pdf(g, mu, var)))
                     .collect()
@@ -271,9 +272,10 @@ impl Figure for Scatter<'_> {
         root.fill(&WHITE).map_err(e)?;
         let (fi, fj) = self.features;
         let k = self.model.n_components();
+        let covs = self.model.component_covariances();
         let ellipses: Vec<[Vec<(f64, f64)>; 2]> = (0..k)
             .map(|c| {
-                let cov = self.model.component_covariance(c);
+                let cov = &covs[c];
                 let mu = (self.model.means()[[c, fi]], self.model.means()[[c, fj]]);
                 let (a, b, cc) = (cov[[fi, fi]], cov[[fi, fj]], cov[[fj, fj]]);
                 [ellipse(mu, a, b, cc, 1.0), ellipse(mu, a, b, cc, 2.0)]

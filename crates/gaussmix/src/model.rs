@@ -154,15 +154,28 @@ impl GaussianMixture {
     pub fn covariances(&self) -> &Covariances {
         &self.params.covariances
     }
-    /// The full `D×D` covariance matrix of component `k` (whatever the covariance type).
+    /// The full `D×D` covariance matrix of component `k` (whatever the covariance
+    /// type), or `None` when `k >= n_components()`.
     ///
-    /// # Panics
-    /// If `k >= n_components()`.
-    pub fn component_covariance(&self, k: usize) -> Array2<f64> {
-        assert!(k < self.n_components(), "component {k} out of range");
+    /// ```
+    /// let m = gaussmix::GaussianMixture::builder(1).build()?.fit_slice(&[0.0, 1.0, 2.0], 3, 1)?;
+    /// assert!((m.component_covariance(0).unwrap()[[0, 0]] - (2.0 / 3.0 + 1e-6)).abs() < 1e-12);
+    /// assert!(m.component_covariance(1).is_none());
+    /// # Ok::<(), gaussmix::GmmError>(())
+    /// ```
+    pub fn component_covariance(&self, k: usize) -> Option<Array2<f64>> {
+        if k >= self.n_components() {
+            return None;
+        }
         let d = self.n_features();
-        Array2::from_shape_vec((d, d), self.params.covariances.component_matrix(k, d))
-            .unwrap_or_else(|_| Array2::zeros((d, d)))
+        Array2::from_shape_vec((d, d), self.params.covariances.component_matrix(k, d)).ok()
+    }
+
+    /// Every component's full `D×D` covariance matrix, in component order.
+    pub fn component_covariances(&self) -> Vec<Array2<f64>> {
+        (0..self.n_components())
+            .filter_map(|k| self.component_covariance(k))
+            .collect()
     }
     /// Cholesky factors of the precision matrices in per-type shape (scikit-learn's
     /// `precisions_cholesky_`: upper triangular `U` with `Σ⁻¹ = U Uᵀ`).
@@ -392,6 +405,7 @@ impl GmmOptions {
         data: &Data,
         progress: &mut (dyn FnMut(&Progress) + Send),
     ) -> Result<GaussianMixture> {
+        self.validate()?;
         let k = self.n_components;
         let eff = data.n_effective_rows();
         if eff < k {

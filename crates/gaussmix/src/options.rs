@@ -257,7 +257,24 @@ impl GmmBuilder {
     /// Validates every option and returns the options, or an error naming the first
     /// option out of range.
     pub fn build(self) -> Result<GmmOptions> {
-        let o = self.opts;
+        self.opts.validate()?;
+        Ok(self.opts)
+    }
+}
+
+impl GmmOptions {
+    /// Checks every option; [`GmmBuilder::build`] and every fit call it, so options
+    /// assembled or changed field by field are refused with the same errors instead of
+    /// misbehaving.
+    ///
+    /// ```
+    /// let mut o = gaussmix::GmmOptions::default();
+    /// o.n_init = 0;
+    /// assert!(o.validate().is_err());
+    /// assert!(o.fit_slice(&[0.0, 1.0, 2.0], 3, 1).is_err());
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let o = self;
         if o.n_components == 0 {
             return Err(invalid_option("n_components", "must be at least 1, got 0"));
         }
@@ -297,6 +314,6 @@ impl GmmBuilder {
                 ));
             }
         }
-        Ok(o)
+        Ok(())
     }
 }
