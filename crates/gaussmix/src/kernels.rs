@@ -1031,114 +1031,233 @@ mod tests {
         Params::new(weights, means, cov, 1e-6).unwrap()
     }
 
-    /// The product kernels agree with the fused scalar loops.
+    /// Rows near the components of `p` (each near one mean, spread about 1 in every
+    /// coordinate), some half-way between two means.
+    fn rows_near(p: &Params, m: usize, rng: &mut rand_chacha::ChaCha8Rng) -> Vec<f64> {
+        let (k, d) = (p.k, p.d);
+        let means = p.means_flat();
+        let mut rows = Vec::with_capacity(m * d);
+        for i in 0..m {
+            let (a, b) = (rng.gen_range(0..k), rng.gen_range(0..k));
+            let t = if i % 7 == 0 { 0.5 } else { 0.0 };
+            for j in 0..d {
+                let mu = (1.0 - t) * means[a * d + j] + t * means[b * d + j];
+                rows.push(mu + rng.gen_range(-1.5..1.5));
+            }
+        }
+        rows
+    }
+
+    /// The M-step computed directly from `x − μ'_k` (means first, then moments about
+    /// them): independent of any shift the kernels use.
+    fn centred_m_step(
+        kind: CovarianceType,
+        p: &Params,
+        rows: &[f64],
+        w: &[f64],
+        resp: &[f64],
+    ) -> (Vec<f64>, Vec<f64>) {
+        let (k, d) = (p.k, p.d);
+        let m = rows.len() / d;
+        let old = p.means_flat();
+        let mut means = vec![0.0; k * d];
+        let mut covs = vec![0.0; k * d * d];
+        let mut pooled = vec![0.0; d * d];
+        let mut total = 0.0;
+        for c in 0..k {
+            let n: f64 =
+                (0..m).map(|i| w[i] * resp[i * k + c]).sum::<f64>() + crate::stats::MASS_EPS;
+            total += n;
+            for j in 0..d {
+                let s: f64 = (0..m)
+                    .map(|i| w[i] * resp[i * k + c] * (rows[i * d + j] - old[c * d + j]))
+                    .sum();
+                means[c * d + j] = old[c * d + j] + s / n;
+            }
+            for i in 0..m {
+                let r = w[i] * resp[i * k + c];
+                for a in 0..d {
+                    for b in 0..d {
+                        let v = r
+                            * (rows[i * d + a] - means[c * d + a])
+                            * (rows[i * d + b] - means[c * d + b]);
+                        covs[c * d * d + a * d + b] += v;
+                        pooled[a * d + b] += v;
+                    }
+                }
+            }
+            for v in &mut covs[c * d * d..(c + 1) * d * d] {
+                *v /= n;
+            }
+        }
+        if kind == CovarianceType::Tied {
+            for c in 0..k {
+                for (o, v) in covs[c * d * d..(c + 1) * d * d].iter_mut().zip(&pooled) {
+                    *o = v / total;
+                }
+            }
+        }
+        (means, covs)
+    }
+
+    /// The kernels' statistics give the centred M-step's means and covariances, and
+    /// their log-densities the centred ones (`weighted_log_prob` works on `x − μ_k`),
+    /// on means far from the origin and far apart (several product groups) as well as
+    /// close together, in f64 to 1e-9 and through f32 products to 1e-3.
     #[test]
-    fn gemm_kernels_match_the_scalar_path() {
+    fn gemm_kernels_match_a_centred_computation() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         for kind in CovarianceType::ALL {
-            for (k, d, m) in [
-                (1, 1, 7),
-                (3, 2, 50),
-                (5, 3, 40),
-                (6, 4, 19),
-                (4, 9, 64),
-                (7, 16, 33),
+            for (k, d, m, sep, offset) in [
+                (1, 1, 7, 0.0, 0.0),
+                (3, 2, 50, 4.0, 1e3),
+                (5, 3, 40, 1e5, 1e6),
+                (6, 4, 19, 8.0, 0.0),
+                (4, 9, 64, 1e3, 1e7),
+                (7, 16, 33, 5.0, 1e3),
+                (9, 12, 80, 1e6, 1e8),
+                (12, 6, 120, 40.0, -1e4),
             ] {
-                let p = random_params(kind, k, d, &mut rng);
-                let rows: Vec<f64> = (0..m * d).map(|_| 1e3 + rng.gen_range(-8.0..8.0)).collect();
+                let mut p = random_params(kind, k, d, &mut rng);
+                let means = ndarray::Array2::from_shape_fn((k, d), |(c, j)| {
+                    offset + sep * ((c * 7 + j * 3) % 11) as f64 + rng.gen_range(-1.0..1.0)
+                });
+                p = Params::new(p.weights.clone(), means, p.covariances.clone(), 1e-6).unwrap();
+                let rows = rows_near(&p, m, &mut rng);
                 let weights: Vec<f64> = (0..m).map(|i| (i % 3) as f64 * 0.5).collect();
-                let mut scalar = vec![0.0; m * k];
-                weighted_log_prob(&p, &rows, &mut scalar, &mut Scratch::default());
-                let prep = Prepared::new(&p, Some(true), true);
+                let mut reference = vec![0.0; m * k];
+                weighted_log_prob(&p, &rows, &mut reference, &mut Scratch::default());
+                let prep = Prepared::new(&p, Some(true), false);
                 let mut ws = Workspace::default();
                 let mut fast = vec![0.0; m * k];
                 log_prob(&prep, Rows::F64(&rows), &mut fast, &mut ws);
-                // f32 rows through f32 products: close, not equal.
+                for (a, b) in fast.iter().zip(&reference) {
+                    assert!(
+                        (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                        "{kind} k={k} d={d} sep={sep}: {a} vs {b}"
+                    );
+                }
+                let mut resp = reference.clone();
+                let mut ln = vec![0.0; m];
+                crate::estep::normalize_rows(&mut resp, k, &mut ln);
+                let (want_mu, want_cov) = centred_m_step(kind, &p, &rows, &weights, &resp);
+                let check = |st: &SuffStats, what: &str, tol: f64| {
+                    assert!((st.wsum - weights.iter().sum::<f64>()).abs() < 1e-12);
+                    let (_, mu, cov) = st.m_step(0.0, None).unwrap();
+                    for c in 0..k {
+                        // Components without mass keep their mean; skip them.
+                        if st.nk[c] < 1e-3 {
+                            continue;
+                        }
+                        let got_cov = Covariances::component_matrix(&cov, c, d);
+                        let want = &want_cov[c * d * d..(c + 1) * d * d];
+                        let spread = (0..d)
+                            .map(|i| want[i * d + i])
+                            .sum::<f64>()
+                            .sqrt()
+                            .max(1e-3);
+                        for j in 0..d {
+                            let e = (mu[[c, j]] - want_mu[c * d + j]).abs();
+                            assert!(
+                                e <= tol * spread,
+                                "{what} {kind} k={k} d={d} sep={sep} mean {c}: off by {e:e}"
+                            );
+                        }
+                        let norm = want.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-3);
+                        for a in 0..d {
+                            // diag/spherical keep the diagonal only (spherical: its mean).
+                            let (g, w) = match kind {
+                                CovarianceType::Full | CovarianceType::Tied => {
+                                    (got_cov[a * d + a], want[a * d + a])
+                                }
+                                CovarianceType::Diag => (got_cov[a * d + a], want[a * d + a]),
+                                CovarianceType::Spherical => (
+                                    got_cov[a * d + a],
+                                    (0..d).map(|i| want[i * d + i]).sum::<f64>() / d as f64,
+                                ),
+                            };
+                            assert!(
+                                (g - w).abs() <= tol * norm,
+                                "{what} {kind} k={k} d={d} sep={sep} cov {c}[{a}]: {g} vs {w}"
+                            );
+                            if matches!(kind, CovarianceType::Full | CovarianceType::Tied) {
+                                for b in 0..d {
+                                    let (g, w) = (got_cov[a * d + b], want[a * d + b]);
+                                    assert!((g - w).abs() <= tol * norm, "{what} {kind} k={k} d={d} sep={sep} cov {c}[{a},{b}]: {g} vs {w}");
+                                }
+                            }
+                        }
+                    }
+                };
+                let mut st = SuffStats::new(kind, k, d, &prep.shift);
+                accumulate(
+                    &prep,
+                    &mut st,
+                    Rows::F64(&rows),
+                    Some(&weights),
+                    &resp,
+                    &mut ws,
+                );
+                check(&st, "products", 1e-9);
+
+                // f32 rows through f32 products, against the same computation on the
+                // f32-rounded rows.
                 let rows32: Vec<f32> = rows.iter().map(|v| *v as f32).collect();
-                let mut fast32 = vec![0.0; m * k];
-                log_prob(&prep, Rows::F32(&rows32), &mut fast32, &mut ws);
-                let mut ref32 = vec![0.0; m * k];
                 let rows_of32: Vec<f64> = rows32.iter().map(|v| *v as f64).collect();
+                let prep32 = Prepared::new(&p, Some(true), true);
+                let mut fast32 = vec![0.0; m * k];
+                log_prob(&prep32, Rows::F32(&rows32), &mut fast32, &mut ws);
+                let mut ref32 = vec![0.0; m * k];
                 weighted_log_prob(&p, &rows_of32, &mut ref32, &mut Scratch::default());
                 for (a, b) in fast32.iter().zip(&ref32) {
                     assert!(
                         (a - b).abs() <= 1e-3 * (1.0 + b.abs()),
-                        "f32 {kind} k={k} d={d}: {a} vs {b}"
+                        "f32 {kind} k={k} d={d} sep={sep}: {a} vs {b}"
                     );
                 }
-                for (a, b) in fast.iter().zip(&scalar) {
-                    assert!(
-                        (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
-                        "{kind} k={k} d={d}: {a} vs {b}"
-                    );
-                }
-                // Moments: products vs the scalar accumulation, same shift.
-                let mut ln = vec![0.0; m];
-                crate::estep::normalize_rows(&mut scalar, k, &mut ln);
-                let mut s1 = SuffStats::new(kind, k, d, &prep.shift);
-                let mut s2 = SuffStats::new(kind, k, d, &prep.shift);
-                s1.accumulate(&rows, Some(&weights), &scalar, &mut Vec::new());
-                accumulate(
-                    &prep,
-                    &mut s2,
-                    Rows::F64(&rows),
-                    Some(&weights),
-                    &scalar,
-                    &mut ws,
-                );
-                let close = |a: &[f64], b: &[f64], what: &str| {
-                    let scale = b.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-                    for (x, y) in a.iter().zip(b) {
-                        assert!(
-                            (x - y).abs() <= 1e-11 * scale,
-                            "{kind} k={k} d={d} {what}: {x} vs {y}"
-                        );
-                    }
-                };
-                close(&s2.nk, &s1.nk, "nk");
-                close(&s2.s, &s1.s, "s");
-                assert!((s2.wsum - s1.wsum).abs() < 1e-12);
-                // The scalar path fills only the upper triangle of full/tied moments.
-                let upper = |v: &[f64]| -> Vec<f64> {
-                    if matches!(kind, CovarianceType::Full | CovarianceType::Tied) {
-                        v.chunks(d * d)
-                            .flat_map(|b| {
-                                (0..d).flat_map(move |i| (i..d).map(move |j| b[i * d + j]))
-                            })
-                            .collect()
-                    } else {
-                        v.to_vec()
-                    }
-                };
-                close(&upper(&s2.m2), &upper(&s1.m2), "m2");
 
                 // The structure-of-arrays kernel for small D, against the same reference.
                 if d <= crate::small::MAX_D {
-                    let sp = crate::small::SmallPrep::new(&p, &prep.shift);
+                    let fused = Prepared::new(&p, Some(false), false);
+                    let sp = fused.small.as_ref().unwrap();
                     let mut lp = vec![0.0; m * k];
-                    crate::small::log_prob(&sp, &rows, &mut lp);
-                    let mut reference = vec![0.0; m * k];
-                    weighted_log_prob(&p, &rows, &mut reference, &mut Scratch::default());
+                    crate::small::log_prob(sp, &rows, &mut lp);
                     for (a, b) in lp.iter().zip(&reference) {
                         assert!(
                             (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
                             "small {kind} d={d}: {a} vs {b}"
                         );
                     }
-                    let mut s3 = SuffStats::new(kind, k, d, &prep.shift);
+                    let mut s3 = SuffStats::new(kind, k, d, &fused.shift);
                     crate::small::accumulate(
-                        &sp,
+                        sp,
                         &mut s3,
                         &rows,
                         Some(&weights),
-                        &scalar,
+                        &resp,
                         &mut Default::default(),
                     );
-                    close(&s3.nk, &s1.nk, "small nk");
-                    close(&s3.s, &s1.s, "small s");
-                    close(&upper(&s3.m2), &upper(&s1.m2), "small m2");
-                    assert!((s3.wsum - s1.wsum).abs() < 1e-12);
+                    check(&s3, "small", 1e-9);
                 }
+            }
+        }
+    }
+
+    /// Far-apart components split into product groups; close ones share one.
+    #[test]
+    fn components_are_grouped_by_distance_in_their_own_spread() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for kind in CovarianceType::ALL {
+            let p = random_params(kind, 4, 6, &mut rng);
+            assert_eq!(Prepared::new(&p, Some(true), false).n_groups(), 1);
+            let far = ndarray::Array2::from_shape_fn((4, 6), |(c, _)| 1e9 * (c / 2) as f64);
+            let p = Params::new(p.weights.clone(), far, p.covariances.clone(), 1e-6).unwrap();
+            let prep = Prepared::new(&p, Some(true), false);
+            assert_eq!(prep.n_groups(), 2, "{kind}");
+            // Each component's moments are taken about its group's shift, within the radius.
+            for c in 0..4 {
+                let r = whitened_sq(&p, c, &prep.shift[c * 6..(c + 1) * 6]).sqrt();
+                assert!(r <= SHIFT_RADIUS_F64, "{kind} {c}: {r}");
             }
         }
     }
