@@ -200,13 +200,16 @@ fn f32_full_covariance_fit_tracks_f64_on_separated_clusters() {
         gaussmix::bench_api::em_iteration(&Data::from_slice_f32(&x32, n, d).unwrap(), &b, 1e-6)
             .unwrap();
     let e64 = gaussmix::bench_api::em_iteration(&data64, &b, 1e-6).unwrap();
-    eprintln!(
-        "E-step at f64 optimum: f32 {e32} f64 {e64} diff {:e}",
-        e32 - e64
+    // The README's claim: one f32 E-step at the f64 optimum gives its log-likelihood to
+    // 3e-9 (measured 6.5e-10).
+    assert!(
+        (e32 - e64).abs() <= 3e-9 * e64.abs(),
+        "E-step at the f64 optimum: f32 {e32} vs f64 {e64}"
     );
+    // Every iteration's lower bound follows f64's to 1e-8 (measured 3.8e-9).
     for (t, (la, lb)) in ra.lower_bounds.iter().zip(&rb.lower_bounds).enumerate() {
         assert!(
-            (la - lb).abs() <= 1e-6 * lb.abs(),
+            (la - lb).abs() <= 1e-8 * lb.abs(),
             "iteration {}: lower bound {la} (f32) vs {lb} (f64)",
             t + 1
         );
