@@ -357,3 +357,100 @@ pub(crate) fn covariances_from_precisions(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array1, Array2, Array3};
+
+    #[test]
+    fn parameter_counts_names_and_parsing() {
+        for (t, cov) in [
+            (CovarianceType::Full, 3 * 4 * 5 / 2),
+            (CovarianceType::Tied, 4 * 5 / 2),
+            (CovarianceType::Diag, 3 * 4),
+            (CovarianceType::Spherical, 3),
+        ] {
+            assert_eq!(t.n_covariance_parameters(3, 4), cov);
+            assert_eq!(t.n_parameters(3, 4), 2 + 12 + cov);
+            assert_eq!(t.as_str().parse::<CovarianceType>().unwrap(), t);
+            assert_eq!(t.to_string(), t.as_str());
+        }
+        assert_eq!(
+            " Diagonal ".parse::<CovarianceType>().unwrap(),
+            CovarianceType::Diag
+        );
+        assert!(matches!(
+            "round".parse::<CovarianceType>(),
+            Err(GmmError::InvalidOption {
+                name: "covariance_type",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn shapes_are_checked_and_component_matrices_expand_each_kind() {
+        let full = Covariances::Full(Array3::from_shape_fn((2, 2, 2), |(c, i, j)| {
+            (c + 1) as f64 * if i == j { 2.0 } else { 0.5 }
+        }));
+        assert!(full.check_shape(2, 2, "covariances").is_ok());
+        assert!(matches!(
+            full.check_shape(3, 2, "covariances"),
+            Err(GmmError::InvalidInit(_))
+        ));
+        assert_eq!(full.component_matrix(1, 2), vec![4.0, 1.0, 1.0, 4.0]);
+        let tied = Covariances::Tied(array![[2.0, 0.5], [0.5, 3.0]]);
+        assert_eq!(tied.component_matrix(1, 2), vec![2.0, 0.5, 0.5, 3.0]);
+        let diag = Covariances::Diag(array![[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(diag.component_matrix(1, 2), vec![3.0, 0.0, 0.0, 4.0]);
+        let sph = Covariances::Spherical(Array1::from_vec(vec![1.5, 2.5]));
+        assert_eq!(sph.component_matrix(0, 2), vec![1.5, 0.0, 0.0, 1.5]);
+        assert!(Covariances::Diag(Array2::zeros((2, 3)))
+            .check_shape(2, 2, "x")
+            .is_err());
+    }
+
+    /// The precision Cholesky factor `U` satisfies `U Uᵀ = Σ⁻¹` (checked as
+    /// `Σ U Uᵀ = I`), its log-determinant is `−½ log det Σ`, and going back to
+    /// covariances restores them; a matrix that is not positive definite names its
+    /// component.
+    #[test]
+    fn precision_factors_invert_the_covariances() {
+        let s = array![[4.0, 1.2, 0.3], [1.2, 2.0, -0.4], [0.3, -0.4, 1.0]];
+        let full = Covariances::Full(Array3::from_shape_fn((1, 3, 3), |(_, i, j)| s[[i, j]]));
+        let p = PrecisionCholesky::from_covariances(&full, 1, 3, 0.0).unwrap();
+        let u = Array2::from_shape_vec((3, 3), p.factors.clone()).unwrap();
+        let eye = s.dot(&u.dot(&u.t()));
+        for i in 0..3 {
+            for j in 0..3 {
+                assert!((eye[[i, j]] - (i == j) as u8 as f64).abs() < 1e-13);
+                if j < i {
+                    assert_eq!(u[[i, j]], 0.0, "upper triangular");
+                }
+            }
+        }
+        // det Σ by cofactors.
+        let det = s[[0, 0]] * (s[[1, 1]] * s[[2, 2]] - s[[1, 2]] * s[[2, 1]])
+            - s[[0, 1]] * (s[[1, 0]] * s[[2, 2]] - s[[1, 2]] * s[[2, 0]])
+            + s[[0, 2]] * (s[[1, 0]] * s[[2, 1]] - s[[1, 1]] * s[[2, 0]]);
+        assert!((p.log_det[0] + 0.5 * det.ln()).abs() < 1e-13);
+        let diag = Covariances::Diag(array![[4.0, 0.25]]);
+        let pd = PrecisionCholesky::from_covariances(&diag, 1, 2, 0.0).unwrap();
+        assert_eq!(pd.factors, vec![0.5, 2.0]);
+        assert!((pd.log_det[0] - (0.5f64.ln() + 2.0f64.ln())).abs() < 1e-15);
+        let bad = Covariances::Full(Array3::from_shape_fn((2, 2, 2), |(c, i, j)| {
+            if i == j {
+                1.0
+            } else if c == 1 {
+                5.0
+            } else {
+                0.0
+            }
+        }));
+        match PrecisionCholesky::from_covariances(&bad, 2, 2, 0.0) {
+            Err(GmmError::NotPositiveDefinite { component, .. }) => assert_eq!(component, 1),
+            other => panic!("{other:?}"),
+        }
+    }
+}

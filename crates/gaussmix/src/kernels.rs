@@ -10,14 +10,20 @@
 //!   moments pooled over components in one GEMM.
 //! - diag / spherical: the expanded form, two GEMMs for all components at once.
 //!
-//! Everything is about a common shift `c₀` (the weighted mean of the means), which
-//! removes the cancellation an offset far from the origin would cause. Diag and
-//! spherical products run in the data's precision (f32 data: f32 products, about twice
-//! as fast); each chunk's products cover at most `CHUNK_ROWS` rows and are added to f64
-//! statistics, and the additive constants are applied in f64, so f32 data loses little.
-//! Full covariances on f32 data have their own kernel (`anchored`): about one common
-//! shift, their moments cancel too much in f32. Tied covariances on f32 data are
-//! converted to f64 a chunk at a time.
+//! Expanded forms cancel: about a shift `c`, a component `ρ` spreads away from `c`
+//! (`ρ = ‖(c − μ_k)ᵀU_k‖`) loses `ε·ρ²` relatively, in the log-densities and in the
+//! moments moved to the new means. So the products run per [`Group`] of components
+//! sharing a shift: one group about `c₀ = Σ w_k μ_k` when every component lies within
+//! [`SHIFT_RADIUS_F64`] of it (the usual case: one set of products, as fast as ever), else
+//! greedy groups around member means, the rows shifted once per group. Each component's
+//! moments are kept about its group's shift (`Prepared::shift`) and moved to the new mean
+//! by the M-step (`stats`). Diag and spherical products run in the data's precision (f32
+//! data: f32 products, about twice as fast, with the tighter [`SHIFT_RADIUS_F32`] and
+//! f32-exact shifts); each chunk's products cover at most `CHUNK_ROWS` rows and are added
+//! to f64 statistics, and the additive constants are applied in f64. f32 products that
+//! overflow are redone in f64 (per chunk for log-densities, per pass for statistics:
+//! `em::e_pass`). Full covariances on f32 data have their own kernel (`anchored`) where it
+//! pays; tied covariances on f32 data are converted to f64 a chunk at a time.
 //!
 //! Very small `D` does not pay for products: `small` handles it. All GEMMs run
 //! sequentially inside a chunk (`Par::Seq`): parallelism is over chunks, so results do

@@ -317,3 +317,62 @@ impl GmmOptions {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every out-of-range option is refused by `build` (and by `validate` on a value
+    /// assembled by hand), naming the option.
+    #[test]
+    fn build_refuses_each_bad_option_by_name() {
+        let b = || GaussianMixture::builder(2);
+        let cases: Vec<(GmmBuilder, &str)> = vec![
+            (GaussianMixture::builder(0), "n_components"),
+            (b().n_init(0), "n_init"),
+            (b().max_iter(0), "max_iter"),
+            (b().tol(-1.0), "tol"),
+            (b().tol(f64::NAN), "tol"),
+            (b().reg_covar(-1e-6), "reg_covar"),
+            (b().reg_covar(f64::INFINITY), "reg_covar"),
+            (b().variance_floor(-1.0), "variance_floor"),
+            (b().n_threads(0), "n_threads"),
+            (b().n_threads(MAX_THREADS + 1), "n_threads"),
+        ];
+        for (builder, name) in cases {
+            match builder.build() {
+                Err(GmmError::InvalidOption { name: got, .. }) => assert_eq!(got, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let o = b()
+            .tol(0.0)
+            .reg_covar(0.0)
+            .variance_floor(0.0)
+            .n_threads(1)
+            .build()
+            .unwrap();
+        assert_eq!((o.n_components, o.tol, o.n_threads), (2, 0.0, Some(1)));
+        let mut o = GmmOptions::default();
+        o.max_iter = 0;
+        assert!(matches!(
+            o.validate(),
+            Err(GmmError::InvalidOption {
+                name: "max_iter",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn defaults_are_scikit_learns() {
+        let o = GaussianMixture::builder(3).build().unwrap();
+        assert_eq!(o.covariance_type, CovarianceType::Full);
+        assert_eq!(
+            (o.n_init, o.max_iter, o.tol, o.reg_covar),
+            (1, 100, 1e-3, 1e-6)
+        );
+        assert_eq!(o.variance_floor, None);
+        assert!(o.start.is_empty());
+    }
+}

@@ -1,9 +1,13 @@
 //! Sufficient statistics of EM: accumulated per chunk, merged by addition, turned into
 //! parameters by the M-step (DESIGN.md).
 //!
-//! Moments are taken about a per-component shift `c_k` (the current means), which keeps
-//! the second moment free of the cancellation that `E[x²] − E[x]²` suffers on data far
-//! from the origin.
+//! Moments are taken about a per-component shift `c_k` near the component (its own mean
+//! in the fused loops, its product group's shift — within a few hundred spreads — in the
+//! products, its f32 anchor in the anchored kernel), which keeps the second moment free
+//! of the cancellation that `E[x²] − E[x]²` suffers on data far from the origin or far
+//! from other components. The M-step moves them to the new mean:
+//! `Σ r (x−μ)(x−μ)ᵀ = M2 − s δᵀ − δ sᵀ + n δ δᵀ`, `δ = μ − c_k`, which cancels only as
+//! much as `δ` is large against the spread.
 
 use ndarray::{Array1, Array2, Array3};
 
@@ -253,5 +257,178 @@ impl SuffStats {
 fn add(a: &mut [f64], b: &[f64]) {
     for (x, y) in a.iter_mut().zip(b) {
         *x += y;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows, weights and responsibilities of a small two-component problem far from the
+    /// origin.
+    fn problem() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let rows = vec![
+            1e6 + 0.0,
+            2.0,
+            1e6 + 1.0,
+            3.0,
+            1e6 + 0.5,
+            2.5,
+            1e6 + 7.0,
+            -1.0,
+            1e6 + 8.0,
+            -2.0,
+        ];
+        let w = vec![1.0, 2.0, 0.5, 1.0, 1.5];
+        let resp = vec![0.9, 0.1, 0.8, 0.2, 1.0, 0.0, 0.05, 0.95, 0.0, 1.0];
+        (rows, w, resp)
+    }
+
+    /// The M-step equals scikit-learn's formulas computed directly (two-pass) for
+    /// moments accumulated about any shift near the data (within a few spreads: a shift
+    /// at the origin would cancel ε·(1e6)², which is why no kernel uses one).
+    #[test]
+    fn m_step_gives_the_weighted_means_and_centred_covariances_for_shifts_near_the_data() {
+        let (rows, w, resp) = problem();
+        let (k, d, m) = (2, 2, 5);
+        for shift in [
+            vec![1e6, 2.0, 1e6 + 7.0, -1.0],
+            vec![1e6 + 3.0, 0.0, 1e6 + 5.0, 1.0],
+        ] {
+            for kind in CovarianceType::ALL {
+                let mut st = SuffStats::new(kind, k, d, &shift);
+                st.accumulate(&rows, Some(&w), &resp, &mut Vec::new());
+                let (wt, mu, cov) = st.m_step(1e-6, None).unwrap();
+                let nk: Vec<f64> = (0..k)
+                    .map(|c| (0..m).map(|i| w[i] * resp[i * k + c]).sum::<f64>() + MASS_EPS)
+                    .collect();
+                let total: f64 = nk.iter().sum();
+                let mut pooled = [[0.0; 2]; 2];
+                for c in 0..k {
+                    assert!((wt[c] - nk[c] / total).abs() < 1e-15);
+                    let want_mu: Vec<f64> = (0..d)
+                        .map(|j| {
+                            (0..m)
+                                .map(|i| {
+                                    w[i] * resp[i * k + c]
+                                        * (rows[i * d + j] - 1e6 * (j == 0) as u8 as f64)
+                                })
+                                .sum::<f64>()
+                                / nk[c]
+                                + 1e6 * (j == 0) as u8 as f64
+                        })
+                        .collect();
+                    for j in 0..d {
+                        assert!(
+                            (mu[[c, j]] - want_mu[j]).abs() < 1e-9,
+                            "{kind} mean {c}{j}: {} vs {}",
+                            mu[[c, j]],
+                            want_mu[j]
+                        );
+                    }
+                    let mut want = [[0.0; 2]; 2];
+                    for i in 0..m {
+                        let r = w[i] * resp[i * k + c];
+                        for a in 0..d {
+                            for b in 0..d {
+                                let v = r
+                                    * (rows[i * d + a] - want_mu[a])
+                                    * (rows[i * d + b] - want_mu[b]);
+                                want[a][b] += v / nk[c];
+                                pooled[a][b] += v;
+                            }
+                        }
+                    }
+                    let got = cov.component_matrix(c, d);
+                    let expect = |a: usize, b: usize| -> f64 {
+                        let reg = if a == b { 1e-6 } else { 0.0 };
+                        match kind {
+                            CovarianceType::Full => want[a][b] + reg,
+                            CovarianceType::Tied => f64::NAN, // checked below
+                            CovarianceType::Diag => {
+                                if a == b {
+                                    want[a][a] + reg
+                                } else {
+                                    0.0
+                                }
+                            }
+                            CovarianceType::Spherical => {
+                                if a == b {
+                                    (want[0][0] + want[1][1]) / 2.0 + reg
+                                } else {
+                                    0.0
+                                }
+                            }
+                        }
+                    };
+                    if kind != CovarianceType::Tied {
+                        for a in 0..d {
+                            for b in 0..d {
+                                assert!(
+                                    (got[a * d + b] - expect(a, b)).abs() < 1e-9,
+                                    "{kind} cov {c}[{a},{b}]: {} vs {}",
+                                    got[a * d + b],
+                                    expect(a, b)
+                                );
+                            }
+                        }
+                    }
+                }
+                if kind == CovarianceType::Tied {
+                    let got = cov.component_matrix(0, d);
+                    for a in 0..d {
+                        for b in 0..d {
+                            let want = pooled[a][b] / total + if a == b { 1e-6 } else { 0.0 };
+                            assert!(
+                                (got[a * d + b] - want).abs() < 1e-9,
+                                "tied [{a},{b}]: {} vs {want}",
+                                got[a * d + b]
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A component without mass keeps its mean (its shift); the variance floor clamps;
+    /// merging two halves equals accumulating everything.
+    #[test]
+    fn empty_components_floors_and_merges() {
+        let (rows, w, mut resp) = problem();
+        for i in 0..5 {
+            resp[i * 2] = 1.0;
+            resp[i * 2 + 1] = 0.0;
+        }
+        let shift = vec![0.0, 0.0, 42.0, -7.0];
+        let mut st = SuffStats::new(CovarianceType::Diag, 2, 2, &shift);
+        st.accumulate(&rows, Some(&w), &resp, &mut Vec::new());
+        let (wt, mu, cov) = st.m_step(0.0, Some(0.25)).unwrap();
+        assert_eq!((mu[[1, 0]], mu[[1, 1]]), (42.0, -7.0));
+        assert!(wt[1] < 1e-15);
+        // The empty component's variances are 0 before the floor.
+        let c = cov.component_matrix(1, 2);
+        assert_eq!((c[0], c[3]), (0.25, 0.25));
+        let mut a = SuffStats::new(CovarianceType::Diag, 2, 2, &shift);
+        a.accumulate(&rows[..4], Some(&w[..2]), &resp[..4], &mut Vec::new());
+        let mut b = SuffStats::new(CovarianceType::Diag, 2, 2, &shift);
+        b.accumulate(&rows[4..], Some(&w[2..]), &resp[4..], &mut Vec::new());
+        a.merge(&b);
+        assert_eq!(a.nk, st.nk);
+        assert!(a
+            .m2
+            .iter()
+            .zip(&st.m2)
+            .all(|(x, y)| (x - y).abs() <= 1e-12 * y.abs().max(1.0)));
+        assert_eq!(a.wsum, st.wsum);
+    }
+
+    #[test]
+    fn a_non_finite_mean_is_an_error() {
+        let mut st = SuffStats::new(CovarianceType::Spherical, 1, 1, &[0.0]);
+        st.nk[0] = 1.0;
+        st.s[0] = f64::INFINITY;
+        assert!(matches!(st.m_step(1e-6, None), Err(GmmError::Numerical(_))));
+        assert!(!st.is_finite());
     }
 }
