@@ -8,6 +8,7 @@ ratio, peak memory and whether the final lower bounds agree to 1e-6 relative.
 Usage: bench/setup.sh once, then
     bench/.venv/bin/python bench/run.py [--only NAME,...] [--repeat R] [--iters N]
     bench/.venv/bin/python bench/run.py --compare-dtypes [--only NAME,...]
+    bench/.venv/bin/python bench/run.py --ab OTHER/target/release/gaussmix --repeat 5
 
 --compare-dtypes runs gaussmix on each workload in f64 and in f32 (`--dtype f32`),
 alternating, and prints both medians, the f32 speed-up, both peak memories and how far
@@ -97,6 +98,8 @@ def main():
     ap.add_argument("--dtype", default="f64", help="gaussmix --dtype (f32: half the memory)")
     ap.add_argument("--json", default="", help="also write the results here")
     ap.add_argument("--compare-dtypes", action="store_true", help="gaussmix f64 vs f32, same run")
+    ap.add_argument("--ab", default="", help="another gaussmix binary (e.g. an older commit's): "
+                    "this build vs that one, alternating runs, f64 and f32")
     a = ap.parse_args()
     only = set(filter(None, a.only.split(",")))
     if not GAUSSMIX.exists():
@@ -106,6 +109,8 @@ def main():
     sk_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     if a.compare_dtypes:
         return compare_dtypes(a, set(filter(None, a.only.split(","))))
+    if a.ab:
+        return ab_compare(a, only, Path(a.ab))
     rows = []
     print(f"{'workload':<14} {'N':>9} {'D':>3} {'K':>3} {'type':<9} {'gaussmix ms/it':>14} {'sklearn ms/it':>13} {'speed-up':>8} {'gm MB':>7} {'sk MB':>7} {'data MB':>7}  lower bounds")
     for name, n, d, k, kind in WORKLOADS:
@@ -147,9 +152,9 @@ def main():
         Path(a.json).write_text(json.dumps(rows, indent=1))
 
 
-def gaussmix_run(path, init, iters, dtype, threads=""):
+def gaussmix_run(path, init, iters, dtype, threads="", binary=None):
     """One `gaussmix fit` run: (ms per iteration, peak MB, final lower bound)."""
-    cmd = [str(GAUSSMIX), "fit", str(path), "--init-model", str(init), "--tol", "0",
+    cmd = [str(binary or GAUSSMIX), "fit", str(path), "--init-model", str(init), "--tol", "0",
            "--max-iter", str(iters), "--quiet", "--json", "-o", os.devnull, "--dtype", dtype]
     if threads:
         cmd += ["--threads", threads]
@@ -183,6 +188,35 @@ def compare_dtypes(a, only):
                      "f32_ms_per_iter": t32, "f32_speedup": t64 / t32, "f64_peak_mb": mem["f64"],
                      "f32_peak_mb": mem["f32"], "f64_lower_bound": lb["f64"], "f32_lower_bound": lb["f32"],
                      "lower_bound_rel_diff": rel, "f64_runs": t["f64"], "f32_runs": t["f32"]})
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+
+
+def ab_compare(a, only, other):
+    """This build (A) against another binary (B), run alternately (A, B, A, B, ...) so
+    that drifts of the machine's speed hit both; medians, their ratio, and how far the
+    final lower bounds are apart."""
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    dtypes = a.dtype.split(",") if a.dtype != "f64" else ["f64", "f32"]
+    print(f"{'workload':<14} {'dtype':<5} {'A ms/it':>8} {'B ms/it':>8} {'A/B':>6}  lower bound A vs B")
+    rows = []
+    for name, n, d, k, kind in WORKLOADS:
+        if only and name not in only:
+            continue
+        path, init = make(name, n, d, k, kind)
+        for dt in dtypes:
+            t = {"A": [], "B": []}
+            lb = {}
+            for _ in range(a.repeat):
+                for tag, binary in (("A", GAUSSMIX), ("B", other)):
+                    ms, _, l = gaussmix_run(path, init, a.iters, dt, a.threads, binary)
+                    t[tag].append(ms)
+                    lb[tag] = l
+            ta, tb = med(t["A"]), med(t["B"])
+            rel = abs(lb["A"] - lb["B"]) / abs(lb["B"])
+            print(f"{name:<14} {dt:<5} {ta:>8.1f} {tb:>8.1f} {ta / tb:>6.3f}  {rel:.1e}", flush=True)
+            rows.append({"name": name, "dtype": dt, "a_ms_per_iter": ta, "b_ms_per_iter": tb, "ratio": ta / tb,
+                         "a_runs": t["A"], "b_runs": t["B"], "a_lower_bound": lb["A"], "b_lower_bound": lb["B"]})
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
 

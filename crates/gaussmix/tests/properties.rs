@@ -62,6 +62,60 @@ fn random_model(
     GaussianMixture::from_parameters(Array1::from_vec(w), means, cov).unwrap()
 }
 
+/// Fits `k` components (k-means++ start, 40 iterations, tol 0) and checks that the fit
+/// succeeds and that its lower bound never decreases. Continuous data with at least
+/// `k` distinct rows always has a fit: reg_covar keeps every covariance positive
+/// definite, so an error here is a bug, not bad luck.
+fn monotone_fit(
+    x: &Array2<f64>,
+    k: usize,
+    kind: CovarianceType,
+    seed: u64,
+    f32_data: bool,
+) -> Result<(), TestCaseError> {
+    let (n, d) = x.dim();
+    let opts = GaussianMixture::builder(k.min(n))
+        .covariance_type(kind)
+        .tol(0.0)
+        .max_iter(40)
+        .seed(seed)
+        .build()
+        .unwrap();
+    let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
+    let model = if f32_data {
+        opts.fit_data(&gaussmix::Data::from_slice_f32(&x32, n, d).unwrap())
+    } else {
+        opts.fit(x.view())
+    };
+    let model = match model {
+        Ok(m) => m,
+        Err(e) => {
+            return Err(TestCaseError::fail(format!(
+                "{kind} n={n} d={d} k={k}: {e}"
+            )))
+        }
+    };
+    let lb = &model.fit_record().unwrap().lower_bounds;
+    prop_assert_eq!(lb.len(), 40);
+    // reg_covar makes the M-step a near-maximiser only: allow that slack (f32: its
+    // rounding of the responsibilities too).
+    let slack = if f32_data { 1e-5 } else { 1e-6 };
+    for w in lb.windows(2) {
+        prop_assert!(
+            w[1] >= w[0] - slack * (1.0 + w[0].abs()),
+            "{kind} f32 {f32_data} d={d} k={k}: {} then {}",
+            w[0],
+            w[1]
+        );
+    }
+    // Responsibilities of the fitted model sum to one on every row.
+    let p = model.predict_proba(x.view()).unwrap();
+    for row in p.rows() {
+        prop_assert!((row.sum() - 1.0).abs() < 1e-12);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -71,23 +125,7 @@ proptest! {
     ) {
         let truth = random_model(k, d, kind, 3.0, seed);
         let (x, _) = truth.sample(n, seed).unwrap();
-        let fit_k = (k + 1).min(n);
-        let model = GaussianMixture::builder(fit_k)
-            .covariance_type(kind)
-            .tol(0.0)
-            .max_iter(40)
-            .seed(seed)
-            .build().unwrap()
-            .fit(x.view());
-        // A singular covariance is a legitimate refusal on tiny random data; a result
-        // must be monotone.
-        if let Ok(model) = model {
-            let lb = &model.fit_record().unwrap().lower_bounds;
-            for w in lb.windows(2) {
-                // reg_covar makes the M-step a near-maximiser only: allow that slack.
-                prop_assert!(w[1] >= w[0] - 1e-6 * (1.0 + w[0].abs()), "{} then {}", w[0], w[1]);
-            }
-        }
+        monotone_fit(&x, k + 1, kind, seed, false)?;
     }
 
     #[test]
@@ -118,6 +156,26 @@ proptest! {
         let fitted = GaussianMixture::builder(1).covariance_type(kind).build().unwrap().fit(x.view()).unwrap();
         let back = GaussianMixture::from_json(&fitted.to_json()).unwrap();
         prop_assert_eq!(back, fitted);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Dimensions and component counts where the product kernels (D ≥ 5), several
+    /// product groups (separated means) and, for f32 full covariances, the anchored
+    /// kernel (K ≥ 16, D ≥ 14) run; `every_kernel_keeps_the_properties` re-runs this
+    /// with each kernel forced.
+    #[test]
+    fn larger_problems_are_monotone_in_f64_and_f32(
+        k in 2usize..=40, d in 5usize..=24, kind in kind_strategy(), seed in 0u64..1000, separated in any::<bool>(),
+    ) {
+        let truth = random_model(k, d, kind, if separated { -3.0 } else { 3.0 }, seed);
+        // Enough rows per component (10·D + 40) that no covariance nears reg_covar,
+        // where regularised EM is only nearly monotone.
+        let (x, _) = truth.sample(k * (10 * d + 40), seed).unwrap();
+        monotone_fit(&x, k, kind, seed, false)?;
+        monotone_fit(&x, k, kind, seed, true)?;
     }
 }
 
@@ -244,5 +302,30 @@ fn integer_weights_equal_repeated_rows() {
             "{kind} covariances"
         );
         assert!((ra.bic - rb.bic).abs() < 1e-7 * rb.bic.abs(), "{kind} bic");
+    }
+}
+
+/// The property tests on larger problems with each kernel forced (`kernel-override`
+/// feature, child processes of this binary): products everywhere, the fused loops
+/// everywhere, the anchored f32 kernel for every f32 full fit, the portable row loops.
+#[test]
+fn every_kernel_keeps_the_properties() {
+    for (var, value) in [
+        ("GAUSSMIX_KERNEL", "gemm"),
+        ("GAUSSMIX_KERNEL", "fused"),
+        ("GAUSSMIX_F32_FULL", "anchored"),
+        ("GAUSSMIX_SIMD", "portable"),
+    ] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env(var, value)
+            .args(["larger_problems", "em_never_decreases"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("2 passed"),
+            "{var}={value}:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
