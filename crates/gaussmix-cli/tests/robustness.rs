@@ -515,15 +515,16 @@ fn check_hard_fit(case: &Hard, cov: &str, recover: bool, dtype: &str) {
                 .collect();
             let reg = 1e-6;
             let (tol, labels) = if dtype == "f32" {
-                (reference::Tol { rtol: 1e-5 }, &case.labels_f32)
+                (reference::Tol::f32(1e-5), &case.labels_f32)
             } else {
-                (reference::Tol { rtol: 1e-9 }, &case.labels)
+                (reference::Tol::f64(1e-9), &case.labels)
             };
             reference::check_basic(&what, &m, &x, reg, tol);
             reference::check_total_moments(&what, &m, &x, reg, tol);
             if let Some(labels) = labels {
                 let cluster_tol = reference::Tol {
                     rtol: tol.rtol.max(1e-6),
+                    ..tol
                 };
                 reference::check_clusters(&what, &m, &x, labels, reg, cluster_tol);
             }

@@ -46,7 +46,7 @@ impl Mixture {
     pub fn new(kind: Kind, weights: Vec<f64>, means: Vec<f64>, cov: Vec<f64>) -> Mixture {
         let k = weights.len();
         assert!(
-            k > 0 && means.len() % k == 0,
+            k > 0 && means.len().is_multiple_of(k),
             "means do not fit {k} weights"
         );
         let d = means.len() / k;
@@ -96,13 +96,16 @@ pub struct Moments {
 pub fn moments(x: &[f64], d: usize, rows: &[usize]) -> Moments {
     assert!(!rows.is_empty());
     let n = rows.len() as f64;
+    // The mean as first row + mean offset from it: a sum of values near f64::MAX would
+    // overflow, a sum of their differences (the spread, ≤ 1e150 in a fit) does not.
+    let first = rows[0] * d;
     let mut mean = vec![0.0; d];
     for &i in rows {
         for j in 0..d {
-            mean[j] += x[i * d + j];
+            mean[j] += x[i * d + j] - x[first + j];
         }
     }
-    mean.iter_mut().for_each(|m| *m /= n);
+    (0..d).for_each(|j| mean[j] = x[first + j] + mean[j] / n);
     let mut cov = vec![0.0; d * d];
     for &i in rows {
         for a in 0..d {
@@ -150,19 +153,36 @@ pub fn columns(x: &[f64], d: usize) -> Columns {
 /// arithmetic on deviations), plus a few f64 roundings of the values themselves (a
 /// mean of values near 1e9 cannot be closer than ~1e-7 to the exact one). A covariance
 /// entry `(a, b)` is compared to `rtol·span_a·span_b` plus the same roundings carried
-/// through one product: `64ε·(|x_a|max·span_b + |x_b|max·span_a + reg_covar)`.
+/// through one product: `64ε·(|x_a|max·span_b + |x_b|max·span_a + reg_covar)` and
+/// `64ε²·|x_a|max·|x_b|max` (a mean known to `8ε·|x|max` shifts a variance by its square:
+/// 3e-12 for values near 1e9).
+///
+/// `floor` is an absolute slack for values below the normal range of the arithmetic
+/// used (f32 products: 64 × f32::MIN_POSITIVE; f64: 0).
 #[derive(Clone, Copy, Debug)]
 pub struct Tol {
     pub rtol: f64,
+    pub floor: f64,
 }
 
 impl Tol {
+    pub fn f64(rtol: f64) -> Tol {
+        Tol { rtol, floor: 0.0 }
+    }
+    pub fn f32(rtol: f64) -> Tol {
+        Tol {
+            rtol,
+            floor: 64.0 * f32::MIN_POSITIVE as f64,
+        }
+    }
     pub fn mean(&self, c: &Columns, j: usize) -> f64 {
-        self.rtol * c.span[j] + 64.0 * EPS * c.mag[j]
+        self.rtol * c.span[j] + 64.0 * EPS * c.mag[j] + self.floor
     }
     pub fn cov(&self, c: &Columns, a: usize, b: usize, reg: f64) -> f64 {
-        self.rtol * c.span[a] * c.span[b]
+        self.floor * (c.span[a] + c.span[b] + self.floor)
+            + self.rtol * c.span[a] * c.span[b]
             + 64.0 * EPS * (c.mag[a] * c.span[b] + c.mag[b] * c.span[a] + reg)
+            + 64.0 * EPS * EPS * c.mag[a] * c.mag[b]
     }
 }
 
@@ -206,10 +226,13 @@ pub fn check_basic(what: &str, m: &Mixture, x: &[f64], reg: f64, tol: Tol) {
         let s = m.cov_matrix(comp);
         for j in 0..m.d {
             let v = s[j * m.d + j];
-            let t = tol.cov(&c, j, j, reg);
-            let top = match m.kind {
-                Kind::Spherical => c.span.iter().map(|s| s * s / 4.0).sum::<f64>() / m.d as f64,
-                _ => c.span[j] * c.span[j] / 4.0,
+            // A spherical variance is the mean of the per-column ones.
+            let (t, top) = match m.kind {
+                Kind::Spherical => (
+                    (0..m.d).map(|i| tol.cov(&c, i, i, reg)).sum::<f64>() / m.d as f64,
+                    c.span.iter().map(|s| s * s / 4.0).sum::<f64>() / m.d as f64,
+                ),
+                _ => (tol.cov(&c, j, j, reg), c.span[j] * c.span[j] / 4.0),
             };
             assert!(
                 v >= reg - t && v <= top + reg + t,
@@ -253,6 +276,7 @@ fn within(m: &Mixture, comps: &[usize], reg: f64) -> Vec<f64> {
 
 /// Compares the model's within-component scatter `w` (a `d×d` matrix; only its diagonal
 /// for diag, only its trace for spherical) to the reference `want`.
+#[allow(clippy::too_many_arguments)]
 fn compare_scatter(
     what: &str,
     kind: Kind,
@@ -460,7 +484,7 @@ pub fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
                 s -= l[i * d + p] * l[j * d + p];
             }
             if i == j {
-                if !(s > 0.0) {
+                if s.is_nan() || s <= 0.0 {
                     return None;
                 }
                 l[i * d + i] = s.sqrt();
@@ -470,6 +494,22 @@ pub fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
         }
     }
     Some(l)
+}
+
+/// How far the score of a fit on f32 data with diag or spherical covariances may be from
+/// the exact log-likelihood of its parameters: those kernels evaluate the expanded form
+/// `(x−c)²/σ² − 2(x−c)(μ−c)/σ² + (μ−c)²/σ²` (about a common shift `c` inside the data's
+/// range) in f32, where each term, at most `span²/σ²`, carries a rounding of `ε₃₂` of
+/// its size: `2·ε₃₂·Σ_j span_j² / min σ²` bounds the half sum, with a factor 4 to spare.
+pub fn f32_product_score_tol(m: &Mixture, x: &[f64]) -> f64 {
+    let c = columns(x, m.d);
+    let min_var = (0..m.k)
+        .flat_map(|comp| {
+            let s = m.cov_matrix(comp);
+            (0..m.d).map(move |j| s[j * m.d + j])
+        })
+        .fold(f64::INFINITY, f64::min);
+    2.0 * f32::EPSILON as f64 * c.span.iter().map(|s| s * s).sum::<f64>() / min_var
 }
 
 /// Mean log-likelihood of the rows under the mixture, computed directly: a Cholesky
