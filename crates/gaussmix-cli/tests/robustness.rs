@@ -3,6 +3,9 @@
 
 use assert_cmd::Command;
 
+#[path = "../../gaussmix/tests/common/reference.rs"]
+mod reference;
+
 const GOOD_DATA: &str = "1,2\n1.5,2.5\n0.5,1.5\n8,9\n8.5,9.5\n7.5,8.5\n";
 const PRECIOUS: &str = "precious contents that must survive\n";
 
@@ -200,142 +203,424 @@ fn every_bad_input_is_refused_cleanly() {
     }
 }
 
-/// Hard but valid data: a finite fit (every number in the model file finite) or a clear
-/// refusal, never NaN.
-#[test]
-fn hard_but_valid_data_gets_a_finite_fit() {
-    let mut rows_scale = String::new();
-    let mut rows_offset = String::new();
-    for i in 0..60 {
-        let t = i as f64 / 60.0;
-        rows_scale += &format!(
-            "{},{}\n",
-            (t * 7.0).sin() * 1e-10,
-            (1.0 + (i % 2) as f64 * 9.0 + t) * 1e10
-        );
-        rows_offset += &format!(
-            "{},{}\n",
-            1e9 + 0.01 * (t * 13.0).sin(),
-            1e9 - 0.01 * (t * 5.0).cos() + (i % 2) as f64 * 0.05
-        );
+/// One hard-but-valid data set for `gaussmix fit`.
+struct Hard {
+    name: &'static str,
+    rows: Vec<Vec<f64>>,
+    k: usize,
+    /// The generating clusters of the rows as written (f64), well separated; `None`
+    /// where there are fewer clusters than components.
+    labels: Option<Vec<usize>>,
+    /// The same after rounding to f32 (rounding can merge clusters).
+    labels_f32: Option<Vec<usize>>,
+    /// What must happen, per (covariance type, recover, dtype).
+    expect: fn(&str, bool, &str) -> Outcome,
+}
+
+#[derive(Debug)]
+enum Outcome {
+    /// A fit, with this many re-seeds on record (each for a component that lost its mass).
+    Fit { recoveries: usize },
+    /// Exit code 1 with these words on stderr.
+    Refused(&'static [&'static str]),
+}
+
+/// Fits where a second component has nothing of its own (identical rows): it dies,
+/// or with `--recover` is re-seeded once, at iteration 1.
+fn dies_unless_recovered(_: &str, recover: bool, _: &str) -> Outcome {
+    Outcome::Fit {
+        recoveries: recover as usize,
     }
-    let distinct: String = (0..40)
-        .map(|i| format!("{},{}\n", i % 4, (i % 4) * (i % 4)))
+}
+
+fn plain_fit(_: &str, _: bool, _: &str) -> Outcome {
+    Outcome::Fit { recoveries: 0 }
+}
+
+fn hard_cases() -> Vec<Hard> {
+    let scale: Vec<Vec<f64>> = (0..60)
+        .map(|i| {
+            let t = i as f64 / 60.0;
+            vec![
+                (t * 7.0).sin() * 1e-10,
+                (1.0 + (i % 2) as f64 * 9.0 + t) * 1e10,
+            ]
+        })
+        .collect();
+    let offset: Vec<Vec<f64>> = (0..60)
+        .map(|i| {
+            let t = i as f64 / 60.0;
+            vec![
+                1e9 + 0.01 * (t * 13.0).sin(),
+                1e9 - 0.01 * (t * 5.0).cos() + (i % 2) as f64 * 0.05,
+            ]
+        })
         .collect();
     // Six features: the product kernels (and, with --dtype f32, the anchored f32 kernel).
-    let wide_offset: String = (0..80)
+    let wide_offset: Vec<Vec<f64>> = (0..80)
         .map(|i| {
             let t = i as f64 / 80.0;
             (0..6)
-                .map(|j| {
-                    format!(
-                        "{}",
-                        1e7 + (i % 3) as f64 * 0.5 + 0.01 * (t * (j + 3) as f64).sin()
-                    )
-                })
+                .map(|j| 1e7 + (i % 3) as f64 * 0.5 + 0.01 * (t * (j + 3) as f64).sin())
+                .collect()
+        })
+        .collect();
+    let wide_constant: Vec<Vec<f64>> = (0..80)
+        .map(|i| {
+            let t = i as f64 / 80.0;
+            vec![
+                (t * 9.0).sin() + (i % 2) as f64 * 8.0,
+                (t * 4.0).cos(),
+                7.0,
+                (t * 17.0).sin() * 1e-6,
+                (i % 2) as f64 * 3.0,
+                -2.0,
+            ]
+        })
+        .collect();
+    let by = |n: usize, f: fn(usize) -> usize| Some((0..n).map(f).collect::<Vec<_>>());
+    vec![
+        Hard {
+            name: "identical points",
+            rows: vec![vec![3.0, 4.0]; 30],
+            k: 2,
+            labels: by(30, |_| 0),
+            labels_f32: by(30, |_| 0),
+            expect: dies_unless_recovered,
+        },
+        Hard {
+            name: "constant column",
+            rows: (0..40)
+                .map(|i| vec![(i as f64 * 0.7).sin() + (i % 2) as f64 * 6.0, 5.0])
+                .collect(),
+            k: 2,
+            labels: by(40, |i| i % 2),
+            labels_f32: by(40, |i| i % 2),
+            expect: plain_fit,
+        },
+        Hard {
+            name: "20 orders of magnitude",
+            rows: scale,
+            k: 2,
+            labels: by(60, |i| i % 2),
+            labels_f32: by(60, |i| i % 2),
+            expect: plain_fit,
+        },
+        Hard {
+            name: "huge offset",
+            rows: offset,
+            k: 2,
+            labels: by(60, |i| i % 2),
+            // f32 has 64 between neighbours near 1e9: every row becomes (1e9, 1e9).
+            labels_f32: by(60, |_| 0),
+            expect: |_, recover, dtype| Outcome::Fit {
+                recoveries: (recover && dtype == "f32") as usize,
+            },
+        },
+        Hard {
+            name: "k = distinct points",
+            rows: (0..40)
+                .map(|i| vec![(i % 4) as f64, ((i % 4) * (i % 4)) as f64])
+                .collect(),
+            k: 4,
+            labels: by(40, |i| i % 4),
+            labels_f32: by(40, |i| i % 4),
+            expect: plain_fit,
+        },
+        Hard {
+            name: "single sample",
+            rows: vec![vec![1.0, 2.0]],
+            k: 1,
+            labels: by(1, |_| 0),
+            labels_f32: by(1, |_| 0),
+            expect: plain_fit,
+        },
+        Hard {
+            name: "duplicated rows",
+            rows: [
+                [1.0, 2.0],
+                [1.0, 2.0],
+                [1.0, 2.0],
+                [5.0, 5.0],
+                [5.0, 5.0],
+                [5.0, 6.0],
+            ]
+            .iter()
+            .map(|r| r.to_vec())
+            .collect(),
+            k: 2,
+            labels: by(6, |i| i / 3),
+            labels_f32: by(6, |i| i / 3),
+            expect: plain_fit,
+        },
+        Hard {
+            // Close together relative to their size, but the spread (1e290) squared is
+            // beyond f64, centred or not: refused before any work.
+            name: "values near 1e300 but close together",
+            rows: vec![
+                vec![1e300, 1.0],
+                vec![1e300, 2.0],
+                vec![1.0000000001e300, 3.0],
+            ],
+            k: 1,
+            labels: None,
+            labels_f32: None,
+            expect: |_, _, dtype| match dtype {
+                "f64" => Outcome::Refused(&[
+                    "column 0 spans",
+                    "squared distances would overflow",
+                    "rescale",
+                ]),
+                _ => Outcome::Refused(&["row 1, column 1", "does not fit in f32", "--dtype f64"]),
+            },
+        },
+        Hard {
+            name: "6-D, huge offset",
+            rows: wide_offset,
+            k: 3,
+            labels: by(80, |i| i % 3),
+            // Neighbouring f32 values are 1 apart near 1e7: the clusters 0.5 apart merge.
+            labels_f32: None,
+            expect: plain_fit,
+        },
+        Hard {
+            // Two clusters for three components: one of them is split in two.
+            name: "6-D, constant columns",
+            rows: wide_constant,
+            k: 3,
+            labels: by(80, |i| i % 2),
+            labels_f32: by(80, |i| i % 2),
+            expect: plain_fit,
+        },
+        Hard {
+            name: "6-D, identical points",
+            rows: vec![vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; 30],
+            k: 2,
+            labels: by(30, |_| 0),
+            labels_f32: by(30, |_| 0),
+            expect: dies_unless_recovered,
+        },
+    ]
+}
+
+/// Combinations whose current result is wrong; `known_f32_offset_bugs` holds them to
+/// the right answer.
+const KNOWN_BUGS: &[(&str, &str, &str)] = &[
+    ("6-D, huge offset", "full", "f32"),
+    ("6-D, huge offset", "diag", "f32"),
+    ("6-D, huge offset", "spherical", "f32"),
+];
+
+fn is_known_bug(name: &str, cov: &str, dtype: &str) -> bool {
+    KNOWN_BUGS.contains(&(name, cov, dtype))
+}
+
+fn flat(v: &serde_json::Value) -> Vec<f64> {
+    match v {
+        serde_json::Value::Array(a) => a.iter().flat_map(flat).collect(),
+        serde_json::Value::Number(n) => vec![n.as_f64().unwrap()],
+        other => panic!("not a number: {other}"),
+    }
+}
+
+/// Fits one combination through the CLI and checks the outcome the case expects; a fit
+/// is checked against independent f64 computations on the data exactly as the fit saw
+/// it (the f32-rounded values with `--dtype f32`):
+/// - every number finite, weights summing to 1, means inside the data's range,
+///   variances between reg_covar and span²/4 + reg_covar;
+/// - the M-step identities `Σ w μ = x̄` and `Σ w (Σ − reg) + Σ w (μ − x̄)(μ − x̄)ᵀ = S`
+///   against a two-pass mean and covariance (one component: exactly the data's);
+/// - with known clusters, each cluster's share of the rows, mean and covariance held by
+///   its components (computed in two passes from the cluster's rows);
+/// - `score` against the mean log-likelihood of the written model computed directly.
+///
+/// Tolerances. f64: 1e-9 of each column's spread for the identities (only rounding
+/// separates them; measured ≤ 1e-12), 1e-6 for the clusters (the clusters are ≥ 7
+/// within-cluster standard deviations apart, so a row's responsibility for a foreign
+/// cluster is ≤ e^-15 ≈ 3e-7 — measured weights are within 8e-9 of the shares). f32:
+/// deviations from the running means are taken in f32 (relative error 6e-8 of the
+/// spread per term), so 1e-5 of the spread; the score within 1e-3 (relative): the f32
+/// kernels evaluate `(x − μ)²/σ²` from f32 deviations, and where a variance is at
+/// reg_covar (σ = 1e-3) in a column of values near 7, one rounding of a deviation is
+/// already ~4e-4 σ (measured: 5e-4 on "6-D, constant columns", diag).
+fn check_hard_fit(case: &Hard, cov: &str, recover: bool, dtype: &str) {
+    let what = format!("{} / {cov} / recover {recover} / {dtype}", case.name);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("d.csv");
+    let text: String = case
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| format!("{v}"))
                 .collect::<Vec<_>>()
                 .join(",")
                 + "\n"
         })
         .collect();
-    let wide_constant: String = (0..80)
-        .map(|i| {
-            let t = i as f64 / 80.0;
-            format!(
-                "{},{},7,{},{},-2\n",
-                (t * 9.0).sin() + (i % 2) as f64 * 8.0,
-                (t * 4.0).cos(),
-                (t * 17.0).sin() * 1e-6,
-                (i % 2) as f64 * 3.0
-            )
-        })
-        .collect();
-    let cases: Vec<(&str, String, &str)> = vec![
-        ("identical points", "3,4\n".repeat(30), "-k 2"),
-        (
-            "constant column",
-            (0..40)
-                .map(|i| format!("{},5\n", (i as f64 * 0.7).sin() + (i % 2) as f64 * 6.0))
-                .collect(),
-            "-k 2",
-        ),
-        ("20 orders of magnitude", rows_scale, "-k 2"),
-        ("huge offset", rows_offset, "-k 2"),
-        ("k = distinct points", distinct, "-k 4"),
-        ("single sample", "1,2\n".into(), "-k 1"),
-        (
-            "duplicated rows",
-            "1,2\n1,2\n1,2\n5,5\n5,5\n5,6\n".into(),
-            "-k 2",
-        ),
-        (
-            "values near 1e300 but close together",
-            "1e300,1\n1e300,2\n1.0000000001e300,3\n".into(),
-            "-k 1",
-        ),
-        ("6-D, huge offset", wide_offset, "-k 3"),
-        ("6-D, constant columns", wide_constant, "-k 3"),
-        ("6-D, identical points", "1,2,3,4,5,6\n".repeat(30), "-k 2"),
-    ];
-    for (name, text, k) in cases {
-        for (cov, recover, dtype) in ["full", "tied", "diag", "spherical"]
-            .into_iter()
-            .flat_map(|c| [(c, false), (c, true)])
-            .flat_map(|(c, r)| [(c, r, "f64"), (c, r, "f32")])
-        {
-            {
-                let dir = tempfile::tempdir().unwrap();
-                let d = dir.path().join("d.csv");
-                std::fs::write(&d, &text).unwrap();
-                let mut cmd = Command::cargo_bin("gaussmix").unwrap();
-                cmd.arg("fit").arg(&d).args(k.split_whitespace()).args([
-                    "--covariance",
-                    cov,
-                    "--quiet",
-                    "--n-init",
-                    "2",
-                    "--dtype",
-                    dtype,
-                ]);
-                if recover {
-                    cmd.arg("--recover");
-                }
-                // f32: every full-covariance fit through the anchored kernel, which
-                // these small problems would otherwise not use.
-                cmd.env("GAUSSMIX_F32_FULL", "anchored");
-                let res = cmd.output().unwrap();
-                let stderr = String::from_utf8_lossy(&res.stderr);
-                assert!(!stderr.contains("panicked"), "{name} {cov}: {stderr}");
-                if res.status.success() {
-                    let v: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
-                    let text = v.to_string();
-                    assert!(
-                        !text.contains("null") || text.contains("\"variance_floor\":null"),
-                        "{name} {cov}: {text}"
-                    );
-                    for key in ["weights", "means", "covariances"] {
-                        let mut stack = vec![&v[key]];
-                        while let Some(x) = stack.pop() {
-                            match x {
-                                serde_json::Value::Array(a) => stack.extend(a.iter()),
-                                serde_json::Value::Number(n) => {
-                                    assert!(n.as_f64().unwrap().is_finite())
-                                }
-                                other => panic!("{name} {cov}: {key} holds {other}"),
-                            }
-                        }
-                    }
-                    assert!(
-                        v["fit"]["score"].as_f64().unwrap().is_finite(),
-                        "{name} {cov}"
-                    );
-                } else {
-                    assert_eq!(res.status.code(), Some(1), "{name} {cov}: {stderr}");
-                    assert!(stderr.starts_with("error: "), "{name} {cov}: {stderr}");
-                }
+    std::fs::write(&d, &text).unwrap();
+    let mut cmd = Command::cargo_bin("gaussmix").unwrap();
+    cmd.arg("fit")
+        .arg(&d)
+        .args(["-k", &case.k.to_string()])
+        .args([
+            "--covariance",
+            cov,
+            "--quiet",
+            "--n-init",
+            "2",
+            "--dtype",
+            dtype,
+        ]);
+    if recover {
+        cmd.arg("--recover");
+    }
+    // f32: every full-covariance fit through the anchored kernel, which these small
+    // problems would otherwise not use.
+    cmd.env("GAUSSMIX_F32_FULL", "anchored");
+    let res = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    match (case.expect)(cov, recover, dtype) {
+        Outcome::Refused(words) => {
+            assert_eq!(
+                res.status.code(),
+                Some(1),
+                "{what}: expected a refusal; stderr: {stderr}"
+            );
+            assert!(stderr.starts_with("error: "), "{what}: {stderr}");
+            for w in words {
+                assert!(stderr.contains(w), "{what}: stderr lacks {w:?}: {stderr}");
+            }
+        }
+        Outcome::Fit { recoveries } => {
+            assert!(
+                res.status.success(),
+                "{what}: expected a fit; stderr: {stderr}"
+            );
+            let v: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+            assert_eq!(v["covariance_type"], cov, "{what}");
+            let m = reference::Mixture::new(
+                reference::Kind::parse(cov),
+                flat(&v["weights"]),
+                flat(&v["means"]),
+                flat(&v["covariances"]),
+            );
+            assert_eq!((m.k, m.d), (case.k, case.rows[0].len()), "{what}");
+            let x: Vec<f64> = case
+                .rows
+                .iter()
+                .flatten()
+                .map(|v| if dtype == "f32" { *v as f32 as f64 } else { *v })
+                .collect();
+            let reg = 1e-6;
+            let (tol, labels) = if dtype == "f32" {
+                (reference::Tol::f32(1e-5), &case.labels_f32)
+            } else {
+                (reference::Tol::f64(1e-9), &case.labels)
+            };
+            reference::check_basic(&what, &m, &x, reg, tol);
+            reference::check_total_moments(&what, &m, &x, reg, tol);
+            if let Some(labels) = labels {
+                let cluster_tol = reference::Tol {
+                    rtol: tol.rtol.max(1e-6),
+                    ..tol
+                };
+                reference::check_clusters(&what, &m, &x, labels, reg, cluster_tol);
+            }
+            let fit = &v["fit"];
+            let score = fit["score"].as_f64().unwrap();
+            let want = reference::mean_log_likelihood(&m, &x);
+            let score_tol = if dtype == "f32" { 1e-3 } else { 1e-9 } * (1.0 + want.abs());
+            assert!(
+                (score - want).abs() <= score_tol,
+                "{what}: score {score} but the model's mean log-likelihood is {want} (tolerance {score_tol:e})"
+            );
+            assert!(fit["lower_bound"].as_f64().unwrap().is_finite(), "{what}");
+            let recs = fit["recoveries"].as_array().unwrap();
+            assert_eq!(recs.len(), recoveries, "{what}: recoveries {recs:?}");
+            for r in recs {
+                assert!(
+                    r["reason"].as_str().unwrap().contains("mass"),
+                    "{what}: {r}"
+                );
             }
         }
     }
+}
+
+fn all_combinations() -> impl Iterator<Item = (&'static str, bool, &'static str)> {
+    ["full", "tied", "diag", "spherical"]
+        .into_iter()
+        .flat_map(|c| [(c, false), (c, true)])
+        .flat_map(|(c, r)| [(c, r, "f64"), (c, r, "f32")])
+}
+
+/// Runs `check_hard_fit` on each combination, collecting every failure's message.
+fn failures_of(combos: &[(&Hard, &str, bool, &str)]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for &(case, cov, recover, dtype) in combos {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check_hard_fit(case, cov, recover, dtype)
+        }));
+        if let Err(e) = r {
+            failures.push(
+                e.downcast_ref::<String>().cloned().unwrap_or_else(|| {
+                    format!("{} / {cov} / recover {recover} / {dtype}", case.name)
+                }),
+            );
+        }
+    }
+    failures
+}
+
+/// Hard but valid data, table-driven: for every case, covariance type, `--recover` and
+/// dtype, the outcome the case expects (a fit, or a refusal naming the problem), and
+/// each fit checked for accuracy (see `check_hard_fit`). All failures are reported
+/// together.
+#[test]
+fn hard_but_valid_data_gets_an_accurate_fit() {
+    let cases = hard_cases();
+    let combos: Vec<_> = cases
+        .iter()
+        .flat_map(|case| all_combinations().map(move |(c, r, t)| (case, c, r, t)))
+        .filter(|(case, c, _, t)| !is_known_bug(case.name, c, t))
+        .collect();
+    assert_eq!(combos.len(), 11 * 16 - 2 * KNOWN_BUGS.len());
+    let failures = failures_of(&combos);
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Bug: with `--dtype f32`, rows near 1e7 whose clusters are 1 apart (the f32 spacing
+/// there) get a wrong fit. diag and spherical return a model whose heaviest component
+/// (weight 1.0) has a mean ~0.34 away from the data's mean in column 0 (so the M-step
+/// identity Σ w μ = x̄ fails; the f64 fit of the same f32-rounded values is right):
+/// deviations seem to be taken from the running mean rounded to f32 while the mean is
+/// rebuilt from the unrounded one. full (the anchored f32 kernel) returns the right
+/// parameters but a score 0.17 below their log-likelihood (25.45 vs 25.62).
+#[test]
+#[ignore = "bug: --dtype f32 with large offsets: diag/spherical M-step mean off by ~0.34 (inconsistent shift), anchored full score off by 0.17"]
+fn known_f32_offset_bugs() {
+    let cases = hard_cases();
+    let combos: Vec<_> = KNOWN_BUGS
+        .iter()
+        .flat_map(|&(name, cov, dtype)| {
+            let case = cases.iter().find(|c| c.name == name).unwrap();
+            [(case, cov, false, dtype), (case, cov, true, dtype)]
+        })
+        .collect();
+    let failures = failures_of(&combos);
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
