@@ -381,7 +381,7 @@ proptest! {
 
     /// The same on f32 data and up to 7 features (the f32 product kernels), at moderate
     /// scales, spreads below 0.2 for diag and spherical (f32 holds nothing near the Huge
-    /// scale; larger spreads and the offset scale are in the ignored test below). Tolerances: diag and spherical moments come from f32 products, so
+    /// scale; larger spreads and the offset scale are in the test below). Tolerances: diag and spherical moments come from f32 products, so
     /// 1e-5 of each column's spread for the identities, and the score within
     /// `reference::f32_product_score_tol`.
     #[test]
@@ -392,7 +392,7 @@ proptest! {
         recover in any::<bool>(),
         seed in any::<u64>(),
     ) {
-        // diag and spherical: spreads below 0.2 (see the ignored test below).
+        // diag and spherical: spreads below 0.2 (wider ones: the test below).
         let x: Vec<f64> = match kind {
             CovarianceType::Diag | CovarianceType::Spherical => x.iter().map(|v| v * 1e-4).collect(),
             _ => x,
@@ -400,18 +400,14 @@ proptest! {
         check_f32_fit(n, d, &x, k, kind, recover, seed)?;
     }
 
-    /// Bug: f32 data with diag or spherical covariances and a spread beyond a few units:
-    /// moments come from f32 products about one common shift `c`, so the variance of a
-    /// component holding one row cancels to ±ε₃₂·(x − c)², beyond reg_covar = 1e-6 once
-    /// |x − c| ≳ 3: "not positive definite" (with `recover`: "recovery gave up") on e.g.
-    /// 26 zero rows and one with 82.1, k = 2, where the f64 fit of the same values is
-    /// fine. Also a column at 1e9 (1e9 ± 0.01 rounds to exactly 1e9 in f32: a
-    /// constant column) and diag or spherical covariances: "not positive definite after
-    /// EM iteration 1" where the f64 fit of the same f32-rounded values succeeds (e.g. 30
-    /// near-identical rows (0, 0, 1e9, 1e9, ~1e-22), k = 3). The variance of a constant
-    /// column should be exactly reg_covar.
+    /// Regression: f32 data with diag or spherical covariances and a spread beyond a few
+    /// units was refused. Moments came from f32 products about one common shift `c`, so
+    /// the variance of a component holding one row cancelled to ±ε₃₂·(x − c)², beyond
+    /// reg_covar = 1e-6 once |x − c| ≳ 3: "not positive definite" on e.g. 26 zero rows
+    /// and one with 82.1, k = 2, where the f64 fit of the same values is fine; likewise a
+    /// column at 1e9 (a constant column in f32). The products now shift rows per group
+    /// of nearby components (`kernels::Group`), so both fit.
     #[test]
-    #[ignore = "bug: f32 diag/spherical refuse plain data (a lone row ~80 away, or a constant column at 1e9): not positive definite; f64 on the same values fits"]
     fn fit_on_wider_f32_data_follows_the_rules(
         (n, d, x) in finite_matrix(1..40, 1..8, vec![(6, Scale::Moderate), (2, Scale::Offset)]),
         k in 1usize..4,
@@ -422,14 +418,13 @@ proptest! {
         check_f32_fit(n, d, &x, k, kind, recover, seed)?;
     }
 
-    /// Bug: a column that is constant at a magnitude beyond ~1e154 (spread 0, so
-    /// accepted) makes tied, diag and spherical fits fail with "numerical failure: a
-    /// covariance contains a non-finite value" (full with `recover` too, in some
-    /// draws): e.g. 6 rows (-1e171, -2.7e-179), k = 3. A mean rounded by ε·|x| ≈ 2e155
-    /// gives squared deviations that overflow; the data's own moments (spread 0) are
-    /// exact. Correct: a fit, that column's mean the constant and its variance reg_covar.
+    /// Regression: a column that is constant at a magnitude beyond ~1e154 (spread 0, so
+    /// accepted) made tied, diag and spherical fits fail with "a covariance contains a
+    /// non-finite value": e.g. 6 rows at 8.6e202, k = 2. Means (the data's, and the
+    /// kernels' common shift) summed plainly were rounded by ε·|x| ≈ 1e187, whose square
+    /// overflows; they are now summed about a member, so a constant stays exact. A fit,
+    /// that column's mean the constant and its variance reg_covar.
     #[test]
-    #[ignore = "bug: a constant column beyond ~1e154 fails with 'a covariance contains a non-finite value' (tied/diag/spherical)"]
     fn constant_columns_far_from_zero_get_a_fit(
         (n, d, x) in finite_matrix(2..25, 1..3, vec![(1, Scale::Moderate)]),
         far in (1.0f64..10.0, 155i32..=307, any::<bool>()).prop_map(|(m, e, neg)| if neg { -m } else { m } * 10f64.powi(e)),

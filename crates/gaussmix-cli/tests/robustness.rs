@@ -596,15 +596,15 @@ fn hard_but_valid_data_gets_an_accurate_fit() {
     );
 }
 
-/// Bug: with `--dtype f32`, rows near 1e7 whose clusters are 1 apart (the f32 spacing
-/// there) get a wrong fit. diag and spherical return a model whose heaviest component
-/// (weight 1.0) has a mean ~0.34 away from the data's mean in column 0 (so the M-step
-/// identity Σ w μ = x̄ fails; the f64 fit of the same f32-rounded values is right):
-/// deviations seem to be taken from the running mean rounded to f32 while the mean is
-/// rebuilt from the unrounded one. full (the anchored f32 kernel) returns the right
-/// parameters but a score 0.17 below their log-likelihood (25.45 vs 25.62).
+/// Regression (found by this table): with `--dtype f32`, rows near 1e7 whose clusters
+/// are 1 apart (the f32 spacing there) got a wrong fit. diag and spherical returned a
+/// model whose heaviest component had a mean ~0.34 away from the data's mean (the f32
+/// rows were shifted by a rounded c₀ while the coefficients used the unrounded one);
+/// full (the anchored f32 kernel) returned a score 0.17 below the model's
+/// log-likelihood (log-densities were centred on the f32-rounded means, 0.33 off here,
+/// against near-singular covariances). Both fixed; the cases stay apart so that the
+/// regression is named.
 #[test]
-#[ignore = "bug: --dtype f32 with large offsets: diag/spherical M-step mean off by ~0.34 (inconsistent shift), anchored full score off by 0.17"]
 fn known_f32_offset_bugs() {
     let cases = hard_cases();
     let combos: Vec<_> = KNOWN_BUGS

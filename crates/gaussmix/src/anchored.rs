@@ -1,26 +1,26 @@
 //! The f32 kernel for full covariances: every row is shifted to its nearest mean (its
 //! *anchor*) before anything is squared.
 //!
-//! f32 products run about twice as fast as f64 ones, but the f64 kernels take every
-//! moment about one common shift `c₀`, and in f32 that cancels the spread between
-//! components against the spread within them: on the 16-D benchmark a covariance lost
-//! positive definiteness. Here row `x` is written `x = z_a + y` with `z_a` the anchor
+//! f32 products run about twice as fast as f64 ones, but an expanded quadratic form
+//! about a shift far from a component (the f64 kernels' group shift, `kernels`) cancels
+//! the spread between components against the spread within them, and f32 has eight
+//! fewer digits to lose. Here row `x` is written `x = z_a + y` with `z_a` the anchor
 //! (the component mean nearest to `x`, rounded to f32 so that the shift is exact) and
 //! `y` small — of the size of the spread within a component. For component `k`,
-//! `x − z_k = y + δ_ak` with `δ_ak = z_a − z_k`, exact in f64, so
+//! `x − μ_k = y + δ_ak` with `δ_ak = z_a − μ_k` (in f64), so
 //!
-//! - E-step: `(x − z_k)ᵀ Λ_k (x − z_k) = yᵀΛ_k y + 2 yᵀΛ_k δ_ak + δ_akᵀ Λ_k δ_ak`. The first
+//! - E-step: `(x − μ_k)ᵀ Λ_k (x − μ_k) = yᵀΛ_k y + 2 yᵀΛ_k δ_ak + δ_akᵀ Λ_k δ_ak`. The first
 //!   term is the packed product `P_y Aᵀ` of the f64 kernel (f32 here), the second a
 //!   `D×K` matrix–vector product per row with a per-pass table `g_a`, the third a
-//!   per-pass constant. Responsibilities and log-sum-exp run in f32, `log p(x)` is
-//!   assembled in f64.
-//! - M-step: `Σ_i r_ik (x_i − z_k)(x_i − z_k)ᵀ = Σ_i r_ik y_i y_iᵀ + Σ_a (c_ak δ_akᵀ +
-//!   δ_ak c_akᵀ + n_ak δ_ak δ_akᵀ)` with `c_ak = Σ_{a(i)=a} r_ik y_i` and `n_ak = Σ_{a(i)=a}
-//!   r_ik`. The first sum is the product `Rᵀ P_y` (f32 per chunk, added to f64); `c` and
+//!   per-pass constant. Responsibilities and log-sum-exp run in f32 on values relative
+//!   to the row's own component, `log p(x)` is assembled in f64.
+//! - M-step, about the anchors (`ε_ak = z_a − z_k`, exact in f64):
+//!   `Σ_i r_ik (x_i − z_k)(x_i − z_k)ᵀ = Σ_i r_ik y_i y_iᵀ + Σ_a (c_ak ε_akᵀ + ε_ak c_akᵀ +
+//!   n_ak ε_ak ε_akᵀ)` with `c_ak = Σ_{a(i)=a} r_ik y_i` and `n_ak = Σ_{a(i)=a} r_ik`. The first sum is the product `Rᵀ P_y` (f32 per chunk, added to f64); `c` and
 //!   `n` are accumulated in f64 and folded in once per group of chunks.
 //!
-//! For a row's own component — where almost all of its mass goes — `δ = 0` and nothing
-//! cancels in the shift. For the others, the nearest anchor bounds `‖y‖ ≤ ‖x − z_k‖`, so
+//! For a row's own component — where almost all of its mass goes — `δ` is only the f32
+//! rounding of the mean and nothing cancels. For the others, the nearest anchor bounds `‖y‖ ≤ ‖x − z_k‖`, so
 //! the expansion cancels at most a small factor. Which anchor a row gets changes only
 //! rounding, never the mathematics, so the anchor search itself may be approximate (it
 //! runs in f32).
@@ -29,8 +29,11 @@
 //! f32: the expanded `yᵀΛy` cancels between its terms, f32-rounded coefficients bias it,
 //! and an f32 sum of 256 outer products loses the small eigenvalues. So the row's own
 //! component — the bulk of the mass — is done in f64 from the exact f32 `y`: its
-//! quadratic form as `‖yᵀU_a‖²` and its second moment `Σ r y yᵀ` directly. The products
-//! then serve the other components only, and rows without mass outside their own
+//! quadratic form as `‖(y + z_a − μ_a)ᵀU_a‖²` and its second moment `Σ r y yᵀ` directly.
+//! So is every other component that carries mass in a row (within 16 nats of its best:
+//! rows between overlapping components, or of a component that is not their nearest
+//! mean): its quadratic form centred on its mean and its moments in f64. The products
+//! then serve the remaining components only, and rows without mass outside their own
 //! component (most rows, once well-separated components settle) are dropped from the
 //! M-step product. On the test data of `tests/f32.rs` this took the f32 fit from 2e-5
 //! (and a non-monotone lower bound) to 2e-9 of the f64 fit of the same values.
@@ -66,6 +69,9 @@ pub(crate) struct AnchorPrep {
     d: usize,
     /// The anchors `z_k`: the means rounded to f32 (`K×D`). Moments are taken about them.
     pub z: Vec<f64>,
+    /// The means `μ_k` themselves (`K×D`): log-densities are centred on them, not on the
+    /// anchors (at 1e7 from the origin, f32 rounds a mean by up to 0.5).
+    mu: Vec<f64>,
     z32: Vec<f32>,
     /// The anchor search works about the weighted mean of the means, `c₀`.
     c0: Vec<f32>,
@@ -143,8 +149,9 @@ impl AnchorPrep {
         let mut delta = vec![0.0; d];
         for an in 0..k {
             for c in 0..k {
+                // x − μ_c = y + (z_a − μ_c).
                 for j in 0..d {
-                    delta[j] = z[an * d + j] - z[c * d + j];
+                    delta[j] = z[an * d + j] - means[c * d + j];
                 }
                 let l = &lam[c * d * d..(c + 1) * d * d];
                 let mut quad = 0.0;
@@ -169,6 +176,7 @@ impl AnchorPrep {
             c2,
             base,
             u: f.to_vec(),
+            mu: means.to_vec(),
         }
     }
 }
@@ -200,10 +208,18 @@ pub(crate) struct AnchorWs {
     y: Vec<f32>,
     /// `y` in f64 (same layout).
     y64: Vec<f64>,
+    /// One row's `x − μ_a` in f64.
+    ya: Vec<f64>,
     outer: Vec<f32>,
     m2: Vec<f32>,
-    /// Per row (anchor order): `konst_a + max` and `Σ exp(v − max)`, then its logarithm.
+    /// Per row (anchor order): `konst_a + own + max` and `Σ exp(v − max)`, then its
+    /// logarithm (`v` relative to `own`).
     lbase: Vec<f64>,
+    /// Per row (anchor order): the best value computed in f64 (own component or one
+    /// recomputed centred), relative to `konst_a`; `out` holds values relative to it.
+    own: Vec<f64>,
+    /// One row's components recomputed centred, with their f64 values.
+    vals: Vec<(usize, f64)>,
     lsum: Vec<f64>,
     /// `Σ r y yᵀ` of the current group, packed (`K × D(D+1)/2`), in f64.
     m2acc: Vec<f64>,
@@ -582,10 +598,16 @@ fn chunk_body<O: RowOps>(
     // The row's own component, where its mass is: ‖yᵀU_a‖² in f64 instead of the
     // expanded f32 form, whose terms cancel when Σ_a is ill-conditioned (and whose
     // f32-rounded coefficients bias it). A sweep of its own, so that rows overlap.
+    ws.ya.resize(d, 0.0);
     for a in 0..k {
         let u = &ap.u[a * d * d..(a + 1) * d * d];
+        let (za, mu) = (&ap.z[a * d..(a + 1) * d], &ap.mu[a * d..(a + 1) * d]);
         for p in ws.start[a]..ws.start[a + 1] {
-            ws.lsum[p] = -0.5 * O::whitened_sq(&ws.y64[p * dp..p * dp + d], u);
+            // x − μ_a = y + (z_a − μ_a): the anchor is the mean rounded to f32.
+            for (j, o) in ws.ya.iter_mut().enumerate() {
+                *o = ws.y64[p * dp + j] + (za[j] - mu[j]);
+            }
+            ws.lsum[p] = -0.5 * O::whitened_sq(&ws.ya, u);
         }
     }
     for a in 0..k {
@@ -597,36 +619,56 @@ fn chunk_body<O: RowOps>(
             ws.lbase[p] = O::cross_max(v, &ws.y[p * dp..p * dp + d], g, c2, own) as f64;
         }
     }
-    // The other components that carry mass (within `EXACT_SPAN` nats of the row's
-    // best): their f32 expanded values cancel when the row lies far from the anchor in
-    // their metric, or their covariance is ill-conditioned (measured: 0.4 nats off for
-    // a row whose component — 11 rows in 11-D — was not its nearest mean). They are
-    // recomputed centred, `‖(y + z_a − z_c)ᵀU_c‖²` in f64, and their moments are taken
-    // in f64 too (below). Rows of well-separated components have none.
+    // The other components that may carry mass (f32 value within `EXACT_SPAN` nats of
+    // the own component's exact one, or above it — which also catches an f32 value far
+    // too high, e.g. a nearly singular component's −1e6 cancelled to −20, posing as the
+    // row's best): their f32 expanded values cancel when the row lies far from the
+    // anchor in their metric, or their covariance is ill-conditioned (measured: 0.4 nats
+    // off for a row whose component — 11 rows in 11-D — was not its nearest mean). They
+    // are recomputed centred, `‖(y + z_a − μ_c)ᵀU_c‖²` in f64, and their moments are
+    // taken in f64 too (below). Rows of well-separated components have none.
+    // Then every value is made relative to the row's best exact one, kept in f64
+    // (`ws.own`): an f32 value of a large quadratic form — a row far out in a nearly
+    // singular direction — would round by up to half an ulp of it (0.06 nats at 1e6).
     ws.exact.clear();
+    ws.own.resize(m, 0.0);
     for a in 0..k {
         for p in ws.start[a]..ws.start[a + 1] {
-            let mx = ws.lbase[p] as f32;
-            if !mx.is_finite() {
+            let own64 = ws.lsum[p];
+            ws.own[p] = own64;
+            if !(ws.lbase[p] as f32).is_finite() {
                 continue;
             }
             let v = &mut ws.out[p * k..(p + 1) * k];
-            let first = ws.exact.len();
-            for (c, vc) in v.iter_mut().enumerate() {
-                if c != a && *vc >= mx - EXACT_SPAN {
+            let own32 = v[a];
+            let mut best = own64;
+            ws.vals.clear();
+            for (c, vc) in v.iter().enumerate() {
+                if c != a && *vc >= own32 - EXACT_SPAN {
                     let q = shifted_whitened_sq(
                         &ws.y64[p * dp..p * dp + d],
                         &ap.z[a * d..(a + 1) * d],
-                        &ap.z[c * d..(c + 1) * d],
+                        &ap.mu[c * d..(c + 1) * d],
                         &ap.u[c * d * d..(c + 1) * d * d],
                     );
-                    *vc = (ap.base[c] - ap.base[a] - 0.5 * q) as f32;
+                    let val = ap.base[c] - ap.base[a] - 0.5 * q;
+                    best = best.max(val);
+                    ws.vals.push((c, val));
                     ws.exact.push((p as u32, c as u32));
                 }
             }
-            if ws.exact.len() > first {
-                ws.lbase[p] = v.iter().fold(f32::NEG_INFINITY, |m, x| m.max(*x)) as f64;
+            // The rest lie more than EXACT_SPAN below the own value, so at least that
+            // far below `best`: their f32 rounding moves nothing that matters.
+            let best32 = best as f32;
+            for vc in v.iter_mut() {
+                *vc -= best32;
             }
+            v[a] = (own64 - best) as f32;
+            for &(c, val) in &ws.vals {
+                v[c] = (val - best) as f32;
+            }
+            ws.own[p] = best;
+            ws.lbase[p] = v.iter().fold(f32::NEG_INFINITY, |m, x| m.max(*x)) as f64;
         }
     }
     for (p, v) in ws.out.chunks_exact_mut(k).enumerate() {
@@ -647,7 +689,7 @@ fn chunk_body<O: RowOps>(
     }
     for a in 0..k {
         for p in ws.start[a]..ws.start[a + 1] {
-            ws.lbase[p] += ap.base[a];
+            ws.lbase[p] += ap.base[a] + ws.own[p];
         }
         let (lo, hi) = (ws.start[a], ws.start[a + 1]);
         if lo == hi {
@@ -858,15 +900,15 @@ fn packed_outer_f32(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
 /// the best, so an f32 error there moves `log p(x)` by less than 1e-7 of that error.
 const EXACT_SPAN: f32 = 16.0;
 
-/// `‖(y + z_a − z_c)ᵀ U_c‖²` in f64: the row's quadratic form for component `c`, centred
-/// on `z_c` (`y = x − z_a`; `z_a − z_c` is exact in f64).
-fn shifted_whitened_sq(y: &[f64], za: &[f64], zc: &[f64], u: &[f64]) -> f64 {
+/// `‖(y + z_a − μ_c)ᵀ U_c‖²` in f64: the row's quadratic form for component `c`,
+/// centred on its mean (`y = x − z_a`).
+fn shifted_whitened_sq(y: &[f64], za: &[f64], mu: &[f64], u: &[f64]) -> f64 {
     let d = y.len();
     let mut q = 0.0;
     for j in 0..d {
         let mut w = 0.0;
         for i in 0..=j {
-            w += (y[i] + (za[i] - zc[i])) * u[i * d + j];
+            w += (y[i] + (za[i] - mu[i])) * u[i * d + j];
         }
         q += w * w;
     }

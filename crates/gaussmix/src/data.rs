@@ -261,14 +261,21 @@ impl<'a> Data<'a> {
     pub(crate) fn column_moments(&self) -> (Vec<f64>, Vec<f64>) {
         let d = self.d;
         let tw = self.total_weight();
-        let mut mean = vec![0.0; d];
+        // Summed about the first row, so a constant column's mean is exactly its value
+        // (a mean rounded by ε·|x| would square to overflow beyond |x| ≈ 1e154).
+        let first = if self.n > 0 {
+            self.row_f64(0)
+        } else {
+            vec![0.0; d]
+        };
+        let mut sum = vec![0.0; d];
         self.for_each_row(0, self.n, |i, x| {
             let w = self.weights.map_or(1.0, |w| w[i]);
-            for (m, x) in mean.iter_mut().zip(x) {
-                *m += w * x;
+            for ((s, x), f) in sum.iter_mut().zip(x).zip(&first) {
+                *s += w * (x - f);
             }
         });
-        mean.iter_mut().for_each(|m| *m /= tw);
+        let mean: Vec<f64> = sum.iter().zip(&first).map(|(s, f)| f + s / tw).collect();
         let mut var = vec![0.0; d];
         self.for_each_row(0, self.n, |i, x| {
             let w = self.weights.map_or(1.0, |w| w[i]);

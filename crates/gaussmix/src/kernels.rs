@@ -386,11 +386,13 @@ impl Prepared {
         let mut groups = Vec::new();
         if gemm {
             // c₀ = Σ w_k μ_k: inside the data's range; one group about it when every
-            // component is near enough.
-            let mut c0 = vec![0.0; d];
+            // component is near enough. Summed as μ₀ + Σ w_k (μ_k − μ₀), so equal means
+            // give exactly their value (weights summing to 1 ± ε would otherwise move a
+            // mean at 1e171 by 1e155, and its squares overflow).
+            let mut c0 = means[..d].to_vec();
             for c in 0..k {
                 for j in 0..d {
-                    c0[j] += p.weights[c] * means[c * d + j];
+                    c0[j] += p.weights[c] * (means[c * d + j] - means[j]);
                 }
             }
             for (s, comps) in group_components(p, &c0, f32) {

@@ -62,10 +62,12 @@ pub(crate) struct AssignScratch {
 
 impl NearestCenters {
     pub fn new(centers: &[f64], k: usize, d: usize) -> Self {
-        let mut shift = vec![0.0; d];
+        // The centres' mean, summed about the first centre so that equal centres give
+        // exactly their value (no rounding by ε·|x| to square into an overflow).
+        let mut shift = centers[..d].to_vec();
         for c in centers.chunks_exact(d) {
-            for (s, v) in shift.iter_mut().zip(c) {
-                *s += v / k as f64;
+            for ((s, v), f) in shift.iter_mut().zip(c).zip(&centers[..d]) {
+                *s += (v - f) / k as f64;
             }
         }
         let cc: Vec<f64> = centers

@@ -173,13 +173,11 @@ fn assert_collapse_error(what: &str, r: gaussmix::Result<GaussianMixture>, conte
 /// Table-driven over covariance type and `recover`, one expected outcome each:
 /// - full, diag, spherical without `recover`: an error at initialisation naming
 ///   component 1 and suggesting `recover`;
-/// - diag, spherical with `recover`: the isolated row captures every re-seeded
-///   component again; after the 2K = 4 re-seeds allowed, the same error saying so;
+/// - full, diag, spherical with `recover`: a fit whose isolated component collapsed to a
+///   ~1e-303 covariance (the bug in `recover_gives_up_on_a_collapse`);
 /// - tied, either way: a fit (the pooled covariance is not singular), checked for
 ///   accuracy: one component per cluster, the tied covariance the pooled within-cluster
 ///   one (the isolated row adds nothing).
-///
-/// full with `recover` is the bug in `full_recover_gives_up_on_a_collapse_like_diag`.
 #[test]
 fn a_collapse_without_regularisation_is_an_error_naming_the_component() {
     use CovarianceType::*;
@@ -189,6 +187,7 @@ fn a_collapse_without_regularisation_is_an_error_naming_the_component() {
         (Full, false),
         (Diag, false),
         (Spherical, false),
+        (Full, true),
         (Diag, true),
         (Spherical, true),
         (Tied, false),
@@ -207,27 +206,44 @@ fn a_collapse_without_regularisation_is_an_error_naming_the_component() {
                 assert!(text.contains("recover"), "{what}: {text}");
                 assert_collapse_error(&what, r, " at initialisation");
             }
-            (_, true) => assert_collapse_error(
-                &what,
-                r,
-                " after EM iteration 4 (recovery gave up after 4 re-seeds)",
-            ),
+            (_, true) => {
+                // Exact EM (moments centred on each component) gives the isolated row's
+                // component a covariance of ~3e-303 — the other rows' e^-huge share
+                // of it — which is positive definite, so the fit "succeeds" with a spike
+                // (see `recover_gives_up_on_a_collapse`).
+                let m = r.unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(m.means().row(1).to_vec(), vec![50.0, 50.0], "{what}");
+                assert!((m.weights()[1] - 1.0 / 41.0).abs() < 1e-12, "{what}");
+                let cov = m.component_covariance(1).unwrap();
+                assert!(cov.iter().all(|v| v.abs() < 1e-300), "{what}: {cov}");
+                assert!(m.fit_record().unwrap().lower_bound > 15.0, "{what}");
+            }
         }
     }
 }
 
-/// Bug: full covariances with `recover` "succeed" on the collapse: after the start is
-/// widened (recorded as a recovery at iteration 0), the component collapses onto the
-/// isolated row again with a covariance of ~3e-303 in every entry, which passes the
-/// Cholesky test, and the fit reports a lower bound of 15.9 (the tied fit of the same
-/// data: -1.13), the likelihood of a spike, not of a fit. diag and spherical on the same
-/// data give up after their 4 re-seeds; full should too.
+/// Bug: with `recover`, full, diag and spherical covariances "succeed" on the collapse:
+/// after the start is widened (recorded as a recovery at iteration 0), the component
+/// collapses onto the isolated row again with a covariance of ~3e-303 in every entry
+/// (exact EM with reg_covar = 0: the other rows' e^-huge responsibilities), which passes
+/// the Cholesky test, and the fit reports a lower bound of 15.9 (the tied fit of the
+/// same data: -1.13), the likelihood of a spike, not of a fit. (Before the kernels were
+/// exact, diag and spherical gave up: their cancellation made the variance negative.)
+/// `recover` should treat a covariance collapsed against the data's own spread as
+/// degenerate and re-seed, then give up: that needs the one degenerate-component rule
+/// of the real-files issue.
 #[test]
-#[ignore = "bug: full + recover + reg_covar 0 returns a component collapsed to a ~1e-303 covariance instead of giving up"]
-fn full_recover_gives_up_on_a_collapse_like_diag() {
-    assert_collapse_error(
-        "full / recover true",
-        fit_collapse(CovarianceType::Full, true),
-        " after EM iteration 4 (recovery gave up after 4 re-seeds)",
-    );
+#[ignore = "bug: recover + reg_covar 0 returns a component collapsed to a ~1e-303 covariance instead of giving up (needs the degenerate-component rule)"]
+fn recover_gives_up_on_a_collapse() {
+    for kind in [
+        CovarianceType::Full,
+        CovarianceType::Diag,
+        CovarianceType::Spherical,
+    ] {
+        assert_collapse_error(
+            &format!("{kind} / recover true"),
+            fit_collapse(kind, true),
+            " after EM iteration 4 (recovery gave up after 4 re-seeds)",
+        );
+    }
 }
