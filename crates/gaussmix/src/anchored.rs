@@ -72,6 +72,11 @@ pub(crate) struct AnchorPrep {
     /// The means `μ_k` themselves (`K×D`): log-densities are centred on them, not on the
     /// anchors (at 1e7 from the origin, f32 rounds a mean by up to 0.5).
     mu: Vec<f64>,
+    /// `D·‖U_k‖²_F ≥ D·λ_max(Λ_k)` per component, `‖z_a − μ_k‖` and `|c2[a][k]|` per pair:
+    /// what bounds the f32 error of a row's expanded value for `k` ([`f32_error_bound`]).
+    lam: Vec<f64>,
+    dnorm: Vec<f64>,
+    c2abs: Vec<f64>,
     z32: Vec<f32>,
     /// The anchor search works about the weighted mean of the means, `c₀`.
     c0: Vec<f32>,
@@ -137,15 +142,25 @@ impl AnchorPrep {
             .map(|c| p.log_weights[c] - 0.5 * d as f64 * LN_2PI + p.prec.log_det[c])
             .collect();
         let f = &p.prec.factors;
-        let mut lam = vec![0.0; k * d * d];
+        let mut lam_full = vec![0.0; k * d * d];
         let mut a64 = vec![0.0; k * t];
         for c in 0..k {
-            let l = &mut lam[c * d * d..(c + 1) * d * d];
+            let l = &mut lam_full[c * d * d..(c + 1) * d * d];
             precision_matrix(&f[c * d * d..(c + 1) * d * d], d, l);
             packed_quadratic(l, d, &mut a64[c * t..(c + 1) * t]);
         }
         let mut g = vec![0.0f32; k * d * k];
         let mut c2 = vec![0.0f32; k * k];
+        let mut dnorm = vec![0.0; k * k];
+        let lam: Vec<f64> = (0..k)
+            .map(|c| {
+                d as f64
+                    * f[c * d * d..(c + 1) * d * d]
+                        .iter()
+                        .map(|v| v * v)
+                        .sum::<f64>()
+            })
+            .collect();
         let mut delta = vec![0.0; d];
         for an in 0..k {
             for c in 0..k {
@@ -153,7 +168,8 @@ impl AnchorPrep {
                 for j in 0..d {
                     delta[j] = z[an * d + j] - means[c * d + j];
                 }
-                let l = &lam[c * d * d..(c + 1) * d * d];
+                dnorm[an * k + c] = delta.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let l = &lam_full[c * d * d..(c + 1) * d * d];
                 let mut quad = 0.0;
                 for i in 0..d {
                     let gi: f64 = (0..d).map(|j| l[i * d + j] * delta[j]).sum();
@@ -163,6 +179,7 @@ impl AnchorPrep {
                 c2[an * k + c] = (base[c] - 0.5 * quad - base[an]) as f32;
             }
         }
+        let c2abs = c2.iter().map(|v| v.abs() as f64).collect();
         AnchorPrep {
             k,
             d,
@@ -174,6 +191,9 @@ impl AnchorPrep {
             a: a64.iter().map(|v| *v as f32).collect(),
             g,
             c2,
+            lam,
+            dnorm,
+            c2abs,
             base,
             u: f.to_vec(),
             mu: means.to_vec(),
@@ -643,8 +663,13 @@ fn chunk_body<O: RowOps>(
             let own32 = v[a];
             let mut best = own64;
             ws.vals.clear();
+            let y = &ws.y64[p * dp..p * dp + d];
+            let y2: f64 = y.iter().map(|v| v * v).sum();
             for (c, vc) in v.iter().enumerate() {
-                if c != a && *vc >= own32 - EXACT_SPAN {
+                if c != a
+                    && *vc >= own32 - EXACT_SPAN
+                    && f32_error_bound(ap, a, c, y2) > EXACT_TOLERANCE
+                {
                     let q = shifted_whitened_sq(
                         &ws.y64[p * dp..p * dp + d],
                         &ap.z[a * d..(a + 1) * d],
@@ -895,10 +920,30 @@ fn packed_outer_f32(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
     }
 }
 
-/// How far below a row's best value (in nats) another component's f32 value may lie
+/// How far below a row's own value (in nats) another component's f32 value may lie
 /// and still be recomputed centred in f64: below it, its mass is under e⁻¹⁶ ≈ 1e-7 of
-/// the best, so an f32 error there moves `log p(x)` by less than 1e-7 of that error.
+/// the own one, so an f32 error there moves `log p(x)` by less than 1e-7 of that error.
 const EXACT_SPAN: f32 = 16.0;
+
+/// Largest f32 error (nats, by [`f32_error_bound`]) accepted in a value that carries
+/// mass; above it the value is recomputed centred in f64. A value off by `e` moves
+/// `log p(x)` by at most `r·e` (`r` its responsibility), so 1e-5 keeps the lower bound
+/// an order inside the f32 guarantee (1e-5 relative, `tests/exactness.rs`). On the
+/// 1M×16, K = 32 benchmark this recomputes almost nothing in the first iterations
+/// (broad, well-conditioned covariances: 24 values per row would pass `EXACT_SPAN`)
+/// and the values of thin components later.
+const EXACT_TOLERANCE: f64 = 1e-5;
+
+/// A bound on the rounding error of the f32 expanded value of component `c` for a row
+/// `y` (`‖y‖² = y2`) anchored at `a`: every product term is at most `λ_max(Λ_c)` times
+/// `½‖y‖²` (quadratic) or `‖y‖·‖z_a − μ_c‖` (cross), summed over `D` terms, plus the
+/// rounded constant.
+#[inline(always)]
+fn f32_error_bound(ap: &AnchorPrep, a: usize, c: usize, y2: f64) -> f64 {
+    let k = ap.k;
+    f32::EPSILON as f64
+        * (ap.lam[c] * (0.5 * y2 + ap.dnorm[a * k + c] * y2.sqrt()) + ap.c2abs[a * k + c])
+}
 
 /// `‖(y + z_a − μ_c)ᵀ U_c‖²` in f64: the row's quadratic form for component `c`,
 /// centred on its mean (`y = x − z_a`).

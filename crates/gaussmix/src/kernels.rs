@@ -161,22 +161,30 @@ impl Coeffs<f64> {
 /// Largest distance from a group's shift to a member's mean, in the member's own metric
 /// (`‖(c − μ_k)ᵀ U_k‖`, i.e. in units of its spread), for f64 products. Every expanded
 /// term of a row that matters to component `k` is then at most about
-/// `(‖(x − μ_k)ᵀU_k‖ + ρ)²`, so the expansion loses at most `ε·ρ²` relatively:
-/// `2.2e-16 · 256² ≈ 1.5e-11`, below the 1e-9 the fixtures and `tests/exactness.rs`
-/// hold us to, and the moments moved to the new means cancel no more than that.
-pub(crate) const SHIFT_RADIUS_F64: f64 = 256.0;
+/// `(‖(x − μ_k)ᵀU_k‖ + ρ)²`, so the expansion loses at most `ε·ρ²`: `2.2e-16 · 1024² ≈
+/// 2.3e-10` nats on a row's log-density and relatively on the moments moved to the new
+/// means, below the 1e-9 (lower bound) and 1e-8 (covariances) that the fixtures and
+/// `tests/exactness.rs` hold us to. (A wider radius keeps more components in the one
+/// group about c₀: on the 1M×16, K = 32 benchmark, 29 of 32 at 1024, 26 at 256; the
+/// others are nearly singular, 1e3–1e4 spreads from c₀ in their thin direction.)
+pub(crate) const SHIFT_RADIUS_F64: f64 = 1024.0;
 /// The same for f32 products (`ε = 6e-8`): `6e-8 · 32² ≈ 6e-5` on a row's quadratic
 /// form, well inside the f32 accuracy `tests/exactness.rs` asserts (1e-5 on the lower
 /// bound, 1e-3 on parameters), while the 64-D benchmark mixture (centres ≈ 30 spreads
 /// from their weighted mean) still forms one group.
 pub(crate) const SHIFT_RADIUS_F32: f64 = 32.0;
 
-/// Components whose products share one shift `c`: all of them when every mean lies
-/// within the radius of their weighted mean (the common case, one set of products as
-/// before), else greedy groups around member means. Rows are shifted once per group.
+/// Components whose products share one shift `c`: those whose means lie within the
+/// radius of their weighted mean `c₀` (usually all of them: one set of products), then
+/// greedy groups around the other members' means. Rows are shifted once per group. A
+/// full-covariance component alone in its group is computed directly, centred on its
+/// mean (`‖(x − μ)ᵀU‖²`: a triangular product per row, cheaper than the packed outer
+/// products a group needs).
 pub(crate) struct Group {
     /// Member components, ascending.
     comps: Vec<usize>,
+    /// Full covariance, one member: the direct centred path (`c64.u` holds its factor).
+    direct: bool,
     c64: Coeffs<f64>,
     c32: Coeffs<f32>,
     /// Per member: `ln w_k − ½D ln 2π + log det U_k` (− ½ the constant term of the
@@ -265,13 +273,18 @@ fn group_components(p: &Params, c0: &[f64], f32: bool) -> Vec<(Vec<f64>, Vec<usi
         }
     };
     let s0 = round(c0);
-    if (0..k).all(|c| whitened_sq(p, c, &s0) <= r2) {
-        return vec![(s0, (0..k).collect())];
-    }
+    let (near, far): (Vec<usize>, Vec<usize>) = (0..k).partition(|&c| whitened_sq(p, c, &s0) <= r2);
     let means = p.means_flat();
     let mut groups: Vec<(Vec<f64>, Vec<usize>)> = Vec::new();
-    for c in 0..k {
-        match groups.iter_mut().find(|(s, _)| whitened_sq(p, c, s) <= r2) {
+    if !near.is_empty() {
+        groups.push((s0, near));
+    }
+    let first_far = groups.len();
+    for c in far {
+        match groups[first_far..]
+            .iter_mut()
+            .find(|(s, _)| whitened_sq(p, c, s) <= r2)
+        {
             Some(g) => g.1.push(c),
             None => groups.push((round(&means[c * d..(c + 1) * d]), vec![c])),
         }
@@ -294,7 +307,14 @@ impl Group {
         let c0 = shift;
         let (mut a, mut b, mut u, mut neg_half_p2) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // A lone full component about its own mean: centred directly (no expansion).
+        let direct = p.kind() == CovarianceType::Full
+            && kg == 1
+            && c0.as_slice() == &means[comps[0] * d..(comps[0] + 1) * d];
         match p.kind() {
+            CovarianceType::Full if direct => {
+                u = f[comps[0] * d * d..(comps[0] + 1) * d * d].to_vec();
+            }
             CovarianceType::Full => {
                 // With Λ_k = U_k U_kᵀ and Xc = X − c, μc = μ_k − c:
                 // ln p = konst − ½ Σ_{a≤b} P[ab] Λ_ab (2 − δ_ab) + Xc·(Λ μc) − ½ μcᵀΛμc.
@@ -363,6 +383,7 @@ impl Group {
         let c32 = if f32 { c64.to_f32() } else { Coeffs::default() };
         Group {
             comps,
+            direct,
             c64,
             c32,
             konst,
@@ -716,6 +737,10 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
     let m = rows.len() / d;
     let w = T::ws(ws);
     for (gi, g) in prep.groups.iter().enumerate() {
+        if g.direct {
+            direct_log_prob(g, rows, out, k, &mut w.row);
+            continue;
+        }
         let cf = T::coeffs(g);
         let kg = g.comps.len();
         w.shifted(
@@ -783,6 +808,73 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
                         row[c] = o[gc].to_f64() + g.konst[gc] + g.neg_half_p2[gc] * sq;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// A lone full-covariance component, centred on its mean: `konst − ½‖(x − μ)ᵀU‖²` row
+/// by row (`U` upper triangular: `D(D+1)/2` multiply-adds per row).
+#[inline(always)]
+fn direct_log_prob<T: Real>(g: &Group, rows: &[T], out: &mut [f64], k: usize, y: &mut Vec<f64>) {
+    let (c, mu, u) = (g.comps[0], &g.c64.c0, &g.c64.u);
+    let d = mu.len();
+    y.resize(d, 0.0);
+    for (i, x) in rows.chunks_exact(d).enumerate() {
+        for ((o, v), m) in y.iter_mut().zip(x).zip(mu) {
+            *o = v.to_f64() - m;
+        }
+        out[i * k + c] = g.konst[0] - 0.5 * whitened_sq_upper(y, u);
+    }
+}
+
+/// `‖yᵀU‖²` for an upper-triangular `U` (`D×D`, row-major).
+#[inline(always)]
+fn whitened_sq_upper(y: &[f64], u: &[f64]) -> f64 {
+    let d = y.len();
+    let mut q = 0.0;
+    for j in 0..d {
+        let mut s = 0.0;
+        for i in 0..=j {
+            s += y[i] * u[i * d + j];
+        }
+        q += s * s;
+    }
+    q
+}
+
+/// The moments of a lone full-covariance component about its mean, directly in f64;
+/// rows without responsibility for it (most rows, for a component far from the others)
+/// cost one comparison.
+#[inline(always)]
+fn direct_accumulate<T: Real>(
+    g: &Group,
+    st: &mut SuffStats,
+    rows: &[T],
+    weights: Option<&[f64]>,
+    resp: &[f64],
+    k: usize,
+    y: &mut Vec<f64>,
+) {
+    let (c, mu) = (g.comps[0], &g.c64.c0);
+    let d = mu.len();
+    y.resize(d, 0.0);
+    for (i, x) in rows.chunks_exact(d).enumerate() {
+        let r = resp[i * k + c] * weights.map_or(1.0, |w| w[i]);
+        if r == 0.0 {
+            continue;
+        }
+        for ((o, v), m) in y.iter_mut().zip(x).zip(mu) {
+            *o = v.to_f64() - m;
+        }
+        for (s, v) in st.s[c * d..(c + 1) * d].iter_mut().zip(y.iter()) {
+            *s += r * v;
+        }
+        let m2 = &mut st.m2[c * d * d..(c + 1) * d * d];
+        for a in 0..d {
+            let ra = r * y[a];
+            for b in a..d {
+                m2[a * d + b] += ra * y[b];
             }
         }
     }
@@ -897,6 +989,10 @@ fn accumulate_body<T: Real>(
         }
     }
     for (gi, g) in prep.groups.iter().enumerate() {
+        if g.direct {
+            direct_accumulate(g, st, rows, weights, resp, k, &mut w.row);
+            continue;
+        }
         let cf = T::coeffs(g);
         let kg = g.comps.len();
         // The group's weighted responsibilities, in T for the products.

@@ -305,3 +305,69 @@ fn f32_tests_pass_with_the_anchored_kernel_forced_and_on_the_avx2_paths() {
         );
     }
 }
+
+/// f32 data whose squares overflow f32 (values near 1e20) but whose f64 values fit: every
+/// covariance type and kernel family fits it, as the f64 fit of the same values (the
+/// f32 passes and predictions that overflow are redone in f64).
+#[test]
+fn f32_data_beyond_the_f32_square_range_is_never_refused() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+    for d in [2usize, 6] {
+        let n = 300;
+        // Two clusters per column; the last column lives at 1e20 with a spread of 1e19.
+        let x32: Vec<f32> = (0..n * d)
+            .map(|i| {
+                let (row, col) = (i / d, i % d);
+                let base = if row % 2 == 0 { 0.0 } else { 6.0 };
+                let v = base + rng.gen_range(-1.0..1.0);
+                if col == d - 1 {
+                    (1e20 + 1e19 * v) as f32
+                } else {
+                    v as f32
+                }
+            })
+            .collect();
+        let x64: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
+        for kind in CovarianceType::ALL {
+            let opts = GaussianMixture::builder(2)
+                .covariance_type(kind)
+                .seed(3)
+                .build()
+                .unwrap();
+            let a = opts
+                .fit_data(&Data::from_slice_f32(&x32, n, d).unwrap())
+                .unwrap_or_else(|e| panic!("{kind} d={d}: f32 refused: {e}"));
+            let b = opts
+                .fit_data(&Data::from_slice(&x64, n, d).unwrap())
+                .unwrap();
+            let (ra, rb) = (a.fit_record().unwrap(), b.fit_record().unwrap());
+            assert_eq!(ra.n_iter, rb.n_iter, "{kind} d={d}");
+            assert!(
+                (ra.lower_bound - rb.lower_bound).abs() <= 1e-9 * rb.lower_bound.abs(),
+                "{kind} d={d}: {} vs {}",
+                ra.lower_bound,
+                rb.lower_bound
+            );
+            assert_close(
+                &format!("{kind} d={d} means"),
+                &a.means().iter().copied().collect::<Vec<_>>(),
+                &b.means().iter().copied().collect::<Vec<_>>(),
+                1e-9,
+            );
+            // Predictions on the f32 data too (f32 products where nothing overflows).
+            let s32 = a
+                .score_samples_data(&Data::from_slice_f32(&x32, n, d).unwrap())
+                .unwrap();
+            let s64 = a
+                .score_samples_data(&Data::from_slice(&x64, n, d).unwrap())
+                .unwrap();
+            for (u, v) in s32.iter().zip(&s64) {
+                assert!(
+                    (u - v).abs() <= 1e-9 * v.abs().max(1.0),
+                    "{kind} d={d}: {u} vs {v}"
+                );
+            }
+        }
+    }
+}
