@@ -308,7 +308,8 @@ fn f32_tests_pass_with_the_anchored_kernel_forced_and_on_the_avx2_paths() {
 
 /// f32 data whose squares overflow f32 (values near 1e20) but whose f64 values fit: every
 /// covariance type and kernel family fits it, as the f64 fit of the same values (the
-/// f32 passes and predictions that overflow are redone in f64).
+/// f32 passes and predictions that overflow are redone in f64; chunks that do not
+/// overflow keep f32 products, hence f32 tolerances on the predictions).
 #[test]
 fn f32_data_beyond_the_f32_square_range_is_never_refused() {
     use rand::{Rng, SeedableRng};
@@ -364,7 +365,7 @@ fn f32_data_beyond_the_f32_square_range_is_never_refused() {
                 .unwrap();
             for (u, v) in s32.iter().zip(&s64) {
                 assert!(
-                    (u - v).abs() <= 1e-9 * v.abs().max(1.0),
+                    (u - v).abs() <= 1e-6 * v.abs().max(1.0),
                     "{kind} d={d}: {u} vs {v}"
                 );
             }
