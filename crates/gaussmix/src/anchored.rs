@@ -293,33 +293,85 @@ pub(crate) fn chunk(
 ) {
     #[cfg(target_arch = "x86_64")]
     crate::engine::by_cpu!(
-        avx512: chunk_body::<Avx512>(ap, st, rows, weights, log_norm, ws),
-        avx2: chunk_body::<Avx2>(ap, st, rows, weights, log_norm, ws),
-        other: chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws)
+        avx512: {
+            // SAFETY: `by_cpu!` evaluates this arm only when `simd512::available()`: the
+            // CPU has AVX-512F, the instruction set of `Avx512`.
+            unsafe { chunk_body::<Avx512>(ap, st, rows, weights, log_norm, ws) }
+        },
+        avx2: {
+            // SAFETY: `by_cpu!` evaluates this arm only when `simd256::available()`: the
+            // CPU has AVX2 and FMA, the instruction set of `Avx2`.
+            unsafe { chunk_body::<Avx2>(ap, st, rows, weights, log_norm, ws) }
+        },
+        other: {
+            // SAFETY: `Portable` needs no instruction set beyond the target's baseline.
+            unsafe { chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws) }
+        }
     );
     #[cfg(not(target_arch = "x86_64"))]
-    chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws)
+    {
+        // SAFETY: `Portable` needs no instruction set beyond the target's baseline.
+        unsafe { chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws) }
+    }
 }
 
-/// The row loops of the kernel: portable (auto-vectorised) or AVX-512 intrinsics.
+/// The row loops of the kernel: portable (auto-vectorised) or intrinsics (`Avx512`,
+/// `Avx2`).
+///
+/// Every method is `unsafe`: the intrinsics implementations run instructions the CPU
+/// must have and access memory through raw pointers. Each method's `# Safety` lists its
+/// slice-length preconditions; for all of them the CPU must also support the
+/// implementation's instruction set (`Avx512`: AVX-512F; `Avx2`: AVX2 and FMA;
+/// `Portable`: nothing beyond the target's baseline, and its bodies are safe code).
+/// `rows` below is `r.len() / k`, `t` is `d(d+1)/2`.
 trait RowOps {
     /// `dst ← x − z` (all of length D).
-    fn sub(dst: &mut [f32], x: &[f32], z: &[f32]);
-    fn argmax_shifted(h: &[f32], q: &[f32]) -> usize;
-    fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize);
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set; `x` and `z` hold at least `dst.len()`
+    /// values.
+    unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]);
+    /// `argmax_k (h_k − q_k)`, first index on ties.
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set; `q.len() ≥ h.len()`.
+    unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize;
+    /// Packed upper-triangle outer products of the `y.len() / dp` rows of stride `dp`.
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set; `dp ≥ d + 15` and
+    /// `outer.len() ≥ (y.len() / dp)·t + 16`.
+    unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize);
     /// `v ← v + c2 + gᵀy`, then `v[own.0] ← own.1`; returns `max v`, NaN if any value
     /// is NaN.
-    fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32;
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set; `g.len() ≥ y.len()·v.len()`,
+    /// `c2.len() ≥ v.len()`.
+    unsafe fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32;
     /// `v ← exp(v − mx)`; returns `Σ v`.
-    fn exp_sum(v: &mut [f32], mx: f32) -> f32;
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set.
+    unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32;
     /// `‖yᵀU‖²` in f64 (`y`: D values, `U`: D×D upper triangular).
-    fn whitened_sq(y: &[f64], u: &[f64]) -> f64;
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set; `u.len() ≥ y.len()²`.
+    unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64;
     /// `dst ← src` widened to f64.
-    fn widen(dst: &mut [f64], src: &[f32]);
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set; `src.len() ≥ dst.len()`.
+    unsafe fn widen(dst: &mut [f64], src: &[f32]);
     /// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (upper triangle; `m2`: D×D; `y`: the rows in
     /// f64, stride `dp`), then `r_pa ← 0`.
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set; `a < k`, `dp ≥ d + 15`,
+    /// `y.len() ≥ rows·dp`, `m2.len() ≥ d²`.
     #[allow(clippy::too_many_arguments)]
-    fn own_moments(
+    unsafe fn own_moments(
         r: &mut [f32],
         y: &[f64],
         a: usize,
@@ -328,9 +380,18 @@ trait RowOps {
         dp: usize,
         m2: &mut [f64],
     );
-    fn scale(v: &mut [f32], s: f32);
+    /// `v ← s·v`.
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set.
+    unsafe fn scale(v: &mut [f32], s: f32);
+    /// `c += Σ_p r_p ⊗ y_p` (`K×D`), `n += Σ_p r_p`.
+    ///
+    /// # Safety
+    /// The CPU supports `Self`'s instruction set; `dp ≥ d + 15`, `y.len() ≥ rows·dp`,
+    /// `c.len() ≥ k·d`, `n.len() ≥ k`.
     #[allow(clippy::too_many_arguments)]
-    fn accumulate_anchor(
+    unsafe fn accumulate_anchor(
         r: &[f32],
         y: &[f32],
         k: usize,
@@ -341,25 +402,35 @@ trait RowOps {
     );
 }
 
+/// Safe, auto-vectorised loops (slice indexing, checked): the methods are `unsafe` only
+/// because the trait's are.
 struct Portable;
 
 impl RowOps for Portable {
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::sub`] is).
     #[inline(always)]
-    fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
+    unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
         for ((o, a), b) in dst.iter_mut().zip(x).zip(z) {
             *o = a - b;
         }
     }
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::argmax_shifted`] is).
     #[inline(always)]
-    fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
+    unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
         argmax_shifted(h, q)
     }
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::packed_outer`] is).
     #[inline(always)]
-    fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
+    unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
         packed_outer_f32(outer, y, d, dp)
     }
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::cross_max`] is).
     #[inline(always)]
-    fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32 {
+    unsafe fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32 {
         cross_term(v, y, g, c2);
         v[own.0] = own.1;
         let (mx, total) = max_and_sum(v);
@@ -369,19 +440,25 @@ impl RowOps for Portable {
             mx
         }
     }
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::exp_sum`] is).
     #[inline(always)]
-    fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
+    unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
         for x in v.iter_mut() {
             *x = exp_nonpositive_f32(*x - mx);
         }
         sum16(v)
     }
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::scale`] is).
     #[inline(always)]
-    fn scale(v: &mut [f32], s: f32) {
+    unsafe fn scale(v: &mut [f32], s: f32) {
         v.iter_mut().for_each(|x| *x *= s);
     }
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::own_moments`] is).
     #[inline(always)]
-    fn own_moments(
+    unsafe fn own_moments(
         r: &mut [f32],
         y: &[f64],
         a: usize,
@@ -400,14 +477,18 @@ impl RowOps for Portable {
             }
         }
     }
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::widen`] is).
     #[inline(always)]
-    fn widen(dst: &mut [f64], src: &[f32]) {
+    unsafe fn widen(dst: &mut [f64], src: &[f32]) {
         for (a, b) in dst.iter_mut().zip(src) {
             *a = *b as f64;
         }
     }
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::whitened_sq`] is).
     #[inline(always)]
-    fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
+    unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
         let d = y.len();
         let mut z = [0.0f64; 8];
         let mut q = 0.0;
@@ -426,8 +507,10 @@ impl RowOps for Portable {
         }
         q
     }
+    /// # Safety
+    /// None: safe code (`unsafe` only as [`RowOps::accumulate_anchor`] is).
     #[inline(always)]
-    fn accumulate_anchor(
+    unsafe fn accumulate_anchor(
         r: &[f32],
         y: &[f32],
         k: usize,
@@ -440,57 +523,93 @@ impl RowOps for Portable {
     }
 }
 
-/// `RowOps` forwarding to one of the intrinsics modules.
+/// `RowOps` forwarding to one of the intrinsics modules, whose functions have the same
+/// preconditions as the trait's methods (the module's instruction set, the same slice
+/// lengths).
 #[cfg(target_arch = "x86_64")]
 macro_rules! simd_row_ops {
     ($(#[$doc:meta])* $name:ident => $module:ident) => {
         $(#[$doc])*
         struct $name;
 
-        // SAFETY (all methods): the type is only used by `chunk`'s variant for its
-        // instruction set, after the CPU was checked; the slice lengths are those
-        // `chunk_body` sets up, as each function requires.
         impl RowOps for $name {
+            /// # Safety
+            /// [`RowOps::sub`]'s contract.
             #[inline(always)]
-            fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
+            unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
+                // SAFETY: the caller upholds `RowOps::sub`'s contract, which is the
+                // module function's: its instruction set, `x` and `z` at least as long as
+                // `dst`.
                 unsafe { crate::$module::sub(dst, x, z) }
             }
+            /// # Safety
+            /// [`RowOps::argmax_shifted`]'s contract.
             #[inline(always)]
-            fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
+            unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
+                // SAFETY: the caller upholds `RowOps::argmax_shifted`'s contract, which is
+                // the module function's: its instruction set, `q.len() ≥ h.len()`.
                 unsafe { crate::$module::argmax_shifted(h, q) }
             }
+            /// # Safety
+            /// [`RowOps::packed_outer`]'s contract.
             #[inline(always)]
-            fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
+            unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
+                // SAFETY: the caller upholds `RowOps::packed_outer`'s contract, which is
+                // the module function's: its instruction set, `dp ≥ d + 15`,
+                // `outer.len() ≥ (y.len() / dp)·t + 16`.
                 unsafe { crate::$module::packed_outer(outer, y, d, dp) }
             }
+            /// # Safety
+            /// [`RowOps::cross_max`]'s contract.
             #[inline(always)]
-            fn cross_max(
+            unsafe fn cross_max(
                 v: &mut [f32],
                 y: &[f32],
                 g: &[f32],
                 c2: &[f32],
                 own: (usize, f32),
             ) -> f32 {
+                // SAFETY: the caller upholds `RowOps::cross_max`'s contract, which is the
+                // module function's: its instruction set, `g.len() ≥ y.len()·v.len()`,
+                // `c2.len() ≥ v.len()`.
                 unsafe { crate::$module::cross_max(v, y, g, c2, own) }
             }
+            /// # Safety
+            /// [`RowOps::exp_sum`]'s contract.
             #[inline(always)]
-            fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
+            unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
+                // SAFETY: the caller upholds `RowOps::exp_sum`'s contract, which is the
+                // module function's: its instruction set.
                 unsafe { crate::$module::exp_sum(v, mx) }
             }
+            /// # Safety
+            /// [`RowOps::scale`]'s contract.
             #[inline(always)]
-            fn scale(v: &mut [f32], s: f32) {
+            unsafe fn scale(v: &mut [f32], s: f32) {
+                // SAFETY: the caller upholds `RowOps::scale`'s contract, which is the
+                // module function's: its instruction set.
                 unsafe { crate::$module::scale(v, s) }
             }
+            /// # Safety
+            /// [`RowOps::whitened_sq`]'s contract.
             #[inline(always)]
-            fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
+            unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
+                // SAFETY: the caller upholds `RowOps::whitened_sq`'s contract, which is the
+                // module function's: its instruction set, `u.len() ≥ y.len()²`.
                 unsafe { crate::$module::whitened_sq(y, u) }
             }
+            /// # Safety
+            /// [`RowOps::widen`]'s contract.
             #[inline(always)]
-            fn widen(dst: &mut [f64], src: &[f32]) {
+            unsafe fn widen(dst: &mut [f64], src: &[f32]) {
+                // SAFETY: the caller upholds `RowOps::widen`'s contract, which is the
+                // module function's: its instruction set, `src.len() ≥ dst.len()`.
                 unsafe { crate::$module::widen(dst, src) }
             }
+            /// # Safety
+            /// [`RowOps::own_moments`]'s contract.
             #[inline(always)]
-            fn own_moments(
+            unsafe fn own_moments(
                 r: &mut [f32],
                 y: &[f64],
                 a: usize,
@@ -499,10 +618,15 @@ macro_rules! simd_row_ops {
                 dp: usize,
                 m2: &mut [f64],
             ) {
+                // SAFETY: the caller upholds `RowOps::own_moments`'s contract, which is the
+                // module function's: its instruction set, `a < k`, `dp ≥ d + 15`,
+                // `y.len() ≥ rows·dp`, `m2.len() ≥ d²`.
                 unsafe { crate::$module::own_moments(r, y, a, k, d, dp, m2) }
             }
+            /// # Safety
+            /// [`RowOps::accumulate_anchor`]'s contract.
             #[inline(always)]
-            fn accumulate_anchor(
+            unsafe fn accumulate_anchor(
                 r: &[f32],
                 y: &[f32],
                 k: usize,
@@ -511,6 +635,9 @@ macro_rules! simd_row_ops {
                 c: &mut [f64],
                 n: &mut [f64],
             ) {
+                // SAFETY: the caller upholds `RowOps::accumulate_anchor`'s contract, which
+                // is the module function's: its instruction set, `dp ≥ d + 15`,
+                // `y.len() ≥ rows·dp`, `c.len() ≥ k·d`, `n.len() ≥ k`.
                 unsafe { crate::$module::accumulate_anchor(r, y, k, d, dp, c, n) }
             }
         }
@@ -528,8 +655,14 @@ simd_row_ops!(
     Avx2 => simd256
 );
 
+/// The body of [`chunk`], with the row loops of `O`.
+///
+/// # Safety
+/// The CPU must support `O`'s instruction set (see [`RowOps`]). The slice lengths the
+/// row loops need are set up here (all buffers are sized from `k`, `d`, `m` and the
+/// padded stride `dp = padded(d) ≥ d + 16`).
 #[inline(always)]
-fn chunk_body<O: RowOps>(
+unsafe fn chunk_body<O: RowOps>(
     ap: &AnchorPrep,
     st: &mut SuffStats,
     rows: &[f32],
@@ -549,8 +682,11 @@ fn chunk_body<O: RowOps>(
 
     // Anchors: argmin_k ‖x − z_k‖² = argmax_k (x − c₀)·(z_k − c₀) − ½‖z_k − c₀‖².
     ws.xc.resize(m * d, 0.0);
+    let c0 = &ap.c0[..d];
     for (o, x) in ws.xc.chunks_exact_mut(d).zip(rows.chunks_exact(d)) {
-        O::sub(o, x, &ap.c0);
+        // SAFETY: `o`, `x` and `c0` all hold `d` values; `O`'s instruction set: this
+        // function's contract.
+        unsafe { O::sub(o, x, c0) };
     }
     ws.h.resize(m * k, 0.0);
     product(
@@ -562,8 +698,11 @@ fn chunk_body<O: RowOps>(
     ws.anchor.clear();
     ws.start.clear();
     ws.start.resize(k + 1, 0);
+    let half_sq = &ap.half_sq[..k];
     for hrow in ws.h.chunks_exact(k) {
-        let best = O::argmax_shifted(hrow, &ap.half_sq);
+        // SAFETY: `hrow` and `half_sq` both hold `k` values; `O`'s instruction set: this
+        // function's contract.
+        let best = unsafe { O::argmax_shifted(hrow, half_sq) };
         ws.anchor.push(best as u32);
         ws.start[best + 1] += 1;
     }
@@ -587,19 +726,25 @@ fn chunk_body<O: RowOps>(
         let z = &ap.z32[a * d..(a + 1) * d];
         for p in ws.start[a]..ws.start[a + 1] {
             let i = ws.order[p] as usize;
-            O::sub(&mut ws.y[p * dp..p * dp + d], &rows[i * d..(i + 1) * d], z);
+            // SAFETY: all three slices hold `d` values; `O`'s instruction set: this
+            // function's contract.
+            unsafe { O::sub(&mut ws.y[p * dp..p * dp + d], &rows[i * d..(i + 1) * d], z) };
         }
     }
     // The same rows in f64 (exact), for the own components' f64 work.
     ws.y64.clear();
     ws.y64.resize(m * dp, 0.0);
-    O::widen(&mut ws.y64, &ws.y);
+    // SAFETY: `y` and `y64` both hold `m·dp` values; `O`'s instruction set: this
+    // function's contract.
+    unsafe { O::widen(&mut ws.y64, &ws.y) };
 
     // E-step: yᵀΛ_k y for all components in one product, then per row the cross term
     // and the constant of its anchor, log-sum-exp, and the responsibilities.
     // Slack for the last row's overrun (both outer-product kernels write whole blocks).
     ws.outer.resize(m * t + 16, 0.0);
-    O::packed_outer(&mut ws.outer, &ws.y, d, dp);
+    // SAFETY: `y` holds `m` rows of stride `dp ≥ d + 16`, `outer` holds `m·t + 16` values;
+    // `O`'s instruction set: this function's contract.
+    unsafe { O::packed_outer(&mut ws.outer, &ws.y, d, dp) };
     ws.out.resize(m * k, 0.0);
     product(
         rm_mut(&mut ws.out, m, k),
@@ -627,7 +772,9 @@ fn chunk_body<O: RowOps>(
             for (j, o) in ws.ya.iter_mut().enumerate() {
                 *o = ws.y64[p * dp + j] + (za[j] - mu[j]);
             }
-            ws.lsum[p] = -0.5 * O::whitened_sq(&ws.ya, u);
+            // SAFETY: `ya` holds `d` values (resized above) and `u` holds `d²`; `O`'s
+            // instruction set: this function's contract.
+            ws.lsum[p] = -0.5 * unsafe { O::whitened_sq(&ws.ya, u) };
         }
     }
     for a in 0..k {
@@ -636,7 +783,9 @@ fn chunk_body<O: RowOps>(
         for p in ws.start[a]..ws.start[a + 1] {
             let v = &mut ws.out[p * k..(p + 1) * k];
             let own = (a, ws.lsum[p] as f32);
-            ws.lbase[p] = O::cross_max(v, &ws.y[p * dp..p * dp + d], g, c2, own) as f64;
+            // SAFETY: `v` and `c2` hold `k` values, the row `d` and `g` `d·k`; `O`'s
+            // instruction set: this function's contract.
+            ws.lbase[p] = unsafe { O::cross_max(v, &ws.y[p * dp..p * dp + d], g, c2, own) } as f64;
         }
     }
     // The other components that may carry mass (f32 value within `EXACT_SPAN` nats of
@@ -699,7 +848,10 @@ fn chunk_body<O: RowOps>(
     for (p, v) in ws.out.chunks_exact_mut(k).enumerate() {
         let mx = ws.lbase[p] as f32;
         ws.lsum[p] = if mx.is_finite() {
-            O::exp_sum(v, mx) as f64
+            // SAFETY: `O`'s instruction set: this function's contract (no length
+            // precondition).
+            let sum = unsafe { O::exp_sum(v, mx) };
+            sum as f64
         } else {
             v.iter_mut().for_each(|x| *x = 0.0);
             1.0
@@ -710,7 +862,9 @@ fn chunk_body<O: RowOps>(
     for (p, v) in ws.out.chunks_exact_mut(k).enumerate() {
         let wi = weights.map_or(1.0, |w| w[ws.order[p] as usize]);
         wsum += wi;
-        O::scale(v, (wi / ws.lsum[p]) as f32);
+        // SAFETY: `O`'s instruction set: this function's contract (no length
+        // precondition).
+        unsafe { O::scale(v, (wi / ws.lsum[p]) as f32) };
     }
     for a in 0..k {
         for p in ws.start[a]..ws.start[a + 1] {
@@ -735,27 +889,37 @@ fn chunk_body<O: RowOps>(
         }
         // c_ak += Σ r_ik y_i and n_ak += Σ r_ik over the anchor's rows.
         ws.touched[a] = true;
-        O::accumulate_anchor(
-            &ws.out[lo * k..hi * k],
-            &ws.y[lo * dp..hi * dp],
-            k,
-            d,
-            dp,
-            &mut ws.cacc[a * k * d..(a + 1) * k * d],
-            &mut ws.nacc[a * k..(a + 1) * k],
-        );
+        // SAFETY: `hi − lo` rows: of `k` values in `out`, of stride `dp ≥ d + 16` in `y`;
+        // the `c` and `n` slices hold `k·d` and `k` values. `O`'s instruction set: this
+        // function's contract.
+        unsafe {
+            O::accumulate_anchor(
+                &ws.out[lo * k..hi * k],
+                &ws.y[lo * dp..hi * dp],
+                k,
+                d,
+                dp,
+                &mut ws.cacc[a * k * d..(a + 1) * k * d],
+                &mut ws.nacc[a * k..(a + 1) * k],
+            )
+        };
         // The second moment of the anchor's own component in f64 (its mass, and the
         // conditioning of its covariance, would lose digits in an f32 product); the
         // product below then covers only the other components.
-        O::own_moments(
-            &mut ws.out[lo * k..hi * k],
-            &ws.y64[lo * dp..hi * dp],
-            a,
-            k,
-            d,
-            dp,
-            &mut st.m2[a * d * d..(a + 1) * d * d],
-        );
+        // SAFETY: `a < k`; `hi − lo` rows: of `k` values in `out`, of stride `dp ≥ d + 16`
+        // in `y64`; the `m2` slice holds `d²` values. `O`'s instruction set: this
+        // function's contract.
+        unsafe {
+            O::own_moments(
+                &mut ws.out[lo * k..hi * k],
+                &ws.y64[lo * dp..hi * dp],
+                a,
+                k,
+                d,
+                dp,
+                &mut st.m2[a * d * d..(a + 1) * d * d],
+            )
+        };
     }
     st.wsum += wsum;
     crate::estep::ln_in_place(&mut ws.lsum);
@@ -1141,7 +1305,10 @@ mod tests {
     }
 
     /// Runs one chunk through `chunk_body::<O>` and `fold`.
-    fn anchored_stats<O: RowOps>(
+    ///
+    /// # Safety
+    /// The CPU must support `O`'s instruction set.
+    unsafe fn anchored_stats<O: RowOps>(
         p: &Params,
         rows: &[f32],
         weights: &[f64],
@@ -1151,7 +1318,8 @@ mod tests {
         let mut st = SuffStats::new(CovarianceType::Full, p.k, p.d, &ap.z);
         let mut ln = vec![0.0; m];
         let mut ws = AnchorWs::default();
-        chunk_body::<O>(&ap, &mut st, rows, Some(weights), &mut ln, &mut ws);
+        // SAFETY: `O`'s instruction set: this function's contract.
+        unsafe { chunk_body::<O>(&ap, &mut st, rows, Some(weights), &mut ln, &mut ws) };
         fold(&ap, &mut st, &mut ws);
         (st, ln)
     }
@@ -1191,14 +1359,20 @@ mod tests {
             let mut reference = SuffStats::new(CovarianceType::Full, k, d, &ap.z);
             reference.accumulate(&rows64, Some(&weights), &resp, &mut Vec::new());
 
-            let mut variants = vec![("portable", anchored_stats::<Portable>(&p, &rows, &weights))];
+            // SAFETY: `Portable` needs nothing beyond the baseline.
+            let portable = unsafe { anchored_stats::<Portable>(&p, &rows, &weights) };
+            let mut variants = vec![("portable", portable)];
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx512f") {
-                variants.push(("avx512", anchored_stats::<Avx512>(&p, &rows, &weights)));
+                // SAFETY: AVX-512F was detected.
+                let avx512 = unsafe { anchored_stats::<Avx512>(&p, &rows, &weights) };
+                variants.push(("avx512", avx512));
             }
             #[cfg(target_arch = "x86_64")]
             if crate::simd256::available() {
-                variants.push(("avx2", anchored_stats::<Avx2>(&p, &rows, &weights)));
+                // SAFETY: AVX2 and FMA were detected (`simd256::available`).
+                let avx2 = unsafe { anchored_stats::<Avx2>(&p, &rows, &weights) };
+                variants.push(("avx2", avx2));
             }
             for (name, (st, ln)) in variants {
                 let what = format!("{name} k={k} d={d}");
@@ -1235,16 +1409,20 @@ mod tests {
         let p = random_full(3, 6, &mut rng);
         let mut rows = vec![1000.0f32; 2 * 6];
         rows[6] = 3e19; // squares overflow f32
-        let (_, ln) = anchored_stats::<Portable>(&p, &rows, &[1.0, 1.0]);
+
+        // SAFETY: `Portable` needs nothing beyond the baseline.
+        let (_, ln) = unsafe { anchored_stats::<Portable>(&p, &rows, &[1.0, 1.0]) };
         assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
-            let (_, ln) = anchored_stats::<Avx512>(&p, &rows, &[1.0, 1.0]);
+            // SAFETY: AVX-512F was detected.
+            let (_, ln) = unsafe { anchored_stats::<Avx512>(&p, &rows, &[1.0, 1.0]) };
             assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
         }
         #[cfg(target_arch = "x86_64")]
         if crate::simd256::available() {
-            let (_, ln) = anchored_stats::<Avx2>(&p, &rows, &[1.0, 1.0]);
+            // SAFETY: AVX2 and FMA were detected (`simd256::available`).
+            let (_, ln) = unsafe { anchored_stats::<Avx2>(&p, &rows, &[1.0, 1.0]) };
             assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
         }
     }

@@ -31,14 +31,6 @@ enum Values<'a> {
     F32(Cow<'a, [f32]>),
 }
 
-/// The bytes of a slice of plain numbers.
-#[cfg(target_arch = "x86_64")]
-fn bytemuck_bytes<T: Copy>(v: &[T]) -> &[u8] {
-    // SAFETY: `T` is f32 or f64 here: no padding, every byte initialised; the byte slice
-    // covers exactly the same memory and lifetime.
-    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
-}
-
 /// A run of consecutive rows in the data's own precision.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Rows<'a> {
@@ -213,11 +205,12 @@ impl<'a> Data<'a> {
                 return;
             }
             let bytes: &[u8] = match &self.x {
-                Values::F64(v) => bytemuck_bytes(&v[start * self.d..end * self.d]),
-                Values::F32(v) => bytemuck_bytes(&v[start * self.d..end * self.d]),
+                Values::F64(v) => bytemuck::cast_slice(&v[start * self.d..end * self.d]),
+                Values::F32(v) => bytemuck::cast_slice(&v[start * self.d..end * self.d]),
             };
             for line in bytes.chunks(64) {
-                // SAFETY: `_mm_prefetch` only hints; the address is inside `bytes`.
+                // SAFETY: SSE (for `prefetcht0`) is part of the x86-64 baseline; a prefetch
+                // only hints and never faults, and the address is inside `bytes` anyway.
                 unsafe {
                     std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
                         line.as_ptr() as *const i8,

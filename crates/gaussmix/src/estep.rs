@@ -100,21 +100,32 @@ fn tri_quad(x: &[f64], mu: &[f64], u: &[f64], d: usize, diff: &mut [f64], y: &mu
 /// place and writes `log p(x_i)` into `log_norm`. A row whose values are all `−∞` or
 /// contain `+∞` or NaN gets uniform responsibilities and a non-finite `log p` (NaN if a
 /// value was NaN) for the caller to report.
+///
+/// Only whole rows of `lp` that have a `log_norm` entry are processed (the callers pass
+/// exactly `log_norm.len()` rows).
 pub(crate) fn normalize_rows(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
         if crate::simd512::available() {
-            // SAFETY: the CPU has AVX-512F; `lp` holds `log_norm.len()` rows of `k`.
-            return unsafe { crate::simd512::normalize_rows_f64(lp, k, log_norm) };
+            // The rows `normalize_rows_body` processes (its `zip` stops at the shorter):
+            // all of `log_norm` when `lp` holds `log_norm.len()·k` values.
+            let rows = lp.len().checked_div(k).unwrap_or(0).min(log_norm.len());
+            // SAFETY: the CPU has AVX-512F (`simd512::available`); `lp` holds at least
+            // `rows·k` values for the `rows` entries of `log_norm` passed.
+            return unsafe { crate::simd512::normalize_rows_f64(lp, k, &mut log_norm[..rows]) };
         }
         if crate::cpu::avx2() {
-            // SAFETY: the CPU has the features the function is compiled for.
+            // SAFETY: `cpu::avx2()`: the CPU has AVX2 and FMA.
             return unsafe { normalize_rows_avx2(lp, k, log_norm) };
         }
     }
     normalize_rows_body(lp, k, log_norm)
 }
 
+/// [`normalize_rows_body`] compiled with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn normalize_rows_avx2(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {

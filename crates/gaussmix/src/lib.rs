@@ -22,6 +22,8 @@
 //! # Ok::<(), gaussmix::GmmError>(())
 //! ```
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod anchored;
 mod covariance;

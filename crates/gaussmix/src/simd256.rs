@@ -4,6 +4,12 @@
 //! loads worth using, so lengths that are not multiples of eight finish in scalar code.
 //!
 //! Every function here requires AVX2 and FMA; callers check `available()` (`cpu::level`).
+//! The register-only helpers are safe `#[target_feature]` functions (callable without
+//! `unsafe` from the functions below, which enable the same features); the others read
+//! and write through raw pointers and list the slice lengths they rely on under
+//! `# Safety`. In the `SAFETY` comments, "AVX" is implied by this module's `avx2` target
+//! feature, which every such function enables and whose presence on the CPU is its
+//! caller's contract.
 
 use std::arch::x86_64::*;
 
@@ -15,7 +21,7 @@ pub(crate) fn available() -> bool {
 /// Horizontal maximum of eight lanes.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn hmax(v: __m256) -> f32 {
+fn hmax(v: __m256) -> f32 {
     let m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
     let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     let m = _mm_max_ss(m, _mm_shuffle_ps::<1>(m, m));
@@ -25,7 +31,7 @@ unsafe fn hmax(v: __m256) -> f32 {
 /// Horizontal sum of eight lanes.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn hsum(v: __m256) -> f32 {
+fn hsum(v: __m256) -> f32 {
     let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
     let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
@@ -35,7 +41,7 @@ unsafe fn hsum(v: __m256) -> f32 {
 /// Horizontal sum of four f64 lanes.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn hsum_pd(v: __m256d) -> f64 {
+fn hsum_pd(v: __m256d) -> f64 {
     let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
     let s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
     _mm_cvtsd_f64(s)
@@ -44,7 +50,8 @@ unsafe fn hsum_pd(v: __m256d) -> f64 {
 /// `dst ← x − z`.
 ///
 /// # Safety
-/// AVX2 and FMA must be available; `x`, `z` at least as long as `dst`.
+/// - The CPU must support AVX2 and FMA.
+/// - `x` and `z` must hold at least `dst.len()` values.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
@@ -53,23 +60,28 @@ pub(crate) unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
     let (op, xp, zp) = (dst.as_mut_ptr(), x.as_ptr(), z.as_ptr());
     let mut j = 0;
     while j + 8 <= d {
-        _mm256_storeu_ps(
-            op.add(j),
-            _mm256_sub_ps(_mm256_loadu_ps(xp.add(j)), _mm256_loadu_ps(zp.add(j))),
-        );
+        // SAFETY: lanes `j..j + 8` with `j + 8 ≤ d` are inside `dst` (length d) and inside
+        // `x` and `z` (at least d values: caller contract); AVX: see the module docs.
+        unsafe {
+            _mm256_storeu_ps(
+                op.add(j),
+                _mm256_sub_ps(_mm256_loadu_ps(xp.add(j)), _mm256_loadu_ps(zp.add(j))),
+            )
+        };
         j += 8;
     }
     while j < d {
-        *op.add(j) = *xp.add(j) - *zp.add(j);
+        // SAFETY: `j < d`: inside `dst`, `x` and `z` (at least d values: caller contract).
+        unsafe { *op.add(j) = *xp.add(j) - *zp.add(j) };
         j += 1;
     }
 }
 
-/// See `simd512::cross_max`.
+/// See `simd512::cross_max` (`own.0 < v.len()` for the own value to be put in).
 ///
 /// # Safety
-/// AVX2 and FMA must be available; `g.len() ≥ y.len()·v.len()`, `c2.len() ≥ v.len()`,
-/// `own.0 < v.len()`.
+/// - The CPU must support AVX2 and FMA.
+/// - `g.len() ≥ y.len()·v.len()` and `c2.len() ≥ v.len()`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn cross_max(
@@ -93,26 +105,36 @@ pub(crate) unsafe fn cross_max(
         let mut j = 0;
         while j + 4 <= d {
             for (u, a) in acc.iter_mut().enumerate() {
-                let gj = _mm256_loadu_ps(gp.add((j + u) * k + kb));
-                *a = _mm256_fmadd_ps(_mm256_set1_ps(*y.get_unchecked(j + u)), gj, *a);
+                // SAFETY: `j + u < d = y.len()`, and lanes `kb..kb + 8` (`kb + 8 ≤ k`) of
+                // row `j + u` of `g` end at `(j + u)·k + kb + 8 ≤ d·k ≤ g.len()` (caller
+                // contract); AVX: see the module docs.
+                let (gj, yj) = unsafe {
+                    (
+                        _mm256_loadu_ps(gp.add((j + u) * k + kb)),
+                        *y.get_unchecked(j + u),
+                    )
+                };
+                *a = _mm256_fmadd_ps(_mm256_set1_ps(yj), gj, *a);
             }
             j += 4;
         }
         while j < d {
-            let gj = _mm256_loadu_ps(gp.add(j * k + kb));
-            acc[0] = _mm256_fmadd_ps(_mm256_set1_ps(*y.get_unchecked(j)), gj, acc[0]);
+            // SAFETY: as above, with `j < d`.
+            let (gj, yj) = unsafe { (_mm256_loadu_ps(gp.add(j * k + kb)), *y.get_unchecked(j)) };
+            acc[0] = _mm256_fmadd_ps(_mm256_set1_ps(yj), gj, acc[0]);
             j += 1;
         }
         let s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-        let mut x = _mm256_add_ps(
-            _mm256_add_ps(_mm256_loadu_ps(vp.add(kb)), _mm256_loadu_ps(cp.add(kb))),
-            s,
-        );
+        // SAFETY: lanes `kb..kb + 8` with `kb + 8 ≤ k`: inside `v` (length k) and `c2` (at
+        // least k values: caller contract); AVX: see the module docs.
+        let (vk, ck) = unsafe { (_mm256_loadu_ps(vp.add(kb)), _mm256_loadu_ps(cp.add(kb))) };
+        let mut x = _mm256_add_ps(_mm256_add_ps(vk, ck), s);
         if own.0 >= kb && own.0 < kb + 8 {
             let hit = _mm256_cmpeq_epi32(iota, _mm256_set1_epi32((own.0 - kb) as i32));
             x = _mm256_blendv_ps(x, ownv, _mm256_castsi256_ps(hit));
         }
-        _mm256_storeu_ps(vp.add(kb), x);
+        // SAFETY: lanes `kb..kb + 8` of `v`, as above.
+        unsafe { _mm256_storeu_ps(vp.add(kb), x) };
         nan = _mm256_or_ps(nan, _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x));
         mx = _mm256_max_ps(mx, x);
         kb += 8;
@@ -120,14 +142,17 @@ pub(crate) unsafe fn cross_max(
     let mut m = hmax(mx);
     let mut bad = _mm256_movemask_ps(nan) != 0;
     for c in kb..k {
-        let mut a = *vp.add(c) + *cp.add(c);
+        // SAFETY: `c < k`: inside `v` (length k) and `c2` (at least k values).
+        let mut a = unsafe { *vp.add(c) + *cp.add(c) };
         for (j, yj) in y.iter().enumerate() {
-            a += yj * *gp.add(j * k + c);
+            // SAFETY: `j < d` and `c < k`, so `j·k + c < d·k ≤ g.len()` (caller contract).
+            a += yj * unsafe { *gp.add(j * k + c) };
         }
         if c == own.0 {
             a = own.1;
         }
-        *vp.add(c) = a;
+        // SAFETY: `c < k = v.len()`.
+        unsafe { *vp.add(c) = a };
         bad |= a.is_nan();
         m = if a > m { a } else { m };
     }
@@ -142,11 +167,13 @@ pub(crate) unsafe fn cross_max(
 /// then the lanes (and the scalar tail) reduced.
 ///
 /// # Safety
-/// AVX2 and FMA must be available; `q.len() ≥ h.len()`.
+/// - The CPU must support AVX2 and FMA.
+/// - `q.len() ≥ h.len()`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
     let k = h.len();
+    debug_assert!(q.len() >= k);
     let (hp, qp) = (h.as_ptr(), q.as_ptr());
     let mut best = _mm256_set1_ps(f32::NEG_INFINITY);
     let mut at = _mm256_setzero_si256();
@@ -154,7 +181,10 @@ pub(crate) unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
     let step = _mm256_set1_epi32(8);
     let mut kb = 0;
     while kb + 8 <= k {
-        let v = _mm256_sub_ps(_mm256_loadu_ps(hp.add(kb)), _mm256_loadu_ps(qp.add(kb)));
+        // SAFETY: lanes `kb..kb + 8` with `kb + 8 ≤ k`: inside `h` (length k) and `q` (at
+        // least k values: caller contract); AVX: see the module docs.
+        let (hk, qk) = unsafe { (_mm256_loadu_ps(hp.add(kb)), _mm256_loadu_ps(qp.add(kb))) };
+        let v = _mm256_sub_ps(hk, qk);
         let gt = _mm256_cmp_ps::<_CMP_GT_OQ>(v, best);
         best = _mm256_blendv_ps(best, v, gt);
         at = _mm256_castps_si256(_mm256_blendv_ps(
@@ -166,8 +196,12 @@ pub(crate) unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
         kb += 8;
     }
     let (mut bv, mut bi) = ([0.0f32; 8], [0i32; 8]);
-    _mm256_storeu_ps(bv.as_mut_ptr(), best);
-    _mm256_storeu_si256(bi.as_mut_ptr() as *mut __m256i, at);
+    // SAFETY: `bv` and `bi` are 8 × 4 = 32 bytes each, the width of the unaligned stores;
+    // AVX: see the module docs.
+    unsafe {
+        _mm256_storeu_ps(bv.as_mut_ptr(), best);
+        _mm256_storeu_si256(bi.as_mut_ptr() as *mut __m256i, at);
+    }
     let mut top = (f32::NEG_INFINITY, usize::MAX);
     for (v, i) in bv.iter().zip(&bi) {
         if kb > 0 && (*v > top.0 || (*v == top.0 && (*i as usize) < top.1)) {
@@ -175,7 +209,8 @@ pub(crate) unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
         }
     }
     for c in kb..k {
-        let v = *hp.add(c) - *qp.add(c);
+        // SAFETY: `c < k`: inside `h` (length k) and `q` (at least k values).
+        let v = unsafe { *hp.add(c) - *qp.add(c) };
         if v > top.0 {
             top = (v, c);
         }
@@ -191,7 +226,7 @@ pub(crate) unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
 /// `anchored::exp_nonpositive_f32`).
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn exp_nonpositive(x: __m256) -> __m256 {
+fn exp_nonpositive(x: __m256) -> __m256 {
     let live = _mm256_cmp_ps::<_CMP_GT_OQ>(x, _mm256_set1_ps(-87.3));
     let x = _mm256_max_ps(x, _mm256_set1_ps(-87.3));
     let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
@@ -223,7 +258,7 @@ unsafe fn exp_nonpositive(x: __m256) -> __m256 {
 /// `v ← exp(v − mx)`; returns `Σ v`.
 ///
 /// # Safety
-/// AVX2 and FMA must be available.
+/// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
@@ -233,15 +268,20 @@ pub(crate) unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
     let mut sum = _mm256_setzero_ps();
     let mut kb = 0;
     while kb + 8 <= k {
-        let e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(vp.add(kb)), mxv));
-        _mm256_storeu_ps(vp.add(kb), e);
+        // SAFETY: lanes `kb..kb + 8` with `kb + 8 ≤ k = v.len()`; AVX: see the module docs.
+        let x = unsafe { _mm256_loadu_ps(vp.add(kb)) };
+        let e = exp_nonpositive(_mm256_sub_ps(x, mxv));
+        // SAFETY: the same lanes of `v`.
+        unsafe { _mm256_storeu_ps(vp.add(kb), e) };
         sum = _mm256_add_ps(sum, e);
         kb += 8;
     }
     let mut s = hsum(sum);
     for c in kb..k {
-        let e = crate::anchored::exp_nonpositive_f32(*vp.add(c) - mx);
-        *vp.add(c) = e;
+        // SAFETY: `c < k = v.len()`.
+        let e = crate::anchored::exp_nonpositive_f32(unsafe { *vp.add(c) } - mx);
+        // SAFETY: `c < k = v.len()`.
+        unsafe { *vp.add(c) = e };
         s += e;
     }
     s
@@ -250,7 +290,7 @@ pub(crate) unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
 /// `v ← s·v`.
 ///
 /// # Safety
-/// AVX2 and FMA must be available.
+/// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn scale(v: &mut [f32], s: f32) {
@@ -259,18 +299,21 @@ pub(crate) unsafe fn scale(v: &mut [f32], s: f32) {
     let sv = _mm256_set1_ps(s);
     let mut kb = 0;
     while kb + 8 <= k {
-        _mm256_storeu_ps(vp.add(kb), _mm256_mul_ps(_mm256_loadu_ps(vp.add(kb)), sv));
+        // SAFETY: lanes `kb..kb + 8` with `kb + 8 ≤ k = v.len()`; AVX: see the module docs.
+        unsafe { _mm256_storeu_ps(vp.add(kb), _mm256_mul_ps(_mm256_loadu_ps(vp.add(kb)), sv)) };
         kb += 8;
     }
     for c in kb..k {
-        *vp.add(c) *= s;
+        // SAFETY: `c < k = v.len()`.
+        unsafe { *vp.add(c) *= s };
     }
 }
 
 /// `‖yᵀU‖²` in f64 (`U`: D×D row-major upper triangular).
 ///
 /// # Safety
-/// AVX2 and FMA must be available; `u.len() ≥ y.len()²`.
+/// - The CPU must support AVX2 and FMA.
+/// - `u.len() ≥ y.len()²`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
@@ -282,8 +325,11 @@ pub(crate) unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
     while jb + 4 <= d {
         let mut z = [_mm256_setzero_pd(); 2];
         for i in 0..jb + 4 {
-            let row = _mm256_loadu_pd(up.add(i * d + jb));
-            z[i & 1] = _mm256_fmadd_pd(_mm256_set1_pd(*y.get_unchecked(i)), row, z[i & 1]);
+            // SAFETY: `i < jb + 4 ≤ d = y.len()`, and lanes `jb..jb + 4` of row `i` of `U`
+            // end at `i·d + jb + 4 ≤ d² ≤ u.len()` (caller contract); AVX: see the module
+            // docs.
+            let (row, yi) = unsafe { (_mm256_loadu_pd(up.add(i * d + jb)), *y.get_unchecked(i)) };
+            z[i & 1] = _mm256_fmadd_pd(_mm256_set1_pd(yi), row, z[i & 1]);
         }
         let zz = _mm256_add_pd(z[0], z[1]);
         q = _mm256_fmadd_pd(zz, zz, q);
@@ -293,7 +339,8 @@ pub(crate) unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
     for j in jb..d {
         let mut z = 0.0;
         for i in 0..=j {
-            z += *y.get_unchecked(i) * *up.add(i * d + j);
+            // SAFETY: `i ≤ j < d`: inside `y`, and `i·d + j < d² ≤ u.len()`.
+            z += unsafe { *y.get_unchecked(i) * *up.add(i * d + j) };
         }
         s += z * z;
     }
@@ -303,7 +350,8 @@ pub(crate) unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
 /// `dst ← src` widened to f64.
 ///
 /// # Safety
-/// AVX2 and FMA must be available; `src.len() ≥ dst.len()`.
+/// - The CPU must support AVX2 and FMA.
+/// - `src.len() ≥ dst.len()`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn widen(dst: &mut [f64], src: &[f32]) {
@@ -312,22 +360,26 @@ pub(crate) unsafe fn widen(dst: &mut [f64], src: &[f32]) {
     let (dp, sp) = (dst.as_mut_ptr(), src.as_ptr());
     let mut i = 0;
     while i + 4 <= n {
-        _mm256_storeu_pd(dp.add(i), _mm256_cvtps_pd(_mm_loadu_ps(sp.add(i))));
+        // SAFETY: lanes `i..i + 4` with `i + 4 ≤ n`: inside `dst` (length n) and `src` (at
+        // least n values: caller contract); AVX: see the module docs.
+        unsafe { _mm256_storeu_pd(dp.add(i), _mm256_cvtps_pd(_mm_loadu_ps(sp.add(i)))) };
         i += 4;
     }
     while i < n {
-        *dp.add(i) = *sp.add(i) as f64;
+        // SAFETY: `i < n`: inside `dst` and `src`.
+        unsafe { *dp.add(i) = *sp.add(i) as f64 };
         i += 1;
     }
 }
 
 /// See `simd512::own_moments`: `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (upper triangle, and
-/// some entries below it; `y`: f64 rows of stride `dp`), then `r_pa ← 0`. Blocks of four
-/// matrix rows by eight columns in eight registers.
+/// some entries below it; `y`: f64 rows of stride `dp`, zero beyond `D`), then
+/// `r_pa ← 0`, for the `rows = r.len() / k` rows. Blocks of four matrix rows by eight
+/// columns in eight registers.
 ///
 /// # Safety
-/// AVX2 and FMA must be available; `r.len() = rows·k`, `a < k`, `y.len() ≥ rows·dp` with
-/// `dp ≥ D + 15` (zero beyond `D`), `m2.len() ≥ D²`.
+/// - The CPU must support AVX2 and FMA.
+/// - `a < k`, `dp ≥ d + 15`, `y.len() ≥ rows·dp`, `m2.len() ≥ d²`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn own_moments(
@@ -340,7 +392,7 @@ pub(crate) unsafe fn own_moments(
     m2: &mut [f64],
 ) {
     let rows = r.len() / k;
-    debug_assert!(a < k && y.len() >= rows * dp && m2.len() >= d * d);
+    debug_assert!(a < k && dp >= d + 15 && y.len() >= rows * dp && m2.len() >= d * d);
     let (rp, yp, mp) = (r.as_mut_ptr(), y.as_ptr(), m2.as_mut_ptr());
     let mut ib = 0;
     while ib < d {
@@ -350,23 +402,34 @@ pub(crate) unsafe fn own_moments(
             let w = (d - jb).min(8);
             let mut acc = [[_mm256_setzero_pd(); 2]; 4];
             for p in 0..rows {
-                let rv = *rp.add(p * k + a) as f64;
-                let yr = yp.add(p * dp);
-                let lo = _mm256_loadu_pd(yr.add(jb));
-                let hi = _mm256_loadu_pd(yr.add(jb + 4));
-                for (u, acc) in acc.iter_mut().enumerate().take(ih) {
-                    let ri = _mm256_set1_pd(rv * *yr.add(ib + u));
-                    acc[0] = _mm256_fmadd_pd(ri, lo, acc[0]);
-                    acc[1] = _mm256_fmadd_pd(ri, hi, acc[1]);
+                // SAFETY: `p < rows` and `a < k`: `p·k + a < rows·k ≤ r.len()`. Row `p` of
+                // `y` starts at `p·dp` and has `dp` values (`y.len() ≥ rows·dp`); the loads
+                // read its lanes `jb..jb + 8` with `jb < d`, so below `d + 7 < dp`, and
+                // lanes `ib + u < d`. AVX: see the module docs.
+                unsafe {
+                    let rv = *rp.add(p * k + a) as f64;
+                    let yr = yp.add(p * dp);
+                    let lo = _mm256_loadu_pd(yr.add(jb));
+                    let hi = _mm256_loadu_pd(yr.add(jb + 4));
+                    for (u, acc) in acc.iter_mut().enumerate().take(ih) {
+                        let ri = _mm256_set1_pd(rv * *yr.add(ib + u));
+                        acc[0] = _mm256_fmadd_pd(ri, lo, acc[0]);
+                        acc[1] = _mm256_fmadd_pd(ri, hi, acc[1]);
+                    }
                 }
             }
             let mut buf = [0.0f64; 8];
             for (u, acc) in acc.iter().enumerate().take(ih) {
-                _mm256_storeu_pd(buf.as_mut_ptr(), acc[0]);
-                _mm256_storeu_pd(buf.as_mut_ptr().add(4), acc[1]);
-                let row = mp.add((ib + u) * d + jb);
-                for (l, b) in buf.iter().enumerate().take(w) {
-                    *row.add(l) += b;
+                // SAFETY: `buf` holds 8 f64, two 4-lane stores; `ib + u < d` and
+                // `jb + l < jb + w ≤ d`, so `(ib + u)·d + jb + l < d² ≤ m2.len()` (caller
+                // contract). AVX: see the module docs.
+                unsafe {
+                    _mm256_storeu_pd(buf.as_mut_ptr(), acc[0]);
+                    _mm256_storeu_pd(buf.as_mut_ptr().add(4), acc[1]);
+                    let row = mp.add((ib + u) * d + jb);
+                    for (l, b) in buf.iter().enumerate().take(w) {
+                        *row.add(l) += b;
+                    }
                 }
             }
             jb += 8;
@@ -374,15 +437,16 @@ pub(crate) unsafe fn own_moments(
         ib += 4;
     }
     for p in 0..rows {
-        *rp.add(p * k + a) = 0.0;
+        // SAFETY: `p·k + a < rows·k ≤ r.len()` (`a < k`: caller contract).
+        unsafe { *rp.add(p * k + a) = 0.0 };
     }
 }
 
-/// See `simd512::accumulate_anchor`.
+/// See `simd512::accumulate_anchor` (`rows = r.len() / k`).
 ///
 /// # Safety
-/// AVX2 and FMA must be available; `r.len() = rows·k`, `y.len() ≥ rows·dp` with
-/// `dp ≥ D + 15` (zero beyond `D`), `c.len() ≥ k·d`, `n.len() ≥ k`.
+/// - The CPU must support AVX2 and FMA.
+/// - `dp ≥ d + 15`, `y.len() ≥ rows·dp`, `c.len() ≥ k·d`, `n.len() ≥ k`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn accumulate_anchor(
@@ -395,7 +459,7 @@ pub(crate) unsafe fn accumulate_anchor(
     n: &mut [f64],
 ) {
     let rows = r.len() / k;
-    debug_assert!(y.len() >= rows * dp && c.len() >= k * d && n.len() >= k);
+    debug_assert!(dp >= d + 15 && y.len() >= rows * dp && c.len() >= k * d && n.len() >= k);
     let (rp, yp) = (r.as_ptr(), y.as_ptr());
     let mut buf = [0.0f32; 8];
     // Components with mass in these rows (bit set); the others add nothing to the first
@@ -412,9 +476,12 @@ pub(crate) unsafe fn accumulate_anchor(
     while kb + 8 <= k {
         let mut acc = _mm256_setzero_ps();
         for p in 0..rows {
-            acc = _mm256_add_ps(acc, _mm256_loadu_ps(rp.add(p * k + kb)));
+            // SAFETY: lanes `kb..kb + 8` (`kb + 8 ≤ k`) of row `p < rows` of `r`: below
+            // `rows·k ≤ r.len()`. AVX: see the module docs.
+            acc = _mm256_add_ps(acc, unsafe { _mm256_loadu_ps(rp.add(p * k + kb)) });
         }
-        _mm256_storeu_ps(buf.as_mut_ptr(), acc);
+        // SAFETY: `buf` holds 8 f32, the width of the store.
+        unsafe { _mm256_storeu_ps(buf.as_mut_ptr(), acc) };
         for (q, b) in buf.iter().enumerate() {
             n[kb + q] += *b as f64;
             mark(kb + q, *b);
@@ -424,7 +491,8 @@ pub(crate) unsafe fn accumulate_anchor(
     for (q, nq) in n.iter_mut().enumerate().take(k).skip(kb) {
         let mut s = 0.0f32;
         for p in 0..rows {
-            s += *rp.add(p * k + q);
+            // SAFETY: `q < k` and `p < rows`: `p·k + q < rows·k ≤ r.len()`.
+            s += unsafe { *rp.add(p * k + q) };
         }
         *nq += s as f64;
         mark(q, s);
@@ -444,17 +512,27 @@ pub(crate) unsafe fn accumulate_anchor(
             }
             let mut acc = [_mm256_setzero_ps(); 4];
             for p in 0..rows {
-                let yv = _mm256_loadu_ps(yp.add(p * dp + jb));
-                let rr = rp.add(p * k + kb);
-                for (q, a) in acc.iter_mut().enumerate().take(q4) {
-                    *a = _mm256_fmadd_ps(_mm256_set1_ps(*rr.add(q)), yv, *a);
+                // SAFETY: row `p < rows` of `y` has `dp` values (`y.len() ≥ rows·dp`); its
+                // lanes `jb..jb + 8` with `jb < d` end below `d + 7 < dp`. `kb + q < kb + q4
+                // ≤ k`, so `p·k + kb + q < rows·k ≤ r.len()`. AVX: see the module docs.
+                unsafe {
+                    let yv = _mm256_loadu_ps(yp.add(p * dp + jb));
+                    let rr = rp.add(p * k + kb);
+                    for (q, a) in acc.iter_mut().enumerate().take(q4) {
+                        *a = _mm256_fmadd_ps(_mm256_set1_ps(*rr.add(q)), yv, *a);
+                    }
                 }
             }
             for (q, a) in acc.iter().enumerate().take(q4) {
-                _mm256_storeu_ps(buf.as_mut_ptr(), *a);
-                let row = cp.add((kb + q) * d + jb);
-                for (l, b) in buf.iter().enumerate().take(w) {
-                    *row.add(l) += *b as f64;
+                // SAFETY: `buf` holds 8 f32, the width of the store; `kb + q < k` and
+                // `jb + l < jb + w ≤ d`, so `(kb + q)·d + jb + l < k·d ≤ c.len()` (caller
+                // contract).
+                unsafe {
+                    _mm256_storeu_ps(buf.as_mut_ptr(), *a);
+                    let row = cp.add((kb + q) * d + jb);
+                    for (l, b) in buf.iter().enumerate().take(w) {
+                        *row.add(l) += *b as f64;
+                    }
                 }
             }
             kb += 4;
@@ -464,34 +542,41 @@ pub(crate) unsafe fn accumulate_anchor(
 }
 
 /// See `simd512::packed_outer`: whole 8-lane blocks, each segment's last block running
-/// into the next segment, which is written afterwards.
+/// into the next segment, which is written afterwards (`rows = y.len() / dp`,
+/// `t = d(d+1)/2`).
 ///
 /// # Safety
-/// AVX2 and FMA must be available; `outer.len() ≥ rows·D(D+1)/2 + 16`, `y.len() ≥
-/// rows·dp` with `dp ≥ D + 15`.
+/// - The CPU must support AVX2 and FMA.
+/// - `dp ≥ d + 15` and `outer.len() ≥ rows·t + 16`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
     let t = d * (d + 1) / 2;
     let rows = y.len() / dp;
-    debug_assert!(outer.len() >= rows * t + 16);
+    debug_assert!(dp >= d + 15 && outer.len() >= rows * t + 16);
     let (op, yp) = (outer.as_mut_ptr(), y.as_ptr());
     for p in 0..rows {
-        let o = op.add(p * t);
-        let yr = yp.add(p * dp);
-        let mut idx = 0;
-        for i in 0..d {
-            let yi = _mm256_set1_ps(*yr.add(i));
-            let len = d - i;
-            let mut b = 0;
-            while b < len {
-                _mm256_storeu_ps(
-                    o.add(idx + b),
-                    _mm256_mul_ps(yi, _mm256_loadu_ps(yr.add(i + b))),
-                );
-                b += 8;
+        // SAFETY: row `p < rows` of `y` is `y[p·dp..(p + 1)·dp]`; its loads read lanes
+        // `i + b .. i + b + 8` with `i + b < d`, so below `d + 7 < dp`. Row `p`'s stores
+        // cover `outer[p·t + idx + b ..][..8]` with `idx + b < t`, so below
+        // `rows·t + 7 < outer.len()` (caller contract). AVX: see the module docs.
+        unsafe {
+            let o = op.add(p * t);
+            let yr = yp.add(p * dp);
+            let mut idx = 0;
+            for i in 0..d {
+                let yi = _mm256_set1_ps(*yr.add(i));
+                let len = d - i;
+                let mut b = 0;
+                while b < len {
+                    _mm256_storeu_ps(
+                        o.add(idx + b),
+                        _mm256_mul_ps(yi, _mm256_loadu_ps(yr.add(i + b))),
+                    );
+                    b += 8;
+                }
+                idx += len;
             }
-            idx += len;
         }
     }
 }

@@ -4,7 +4,14 @@
 //!
 //! Every function here requires AVX-512F; callers check `available()` (`cpu::level`).
 //! Component and feature counts that are not multiples of 16 use masked loads and
-//! stores, so no value outside a slice is read or written except where stated.
+//! stores, so no value outside a slice is read or written except where stated (a masked
+//! load or store touches only the lanes its mask enables).
+//!
+//! The register-only helpers are safe `#[target_feature]` functions (callable without
+//! `unsafe` from the functions below, which enable the same feature); the others read and
+//! write through raw pointers and list the slice lengths they rely on under `# Safety`.
+//! In the `SAFETY` comments, "AVX-512F" is the feature every function here enables, whose
+//! presence on the CPU is its caller's contract.
 
 use std::arch::x86_64::*;
 
@@ -26,7 +33,8 @@ fn lanes(n: usize) -> __mmask16 {
 /// `dst ← x − z`, 16 lanes at a time (masked at the end).
 ///
 /// # Safety
-/// AVX-512F must be available; `x.len() ≥ dst.len()`, `z.len() ≥ dst.len()`.
+/// - The CPU must support AVX-512F.
+/// - `x` and `z` must hold at least `dst.len()` values.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
@@ -36,22 +44,27 @@ pub(crate) unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
     let mut j = 0;
     while j < d {
         let m = lanes(d - j);
-        let v = _mm512_sub_ps(
-            _mm512_maskz_loadu_ps(m, xp.add(j)),
-            _mm512_maskz_loadu_ps(m, zp.add(j)),
-        );
-        _mm512_mask_storeu_ps(op.add(j), m, v);
+        // SAFETY: `m` enables lanes `j..min(j + 16, d)` only: inside `dst` (length d) and
+        // inside `x` and `z` (at least d values: caller contract). AVX-512F: module docs.
+        unsafe {
+            let v = _mm512_sub_ps(
+                _mm512_maskz_loadu_ps(m, xp.add(j)),
+                _mm512_maskz_loadu_ps(m, zp.add(j)),
+            );
+            _mm512_mask_storeu_ps(op.add(j), m, v);
+        }
         j += 16;
     }
 }
 
-/// `v ← v + c2 + gᵀ y` (`v`: K, `g`: D×K row-major), then `v[own.0] ← own.1`; returns
-/// `max v`, or NaN if a value is NaN. (The own value is put in here, in a register:
-/// written to `v` beforehand, the narrow store would stall the wide load that follows.)
+/// `v ← v + c2 + gᵀ y` (`v`: K, `g`: D×K row-major), then `v[own.0] ← own.1` (when
+/// `own.0 < K`); returns `max v`, or NaN if a value is NaN. (The own value is put in
+/// here, in a register: written to `v` beforehand, the narrow store would stall the wide
+/// load that follows.)
 ///
 /// # Safety
-/// AVX-512F must be available; `g.len() ≥ y.len()·v.len()`, `c2.len() ≥ v.len()`,
-/// `own.0 < v.len()`.
+/// - The CPU must support AVX-512F.
+/// - `g.len() ≥ y.len()·v.len()` and `c2.len() ≥ v.len()`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn cross_max(
@@ -76,26 +89,45 @@ pub(crate) unsafe fn cross_max(
         let mut j = 0;
         while j + 4 <= d {
             for (u, a) in acc.iter_mut().enumerate() {
-                let gj = _mm512_maskz_loadu_ps(m, gp.add((j + u) * k + kb));
-                *a = _mm512_fmadd_ps(_mm512_set1_ps(*y.get_unchecked(j + u)), gj, *a);
+                // SAFETY: `j + u < d = y.len()`; `m` enables lanes `kb..min(kb + 16, k)` of
+                // row `j + u` of `g`, which end at `(j + u)·k + k ≤ d·k ≤ g.len()` (caller
+                // contract). AVX-512F: module docs.
+                let (gj, yj) = unsafe {
+                    (
+                        _mm512_maskz_loadu_ps(m, gp.add((j + u) * k + kb)),
+                        *y.get_unchecked(j + u),
+                    )
+                };
+                *a = _mm512_fmadd_ps(_mm512_set1_ps(yj), gj, *a);
             }
             j += 4;
         }
         while j < d {
-            let gj = _mm512_maskz_loadu_ps(m, gp.add(j * k + kb));
-            acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(*y.get_unchecked(j)), gj, acc[0]);
+            // SAFETY: as above, with `j < d`.
+            let (gj, yj) = unsafe {
+                (
+                    _mm512_maskz_loadu_ps(m, gp.add(j * k + kb)),
+                    *y.get_unchecked(j),
+                )
+            };
+            acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(yj), gj, acc[0]);
             j += 1;
         }
         let s = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-        let base = _mm512_add_ps(
-            _mm512_maskz_loadu_ps(m, vp.add(kb)),
-            _mm512_maskz_loadu_ps(m, cp.add(kb)),
-        );
+        // SAFETY: `m` enables lanes `kb..min(kb + 16, k)`: inside `v` (length k) and `c2`
+        // (at least k values: caller contract). AVX-512F: module docs.
+        let base = unsafe {
+            _mm512_add_ps(
+                _mm512_maskz_loadu_ps(m, vp.add(kb)),
+                _mm512_maskz_loadu_ps(m, cp.add(kb)),
+            )
+        };
         let mut x = _mm512_add_ps(base, s);
         if own.0 >= kb && own.0 < kb + 16 {
             x = _mm512_mask_mov_ps(x, 1 << (own.0 - kb), _mm512_set1_ps(own.1));
         }
-        _mm512_mask_storeu_ps(vp.add(kb), m, x);
+        // SAFETY: the same lanes of `v`.
+        unsafe { _mm512_mask_storeu_ps(vp.add(kb), m, x) };
         nan |= _mm512_mask_cmp_ps_mask::<_CMP_UNORD_Q>(m, x, x);
         mx = _mm512_mask_max_ps(mx, m, mx, x);
         kb += 16;
@@ -110,7 +142,7 @@ pub(crate) unsafe fn cross_max(
 /// `v ← exp(v − mx)`; returns `Σ v`.
 ///
 /// # Safety
-/// AVX-512F must be available.
+/// The CPU must support AVX-512F.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
@@ -121,9 +153,13 @@ pub(crate) unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
     let mut kb = 0;
     while kb < k {
         let m = lanes(k - kb);
-        let e = exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, vp.add(kb)), mxv));
+        // SAFETY: `m` enables lanes `kb..min(kb + 16, k)` of `v` (length k) only.
+        // AVX-512F: module docs.
+        let x = unsafe { _mm512_maskz_loadu_ps(m, vp.add(kb)) };
+        let e = exp_nonpositive(_mm512_sub_ps(x, mxv));
         let e = _mm512_maskz_mov_ps(m, e);
-        _mm512_mask_storeu_ps(vp.add(kb), m, e);
+        // SAFETY: the same lanes of `v`.
+        unsafe { _mm512_mask_storeu_ps(vp.add(kb), m, e) };
         sum = _mm512_add_ps(sum, e);
         kb += 16;
     }
@@ -134,7 +170,8 @@ pub(crate) unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
 /// column contribute nothing and are skipped).
 ///
 /// # Safety
-/// AVX-512F must be available; `u.len() ≥ y.len()²`.
+/// - The CPU must support AVX-512F.
+/// - `u.len() ≥ y.len()²`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
@@ -148,8 +185,16 @@ pub(crate) unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
         let m = ((1u32 << w) - 1) as __mmask8;
         let mut z = [_mm512_setzero_pd(); 2];
         for i in 0..jb + w {
-            let row = _mm512_maskz_loadu_pd(m, up.add(i * d + jb));
-            z[i & 1] = _mm512_fmadd_pd(_mm512_set1_pd(*y.get_unchecked(i)), row, z[i & 1]);
+            // SAFETY: `i < jb + w ≤ d = y.len()`; `m` enables lanes `jb..jb + w` of row `i`
+            // of `U`, which end at `i·d + jb + w ≤ d² ≤ u.len()` (caller contract).
+            // AVX-512F: module docs.
+            let (row, yi) = unsafe {
+                (
+                    _mm512_maskz_loadu_pd(m, up.add(i * d + jb)),
+                    *y.get_unchecked(i),
+                )
+            };
+            z[i & 1] = _mm512_fmadd_pd(_mm512_set1_pd(yi), row, z[i & 1]);
         }
         let zz = _mm512_add_pd(z[0], z[1]);
         q = _mm512_fmadd_pd(zz, zz, q);
@@ -161,7 +206,8 @@ pub(crate) unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
 /// `dst ← src` widened to f64.
 ///
 /// # Safety
-/// AVX-512F must be available; `src.len() ≥ dst.len()`.
+/// - The CPU must support AVX-512F.
+/// - `src.len() ≥ dst.len()`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn widen(dst: &mut [f64], src: &[f32]) {
@@ -170,23 +216,27 @@ pub(crate) unsafe fn widen(dst: &mut [f64], src: &[f32]) {
     let (dp, sp) = (dst.as_mut_ptr(), src.as_ptr());
     let mut i = 0;
     while i + 8 <= n {
-        _mm512_storeu_pd(dp.add(i), _mm512_cvtps_pd(_mm256_loadu_ps(sp.add(i))));
+        // SAFETY: lanes `i..i + 8` with `i + 8 ≤ n`: inside `dst` (length n) and `src` (at
+        // least n values: caller contract). AVX-512F (which implies AVX): module docs.
+        unsafe { _mm512_storeu_pd(dp.add(i), _mm512_cvtps_pd(_mm256_loadu_ps(sp.add(i)))) };
         i += 8;
     }
     while i < n {
-        *dp.add(i) = *sp.add(i) as f64;
+        // SAFETY: `i < n`: inside `dst` and `src`.
+        unsafe { *dp.add(i) = *sp.add(i) as f64 };
         i += 1;
     }
 }
 
-/// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (`m2`: D×D; `y`: f64 rows of stride `dp`; blocks on
-/// and above the diagonal, so a few entries below it get their share too, which nothing
-/// reads), then `r_pa ← 0`. Blocks of eight matrix rows by sixteen columns stay in
-/// sixteen registers while the anchor's rows stream through.
+/// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 for the `rows = r.len() / k` rows (`m2`: D×D; `y`:
+/// f64 rows of stride `dp`, zero beyond `D`; blocks on and above the diagonal, so a few
+/// entries below it get their share too, which nothing reads), then `r_pa ← 0`. Blocks
+/// of eight matrix rows by sixteen columns stay in sixteen registers while the anchor's
+/// rows stream through.
 ///
 /// # Safety
-/// AVX-512F must be available; `r.len() = rows·k`, `a < k`, `y.len() ≥ rows·dp` with
-/// `dp ≥ D + 15` (zero beyond `D`), `m2.len() ≥ D²`.
+/// - The CPU must support AVX-512F.
+/// - `a < k`, `dp ≥ d + 15`, `y.len() ≥ rows·dp`, `m2.len() ≥ d²`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn own_moments(
@@ -199,7 +249,7 @@ pub(crate) unsafe fn own_moments(
     m2: &mut [f64],
 ) {
     let rows = r.len() / k;
-    debug_assert!(a < k && y.len() >= rows * dp && m2.len() >= d * d);
+    debug_assert!(a < k && dp >= d + 15 && y.len() >= rows * dp && m2.len() >= d * d);
     let (rp, yp, mp) = (r.as_mut_ptr(), y.as_ptr(), m2.as_mut_ptr());
     let mut ry = [0.0f64; 8];
     let mut ib = 0;
@@ -217,15 +267,21 @@ pub(crate) unsafe fn own_moments(
             };
             let mut acc = [[_mm512_setzero_pd(); 2]; 8];
             for p in 0..rows {
-                let yr = yp.add(p * dp);
-                let rv = _mm512_set1_pd(*rp.add(p * k + a) as f64);
-                // r·y of these matrix rows, broadcast below from memory.
-                _mm512_storeu_pd(
-                    ry.as_mut_ptr(),
-                    _mm512_mul_pd(rv, _mm512_loadu_pd(yr.add(ib))),
-                );
-                let lo = _mm512_loadu_pd(yr.add(jb));
-                let hi = _mm512_loadu_pd(yr.add(jb + 8));
+                // SAFETY: `p < rows` and `a < k`: `p·k + a < rows·k ≤ r.len()`. Row `p` of
+                // `y` starts at `p·dp` and has `dp` values (`y.len() ≥ rows·dp`); the
+                // unmasked loads read its lanes `ib..ib + 8` and `jb..jb + 16` with
+                // `ib, jb < d`, so below `d + 15 ≤ dp`. `ry` holds the 8 f64 stored.
+                // AVX-512F: module docs.
+                let (lo, hi) = unsafe {
+                    let yr = yp.add(p * dp);
+                    let rv = _mm512_set1_pd(*rp.add(p * k + a) as f64);
+                    // r·y of these matrix rows, broadcast below from memory.
+                    _mm512_storeu_pd(
+                        ry.as_mut_ptr(),
+                        _mm512_mul_pd(rv, _mm512_loadu_pd(yr.add(ib))),
+                    );
+                    (_mm512_loadu_pd(yr.add(jb)), _mm512_loadu_pd(yr.add(jb + 8)))
+                };
                 for (acc, ri) in acc.iter_mut().zip(&ry).take(ih) {
                     let ri = _mm512_set1_pd(*ri);
                     acc[0] = _mm512_fmadd_pd(ri, lo, acc[0]);
@@ -233,12 +289,18 @@ pub(crate) unsafe fn own_moments(
                 }
             }
             for (u, acc) in acc.iter().enumerate().take(ih) {
-                let row = mp.add((ib + u) * d + jb);
-                let x = _mm512_maskz_loadu_pd(m_lo, row);
-                _mm512_mask_storeu_pd(row, m_lo, _mm512_add_pd(x, acc[0]));
-                if m_hi != 0 {
-                    let x = _mm512_maskz_loadu_pd(m_hi, row.add(8));
-                    _mm512_mask_storeu_pd(row.add(8), m_hi, _mm512_add_pd(x, acc[1]));
+                // SAFETY: `ib + u < d`; `m_lo` and `m_hi` enable columns
+                // `jb..jb + min(w, 16)`, all `< d`, of row `ib + u` of `m2`: below
+                // `d² ≤ m2.len()` (caller contract); `row + 8` is formed only when `w > 8`,
+                // i.e. `jb + 8 < d`. AVX-512F: module docs.
+                unsafe {
+                    let row = mp.add((ib + u) * d + jb);
+                    let x = _mm512_maskz_loadu_pd(m_lo, row);
+                    _mm512_mask_storeu_pd(row, m_lo, _mm512_add_pd(x, acc[0]));
+                    if m_hi != 0 {
+                        let x = _mm512_maskz_loadu_pd(m_hi, row.add(8));
+                        _mm512_mask_storeu_pd(row.add(8), m_hi, _mm512_add_pd(x, acc[1]));
+                    }
                 }
             }
             jb += 16;
@@ -246,14 +308,15 @@ pub(crate) unsafe fn own_moments(
         ib += 8;
     }
     for p in 0..rows {
-        *rp.add(p * k + a) = 0.0;
+        // SAFETY: `p·k + a < rows·k ≤ r.len()` (`a < k`: caller contract).
+        unsafe { *rp.add(p * k + a) = 0.0 };
     }
 }
 
 /// `v ← s·v`.
 ///
 /// # Safety
-/// AVX-512F must be available.
+/// The CPU must support AVX-512F.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn scale(v: &mut [f32], s: f32) {
@@ -263,8 +326,12 @@ pub(crate) unsafe fn scale(v: &mut [f32], s: f32) {
     let mut kb = 0;
     while kb < k {
         let m = lanes(k - kb);
-        let x = _mm512_maskz_loadu_ps(m, vp.add(kb));
-        _mm512_mask_storeu_ps(vp.add(kb), m, _mm512_mul_ps(x, sv));
+        // SAFETY: `m` enables lanes `kb..min(kb + 16, k)` of `v` (length k) only.
+        // AVX-512F: module docs.
+        unsafe {
+            let x = _mm512_maskz_loadu_ps(m, vp.add(kb));
+            _mm512_mask_storeu_ps(vp.add(kb), m, _mm512_mul_ps(x, sv));
+        }
         kb += 16;
     }
 }
@@ -273,7 +340,7 @@ pub(crate) unsafe fn scale(v: &mut [f32], s: f32) {
 /// `vscalefps` applies the power of two.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn exp_nonpositive(x: __m512) -> __m512 {
+fn exp_nonpositive(x: __m512) -> __m512 {
     let live = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_set1_ps(-87.3));
     let x = _mm512_max_ps(x, _mm512_set1_ps(-87.3));
     let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
@@ -296,12 +363,12 @@ unsafe fn exp_nonpositive(x: __m512) -> __m512 {
     _mm512_maskz_mov_ps(live, _mm512_scalef_ps(p, n))
 }
 
-/// Adds `Σ_p r_p ⊗ y_p` (`K×D`) to `c` and `Σ_p r_p` to `n` for the rows of one anchor
-/// (`r`: rows × K; `y`: rows of stride `dp ≥ D + 15`, zero beyond `D`).
+/// Adds `Σ_p r_p ⊗ y_p` (`K×D`) to `c` and `Σ_p r_p` to `n` for the `rows = r.len() / k`
+/// rows of one anchor (`r`: rows × K; `y`: rows of stride `dp`, zero beyond `D`).
 ///
 /// # Safety
-/// AVX-512F must be available; `r.len() = rows·k`, `y.len() ≥ rows·dp`,
-/// `c.len() ≥ k·d`, `n.len() ≥ k`.
+/// - The CPU must support AVX-512F.
+/// - `dp ≥ d + 15`, `y.len() ≥ rows·dp`, `c.len() ≥ k·d`, `n.len() ≥ k`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn accumulate_anchor(
@@ -314,7 +381,7 @@ pub(crate) unsafe fn accumulate_anchor(
     n: &mut [f64],
 ) {
     let rows = r.len() / k;
-    debug_assert!(y.len() >= rows * dp && c.len() >= k * d && n.len() >= k);
+    debug_assert!(dp >= d + 15 && y.len() >= rows * dp && c.len() >= k * d && n.len() >= k);
     let (rp, yp) = (r.as_ptr(), y.as_ptr());
     // Masses: sixteen components at a time. Components without mass in these rows
     // (all responsibilities exactly 0: far components) add nothing below: skipped.
@@ -324,12 +391,16 @@ pub(crate) unsafe fn accumulate_anchor(
         let m = lanes(k - kb);
         let mut acc = _mm512_setzero_ps();
         for p in 0..rows {
-            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, rp.add(p * k + kb)));
+            // SAFETY: `m` enables lanes `kb..min(kb + 16, k)` of row `p < rows` of `r`:
+            // below `rows·k ≤ r.len()`. AVX-512F: module docs.
+            acc = _mm512_add_ps(acc, unsafe { _mm512_maskz_loadu_ps(m, rp.add(p * k + kb)) });
         }
         if let Some(l) = live.get_mut(kb / 16) {
             *l = _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(m, acc, _mm512_setzero_ps());
         }
-        add_f64(n.as_mut_ptr().add(kb), (k - kb).min(16), acc);
+        // SAFETY: `kb < k ≤ n.len()` (caller contract), and `n[kb..]` has at least
+        // `min(k − kb, 16)` values, the width `add_f64` touches.
+        unsafe { add_f64(n.as_mut_ptr().add(kb), (k - kb).min(16), acc) };
         kb += 16;
     }
     let has_mass = |q: usize, width: usize| {
@@ -349,14 +420,22 @@ pub(crate) unsafe fn accumulate_anchor(
             }
             let mut acc = [_mm512_setzero_ps(); 8];
             for p in 0..rows {
-                let yv = _mm512_loadu_ps(yp.add(p * dp + jb));
-                let rr = rp.add(p * k + kb);
-                for (q, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*rr.add(q)), yv, *a);
+                // SAFETY: row `p < rows` of `y` has `dp` values (`y.len() ≥ rows·dp`); the
+                // unmasked load reads its lanes `jb..jb + 16` with `jb < d`, so below
+                // `d + 15 ≤ dp`. `kb + q < kb + 8 ≤ k`, so `p·k + kb + q < rows·k ≤
+                // r.len()`. AVX-512F: module docs.
+                unsafe {
+                    let yv = _mm512_loadu_ps(yp.add(p * dp + jb));
+                    let rr = rp.add(p * k + kb);
+                    for (q, a) in acc.iter_mut().enumerate() {
+                        *a = _mm512_fmadd_ps(_mm512_set1_ps(*rr.add(q)), yv, *a);
+                    }
                 }
             }
             for (q, a) in acc.iter().enumerate() {
-                add_f64(cp.add((kb + q) * d + jb), w, *a);
+                // SAFETY: `kb + q < k` and `jb + w ≤ d`: `c[(kb + q)·d + jb..][..w]` lies
+                // below `k·d ≤ c.len()` (caller contract); `w ≤ 16`.
+                unsafe { add_f64(cp.add((kb + q) * d + jb), w, *a) };
             }
             kb += 8;
         }
@@ -366,19 +445,27 @@ pub(crate) unsafe fn accumulate_anchor(
             }
             let mut a = _mm512_setzero_ps();
             for p in 0..rows {
-                let yv = _mm512_loadu_ps(yp.add(p * dp + jb));
-                a = _mm512_fmadd_ps(_mm512_set1_ps(*rp.add(p * k + q)), yv, a);
+                // SAFETY: as above, with `q < k`.
+                let (yv, rq) =
+                    unsafe { (_mm512_loadu_ps(yp.add(p * dp + jb)), *rp.add(p * k + q)) };
+                a = _mm512_fmadd_ps(_mm512_set1_ps(rq), yv, a);
             }
-            add_f64(cp.add(q * d + jb), w, a);
+            // SAFETY: as above, with `q < k`.
+            unsafe { add_f64(cp.add(q * d + jb), w, a) };
         }
         jb += 16;
     }
 }
 
-/// `dst[..w] += v[..w]` with `v` converted to f64 (`w ≤ 16`).
+/// `dst[..w] += v[..w]` with `v` converted to f64.
+///
+/// # Safety
+/// - The CPU must support AVX-512F.
+/// - `w ≤ 16`, and `dst` must be valid for reads and writes of `w` f64 values.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn add_f64(dst: *mut f64, w: usize, v: __m512) {
+    debug_assert!(w <= 16);
     let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
     let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
         _mm512_castps_pd(v),
@@ -389,42 +476,58 @@ unsafe fn add_f64(dst: *mut f64, w: usize, v: __m512) {
     } else {
         0
     };
-    let a = _mm512_maskz_loadu_pd(m_lo, dst);
-    _mm512_mask_storeu_pd(dst, m_lo, _mm512_add_pd(a, lo));
+    // SAFETY: `m_lo` enables lanes `0..min(w, 8)` of `dst`, valid for `w` values (caller
+    // contract). AVX-512F: module docs.
+    unsafe {
+        let a = _mm512_maskz_loadu_pd(m_lo, dst);
+        _mm512_mask_storeu_pd(dst, m_lo, _mm512_add_pd(a, lo));
+    }
     if m_hi != 0 {
-        let b = _mm512_maskz_loadu_pd(m_hi, dst.add(8));
-        _mm512_mask_storeu_pd(dst.add(8), m_hi, _mm512_add_pd(b, hi));
+        // SAFETY: `w > 8`: `dst + 8` is inside the `w` values, and `m_hi` enables lanes
+        // `8..w` only.
+        unsafe {
+            let b = _mm512_maskz_loadu_pd(m_hi, dst.add(8));
+            _mm512_mask_storeu_pd(dst.add(8), m_hi, _mm512_add_pd(b, hi));
+        }
     }
 }
 
-/// Packed upper-triangle outer products of rows of stride `dp ≥ D + 15` (zero beyond
-/// `D`) into `outer` (`rows × D(D+1)/2`, plus 16 values of slack that are overwritten):
-/// whole 16-lane blocks, each segment's last block running into the next segment, which
-/// is written afterwards (measured faster than masked stores of the exact length).
+/// Packed upper-triangle outer products of the `rows = y.len() / dp` rows of stride `dp`
+/// (zero beyond `D`) into `outer` (`rows × t` with `t = D(D+1)/2`, plus 16 values of
+/// slack that are overwritten): whole 16-lane blocks, each segment's last block running
+/// into the next segment, which is written afterwards (measured faster than masked stores
+/// of the exact length).
 ///
 /// # Safety
-/// AVX-512F must be available; `outer.len() ≥ rows·D(D+1)/2 + 16`, `y.len() ≥ rows·dp`.
+/// - The CPU must support AVX-512F.
+/// - `dp ≥ d + 15` and `outer.len() ≥ rows·t + 16`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
     let t = d * (d + 1) / 2;
     let rows = y.len() / dp;
-    debug_assert!(outer.len() >= rows * t + 16);
+    debug_assert!(dp >= d + 15 && outer.len() >= rows * t + 16);
     let (op, yp) = (outer.as_mut_ptr(), y.as_ptr());
     for p in 0..rows {
-        let o = op.add(p * t);
-        let yr = yp.add(p * dp);
-        let mut idx = 0;
-        for i in 0..d {
-            let yi = _mm512_set1_ps(*yr.add(i));
-            let len = d - i;
-            let mut b = 0;
-            while b < len {
-                let v = _mm512_mul_ps(yi, _mm512_loadu_ps(yr.add(i + b)));
-                _mm512_storeu_ps(o.add(idx + b), v);
-                b += 16;
+        // SAFETY: row `p < rows` of `y` is `y[p·dp..(p + 1)·dp]`; its loads read lanes
+        // `i + b .. i + b + 16` with `i + b < d`, so below `d + 15 ≤ dp`. Row `p`'s stores
+        // cover `outer[p·t + idx + b..][..16]` with `idx + b < t`, so below
+        // `rows·t + 15 < outer.len()` (caller contract). AVX-512F: module docs.
+        unsafe {
+            let o = op.add(p * t);
+            let yr = yp.add(p * dp);
+            let mut idx = 0;
+            for i in 0..d {
+                let yi = _mm512_set1_ps(*yr.add(i));
+                let len = d - i;
+                let mut b = 0;
+                while b < len {
+                    let v = _mm512_mul_ps(yi, _mm512_loadu_ps(yr.add(i + b)));
+                    _mm512_storeu_ps(o.add(idx + b), v);
+                    b += 16;
+                }
+                idx += len;
             }
-            idx += len;
         }
     }
 }
@@ -433,11 +536,13 @@ pub(crate) unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: us
 /// in one pass, then the lanes reduced.
 ///
 /// # Safety
-/// AVX-512F must be available; `q.len() ≥ h.len()`.
+/// - The CPU must support AVX-512F.
+/// - `q.len() ≥ h.len()`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 pub(crate) unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
     let k = h.len();
+    debug_assert!(q.len() >= k);
     let (hp, qp) = (h.as_ptr(), q.as_ptr());
     let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
     let mut best = ninf;
@@ -447,10 +552,14 @@ pub(crate) unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
     let mut kb = 0;
     while kb < k {
         let m = lanes(k - kb);
-        let v = _mm512_sub_ps(
-            _mm512_mask_loadu_ps(ninf, m, hp.add(kb)),
-            _mm512_maskz_loadu_ps(m, qp.add(kb)),
-        );
+        // SAFETY: `m` enables lanes `kb..min(kb + 16, k)`: inside `h` (length k) and `q`
+        // (at least k values: caller contract). AVX-512F: module docs.
+        let v = unsafe {
+            _mm512_sub_ps(
+                _mm512_mask_loadu_ps(ninf, m, hp.add(kb)),
+                _mm512_maskz_loadu_ps(m, qp.add(kb)),
+            )
+        };
         // Strictly greater: an earlier index keeps a tie within its lane.
         let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
         best = _mm512_mask_mov_ps(best, gt, v);
@@ -485,7 +594,7 @@ fn lanes8(n: usize) -> __mmask8 {
 /// gives `exp(−708)` as the scalar version does.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn exp_nonpositive_f64(x: __m512d) -> __m512d {
+fn exp_nonpositive_f64(x: __m512d) -> __m512d {
     let x = _mm512_max_pd(x, _mm512_set1_pd(-708.0));
     let n = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
         _mm512_mul_pd(x, _mm512_set1_pd(std::f64::consts::LOG2_E)),
@@ -512,14 +621,15 @@ unsafe fn exp_nonpositive_f64(x: __m512d) -> __m512d {
     _mm512_scalef_pd(p, n)
 }
 
-/// `estep::normalize_rows` in AVX-512 (same semantics): per row the maximum (and a NaN
-/// check) in registers, `exp(v − max)` and its sum, `log p = max + ln Σ`, then the
-/// scaling by `1/Σ`. The three steps run as separate sweeps over blocks of rows, so that
-/// rows overlap in the pipeline instead of each row's reductions and division forming
-/// one long chain.
+/// `estep::normalize_rows` in AVX-512 (same semantics) for the `log_norm.len()` rows of
+/// `k` values of `lp`: per row the maximum (and a NaN check) in registers,
+/// `exp(v − max)` and its sum, `log p = max + ln Σ`, then the scaling by `1/Σ`. The three
+/// steps run as separate sweeps over blocks of rows, so that rows overlap in the pipeline
+/// instead of each row's reductions and division forming one long chain.
 ///
 /// # Safety
-/// AVX-512F must be available; `lp.len() ≥ log_norm.len()·k`.
+/// - The CPU must support AVX-512F.
+/// - `lp.len() ≥ log_norm.len()·k`.
 #[target_feature(enable = "avx512f")]
 pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     debug_assert!(lp.len() >= log_norm.len() * k);
@@ -527,16 +637,22 @@ pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut
     let ninf = _mm512_set1_pd(f64::NEG_INFINITY);
     let mut sums = [0.0f64; BLOCK];
     for (bi, lnb) in log_norm.chunks_mut(BLOCK).enumerate() {
-        let base = lp.as_mut_ptr().add(bi * BLOCK * k);
+        // SAFETY: block `bi` starts at row `bi·BLOCK < log_norm.len()`, so at value
+        // `bi·BLOCK·k ≤ lp.len()` (caller contract); its `lnb.len()` rows of `k` values
+        // end within `log_norm.len()·k ≤ lp.len()`.
+        let base = unsafe { lp.as_mut_ptr().add(bi * BLOCK * k) };
         // Maxima (NaN if a value is NaN).
         for (i, ln) in lnb.iter_mut().enumerate() {
-            let vp = base.add(i * k);
+            // SAFETY: row `i < lnb.len()` of the block (see `base`).
+            let vp = unsafe { base.add(i * k) };
             let mut mx = ninf;
             let mut nan: __mmask8 = 0;
             let mut kb = 0;
             while kb < k {
                 let m = lanes8(k - kb);
-                let x = _mm512_mask_loadu_pd(ninf, m, vp.add(kb));
+                // SAFETY: `m` enables lanes `kb..min(kb + 8, k)` of the row only.
+                // AVX-512F: module docs.
+                let x = unsafe { _mm512_mask_loadu_pd(ninf, m, vp.add(kb)) };
                 nan |= _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x);
                 mx = _mm512_max_pd(mx, x);
                 kb += 8;
@@ -552,16 +668,20 @@ pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut
             if !ln.is_finite() {
                 continue;
             }
-            let vp = base.add(i * k);
+            // SAFETY: row `i < lnb.len()` of the block (see `base`).
+            let vp = unsafe { base.add(i * k) };
             let mxv = _mm512_set1_pd(*ln);
             let mut acc = _mm512_setzero_pd();
             let mut kb = 0;
             while kb < k {
                 let m = lanes8(k - kb);
-                let e =
-                    exp_nonpositive_f64(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, vp.add(kb)), mxv));
+                // SAFETY: `m` enables lanes `kb..min(kb + 8, k)` of the row only.
+                // AVX-512F: module docs.
+                let x = unsafe { _mm512_maskz_loadu_pd(m, vp.add(kb)) };
+                let e = exp_nonpositive_f64(_mm512_sub_pd(x, mxv));
                 let e = _mm512_maskz_mov_pd(m, e);
-                _mm512_mask_storeu_pd(vp.add(kb), m, e);
+                // SAFETY: the same lanes.
+                unsafe { _mm512_mask_storeu_pd(vp.add(kb), m, e) };
                 acc = _mm512_add_pd(acc, e);
                 kb += 8;
             }
@@ -569,7 +689,8 @@ pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut
         }
         // log p and the scaling (uniform responsibilities for a row without a density).
         for (i, (ln, sum)) in lnb.iter_mut().zip(sums.iter()).enumerate() {
-            let vp = base.add(i * k);
+            // SAFETY: row `i < lnb.len()` of the block (see `base`).
+            let vp = unsafe { base.add(i * k) };
             let scale = if ln.is_finite() {
                 *ln += crate::estep::ln_fast(*sum);
                 None
@@ -580,11 +701,15 @@ pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut
             let mut kb = 0;
             while kb < k {
                 let m = lanes8(k - kb);
-                let v = match scale {
-                    None => _mm512_mul_pd(_mm512_maskz_loadu_pd(m, vp.add(kb)), inv),
-                    Some(u) => u,
-                };
-                _mm512_mask_storeu_pd(vp.add(kb), m, v);
+                // SAFETY: `m` enables lanes `kb..min(kb + 8, k)` of the row only.
+                // AVX-512F: module docs.
+                unsafe {
+                    let v = match scale {
+                        None => _mm512_mul_pd(_mm512_maskz_loadu_pd(m, vp.add(kb)), inv),
+                        Some(u) => u,
+                    };
+                    _mm512_mask_storeu_pd(vp.add(kb), m, v);
+                }
                 kb += 8;
             }
         }
@@ -593,32 +718,39 @@ pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut
 
 /// `P_i = x_i ⊗ x_i` packed by rows of the upper triangle (`kernels::packed_outer`) for
 /// `m` rows of stride `D`, in whole 8-lane blocks: a segment's last block runs into the
-/// next segment (or row), which is written afterwards.
+/// next segment (or row), which is written afterwards (`t = d(d+1)/2`).
 ///
 /// # Safety
-/// AVX-512F must be available; `xc.len() ≥ m·D + 7` (a block may read past the last
-/// row), `outer.len() ≥ m·D(D+1)/2 + 8`.
+/// - The CPU must support AVX-512F.
+/// - `xc.len() ≥ m·d + 7` (a block may read past the last row) and
+///   `outer.len() ≥ m·t + 8`.
 #[target_feature(enable = "avx512f")]
 pub(crate) unsafe fn packed_outer_f64(outer: &mut [f64], xc: &[f64], m: usize, d: usize) {
     let t = d * (d + 1) / 2;
     debug_assert!(xc.len() >= m * d + 7 && outer.len() >= m * t + 8);
     let (op, xp) = (outer.as_mut_ptr(), xc.as_ptr());
     for p in 0..m {
-        let o = op.add(p * t);
-        let x = xp.add(p * d);
-        let mut idx = 0;
-        for i in 0..d {
-            let xi = _mm512_set1_pd(*x.add(i));
-            let len = d - i;
-            let mut b = 0;
-            while b < len {
-                _mm512_storeu_pd(
-                    o.add(idx + b),
-                    _mm512_mul_pd(xi, _mm512_loadu_pd(x.add(i + b))),
-                );
-                b += 8;
+        // SAFETY: row `p < m` starts at `p·d`; its loads read values `p·d + i + b ..+ 8`
+        // with `i + b < d`, so below `(p + 1)·d + 7 ≤ m·d + 7 ≤ xc.len()`. Its stores cover
+        // `outer[p·t + idx + b..][..8]` with `idx + b < t`, so below `m·t + 7 <
+        // outer.len()` (caller contract). AVX-512F: module docs.
+        unsafe {
+            let o = op.add(p * t);
+            let x = xp.add(p * d);
+            let mut idx = 0;
+            for i in 0..d {
+                let xi = _mm512_set1_pd(*x.add(i));
+                let len = d - i;
+                let mut b = 0;
+                while b < len {
+                    _mm512_storeu_pd(
+                        o.add(idx + b),
+                        _mm512_mul_pd(xi, _mm512_loadu_pd(x.add(i + b))),
+                    );
+                    b += 8;
+                }
+                idx += len;
             }
-            idx += len;
         }
     }
 }

@@ -93,12 +93,16 @@ macro_rules! dispatch_d {
 pub(crate) fn log_prob(sp: &SmallPrep, rows: &[f64], out: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     if crate::cpu::avx2() {
-        // SAFETY: the CPU has the features the function is compiled for.
+        // SAFETY: `cpu::avx2()`: the CPU has AVX2 and FMA.
         return unsafe { log_prob_avx2(sp, rows, out) };
     }
     dispatch_d!(sp.d, log_prob_d, (sp, rows, out))
 }
 
+/// [`log_prob_d`] compiled with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn log_prob_avx2(sp: &SmallPrep, rows: &[f64], out: &mut [f64]) {
@@ -144,7 +148,7 @@ pub(crate) fn accumulate(
     acc.m.resize(d * d * k, 0.0);
     #[cfg(target_arch = "x86_64")]
     let done = if crate::cpu::avx2() {
-        // SAFETY: the CPU has the features the function is compiled for.
+        // SAFETY: `cpu::avx2()`: the CPU has AVX2 and FMA.
         unsafe { accumulate_avx2(sp, rows, weights, resp, acc) };
         true
     } else {
@@ -192,6 +196,10 @@ pub(crate) fn accumulate(
     }
 }
 
+/// [`accumulate_d`] compiled with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn accumulate_avx2(
