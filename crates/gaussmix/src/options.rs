@@ -353,8 +353,11 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!((o.n_components, o.tol, o.n_threads), (2, 0.0, Some(1)));
-        let mut o = GmmOptions::default();
-        o.max_iter = 0;
+        // A value assembled by hand, never built.
+        let o = GmmOptions {
+            max_iter: 0,
+            ..GmmOptions::default()
+        };
         assert!(matches!(
             o.validate(),
             Err(GmmError::InvalidOption {

@@ -305,7 +305,8 @@ fn f32_fits_track_the_centred_em_of_the_rounded_data() {
 /// anchored f32 kernel for every f32 full-covariance fit.
 #[test]
 fn every_kernel_is_exact_when_forced() {
-    let runs: [(&[(&str, &str)], &str, &str); 5] = [
+    type Run<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let runs: [Run; 5] = [
         (
             &[("GAUSSMIX_KERNEL", "gemm")],
             "equals_the_centred_em",
