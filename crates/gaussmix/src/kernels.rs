@@ -73,7 +73,8 @@ pub(crate) trait Real:
     fn of(v: f64) -> Self;
     fn to_f64(self) -> f64;
     fn coeffs(g: &Group) -> &Coeffs<Self>;
-    fn ws(w: &mut Workspace) -> &mut TypedWs<Self>;
+    /// This precision's buffers, and those of the direct path.
+    fn ws(w: &mut Workspace) -> (&mut TypedWs<Self>, &mut DirectWs);
     /// `packed_outer` with AVX-512 where this type has such a kernel; `false` if not.
     fn packed_outer_simd(_outer: &mut Vec<Self>, _xc: &mut Vec<Self>, _d: usize) -> bool {
         false
@@ -92,8 +93,8 @@ impl Real for f64 {
     fn coeffs(g: &Group) -> &Coeffs<Self> {
         &g.c64
     }
-    fn ws(w: &mut Workspace) -> &mut TypedWs<Self> {
-        &mut w.w64
+    fn ws(w: &mut Workspace) -> (&mut TypedWs<Self>, &mut DirectWs) {
+        (&mut w.w64, &mut w.direct)
     }
     fn packed_outer_simd(outer: &mut Vec<Self>, xc: &mut Vec<Self>, d: usize) -> bool {
         #[cfg(target_arch = "x86_64")]
@@ -126,8 +127,8 @@ impl Real for f32 {
     fn coeffs(g: &Group) -> &Coeffs<Self> {
         &g.c32
     }
-    fn ws(w: &mut Workspace) -> &mut TypedWs<Self> {
-        &mut w.w32
+    fn ws(w: &mut Workspace) -> (&mut TypedWs<Self>, &mut DirectWs) {
+        (&mut w.w32, &mut w.direct)
     }
 }
 
@@ -281,12 +282,20 @@ fn group_components(p: &Params, c0: &[f64], f32: bool) -> Vec<(Vec<f64>, Vec<usi
     }
     let first_far = groups.len();
     for c in far {
+        let own = || (round(&means[c * d..(c + 1) * d]), vec![c]);
+        if p.kind() == CovarianceType::Full {
+            // Each far full component alone, computed directly (`Group::direct`): as
+            // cheap as a group's packed outer products for one or two members, and
+            // it leaves the products' held rows to the group about c₀.
+            groups.push(own());
+            continue;
+        }
         match groups[first_far..]
             .iter_mut()
             .find(|(s, _)| whitened_sq(p, c, s) <= r2)
         {
             Some(g) => g.1.push(c),
-            None => groups.push((round(&means[c * d..(c + 1) * d]), vec![c])),
+            None => groups.push(own()),
         }
     }
     groups
@@ -568,6 +577,8 @@ fn add_packed_upper_of<T: Real>(m2: &mut [f64], packed: &[T], comps: &[usize], d
 /// Reusable per-worker buffers, one set per precision.
 #[derive(Default)]
 pub(crate) struct Workspace {
+    /// The direct path of lone full components.
+    direct: DirectWs,
     w64: TypedWs<f64>,
     w32: TypedWs<f32>,
     /// f32 rows converted for f64 products.
@@ -735,10 +746,10 @@ simd_dispatched!(fn log_prob_t => log_prob_body(prep: &Prepared, rows: &[T], out
 fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
-    let w = T::ws(ws);
+    let (w, direct) = T::ws(ws);
     for (gi, g) in prep.groups.iter().enumerate() {
         if g.direct {
-            direct_log_prob(g, rows, out, k, &mut w.row);
+            direct_log_prob(g, rows, out, k, direct);
             continue;
         }
         let cf = T::coeffs(g);
@@ -813,39 +824,28 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
     }
 }
 
-/// A lone full-covariance component, centred on its mean: `konst − ½‖(x − μ)ᵀU‖²` row
-/// by row (`U` upper triangular: `D(D+1)/2` multiply-adds per row).
+/// A lone full-covariance component, centred on its mean: `Y = (X − μ) U` in one
+/// product, then `konst − ½‖y_i‖²` per row.
 #[inline(always)]
-fn direct_log_prob<T: Real>(g: &Group, rows: &[T], out: &mut [f64], k: usize, y: &mut Vec<f64>) {
+fn direct_log_prob<T: Real>(g: &Group, rows: &[T], out: &mut [f64], k: usize, w: &mut DirectWs) {
     let (c, mu, u) = (g.comps[0], &g.c64.c0, &g.c64.u);
     let d = mu.len();
-    y.resize(d, 0.0);
-    for (i, x) in rows.chunks_exact(d).enumerate() {
-        for ((o, v), m) in y.iter_mut().zip(x).zip(mu) {
-            *o = v.to_f64() - m;
-        }
-        out[i * k + c] = g.konst[0] - 0.5 * whitened_sq_upper(y, u);
+    let m = rows.len() / d;
+    w.centre(rows, mu);
+    w.y.resize(m * d, 0.0);
+    product(
+        rm_mut(&mut w.y, m, d),
+        Accum::Replace,
+        rm(&w.xc, m, d),
+        rm(u, d, d),
+    );
+    for (i, y) in w.y.chunks_exact(d).enumerate() {
+        out[i * k + c] = g.konst[0] - 0.5 * y.iter().map(|v| v * v).sum::<f64>();
     }
 }
 
-/// `‖yᵀU‖²` for an upper-triangular `U` (`D×D`, row-major).
-#[inline(always)]
-fn whitened_sq_upper(y: &[f64], u: &[f64]) -> f64 {
-    let d = y.len();
-    let mut q = 0.0;
-    for j in 0..d {
-        let mut s = 0.0;
-        for i in 0..=j {
-            s += y[i] * u[i * d + j];
-        }
-        q += s * s;
-    }
-    q
-}
-
-/// The moments of a lone full-covariance component about its mean, directly in f64;
-/// rows without responsibility for it (most rows, for a component far from the others)
-/// cost one comparison.
+/// The moments of a lone full-covariance component about its mean, in f64 products:
+/// `s += Σ r (x − μ)`, `M2 += (X − μ)ᵀ diag(r) (X − μ)`.
 #[inline(always)]
 fn direct_accumulate<T: Real>(
     g: &Group,
@@ -854,27 +854,53 @@ fn direct_accumulate<T: Real>(
     weights: Option<&[f64]>,
     resp: &[f64],
     k: usize,
-    y: &mut Vec<f64>,
+    w: &mut DirectWs,
 ) {
     let (c, mu) = (g.comps[0], &g.c64.c0);
     let d = mu.len();
-    y.resize(d, 0.0);
-    for (i, x) in rows.chunks_exact(d).enumerate() {
+    let m = rows.len() / d;
+    w.centre(rows, mu);
+    w.y.resize(m * d, 0.0);
+    let s = &mut st.s[c * d..(c + 1) * d];
+    for (i, (y, x)) in
+        w.y.chunks_exact_mut(d)
+            .zip(w.xc.chunks_exact(d))
+            .enumerate()
+    {
         let r = resp[i * k + c] * weights.map_or(1.0, |w| w[i]);
-        if r == 0.0 {
-            continue;
+        for ((o, v), s) in y.iter_mut().zip(x).zip(s.iter_mut()) {
+            *o = r * v;
+            *s += *o;
         }
-        for ((o, v), m) in y.iter_mut().zip(x).zip(mu) {
-            *o = v.to_f64() - m;
-        }
-        for (s, v) in st.s[c * d..(c + 1) * d].iter_mut().zip(y.iter()) {
-            *s += r * v;
-        }
-        let m2 = &mut st.m2[c * d * d..(c + 1) * d * d];
-        for a in 0..d {
-            let ra = r * y[a];
-            for b in a..d {
-                m2[a * d + b] += ra * y[b];
+    }
+    w.m2.resize(d * d, 0.0);
+    product(
+        rm_mut(&mut w.m2, d, d),
+        Accum::Replace,
+        rm(&w.y, m, d).transpose(),
+        rm(&w.xc, m, d),
+    );
+    for (dst, v) in st.m2[c * d * d..(c + 1) * d * d].iter_mut().zip(&w.m2) {
+        *dst += v;
+    }
+}
+
+/// Buffers of the direct path (f64 whatever the data).
+#[derive(Default)]
+pub(crate) struct DirectWs {
+    xc: Vec<f64>,
+    y: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl DirectWs {
+    #[inline(always)]
+    fn centre<T: Real>(&mut self, rows: &[T], mu: &[f64]) {
+        let d = mu.len();
+        self.xc.resize(rows.len(), 0.0);
+        for (o, x) in self.xc.chunks_exact_mut(d).zip(rows.chunks_exact(d)) {
+            for j in 0..d {
+                o[j] = x[j].to_f64() - mu[j];
             }
         }
     }
@@ -968,7 +994,7 @@ fn accumulate_body<T: Real>(
 ) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
-    let w = T::ws(ws);
+    let (w, direct) = T::ws(ws);
     // Masses in f64 from the f64 responsibilities.
     match weights {
         Some(wt) => {
@@ -990,7 +1016,7 @@ fn accumulate_body<T: Real>(
     }
     for (gi, g) in prep.groups.iter().enumerate() {
         if g.direct {
-            direct_accumulate(g, st, rows, weights, resp, k, &mut w.row);
+            direct_accumulate(g, st, rows, weights, resp, k, direct);
             continue;
         }
         let cf = T::coeffs(g);
