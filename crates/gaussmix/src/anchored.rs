@@ -72,11 +72,13 @@ pub(crate) struct AnchorPrep {
     /// The means `μ_k` themselves (`K×D`): log-densities are centred on them, not on the
     /// anchors (at 1e7 from the origin, f32 rounds a mean by up to 0.5).
     mu: Vec<f64>,
-    /// `‖U_k‖²_F ≥ λ_max(Λ_k)` per component, `‖z_a − μ_k‖` and `|c2[a][k]|` per pair:
-    /// what bounds the f32 error of a row's expanded value for `k` ([`f32_error_bound`]).
-    lam: Vec<f64>,
-    dnorm: Vec<f64>,
-    c2abs: Vec<f64>,
+    /// The scale of the f32 error of a row's expanded value for component `k` is
+    /// `err_quad[k]·‖y‖² + err_cross[a][k]·‖y‖ + err_const[a][k]`: ε₃₂ times its terms'
+    /// sizes, `λ_max(Λ_k)·½‖y‖²`, `λ_max(Λ_k)·‖y‖·‖z_a − μ_k‖` and `|c2[a][k]|`, with
+    /// `‖U_k‖²_F ≥ λ_max(Λ_k)`. A nearly singular `Λ_k` (λ_max 1e6) makes it large.
+    err_quad: Vec<f32>,
+    err_cross: Vec<f32>,
+    err_const: Vec<f32>,
     z32: Vec<f32>,
     /// The anchor search works about the weighted mean of the means, `c₀`.
     c0: Vec<f32>,
@@ -178,7 +180,12 @@ impl AnchorPrep {
                 c2[an * k + c] = (base[c] - 0.5 * quad - base[an]) as f32;
             }
         }
-        let c2abs = c2.iter().map(|v| v.abs() as f64).collect();
+        let eps = f32::EPSILON as f64;
+        let err_quad: Vec<f32> = lam.iter().map(|l| (eps * 0.5 * l) as f32).collect();
+        let err_cross = (0..k * k)
+            .map(|i| (eps * lam[i % k] * dnorm[i]) as f32)
+            .collect();
+        let err_const = c2.iter().map(|v| (eps * v.abs() as f64) as f32).collect();
         AnchorPrep {
             k,
             d,
@@ -190,9 +197,9 @@ impl AnchorPrep {
             a: a64.iter().map(|v| *v as f32).collect(),
             g,
             c2,
-            lam,
-            dnorm,
-            c2abs,
+            err_quad,
+            err_cross,
+            err_const,
             base,
             u: f.to_vec(),
             mu: means.to_vec(),
@@ -234,9 +241,12 @@ pub(crate) struct AnchorWs {
     /// Per row (anchor order): `konst_a + own + max` and `Σ exp(v − max)`, then its
     /// logarithm (`v` relative to `own`).
     lbase: Vec<f64>,
-    /// Per row (anchor order): the best value computed in f64 (own component or one
-    /// recomputed centred), relative to `konst_a`; `out` holds values relative to it.
+    /// Per row (anchor order) that had values recomputed: the best value computed in
+    /// f64, relative to `konst_a` (`out` then holds values relative to it); else 0.
     own: Vec<f64>,
+    /// Per row (anchor order) without recomputed values: the own value's f32 rounding,
+    /// `own64 − own32`, corrected for after the exponentials; else 0.
+    down: Vec<f64>,
     /// One row's components recomputed centred, with their f64 values.
     vals: Vec<(usize, f64)>,
     lsum: Vec<f64>,
@@ -799,27 +809,47 @@ unsafe fn chunk_body<O: RowOps>(
     // (`ws.own`): an f32 value of a large quadratic form — a row far out in a nearly
     // singular direction — would round by up to half an ulp of it (0.06 nats at 1e6).
     ws.exact.clear();
+    ws.own.clear();
     ws.own.resize(m, 0.0);
+    ws.down.clear();
+    ws.down.resize(m, 0.0);
     for a in 0..k {
+        let (e1, e2, e3) = (
+            &ap.err_quad,
+            &ap.err_cross[a * k..(a + 1) * k],
+            &ap.err_const[a * k..(a + 1) * k],
+        );
         for p in ws.start[a]..ws.start[a + 1] {
-            let own64 = ws.lsum[p];
-            ws.own[p] = own64;
             if !(ws.lbase[p] as f32).is_finite() {
                 continue;
             }
+            let own64 = ws.lsum[p];
             let v = &mut ws.out[p * k..(p + 1) * k];
             let own32 = v[a];
-            let mut best = own64;
-            ws.vals.clear();
             let y = &ws.y64[p * dp..p * dp + d];
             let y2: f64 = y.iter().map(|v| v * v).sum();
+            let (y2f, ynf) = (y2 as f32, y2.sqrt() as f32);
+            let floor = own32 - EXACT_SPAN;
+            // Fast path: nothing to recompute (a branch-free f32 scan that vectorises;
+            // the own component counts itself, hence `> 1`). The own value's f32
+            // rounding is then corrected to first order after the exponentials.
+            let needs = |vc: f32, q1: f32, q2: f32, q3: f32| {
+                (vc >= floor) & (q1 * y2f + q2 * ynf + q3 > EXACT_TOLERANCE)
+            };
+            let mut count = 0u32;
+            for ((vc, q1), (q2, q3)) in v.iter().zip(e1).zip(e2.iter().zip(e3)) {
+                count += needs(*vc, *q1, *q2, *q3) as u32;
+            }
+            if count <= needs(own32, e1[a], e2[a], e3[a]) as u32 {
+                ws.down[p] = own64 - own32 as f64;
+                continue;
+            }
+            let mut best = own64;
+            ws.vals.clear();
             for (c, vc) in v.iter().enumerate() {
-                if c != a
-                    && *vc >= own32 - EXACT_SPAN
-                    && f32_error_bound(ap, a, c, y2) > EXACT_TOLERANCE
-                {
+                if c != a && needs(*vc, e1[c], e2[c], e3[c]) {
                     let q = shifted_whitened_sq(
-                        &ws.y64[p * dp..p * dp + d],
+                        y,
                         &ap.z[a * d..(a + 1) * d],
                         &ap.mu[c * d..(c + 1) * d],
                         &ap.u[c * d * d..(c + 1) * d * d],
@@ -830,8 +860,8 @@ unsafe fn chunk_body<O: RowOps>(
                     ws.exact.push((p as u32, c as u32));
                 }
             }
-            // The rest lie more than EXACT_SPAN below the own value, so at least that
-            // far below `best`: their f32 rounding moves nothing that matters.
+            // Values relative to the best exact one, kept in f64 (`own`): the rest lie
+            // more than EXACT_SPAN below the own value, or carry a small error.
             let best32 = best as f32;
             for vc in v.iter_mut() {
                 *vc -= best32;
@@ -849,8 +879,13 @@ unsafe fn chunk_body<O: RowOps>(
         ws.lsum[p] = if mx.is_finite() {
             // SAFETY: `O`'s instruction set: this function's contract (no length
             // precondition).
-            let sum = unsafe { O::exp_sum(v, mx) };
-            sum as f64
+            let sum = unsafe { O::exp_sum(v, mx) } as f64;
+            if ws.down[p] != 0.0 {
+                // log p moves by r_own·(own64 − own32), to first order.
+                let a = ws.anchor[ws.order[p] as usize] as usize;
+                ws.lbase[p] += ws.down[p] * v[a] as f64 / sum;
+            }
+            sum
         } else {
             v.iter_mut().for_each(|x| *x = 0.0);
             1.0
@@ -1088,26 +1123,16 @@ fn packed_outer_f32(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
 /// the own one, so an f32 error there moves `log p(x)` by less than 1e-7 of that error.
 const EXACT_SPAN: f32 = 16.0;
 
-/// Largest f32 error scale (nats, by [`f32_error_bound`]) accepted in a value that
+/// Largest f32 error scale (nats, `AnchorPrep::err_quad`) accepted in a value that
 /// carries mass; above it the value is recomputed centred in f64. A value off by `e`
 /// moves `log p(x)` by at most `r·e` (`r` its responsibility), and rounding errors of
 /// different rows do not add up in one direction: measured, the f32 fits stay within
 /// 1e-8 of the f64 ones (`tests/f32.rs`) and within the f32 guarantee of the exact EM
 /// (`tests/exactness.rs`). On the 1M×16, K = 32 benchmark this recomputes nothing in the
 /// first iterations (broad, well-conditioned covariances, where 24 values per row lie
-/// within `EXACT_SPAN`) and about 0.4 values per row later (thin components).
-const EXACT_TOLERANCE: f64 = 1e-4;
-
-/// The scale of the rounding error of the f32 expanded value of component `c` for a row
-/// `y` (`‖y‖² = y2`) anchored at `a`: ε₃₂ times the size of its terms, `λ_max(Λ_c)·½‖y‖²`
-/// (quadratic), `λ_max(Λ_c)·‖y‖·‖z_a − μ_c‖` (cross) and the rounded constant. A nearly
-/// singular `Λ_c` (λ_max 1e6) makes it large, whatever the row.
-#[inline(always)]
-fn f32_error_bound(ap: &AnchorPrep, a: usize, c: usize, y2: f64) -> f64 {
-    let k = ap.k;
-    f32::EPSILON as f64
-        * (ap.lam[c] * (0.5 * y2 + ap.dnorm[a * k + c] * y2.sqrt()) + ap.c2abs[a * k + c])
-}
+/// within `EXACT_SPAN`); the values of nearly singular components (error scale 1e-2
+/// and more) are always recomputed.
+const EXACT_TOLERANCE: f32 = 1e-3;
 
 /// `‖(y + z_a − μ_c)ᵀ U_c‖²` in f64: the row's quadratic form for component `c`,
 /// centred on its mean (`y = x − z_a`).
