@@ -1,7 +1,10 @@
 //! AVX2 + FMA versions of the anchored kernel's row loops (`anchored`), for CPUs without
 //! AVX-512 (the portable loops left long dependency chains and ran slower than the f64
-//! kernel). Same arithmetic as `simd512`, eight f32 lanes; AVX2 has no masked float
-//! loads worth using, so lengths that are not multiples of eight finish in scalar code.
+//! kernel). The same algorithms as `simd512` with eight f32 lanes instead of sixteen, so
+//! sums associate differently: results agree with the AVX-512 and portable loops to
+//! rounding (tested against an f64 reference), not bit for bit. AVX2 has no masked
+//! float loads worth using, so lengths that are not multiples of eight finish in scalar
+//! code.
 //!
 //! Every function here requires AVX2 and FMA; callers check `available()` (`cpu::level`).
 //! The register-only helpers are safe `#[target_feature]` functions (callable without
