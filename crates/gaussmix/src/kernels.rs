@@ -694,10 +694,15 @@ macro_rules! simd_dispatched {
         $vis fn $name<T: Real>($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                /// # Safety
+                /// The CPU must have AVX-512F, AVX2 and FMA (the body has no other
+                /// precondition: it is safe code compiled with these features).
                 #[target_feature(enable = "avx512f,avx2,fma")]
                 unsafe fn wide<T: Real>($($arg: $ty),*) {
                     $body::<T>($($arg),*)
                 }
+                /// # Safety
+                /// The CPU must have AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn fast<T: Real>($($arg: $ty),*) {
                     $body::<T>($($arg),*)
@@ -996,12 +1001,18 @@ fn accumulate_body<T: Real>(
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
     let (w, direct) = T::ws(ws);
-    // Masses in f64 from the f64 responsibilities.
+    // Masses in f64 from the f64 responsibilities; with one group of all components
+    // (the usual case) the products' weighted responsibilities in the same sweep.
+    let single = matches!(prep.groups.as_slice(), [g] if g.is_all(k) && !g.direct);
+    w.rw.clear();
     match weights {
         Some(wt) => {
             for (row, wi) in resp.chunks_exact(k).zip(wt) {
                 for (n, r) in st.nk.iter_mut().zip(row) {
                     *n += r * wi;
+                }
+                if single {
+                    w.rw.extend(row.iter().map(|r| T::of(r * wi)));
                 }
             }
             st.wsum += wt.iter().sum::<f64>();
@@ -1011,6 +1022,9 @@ fn accumulate_body<T: Real>(
                 for (n, r) in st.nk.iter_mut().zip(row) {
                     *n += r;
                 }
+            }
+            if single {
+                w.rw.extend(resp.iter().map(|r| T::of(*r)));
             }
             st.wsum += m as f64;
         }
@@ -1023,8 +1037,10 @@ fn accumulate_body<T: Real>(
         let cf = T::coeffs(g);
         let kg = g.comps.len();
         // The group's weighted responsibilities, in T for the products.
-        w.rw.clear();
-        if g.is_all(k) {
+        if single {
+            // Built with the masses above.
+        } else if g.is_all(k) {
+            w.rw.clear();
             match weights {
                 Some(wt) => {
                     for (row, wi) in resp.chunks_exact(k).zip(wt) {
@@ -1034,6 +1050,7 @@ fn accumulate_body<T: Real>(
                 None => w.rw.extend(resp.iter().map(|r| T::of(*r))),
             }
         } else {
+            w.rw.clear();
             for (i, row) in resp.chunks_exact(k).enumerate() {
                 let wi = weights.map_or(1.0, |w| w[i]);
                 w.rw.extend(g.comps.iter().map(|&c| T::of(row[c] * wi)));
