@@ -851,7 +851,9 @@ fn direct_log_prob<T: Real>(g: &Group, rows: &[T], out: &mut [f64], k: usize, w:
 }
 
 /// The moments of a lone full-covariance component about its mean, in f64 products:
-/// `s += Σ r (x − μ)`, `M2 += (X − μ)ᵀ diag(r) (X − μ)`.
+/// `s += Σ r (x − μ)`, `M2 += (X − μ)ᵀ diag(r) (X − μ)` over the rows with mass for it
+/// (a component far from the others — usually nearly singular — has none in most rows:
+/// their responsibilities underflow to exactly 0).
 #[inline(always)]
 fn direct_accumulate<T: Real>(
     g: &Group,
@@ -864,27 +866,31 @@ fn direct_accumulate<T: Real>(
 ) {
     let (c, mu) = (g.comps[0], &g.c64.c0);
     let d = mu.len();
-    let m = rows.len() / d;
-    w.centre(rows, mu);
-    w.y.resize(m * d, 0.0);
+    w.xc.clear();
+    w.y.clear();
     let s = &mut st.s[c * d..(c + 1) * d];
-    for (i, (y, x)) in
-        w.y.chunks_exact_mut(d)
-            .zip(w.xc.chunks_exact(d))
-            .enumerate()
-    {
+    for (i, x) in rows.chunks_exact(d).enumerate() {
         let r = resp[i * k + c] * weights.map_or(1.0, |w| w[i]);
-        for ((o, v), s) in y.iter_mut().zip(x).zip(s.iter_mut()) {
-            *o = r * v;
-            *s += *o;
+        if r == 0.0 {
+            continue;
         }
+        for ((v, m), s) in x.iter().zip(mu).zip(s.iter_mut()) {
+            let e = v.to_f64() - m;
+            w.xc.push(e);
+            w.y.push(r * e);
+            *s += r * e;
+        }
+    }
+    let live = w.xc.len() / d;
+    if live == 0 {
+        return;
     }
     w.m2.resize(d * d, 0.0);
     product(
         rm_mut(&mut w.m2, d, d),
         Accum::Replace,
-        rm(&w.y, m, d).transpose(),
-        rm(&w.xc, m, d),
+        rm(&w.y, live, d).transpose(),
+        rm(&w.xc, live, d),
     );
     for (dst, v) in st.m2[c * d * d..(c + 1) * d * d].iter_mut().zip(&w.m2) {
         *dst += v;
