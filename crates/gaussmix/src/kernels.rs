@@ -866,22 +866,34 @@ fn direct_accumulate<T: Real>(
 ) {
     let (c, mu) = (g.comps[0], &g.c64.c0);
     let d = mu.len();
-    w.xc.clear();
-    w.y.clear();
+    let m = rows.len() / d;
+    w.xc.resize(m * d, 0.0);
+    w.y.resize(m * d, 0.0);
     let s = &mut st.s[c * d..(c + 1) * d];
+    let mut live = 0;
     for (i, x) in rows.chunks_exact(d).enumerate() {
         let r = resp[i * k + c] * weights.map_or(1.0, |w| w[i]);
         if r == 0.0 {
             continue;
         }
-        for ((v, m), s) in x.iter().zip(mu).zip(s.iter_mut()) {
+        let (xc, y) = (
+            &mut w.xc[live * d..(live + 1) * d],
+            &mut w.y[live * d..(live + 1) * d],
+        );
+        for ((((o, q), v), m), s) in xc
+            .iter_mut()
+            .zip(y.iter_mut())
+            .zip(x)
+            .zip(mu)
+            .zip(s.iter_mut())
+        {
             let e = v.to_f64() - m;
-            w.xc.push(e);
-            w.y.push(r * e);
+            *o = e;
+            *q = r * e;
             *s += r * e;
         }
+        live += 1;
     }
-    let live = w.xc.len() / d;
     if live == 0 {
         return;
     }
@@ -889,8 +901,8 @@ fn direct_accumulate<T: Real>(
     product(
         rm_mut(&mut w.m2, d, d),
         Accum::Replace,
-        rm(&w.y, live, d).transpose(),
-        rm(&w.xc, live, d),
+        rm(&w.y[..live * d], live, d).transpose(),
+        rm(&w.xc[..live * d], live, d),
     );
     for (dst, v) in st.m2[c * d * d..(c + 1) * d * d].iter_mut().zip(&w.m2) {
         *dst += v;
