@@ -188,7 +188,7 @@ fn e_pass_prepared(data: &Data, p: &Params, prep: &Prepared, track_worst: bool) 
 
 fn e_pass_with(data: &Data, p: &Params, prep: &Prepared, track_worst: bool) -> SuffStats {
     let k = p.k;
-    stats_pass(
+    let mut st = stats_pass(
         data,
         p.kind(),
         k,
@@ -199,7 +199,9 @@ fn e_pass_with(data: &Data, p: &Params, prep: &Prepared, track_worst: bool) -> S
             chunk_log_prob(prep, p, rows, resp, b);
             normalize_rows(resp, k, ln);
         },
-    )
+    );
+    st.previous_means = Some(p.means_flat().to_vec());
+    st
 }
 
 /// Statistics of the hard assignment of every row to its nearest centre.

@@ -40,6 +40,9 @@ pub(crate) struct SuffStats {
     /// The rows with the lowest `log p(x)` as `(log p, row)`, ascending; only kept when
     /// component recovery needs places to re-seed.
     pub worst: Vec<(f64, usize)>,
+    /// The means of the parameters this pass evaluated (`K×D`), where known: a
+    /// component without any mass keeps its mean (its shift may be a group's).
+    pub previous_means: Option<Vec<f64>>,
 }
 
 /// Inserts `(ll, row)` into an ascending list capped at `cap` entries (ties by row, so the
@@ -75,6 +78,7 @@ impl SuffStats {
             wsum: 0.0,
             shift: shift.to_vec(),
             worst: Vec::new(),
+            previous_means: None,
         }
     }
 
@@ -181,9 +185,15 @@ impl SuffStats {
         let mut means = Array2::zeros((k, d));
         let mut delta = vec![0.0; k * d];
         for c in 0..k {
+            // No mass at all: the moments are zero whatever the shift, only the mean
+            // is to keep.
+            let kept = match &self.previous_means {
+                Some(prev) if self.nk[c] == 0.0 => Some(&prev[c * d..(c + 1) * d]),
+                _ => None,
+            };
             for j in 0..d {
                 let step = self.s[c * d + j] / nk[c];
-                means[[c, j]] = shift[c * d + j] + step;
+                means[[c, j]] = kept.map_or(shift[c * d + j] + step, |m| m[j]);
                 delta[c * d + j] = step;
             }
         }
@@ -421,6 +431,24 @@ mod tests {
             .zip(&st.m2)
             .all(|(x, y)| (x - y).abs() <= 1e-12 * y.abs().max(1.0)));
         assert_eq!(a.wsum, st.wsum);
+    }
+
+    /// A component without any mass keeps the mean it had, whatever the shift its
+    /// moments were taken about.
+    #[test]
+    fn a_massless_component_keeps_its_previous_mean() {
+        let (rows, w, mut resp) = problem();
+        for i in 0..5 {
+            resp[i * 2] = 1.0;
+            resp[i * 2 + 1] = 0.0;
+        }
+        let shift = vec![1e6, 2.0, 1e6, 2.0];
+        let mut st = SuffStats::new(CovarianceType::Spherical, 2, 2, &shift);
+        st.accumulate(&rows, Some(&w), &resp, &mut Vec::new());
+        st.previous_means = Some(vec![1e6, 2.0, -5.0, 7.0]);
+        let (_, mu, _) = st.m_step(1e-6, None).unwrap();
+        assert_eq!((mu[[1, 0]], mu[[1, 1]]), (-5.0, 7.0));
+        assert!((mu[[0, 0]] - 1e6).abs() < 10.0);
     }
 
     #[test]

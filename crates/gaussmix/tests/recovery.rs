@@ -77,6 +77,8 @@ fn by_default_a_dead_component_stays_dead_but_finite() {
             .unwrap();
         assert!(m.weights()[2] < 1e-10, "{kind}: {}", m.weights());
         assert!(m.means().iter().all(|v| v.is_finite()));
+        // Without any mass it keeps its mean (scikit-learn would send it to the origin).
+        assert_eq!(m.means().row(2).to_vec(), vec![1e3, -1e3], "{kind}");
         assert!(m.fit_record().unwrap().recoveries.is_empty());
         // The two live ones are the two clusters (rows 0..60 and 60..120).
         let labels: Vec<usize> = (0..120).map(|i| i / 60).collect();
