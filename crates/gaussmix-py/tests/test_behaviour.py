@@ -192,8 +192,9 @@ def test_bad_input_raises_the_right_exceptions():
 def test_engine_errors_are_value_errors_with_the_engine_message():
     # Columns spanning more than 1e150: the engine refuses with its own message.
     X = np.array([[0.0, 1.0], [1e200, 2.0], [3.0, -1e200], [4.0, 5.0]])
+    start = dict(weights_init=[1.0], means_init=[[0.0, 0.0]], precisions_init=np.eye(2)[None])
     with pytest.raises(ValueError, match="squared distances would overflow"):
-        gaussmix.GaussianMixture(n_components=1).fit(X)
+        gaussmix.GaussianMixture(n_components=1, **start).fit(X)
     # Every initialisation collapses: the engine's not-positive-definite message.
     Y = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0]]), 10, axis=0)
     with pytest.raises(ValueError, match="not positive definite"):

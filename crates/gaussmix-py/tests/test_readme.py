@@ -1,9 +1,7 @@
 """The README's Python section runs as written."""
 
 import re
-from pathlib import Path
 
-import pytest
 
 from conftest import REPO
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gaussmix
-from conftest import FIXTURES, assert_close, blobs, cli_binary
+from conftest import assert_close, blobs, cli_binary
 
 
 def test_select_ranks_candidates_and_returns_the_best_fitted():

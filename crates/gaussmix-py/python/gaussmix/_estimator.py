@@ -399,13 +399,14 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             warnings.warn(_NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
         record = json.loads(model.record_json) if model.record_json else {}
         for r in record.get("recoveries", []):
-            row = "" if r.get("row") is None else f" on row {r['row']}"
-            warnings.warn(
-                f"component {r['component']} was re-seeded{row} after EM iteration "
-                f"{r['iteration']}: {r['reason']}",
-                UserWarning,
-                stacklevel=3,
-            )
+            if r.get("row") is None:
+                msg = f"recover: component {r['component']} at initialization: {r['reason']}"
+            else:
+                msg = (
+                    f"recover: component {r['component']} was re-seeded on row {r['row']} "
+                    f"after EM iteration {r['iteration']}: {r['reason']}"
+                )
+            warnings.warn(msg, UserWarning, stacklevel=3)
         self._set_model(model, in_dtype)
         self.converged_ = bool(converged)
         self.n_iter_ = int(n_iter)
