@@ -40,6 +40,7 @@ def test_exceptions_are_scikit_learns():
 
 def test_pipeline_and_grid_search():
     X = blobs(n=300, k=3, seed=1)
+    X = X[np.random.default_rng(0).permutation(len(X))]  # folds see every cluster
     pipe = Pipeline([("scale", StandardScaler()), ("gm", gaussmix.GaussianMixture(random_state=0))])
     grid = GridSearchCV(
         pipe,
@@ -142,7 +143,9 @@ def test_chosen_rows_get_responsibility_one(kind, method):
     resp = np.zeros((len(X), 4))
     resp[chosen, np.arange(4)] = 1
     w, m, c = _sk_start(X, kind, resp)
-    assert_close(gm.weights_, w, rtol=1e-12, what="weights")
+    # scikit-learn's starting weights here are n_k / n (summing to K/n); a model keeps
+    # them normalised (EM's first M-step normalises them anyway).
+    assert_close(gm.weights_, w / w.sum(), rtol=1e-12, what="weights")
     assert_close(gm.means_, m, rtol=1e-12, what="means")
     assert_close(gm.covariances_, c, rtol=1e-9, what="covariances")
     assert gm.n_iter_ == 0 and not gm.converged_ and gm.lower_bounds_ == []
@@ -203,3 +206,29 @@ def test_warm_start_continues_like_scikit_learn():
     b.fit(X)
     assert a.n_iter_ == b.n_iter_ == 1 and a.converged_ and b.converged_
     assert_close(b.means_, a.means_, rtol=1e-8, what="means")
+
+
+@pytest.mark.parametrize("tol", [1e-3, 10.0])
+@pytest.mark.parametrize("kind", ["full", "diag"])
+def test_chosen_rows_start_runs_em_like_scikit_learn(kind, tol):
+    """From a 'k-means++' start (weights summing to K/n), EM gives scikit-learn's
+    lower bounds, iteration count and convergence: the first lower bound is ln(K/n)
+    below that of normalised weights and the second iteration is tested against it."""
+    X = blobs(n=200, d=2, k=3, seed=23, spread=3.0)
+    ours = gaussmix.GaussianMixture(n_components=3, covariance_type=kind, init_params="k-means++", random_state=5, tol=tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = gaussmix.GaussianMixture(n_components=3, covariance_type=kind, init_params="k-means++", random_state=5, max_iter=0).fit(X)
+        ours.fit(X)
+    chosen = [int(np.argmin(np.abs(X - m).sum(axis=1))) for m in start.means_]
+
+    class Fixed(SkGM):
+        def _initialize_parameters(self, X, random_state, xp=None):
+            resp = np.zeros((len(X), 3))
+            resp[chosen, np.arange(3)] = 1
+            self._initialize(X, resp)
+
+    theirs = Fixed(n_components=3, covariance_type=kind, init_params="k-means++", tol=tol).fit(X)
+    assert ours.n_iter_ == theirs.n_iter_ and ours.converged_ == theirs.converged_
+    assert_close(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-10, what="lower_bounds_")
+    assert_close(ours.means_, theirs.means_, rtol=1e-8, what="means")

@@ -417,27 +417,53 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
     def _run(self, X: np.ndarray, w: Optional[np.ndarray], seed: int, start: dict, prev_lb: float):
         """One complete EM run from ``start``; returns the model, its final lower
         bound, the lower bounds, the iteration count and whether it converged."""
+        weights = np.asarray(start["weights_init"], dtype=np.float64)
+        total = float(weights.sum())
+        if abs(total - 1.0) > 1e-9:
+            # scikit-learn's 'k-means++' / 'random_from_data' starts have weights
+            # n_k / n summing to K/n: the first E-step's responsibilities are those of
+            # the normalised weights, its lower bound is ln(sum) lower, and the first
+            # M-step normalises. The engine takes normalised weights; the first lower
+            # bound (and the convergence test against it) is corrected.
+            start = dict(start, weights_init=weights / total)
         if self.max_iter == 0:
             cov = start.get("covariances_init")
             if cov is None:
                 cov = _init.covariances_from_precisions(start["precisions_init"], self.covariance_type)
-            weights = np.asarray(start["weights_init"], dtype=np.float64)
             model = _native.Model.from_parameters(
-                self.covariance_type, weights, np.asarray(start["means_init"], dtype=np.float64),
+                self.covariance_type,
+                np.asarray(start["weights_init"], dtype=np.float64),
+                np.asarray(start["means_init"], dtype=np.float64),
                 np.asarray(cov, dtype=np.float64),
             )
             return model, -math.inf, [], 0, False
-        model = self._engine_fit(X, w, seed, start, self.max_iter)
+        if abs(total - 1.0) <= 1e-9:
+            model, lbs, n_iter, converged = self._segment(X, w, seed, start, prev_lb, self.max_iter)
+            return model, float(lbs[-1]), lbs, n_iter, converged
+        first, lbs1, _, _ = self._segment(X, w, seed, start, prev_lb, 1)
+        l1 = float(lbs1[0]) + math.log(total)
+        if self.max_iter == 1:
+            return first, l1, [l1], 1, abs(l1 - prev_lb) < self.tol
+        after = dict(
+            weights_init=first.weights, means_init=first.means, covariances_init=first.covariances
+        )
+        model, lbs, n_iter, converged = self._segment(X, w, seed, after, l1, self.max_iter - 1)
+        return model, float(lbs[-1]), [l1] + lbs, 1 + n_iter, converged
+
+    def _segment(self, X, w, seed, start, prev_lb, max_iter):
+        """Up to ``max_iter`` EM iterations from ``start``; the first iteration's
+        lower bound is compared with ``prev_lb`` (the engine compares it with -inf)."""
+        model = self._engine_fit(X, w, seed, start, max_iter)
         rec = json.loads(model.record_json)
-        lbs = rec["lower_bounds"]
-        converged, n_iter = rec["converged"], rec["n_iter"]
-        if prev_lb != -math.inf and lbs and abs(lbs[0] - prev_lb) < self.tol:
-            # A warm start compares its first lower bound with the previous fit's (the
-            # engine compares with -inf): scikit-learn stops after one iteration.
+        lbs = [float(v) for v in rec["lower_bounds"]]
+        converged, n_iter = bool(rec["converged"]), int(rec["n_iter"])
+        if prev_lb != -math.inf and abs(lbs[0] - prev_lb) < self.tol:
+            # A warm start (or a corrected first step) compares its first lower bound
+            # with the previous one: scikit-learn stops after one iteration.
             if n_iter != 1:
                 model = self._engine_fit(X, w, seed, start, 1)
             lbs, converged, n_iter = lbs[:1], True, 1
-        return model, float(lbs[-1]), lbs, n_iter, converged
+        return model, lbs, n_iter, converged
 
     def _engine_fit(self, X, w, seed, start, max_iter):
         progress = self._verbose_callback() if self.verbose else None
@@ -663,12 +689,20 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             Where to write.
         """
         check_is_fitted(self)
-        text = self._model.to_json()
+        doc = json.loads(self._model.to_json())
+        fit = doc.get("fit")
+        if fit is not None:
+            # The estimator's view of the run (restarts, warm starts and corrected
+            # first steps are assembled from several engine calls).
+            fit["converged"] = bool(self.converged_)
+            fit["n_iter"] = int(self.n_iter_)
+            if self.lower_bounds_:
+                fit["lower_bounds"] = [float(v) for v in self.lower_bounds_]
+                fit["lower_bound"] = float(self.lower_bound_)
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
-            doc = json.loads(text)
             doc["feature_names"] = [str(s) for s in names]
-            text = json.dumps(doc, indent=2)
+        text = json.dumps(doc, indent=2)
         path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".gaussmix-", suffix=".tmp")
