@@ -324,3 +324,15 @@ print('ok')
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr + r.stdout
     assert r.stdout.strip().endswith("ok")
+
+
+def test_every_public_name_has_a_docstring():
+    import inspect
+
+    for name in gaussmix.__all__:
+        obj = getattr(gaussmix, name)
+        if callable(obj):
+            assert (obj.__doc__ or "").strip(), name
+    for name, member in inspect.getmembers(gaussmix.GaussianMixture):
+        if not name.startswith("_") and callable(member):
+            assert (member.__doc__ or "").strip(), name
