@@ -9,8 +9,8 @@
 
 use gaussmix::select::{select as select_models, Criterion, SelectOptions};
 use gaussmix::{
-    kmeans, CovarianceType, Covariances, Data, GaussianMixture, GmmError, GmmOptions,
-    InitMethod, Progress,
+    kmeans, CovarianceType, Covariances, Data, GaussianMixture, GmmError, GmmOptions, InitMethod,
+    Progress,
 };
 use ndarray::{Array1, Array2, Array3};
 use numpy::{
@@ -536,7 +536,10 @@ fn kmeans_labels<'py>(
             Ok::<_, GmmError>((labels, fit.centers))
         })
         .map_err(value_error)?;
-    Ok((labels_to_numpy(py, labels), matrix_to_numpy(py, centers.view())?))
+    Ok((
+        labels_to_numpy(py, labels),
+        matrix_to_numpy(py, centers.view())?,
+    ))
 }
 
 /// `k` distinct indices drawn uniformly from `candidates` (without replacement).
@@ -634,8 +637,8 @@ fn select(
             select_models(&data, &opts)
         })
         .map_err(value_error)?;
-    let table = serde_json::to_string(&sel.candidates)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let table =
+        serde_json::to_string(&sel.candidates).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok((table, Model { inner: sel.best }))
 }
 

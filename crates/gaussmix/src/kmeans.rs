@@ -274,8 +274,7 @@ pub fn assign(data: &Data, centers: ndarray::ArrayView2<f64>) -> Result<Vec<usiz
     let near = NearestCenters::new(&flat, k, d);
     let parts = map_groups(data.n_samples(), |s, e| {
         let mut out = Vec::with_capacity(e - s);
-        let (mut conv, mut scratch, mut label) =
-            (Vec::new(), AssignScratch::default(), Vec::new());
+        let (mut conv, mut scratch, mut label) = (Vec::new(), AssignScratch::default(), Vec::new());
         for (cs, ce) in chunks(s, e) {
             let rows = data.rows(cs, ce).as_f64(&mut conv);
             near.assign(rows, &mut label, &mut scratch);
