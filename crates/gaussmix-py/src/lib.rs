@@ -205,6 +205,9 @@ fn matrix_to_numpy<'py>(
     PyArray1::from_vec(py, m.iter().copied().collect()).reshape([r, c])
 }
 
+/// Rows and labels (`sample`), or labels and centres (`kmeans_labels`).
+type Pair<'py, A, B> = (Bound<'py, A>, Bound<'py, B>);
+
 fn labels_to_numpy(py: Python<'_>, labels: Vec<usize>) -> Bound<'_, PyArray1<i64>> {
     PyArray1::from_vec(py, labels.into_iter().map(|v| v as i64).collect())
 }
@@ -361,7 +364,7 @@ impl Model {
         py: Python<'py>,
         n: usize,
         seed: u64,
-    ) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<i64>>)> {
+    ) -> PyResult<Pair<'py, PyArray2<f64>, PyArray1<i64>>> {
         let inner = &self.inner;
         let (x, labels) = py.detach(|| inner.sample(n, seed)).map_err(value_error)?;
         let d = x.ncols();
@@ -524,7 +527,7 @@ fn kmeans_labels<'py>(
     seed: u64,
     max_iter: usize,
     sample_weight: Option<PyReadonlyArray1<'py, f64>>,
-) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<f64>>)> {
+) -> PyResult<Pair<'py, PyArray1<i64>, PyArray2<f64>>> {
     let input = Input::new(x)?;
     let (rows, n, d) = input.rows()?;
     let w = weights_slice(&sample_weight)?;
