@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -40,7 +41,32 @@ if any(k in os.environ for k in _BLAS_OVERRIDES) and __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 
-from run import GAUSSMIX, WORKLOADS, make, measured  # noqa: E402
+from run import GAUSSMIX, WORKLOADS, make  # noqa: E402
+
+# Linux carries a process's peak RSS across exec, so a child forked from this (large)
+# process would report at least this process's size: measured commands are started
+# by a small helper process instead, and their own peak is read there with wait4.
+_HELPER = r"""
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stdout.flush()
+print(json.dumps({"rc": os.waitstatus_to_exitcode(status), "maxrss_mb": usage.ru_maxrss / 1024.0}))
+"""
+
+
+def measured(cmd, env=None):
+    """Runs a command; returns its stdout (without the helper's line) and its own
+    peak RSS in MB."""
+    p = subprocess.run([sys.executable, "-S", "-c", _HELPER, *map(str, cmd)],
+                       capture_output=True, text=True, env=env)
+    lines = p.stdout.rstrip("\n").split("\n")
+    info = json.loads(lines[-1])
+    if info["rc"] != 0 or p.returncode != 0:
+        sys.exit(f"command failed: {' '.join(map(str, cmd))}\n{p.stderr}")
+    return "\n".join(lines[:-1]), info["maxrss_mb"]
 
 
 def start_params(init_path):
@@ -95,16 +121,21 @@ def cli_fit(path, init, iters, dtype):
 
 
 def child_peak(path, init, iters, dtype):
-    """Peak RSS (MB) of a fresh Python process that loads the array and fits it."""
+    """Peak RSS (MB) of a fresh Python process that loads the array and fits it, and
+    its RSS after the imports (interpreter, numpy, gaussmix and the scikit-learn it
+    imports) before the array is loaded."""
     code = (
-        "import sys, resource, numpy as np; sys.path.insert(0, %r); import py_bench as b; "
+        "import sys, json, resource, numpy as np; sys.path.insert(0, %r); import py_bench as b; "
+        "import gaussmix; "
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0; "
         "x = np.load(%r); kind, start = b.start_params(%r); "
         "b.gaussmix_fit(x if %r == 'f64' else x.astype(np.float32), kind, start, %d); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)"
+        "print(json.dumps({'base': base, 'peak': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))"
     ) % (str(HERE), str(path), str(init), dtype, iters)
     env = {k: v for k, v in os.environ.items() if k not in _BLAS_OVERRIDES}
     out, mem = measured([sys.executable, "-c", code], env=env)
-    return mem
+    v = json.loads(out)
+    return v["peak"], v["base"]
 
 
 def main():
@@ -124,7 +155,7 @@ def main():
 
     print(f"gaussmix {gaussmix.__version__} from {Path(gaussmix.__file__).parent}")
     print(f"{'workload':<10} {'py ms/it':>9} {'cli ms/it':>9} {'overhead':>8} {'sk ms/it':>9} "
-          f"{'speed-up':>8} {'py MB':>6} {'cli MB':>6} {'data MB':>7}  lower bounds")
+          f"{'speed-up':>8} {'py MB':>6} {'imports':>7} {'cli MB':>6} {'data MB':>7}  lower bounds")
     rows = []
     for name, n, d, k, kind in WORKLOADS:
         if only and name not in only:
@@ -148,7 +179,7 @@ def main():
             for _ in range(a.sk_repeat):
                 s, sk_lb = sklearn_fit(np.load(path), kind, start, a.iters)
                 sk.append(s)
-        py_mem = child_peak(path, init, a.iters, a.dtype)
+        py_mem, py_base = child_peak(path, init, a.iters, a.dtype)
         py_t = statistics.median(py) / a.iters * 1e3
         cli_t = statistics.median(cli) / a.iters * 1e3
         sk_t = statistics.median(sk) / a.iters * 1e3 if sk else float("nan")
@@ -157,13 +188,13 @@ def main():
             "agree" if abs(py_lb - sk_lb) <= 1e-6 * abs(sk_lb) else f"DIFFER {py_lb} vs {sk_lb}")
         same_cli = abs(py_lb - cli_lb) <= 1e-12 * abs(cli_lb)
         print(f"{name:<10} {py_t:>9.1f} {cli_t:>9.1f} {py_t / cli_t - 1:>+7.1%} {sk_t:>9.1f} "
-              f"{sk_t / py_t:>7.1f}x {py_mem:>6.0f} {max(cli_mem):>6.0f} {data_mb:>7.0f}  {agree}"
+              f"{sk_t / py_t:>7.1f}x {py_mem:>6.0f} {py_base:>7.0f} {max(cli_mem):>6.0f} {data_mb:>7.0f}  {agree}"
               f"{'' if same_cli else ' (CLI lower bound differs!)'}", flush=True)
         rows.append(dict(name=name, n=n, d=d, k=k, type=kind, dtype=a.dtype,
                          python_ms_per_iter=py_t, cli_ms_per_iter=cli_t, overhead=py_t / cli_t - 1,
                          python_fit_seconds=py, cli_fit_seconds=cli,
                          sklearn_ms_per_iter=sk_t, speedup=sk_t / py_t,
-                         python_peak_mb=py_mem, cli_peak_mb=max(cli_mem), data_mb=data_mb,
+                         python_peak_mb=py_mem, python_imports_mb=py_base, cli_peak_mb=max(cli_mem), data_mb=data_mb,
                          python_lower_bound=py_lb, cli_lower_bound=cli_lb, sklearn_lower_bound=sk_lb))
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=2))
