@@ -23,3 +23,14 @@ def test_readme_python_section_runs(tmp_path, monkeypatch):
     namespace = {}
     for block in python_blocks():
         exec(compile(block, "README.md", "exec"), namespace)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import gaussmix._estimator
+    import gaussmix._select
+
+    for module in (gaussmix._estimator, gaussmix._select):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
