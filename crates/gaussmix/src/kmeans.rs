@@ -180,14 +180,34 @@ fn draw_many(
 /// Greedy k-means++ seeding (Arthur & Vassilvitskii, with `2 + ln k` local trials per
 /// centre as scikit-learn does), weighted by the sample weights.
 pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>> {
+    let d = data.n_features();
+    let picks = kmeans_plus_plus_indices(data, k, seed)?;
+    let centers: Vec<f64> = picks.iter().flat_map(|&i| data.row_f64(i)).collect();
+    Array2::from_shape_vec((k, d), centers).map_err(|e| GmmError::Numerical(e.to_string()))
+}
+
+/// The rows [`kmeans_plus_plus`] picks as centres, in order (the same draws: the centres
+/// are exactly these rows). scikit-learn's `kmeans_plusplus` returns the same pair.
+///
+/// ```
+/// use gaussmix::{kmeans, Data};
+/// let x = [0.0, 0.1, 0.2, 10.0, 10.1, 10.2];
+/// let data = Data::from_slice(&x, 6, 1).unwrap();
+/// let rows = kmeans::kmeans_plus_plus_indices(&data, 2, 3).unwrap();
+/// let centers = kmeans::kmeans_plus_plus(&data, 2, 3).unwrap();
+/// assert_eq!(centers[[0, 0]], x[rows[0]]);
+/// assert_eq!(centers[[1, 0]], x[rows[1]]);
+/// assert!((rows[0] < 3) != (rows[1] < 3));
+/// ```
+pub fn kmeans_plus_plus_indices(data: &Data, k: usize, seed: u64) -> Result<Vec<usize>> {
     check(data, k)?;
-    let (n, d) = (data.n_samples(), data.n_features());
+    let n = data.n_samples();
     let w = |i: usize| data.weights().map_or(1.0, |w| w[i]);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut centers: Vec<f64> = Vec::with_capacity(k * d);
+    let mut picked: Vec<usize> = Vec::with_capacity(k);
     let first = draw((0..n).map(w), data.total_weight(), &mut rng).unwrap_or(0);
     let first_row = data.row_f64(first);
-    centers.extend_from_slice(&first_row);
+    picked.push(first);
     let mut closest: Vec<f64> = vec![f64::INFINITY; n];
     lower_closest(data, &mut closest, &first_row);
     let trials = 2 + (k as f64).ln() as usize;
@@ -221,9 +241,48 @@ pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>>
         let chosen = best.map_or(0, |b| b.0);
         let c = data.row_f64(chosen);
         lower_closest(data, &mut closest, &c);
-        centers.extend_from_slice(&c);
+        picked.push(chosen);
     }
-    Array2::from_shape_vec((k, d), centers).map_err(|e| GmmError::Numerical(e.to_string()))
+    Ok(picked)
+}
+
+/// The index of the nearest centre (`K×D`) for every row (lowest index on ties, up to
+/// rounding of near-ties as in scikit-learn), in parallel over fixed row groups.
+///
+/// ```
+/// use gaussmix::{kmeans, Data};
+/// let x = [0.0, 0.1, 10.0, 10.1];
+/// let data = Data::from_slice(&x, 4, 1).unwrap();
+/// let centers = ndarray::array![[10.0], [0.0]];
+/// assert_eq!(kmeans::assign(&data, centers.view()).unwrap(), vec![1, 1, 0, 0]);
+/// ```
+pub fn assign(data: &Data, centers: ndarray::ArrayView2<f64>) -> Result<Vec<usize>> {
+    let (k, d) = centers.dim();
+    if d != data.n_features() {
+        return Err(GmmError::FeatureMismatch {
+            expected: d,
+            found: data.n_features(),
+        });
+    }
+    if k == 0 {
+        return Err(crate::error::invalid_option(
+            "n_components",
+            "must be at least 1, got 0",
+        ));
+    }
+    let flat: Vec<f64> = centers.iter().copied().collect();
+    let near = NearestCenters::new(&flat, k, d);
+    let parts = map_groups(data.n_samples(), |s, e| {
+        let mut out = Vec::with_capacity(e - s);
+        let (mut conv, mut scratch, mut label) = (Vec::new(), AssignScratch::default(), Vec::new());
+        for (cs, ce) in chunks(s, e) {
+            let rows = data.rows(cs, ce).as_f64(&mut conv);
+            near.assign(rows, &mut label, &mut scratch);
+            out.extend_from_slice(&label);
+        }
+        out
+    });
+    Ok(parts.concat())
 }
 
 /// `closest[i] ← min(closest[i], ‖x_i − c‖²)`, in parallel over the fixed row groups.

@@ -1,0 +1,29 @@
+"""gaussmix: Gaussian mixture models fitted by EM, with scikit-learn's interface and a
+Rust engine.
+
+- :class:`GaussianMixture`: a drop-in for ``sklearn.mixture.GaussianMixture``.
+- :func:`select`: choose the number of components and the covariance type.
+- :func:`load` / :meth:`GaussianMixture.save`: the CLI's JSON model files.
+- :func:`from_sklearn` / :meth:`GaussianMixture.to_sklearn`: convert fitted models.
+
+numpy is the only required dependency; scikit-learn (base classes, exceptions, input
+validation) and pandas (DataFrames in and out) are used when installed.
+"""
+
+from ._compat import ConvergenceWarning, NotFittedError
+from ._convert import from_sklearn, load
+from ._estimator import GaussianMixture
+from ._native import MODEL_VERSION, RunFailed
+from ._native import __version__ as __version__
+from ._select import select
+
+__all__ = [
+    "ConvergenceWarning",
+    "GaussianMixture",
+    "MODEL_VERSION",
+    "NotFittedError",
+    "RunFailed",
+    "from_sklearn",
+    "load",
+    "select",
+]

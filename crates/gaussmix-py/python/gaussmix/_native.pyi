@@ -1,0 +1,106 @@
+"""Type stubs of the Rust extension module ``gaussmix._native`` (internal API: use
+:class:`gaussmix.GaussianMixture`, :func:`gaussmix.select` and :func:`gaussmix.load`)."""
+
+from typing import Any, Callable, List, Optional, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+MODEL_VERSION: int
+
+class RunFailed(ValueError):
+    """An EM run failed on its own terms (a covariance that is not positive definite,
+    a numerical failure); another initialization may succeed."""
+
+class Model:
+    """A fitted mixture held by the engine (immutable; pickles as its JSON model file)."""
+
+    @staticmethod
+    def from_parameters(
+        covariance_type: str,
+        weights: npt.NDArray[np.float64],
+        means: npt.NDArray[np.float64],
+        covariances: npt.NDArray[np.float64],
+    ) -> "Model": ...
+    @staticmethod
+    def from_json(text: str) -> "Model": ...
+    def to_json(self) -> str: ...
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]: ...
+    @property
+    def covariance_type(self) -> str: ...
+    @property
+    def n_components(self) -> int: ...
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def n_parameters(self) -> int: ...
+    @property
+    def weights(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def means(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def covariances(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def precisions_cholesky(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def record_json(self) -> Optional[str]: ...
+    def predict(self, x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.int64]: ...
+    def predict_proba(self, x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]: ...
+    def score_samples(self, x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]: ...
+    def sample(self, n: int, seed: int) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+
+def _model_from_json(text: str) -> Model: ...
+def fit(
+    x: npt.NDArray[np.floating[Any]],
+    *,
+    sample_weight: Optional[npt.NDArray[np.float64]] = None,
+    n_components: int,
+    covariance_type: str = "full",
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    max_iter: int = 100,
+    n_init: int = 1,
+    init: str = "kmeans++",
+    seed: int = 0,
+    n_threads: Optional[int] = None,
+    recover: bool = False,
+    variance_floor: Optional[float] = None,
+    weights_init: Optional[npt.NDArray[np.float64]] = None,
+    means_init: Optional[npt.NDArray[np.float64]] = None,
+    covariances_init: Optional[npt.NDArray[np.float64]] = None,
+    precisions_init: Optional[npt.NDArray[np.float64]] = None,
+    progress: Optional[Callable[[int, int, float, float], None]] = None,
+) -> Model: ...
+def kmeans_plus_plus(
+    x: npt.NDArray[np.floating[Any]],
+    n_clusters: int,
+    seed: int,
+    sample_weight: Optional[npt.NDArray[np.float64]] = None,
+) -> npt.NDArray[np.int64]: ...
+def kmeans_labels(
+    x: npt.NDArray[np.floating[Any]],
+    n_clusters: int,
+    seed: int,
+    max_iter: int = 300,
+    sample_weight: Optional[npt.NDArray[np.float64]] = None,
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...
+def choice(candidates: npt.NDArray[np.int64], k: int, seed: int) -> npt.NDArray[np.int64]: ...
+def uniform(n: int, k: int, seed: int) -> npt.NDArray[np.float64]: ...
+def select(
+    x: npt.NDArray[np.floating[Any]],
+    *,
+    sample_weight: Optional[npt.NDArray[np.float64]] = None,
+    ks: List[int],
+    covariance_types: List[str],
+    criterion: str = "bic",
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    max_iter: int = 100,
+    n_init: int = 1,
+    init: str = "kmeans++",
+    seed: int = 0,
+    n_threads: Optional[int] = None,
+    recover: bool = False,
+    variance_floor: Optional[float] = None,
+) -> Tuple[str, Model]: ...
