@@ -37,6 +37,12 @@ def _weighted_gram(X: np.ndarray, w: Optional[np.ndarray]) -> np.ndarray:
     return out
 
 
+def _symmetric(m: np.ndarray) -> np.ndarray:
+    """``(M + Mᵀ) / 2``: weighted products are symmetric only up to rounding, and the
+    engine checks symmetry entry by entry (scikit-learn reads one triangle)."""
+    return (m + m.T) * 0.5
+
+
 def _covariances(
     kind: str,
     X: np.ndarray,
@@ -55,13 +61,13 @@ def _covariances(
         cov = _weighted_gram(X, w) - (nk * means.T) @ means
         cov /= nk.sum()
         cov.flat[:: d + 1] += reg_covar
-        return cov
+        return _symmetric(cov)
     if kind == "full":
         out = np.empty((n_components, d, d))
         for k in range(n_components):
             xk, rk = per_component(k)
             diff = xk - means[k]
-            out[k] = (rk * diff.T) @ diff / nk[k]
+            out[k] = _symmetric((rk * diff.T) @ diff / nk[k])
             out[k].flat[:: d + 1] += reg_covar
         return out
     diag = np.empty((n_components, d))
