@@ -821,6 +821,15 @@ fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut
                 for (i, (x, o)) in w.xc.chunks_exact(d).zip(w.out.chunks_exact(kg)).enumerate() {
                     let sq: f64 = x.iter().map(|v| v.to_f64() * v.to_f64()).sum();
                     let row = &mut out[i * k..(i + 1) * k];
+                    if g.is_all(k) {
+                        // Member i is component i: a plain loop that vectorises.
+                        for (((r, o), kc), h) in
+                            row.iter_mut().zip(o).zip(&g.konst).zip(&g.neg_half_p2)
+                        {
+                            *r = o.to_f64() + kc + h * sq;
+                        }
+                        continue;
+                    }
                     for (gc, &c) in g.comps.iter().enumerate() {
                         row[c] = o[gc].to_f64() + g.konst[gc] + g.neg_half_p2[gc] * sq;
                     }
