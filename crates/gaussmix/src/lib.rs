@@ -25,35 +25,33 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-mod anchored;
+// The data path, top-down (each module only uses the ones above it; `tests/layering.rs`
+// checks it): input → options → parameters and statistics → kernels → fit → model →
+// select. `cpu`, `parallel`, `linalg` are leaves everything may use.
 mod covariance;
 mod cpu;
 mod data;
-mod em;
-mod engine;
 mod error;
-mod estep;
-mod init;
+mod fit;
 mod kernels;
-pub mod kmeans;
 mod linalg;
 mod model;
-mod model_file;
 mod options;
+mod parallel;
 mod params;
 pub mod select;
 #[cfg(target_arch = "x86_64")]
 mod simd256;
 #[cfg(target_arch = "x86_64")]
 mod simd512;
-mod small;
 mod stats;
 
 pub use covariance::{CovarianceType, Covariances};
 pub use data::Data;
 pub use error::{GmmError, Result};
-pub use model::{FitRecord, GaussianMixture, Progress, Recovery};
-pub use model_file::MODEL_VERSION;
+pub use fit::kmeans;
+pub use fit::{FitRecord, Progress, Recovery};
+pub use model::{GaussianMixture, MODEL_VERSION};
 pub use options::{GmmBuilder, GmmOptions, InitMethod, StartParameters, MAX_THREADS};
 
 /// Entry points for the benchmarks (`benches/kernels.rs`); not a stable API.
@@ -64,7 +62,7 @@ pub mod bench_api {
     /// One EM iteration (E-step pass with moment accumulation, M-step, factorisation)
     /// from `model`'s parameters; returns the mean log-likelihood.
     pub fn em_iteration(data: &Data, model: &GaussianMixture, reg_covar: f64) -> Result<f64> {
-        let st = crate::em::e_pass(data, &model.params, false);
+        let st = crate::fit::pass::e_pass(data, &model.params, false);
         let (w, m, c) = st.m_step(reg_covar, None)?;
         crate::params::Params::new(w, m, c, reg_covar)?;
         Ok(st.mean_log_likelihood())

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::covariance::{CovarianceType, Covariances};
 use crate::error::{invalid_option, GmmError, Result};
-use crate::model::GaussianMixture;
 
 /// Upper bound on `n_threads`: far beyond any machine, low enough not to exhaust the OS.
 pub const MAX_THREADS: usize = 1024;
@@ -92,16 +91,6 @@ impl StartParameters {
             && self.covariances.is_none()
             && self.precisions.is_none()
     }
-
-    /// Starting parameters taken from a model (for warm starts and `--init-model`).
-    pub fn from_model(model: &GaussianMixture) -> Self {
-        StartParameters {
-            weights: Some(model.weights().to_owned()),
-            means: Some(model.means().to_owned()),
-            covariances: Some(model.covariances().clone()),
-            precisions: None,
-        }
-    }
 }
 
 /// Validated fit options. Build with [`GaussianMixture::builder`].
@@ -157,7 +146,7 @@ impl Default for GmmOptions {
 /// Builder for [`GmmOptions`]; every setter is checked in [`GmmBuilder::build`].
 #[derive(Clone, Debug)]
 pub struct GmmBuilder {
-    opts: GmmOptions,
+    pub(crate) opts: GmmOptions,
 }
 
 impl GmmBuilder {
@@ -245,15 +234,6 @@ impl GmmBuilder {
         self.opts.start = s;
         self
     }
-    /// Continue from a fitted model: its parameters become the starting point and its
-    /// covariance type is used (scikit-learn's `warm_start`).
-    pub fn warm_start(mut self, model: &GaussianMixture) -> Self {
-        self.opts.covariance_type = model.covariance_type();
-        self.opts.n_components = model.n_components();
-        self.opts.start = StartParameters::from_model(model);
-        self
-    }
-
     /// Validates every option and returns the options, or an error naming the first
     /// option out of range.
     pub fn build(self) -> Result<GmmOptions> {
@@ -321,6 +301,7 @@ impl GmmOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::GaussianMixture;
 
     /// Every out-of-range option is refused by `build` (and by `validate` on a value
     /// assembled by hand), naming the option.

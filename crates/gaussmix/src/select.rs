@@ -30,10 +30,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::covariance::CovarianceType;
 use crate::data::Data;
-use crate::engine::install;
 use crate::error::{invalid_option, GmmError, Result};
 use crate::model::GaussianMixture;
 use crate::options::GmmOptions;
+use crate::parallel::install;
 
 /// The information criterion used to rank candidates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

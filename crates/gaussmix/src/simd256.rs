@@ -282,7 +282,7 @@ pub(crate) unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
     let mut s = hsum(sum);
     for c in kb..k {
         // SAFETY: `c < k = v.len()`.
-        let e = crate::anchored::exp_nonpositive_f32(unsafe { *vp.add(c) } - mx);
+        let e = crate::kernels::exp_nonpositive_f32(unsafe { *vp.add(c) } - mx);
         // SAFETY: `c < k = v.len()`.
         unsafe { *vp.add(c) = e };
         s += e;

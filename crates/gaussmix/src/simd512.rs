@@ -692,7 +692,7 @@ pub(crate) unsafe fn normalize_rows_f64(lp: &mut [f64], k: usize, log_norm: &mut
             // SAFETY: row `i < lnb.len()` of the block (see `base`).
             let vp = unsafe { base.add(i * k) };
             let scale = if ln.is_finite() {
-                *ln += crate::estep::ln_fast(*sum);
+                *ln += crate::kernels::ln_fast(*sum);
                 None
             } else {
                 Some(_mm512_set1_pd(1.0 / k as f64))

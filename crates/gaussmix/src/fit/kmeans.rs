@@ -20,8 +20,8 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::data::Data;
-use crate::engine::{by_cpu, chunks, map_groups};
 use crate::error::{GmmError, Result};
+use crate::parallel::{by_cpu, chunks, map_groups};
 
 /// The result of [`kmeans`].
 #[derive(Clone, Debug)]
@@ -37,7 +37,7 @@ pub struct KMeansFit {
 /// `‖a − b‖²` with eight partial sums (vectorises; a single running sum would not).
 #[inline]
 pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
-    crate::estep::sum_sq_diff(a, b)
+    crate::kernels::sum_sq_diff(a, b)
 }
 
 /// Nearest centres by one product per chunk: argmin_c ‖x − c‖² =
@@ -288,7 +288,7 @@ pub fn assign(data: &Data, centers: ndarray::ArrayView2<f64>) -> Result<Vec<usiz
 /// `closest[i] ← min(closest[i], ‖x_i − c‖²)`, in parallel over the fixed row groups.
 fn lower_closest(data: &Data, closest: &mut [f64], c: &[f64]) {
     use rayon::prelude::*;
-    let gr = crate::engine::group_rows(closest.len());
+    let gr = crate::parallel::group_rows(closest.len());
     closest.par_chunks_mut(gr).enumerate().for_each(|(g, cl)| {
         let s = g * gr;
         by_cpu!(lower_closest_rows(data, cl, c, s));

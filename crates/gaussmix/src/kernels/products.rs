@@ -32,31 +32,11 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
-use crate::anchored::AnchorPrep;
+use super::rowwise::{sum_sq_diff, LN_2PI};
 use crate::covariance::CovarianceType;
 use crate::data::Rows;
-use crate::estep::{sum_sq_diff, LN_2PI};
 use crate::params::Params;
 use crate::stats::SuffStats;
-
-/// From this many features on, products beat the fused loops (measured: at D = 2 the
-/// structure-of-arrays loops win, 58 vs 78 ms per iteration on 2M rows, K = 8; at D = 8
-/// products win by 4×).
-pub(crate) const GEMM_MIN_FEATURES: usize = crate::small::MAX_D + 1;
-
-/// `GAUSSMIX_KERNEL=gemm|fused` forces one kernel family (tests and benchmarks, with the
-/// `kernel-override` feature only: `cpu`);
-/// unset, the choice follows `GEMM_MIN_FEATURES`.
-fn forced_kernel() -> Option<bool> {
-    static FORCED: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
-    *FORCED.get_or_init(
-        || match crate::cpu::overridden("GAUSSMIX_KERNEL").as_deref() {
-            Some("gemm") => Some(true),
-            Some("fused") => Some(false),
-            _ => None,
-        },
-    )
-}
 
 /// The two precisions the products run in.
 pub(crate) trait Real:
@@ -74,7 +54,7 @@ pub(crate) trait Real:
     fn to_f64(self) -> f64;
     fn coeffs(g: &Group) -> &Coeffs<Self>;
     /// This precision's buffers, and those of the direct path.
-    fn ws(w: &mut Workspace) -> (&mut TypedWs<Self>, &mut DirectWs);
+    fn ws(w: &mut ProductsWs) -> (&mut TypedWs<Self>, &mut DirectWs);
     /// `packed_outer` with AVX-512 where this type has such a kernel; `false` if not.
     fn packed_outer_simd(_outer: &mut Vec<Self>, _xc: &mut Vec<Self>, _d: usize) -> bool {
         false
@@ -93,7 +73,7 @@ impl Real for f64 {
     fn coeffs(g: &Group) -> &Coeffs<Self> {
         &g.c64
     }
-    fn ws(w: &mut Workspace) -> (&mut TypedWs<Self>, &mut DirectWs) {
+    fn ws(w: &mut ProductsWs) -> (&mut TypedWs<Self>, &mut DirectWs) {
         (&mut w.w64, &mut w.direct)
     }
     fn packed_outer_simd(outer: &mut Vec<Self>, xc: &mut Vec<Self>, d: usize) -> bool {
@@ -127,7 +107,7 @@ impl Real for f32 {
     fn coeffs(g: &Group) -> &Coeffs<Self> {
         &g.c32
     }
-    fn ws(w: &mut Workspace) -> (&mut TypedWs<Self>, &mut DirectWs) {
+    fn ws(w: &mut ProductsWs) -> (&mut TypedWs<Self>, &mut DirectWs) {
         (&mut w.w32, &mut w.direct)
     }
 }
@@ -204,27 +184,65 @@ impl Group {
     }
 }
 
-/// Per-pass constants derived from the parameters (computed once per EM iteration).
-pub(crate) struct Prepared {
+/// The product kernels' per-pass constants: component groups and their coefficients.
+pub(crate) struct Products {
     pub kind: CovarianceType,
     pub k: usize,
     pub d: usize,
-    pub gemm: bool,
     /// f32 rows get f32 products (diag and spherical); shifts are then f32 values.
     f32: bool,
-    /// The fused structure-of-arrays kernel, for `D ≤ small::MAX_D` without products.
-    pub small: Option<crate::small::SmallPrep>,
-    /// Moments of component `k` are accumulated about `shift[k]` (`K×D`): its group's
-    /// shift for the products, its own mean for the fused loops.
-    pub shift: Vec<f64>,
-    /// The products' component groups (empty without products).
+    /// The component groups, each with its shift and coefficients.
     groups: Vec<Group>,
     /// Unique per pass: keys the workspace's cached products of a chunk.
     id: u64,
-    /// f32 data with full covariances: the anchored f32 kernel (`anchored`), which
-    /// fuses the E-step and the accumulation of a chunk; moments are then taken about
-    /// its anchors.
-    pub anchored: Option<AnchorPrep>,
+}
+
+impl Products {
+    /// The products for parameters `p`, in f32 for `f32_data` where the covariance
+    /// type allows it; writes each component's moment shift (its group's) into `shift`.
+    pub fn new(p: &Params, f32_data: bool, shift: &mut [f64]) -> Self {
+        let (k, d) = (p.k, p.d);
+        let kind = p.kind();
+        let f32 = f32_data && f32_products(kind);
+        let means = p.means_flat();
+        // c₀ = Σ w_k μ_k: inside the data's range; one group about it when every
+        // component is near enough. Summed as μ₀ + Σ w_k (μ_k − μ₀), so equal means
+        // give exactly their value (weights summing to 1 ± ε would otherwise move a
+        // mean at 1e171 by 1e155, and its squares overflow).
+        let mut c0 = means[..d].to_vec();
+        for c in 0..k {
+            for j in 0..d {
+                c0[j] += p.weights[c] * (means[c * d + j] - means[j]);
+            }
+        }
+        let mut groups = Vec::new();
+        for (s, comps) in group_components(p, &c0, f32) {
+            for &c in &comps {
+                shift[c * d..(c + 1) * d].copy_from_slice(&s);
+            }
+            groups.push(Group::new(p, comps, s, f32));
+        }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Products {
+            kind,
+            k,
+            d,
+            f32,
+            groups,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// Whether these products run in f32 (on f32 rows).
+    pub fn computes_in_f32(&self) -> bool {
+        self.f32
+    }
+
+    /// Number of product groups (1 in the common case; tests look at it).
+    #[cfg(test)]
+    pub fn n_groups(&self) -> usize {
+        self.groups.len()
+    }
 }
 
 /// `‖(v − μ_c)ᵀ U_c‖²`: the squared distance from `v` to component `c`'s mean in units
@@ -402,116 +420,6 @@ impl Group {
     }
 }
 
-impl Prepared {
-    /// The kernels for parameters `p`: products (unless `force_gemm` or `D` says the
-    /// fused loops), in f32 for `f32_data` where the covariance type allows it.
-    pub fn new(p: &Params, force_gemm: Option<bool>, f32_data: bool) -> Self {
-        let (k, d) = (p.k, p.d);
-        let kind = p.kind();
-        let gemm = force_gemm
-            .or_else(forced_kernel)
-            .unwrap_or(d >= GEMM_MIN_FEATURES);
-        let f32 = gemm && f32_data && f32_products(kind);
-        let means = p.means_flat();
-        let mut shift = means.to_vec();
-        let mut groups = Vec::new();
-        if gemm {
-            // c₀ = Σ w_k μ_k: inside the data's range; one group about it when every
-            // component is near enough. Summed as μ₀ + Σ w_k (μ_k − μ₀), so equal means
-            // give exactly their value (weights summing to 1 ± ε would otherwise move a
-            // mean at 1e171 by 1e155, and its squares overflow).
-            let mut c0 = means[..d].to_vec();
-            for c in 0..k {
-                for j in 0..d {
-                    c0[j] += p.weights[c] * (means[c * d + j] - means[j]);
-                }
-            }
-            for (s, comps) in group_components(p, &c0, f32) {
-                for &c in &comps {
-                    shift[c * d..(c + 1) * d].copy_from_slice(&s);
-                }
-                groups.push(Group::new(p, comps, s, f32));
-            }
-        }
-        // The fused loops centre every component exactly on its own mean.
-        let small =
-            (!gemm && d <= crate::small::MAX_D).then(|| crate::small::SmallPrep::new(p, &shift));
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        Prepared {
-            kind,
-            k,
-            d,
-            gemm,
-            f32,
-            small,
-            shift,
-            groups,
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            anchored: None,
-        }
-    }
-
-    /// Number of product groups (1 in the common case; tests look at it).
-    #[cfg(test)]
-    pub fn n_groups(&self) -> usize {
-        self.groups.len()
-    }
-
-    /// The kernels for a pass over data in f64 or, with `f32_data`, f32: full
-    /// covariances on f32 data get the anchored f32 kernel where it pays (see
-    /// [`AnchorPrep::pays`]). With the `kernel-override` feature,
-    /// `GAUSSMIX_F32_FULL=convert` or `=anchored` forces one choice (tests, benchmarks).
-    pub fn for_data(p: &Params, f32_data: bool) -> Self {
-        let prep = Self::new(p, None, f32_data);
-        let anchored = f32_data
-            && prep.kind == CovarianceType::Full
-            && prep.gemm
-            && AnchorPrep::fits(prep.k, prep.d)
-            && match f32_full_choice() {
-                F32Full::Auto => AnchorPrep::pays(prep.k, prep.d),
-                F32Full::Convert => false,
-                F32Full::Anchored => true,
-            };
-        if anchored {
-            prep.with_anchors(p)
-        } else {
-            prep
-        }
-    }
-
-    /// Whether a pass with these kernels computes in f32 on f32 rows (and so may
-    /// overflow where f64 would not).
-    pub fn computes_in_f32(&self) -> bool {
-        self.f32 || self.anchored.is_some()
-    }
-
-    /// These kernels with the anchored f32 kernel for full covariances.
-    pub fn with_anchors(mut self, p: &Params) -> Self {
-        let ap = AnchorPrep::new(p);
-        self.shift = ap.z.clone();
-        self.anchored = Some(ap);
-        self
-    }
-}
-
-#[derive(Clone, Copy)]
-enum F32Full {
-    Auto,
-    Convert,
-    Anchored,
-}
-
-fn f32_full_choice() -> F32Full {
-    static CHOICE: std::sync::OnceLock<F32Full> = std::sync::OnceLock::new();
-    *CHOICE.get_or_init(
-        || match crate::cpu::overridden("GAUSSMIX_F32_FULL").as_deref() {
-            Some("convert") => F32Full::Convert,
-            Some("anchored") => F32Full::Anchored,
-            _ => F32Full::Auto,
-        },
-    )
-}
-
 /// `Λ = U Uᵀ` (full `d×d`) from an upper-triangular precision factor `U`.
 pub(crate) fn precision_matrix(u: &[f64], d: usize, lam: &mut [f64]) {
     for i in 0..d {
@@ -577,7 +485,7 @@ fn add_packed_upper_of<T: Real>(m2: &mut [f64], packed: &[T], comps: &[usize], d
 
 /// Reusable per-worker buffers, one set per precision.
 #[derive(Default)]
-pub(crate) struct Workspace {
+pub(crate) struct ProductsWs {
     /// The direct path of lone full components.
     direct: DirectWs,
     w64: TypedWs<f64>,
@@ -614,7 +522,7 @@ impl<T: Real> TypedWs<T> {
     #[inline(always)]
     fn shifted(
         &mut self,
-        prep: &Prepared,
+        prep: &Products,
         group: usize,
         rows: &[T],
         c0: &[T],
@@ -723,7 +631,7 @@ macro_rules! simd_dispatched {
 
 /// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)` with products (requires `prep.gemm`).
 /// f32 products whose output overflows are redone on the rows converted to f64.
-pub(crate) fn log_prob(prep: &Prepared, rows: Rows, out: &mut [f64], ws: &mut Workspace) {
+pub(crate) fn log_prob(prep: &Products, rows: Rows, out: &mut [f64], ws: &mut ProductsWs) {
     if let Rows::F32(r) = rows {
         if prep.f32 {
             log_prob_t::<f32>(prep, r, out, ws);
@@ -746,10 +654,10 @@ fn f32_products(kind: CovarianceType) -> bool {
     matches!(kind, CovarianceType::Diag | CovarianceType::Spherical)
 }
 
-simd_dispatched!(fn log_prob_t => log_prob_body(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace));
+simd_dispatched!(fn log_prob_t => log_prob_body(prep: &Products, rows: &[T], out: &mut [f64], ws: &mut ProductsWs));
 
 #[inline(always)]
-fn log_prob_body<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
+fn log_prob_body<T: Real>(prep: &Products, rows: &[T], out: &mut [f64], ws: &mut ProductsWs) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
     let (w, direct) = T::ws(ws);
@@ -990,12 +898,12 @@ fn add_rows<T: Real>(dst: &mut [f64], o: &[T], g: &Group, width: usize) {
 
 /// Adds a chunk's moments about `prep.shift` to `st` with products.
 pub(crate) fn accumulate(
-    prep: &Prepared,
+    prep: &Products,
     st: &mut SuffStats,
     rows: Rows,
     weights: Option<&[f64]>,
     resp: &[f64],
-    ws: &mut Workspace,
+    ws: &mut ProductsWs,
 ) {
     match rows {
         Rows::F32(r) if prep.f32 => accumulate_t::<f32>(prep, st, r, weights, resp, ws),
@@ -1008,22 +916,22 @@ pub(crate) fn accumulate(
 }
 
 simd_dispatched!(fn accumulate_t => accumulate_body(
-    prep: &Prepared,
+    prep: &Products,
     st: &mut SuffStats,
     rows: &[T],
     weights: Option<&[f64]>,
     resp: &[f64],
-    ws: &mut Workspace
+    ws: &mut ProductsWs
 ));
 
 #[inline(always)]
 fn accumulate_body<T: Real>(
-    prep: &Prepared,
+    prep: &Products,
     st: &mut SuffStats,
     rows: &[T],
     weights: Option<&[f64]>,
     resp: &[f64],
-    ws: &mut Workspace,
+    ws: &mut ProductsWs,
 ) {
     let (k, d) = (prep.k, prep.d);
     let m = rows.len() / d;
@@ -1156,287 +1064,6 @@ fn accumulate_body<T: Real>(
                     rm(&w.tmp, m, d),
                 );
                 add_rows(&mut st.m2, &w.out2, g, d);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::covariance::Covariances;
-    use crate::estep::{weighted_log_prob, Scratch};
-    use ndarray::{Array1, Array2, Array3};
-    use rand::{Rng, SeedableRng};
-
-    fn random_params(
-        kind: CovarianceType,
-        k: usize,
-        d: usize,
-        rng: &mut rand_chacha::ChaCha8Rng,
-    ) -> Params {
-        let w: Vec<f64> = (0..k).map(|_| rng.gen_range(0.5..1.5)).collect();
-        let s: f64 = w.iter().sum();
-        let weights = Array1::from_iter(w.iter().map(|v| v / s));
-        let means = Array2::from_shape_fn((k, d), |_| 1e3 + rng.gen_range(-5.0..5.0));
-        let spd = |rng: &mut rand_chacha::ChaCha8Rng| {
-            let a = Array2::from_shape_fn((d, d), |_| rng.gen_range(-0.5..0.5));
-            let mut m = a.dot(&a.t());
-            for i in 0..d {
-                m[[i, i]] += 0.3;
-            }
-            m
-        };
-        let cov = match kind {
-            CovarianceType::Full => {
-                let mut c = Array3::zeros((k, d, d));
-                for i in 0..k {
-                    c.index_axis_mut(ndarray::Axis(0), i).assign(&spd(rng));
-                }
-                Covariances::Full(c)
-            }
-            CovarianceType::Tied => Covariances::Tied(spd(rng)),
-            CovarianceType::Diag => {
-                Covariances::Diag(Array2::from_shape_fn((k, d), |_| rng.gen_range(0.2..3.0)))
-            }
-            CovarianceType::Spherical => {
-                Covariances::Spherical(Array1::from_shape_fn(k, |_| rng.gen_range(0.2..3.0)))
-            }
-        };
-        Params::new(weights, means, cov, 1e-6).unwrap()
-    }
-
-    /// Rows near the components of `p` (each near one mean, spread about 1 in every
-    /// coordinate), some half-way between two means.
-    fn rows_near(p: &Params, m: usize, rng: &mut rand_chacha::ChaCha8Rng) -> Vec<f64> {
-        let (k, d) = (p.k, p.d);
-        let means = p.means_flat();
-        let mut rows = Vec::with_capacity(m * d);
-        for i in 0..m {
-            let (a, b) = (rng.gen_range(0..k), rng.gen_range(0..k));
-            let t = if i % 7 == 0 { 0.5 } else { 0.0 };
-            for j in 0..d {
-                let mu = (1.0 - t) * means[a * d + j] + t * means[b * d + j];
-                rows.push(mu + rng.gen_range(-1.5..1.5));
-            }
-        }
-        rows
-    }
-
-    /// The M-step computed directly from `x − μ'_k` (means first, then moments about
-    /// them): independent of any shift the kernels use.
-    fn centred_m_step(
-        kind: CovarianceType,
-        p: &Params,
-        rows: &[f64],
-        w: &[f64],
-        resp: &[f64],
-    ) -> (Vec<f64>, Vec<f64>) {
-        let (k, d) = (p.k, p.d);
-        let m = rows.len() / d;
-        let old = p.means_flat();
-        let mut means = vec![0.0; k * d];
-        let mut covs = vec![0.0; k * d * d];
-        let mut pooled = vec![0.0; d * d];
-        let mut total = 0.0;
-        for c in 0..k {
-            let n: f64 =
-                (0..m).map(|i| w[i] * resp[i * k + c]).sum::<f64>() + crate::stats::MASS_EPS;
-            total += n;
-            for j in 0..d {
-                let s: f64 = (0..m)
-                    .map(|i| w[i] * resp[i * k + c] * (rows[i * d + j] - old[c * d + j]))
-                    .sum();
-                means[c * d + j] = old[c * d + j] + s / n;
-            }
-            for i in 0..m {
-                let r = w[i] * resp[i * k + c];
-                for a in 0..d {
-                    for b in 0..d {
-                        let v = r
-                            * (rows[i * d + a] - means[c * d + a])
-                            * (rows[i * d + b] - means[c * d + b]);
-                        covs[c * d * d + a * d + b] += v;
-                        pooled[a * d + b] += v;
-                    }
-                }
-            }
-            for v in &mut covs[c * d * d..(c + 1) * d * d] {
-                *v /= n;
-            }
-        }
-        if kind == CovarianceType::Tied {
-            for c in 0..k {
-                for (o, v) in covs[c * d * d..(c + 1) * d * d].iter_mut().zip(&pooled) {
-                    *o = v / total;
-                }
-            }
-        }
-        (means, covs)
-    }
-
-    /// The kernels' statistics give the centred M-step's means and covariances, and
-    /// their log-densities the centred ones (`weighted_log_prob` works on `x − μ_k`),
-    /// on means far from the origin and far apart (several product groups) as well as
-    /// close together, in f64 to 1e-9 and through f32 products to 1e-3.
-    #[test]
-    fn gemm_kernels_match_a_centred_computation() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        for kind in CovarianceType::ALL {
-            for (k, d, m, sep, offset) in [
-                (1, 1, 7, 0.0, 0.0),
-                (3, 2, 50, 4.0, 1e3),
-                (5, 3, 40, 1e5, 1e6),
-                (6, 4, 19, 8.0, 0.0),
-                (4, 9, 64, 1e3, 1e7),
-                (7, 16, 33, 5.0, 1e3),
-                (9, 12, 80, 1e6, 1e8),
-                (12, 6, 120, 40.0, -1e4),
-            ] {
-                let mut p = random_params(kind, k, d, &mut rng);
-                let means = ndarray::Array2::from_shape_fn((k, d), |(c, j)| {
-                    offset + sep * ((c * 7 + j * 3) % 11) as f64 + rng.gen_range(-1.0..1.0)
-                });
-                p = Params::new(p.weights.clone(), means, p.covariances.clone(), 1e-6).unwrap();
-                let rows = rows_near(&p, m, &mut rng);
-                let weights: Vec<f64> = (0..m).map(|i| (i % 3) as f64 * 0.5).collect();
-                let mut reference = vec![0.0; m * k];
-                weighted_log_prob(&p, &rows, &mut reference, &mut Scratch::default());
-                let prep = Prepared::new(&p, Some(true), false);
-                let mut ws = Workspace::default();
-                let mut fast = vec![0.0; m * k];
-                log_prob(&prep, Rows::F64(&rows), &mut fast, &mut ws);
-                for (a, b) in fast.iter().zip(&reference) {
-                    assert!(
-                        (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
-                        "{kind} k={k} d={d} sep={sep}: {a} vs {b}"
-                    );
-                }
-                let mut resp = reference.clone();
-                let mut ln = vec![0.0; m];
-                crate::estep::normalize_rows(&mut resp, k, &mut ln);
-                let (want_mu, want_cov) = centred_m_step(kind, &p, &rows, &weights, &resp);
-                let check = |st: &SuffStats, what: &str, tol: f64| {
-                    assert!((st.wsum - weights.iter().sum::<f64>()).abs() < 1e-12);
-                    let (_, mu, cov) = st.m_step(0.0, None).unwrap();
-                    for c in 0..k {
-                        // Components without mass keep their mean; skip them.
-                        if st.nk[c] < 1e-3 {
-                            continue;
-                        }
-                        let got_cov = Covariances::component_matrix(&cov, c, d);
-                        let want = &want_cov[c * d * d..(c + 1) * d * d];
-                        let spread = (0..d)
-                            .map(|i| want[i * d + i])
-                            .sum::<f64>()
-                            .sqrt()
-                            .max(1e-3);
-                        for j in 0..d {
-                            let e = (mu[[c, j]] - want_mu[c * d + j]).abs();
-                            assert!(
-                                e <= tol * spread,
-                                "{what} {kind} k={k} d={d} sep={sep} mean {c}: off by {e:e}"
-                            );
-                        }
-                        let norm = want.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-3);
-                        for a in 0..d {
-                            // diag/spherical keep the diagonal only (spherical: its mean).
-                            let (g, w) = match kind {
-                                CovarianceType::Full | CovarianceType::Tied => {
-                                    (got_cov[a * d + a], want[a * d + a])
-                                }
-                                CovarianceType::Diag => (got_cov[a * d + a], want[a * d + a]),
-                                CovarianceType::Spherical => (
-                                    got_cov[a * d + a],
-                                    (0..d).map(|i| want[i * d + i]).sum::<f64>() / d as f64,
-                                ),
-                            };
-                            assert!(
-                                (g - w).abs() <= tol * norm,
-                                "{what} {kind} k={k} d={d} sep={sep} cov {c}[{a}]: {g} vs {w}"
-                            );
-                            if matches!(kind, CovarianceType::Full | CovarianceType::Tied) {
-                                for b in 0..d {
-                                    let (g, w) = (got_cov[a * d + b], want[a * d + b]);
-                                    assert!((g - w).abs() <= tol * norm, "{what} {kind} k={k} d={d} sep={sep} cov {c}[{a},{b}]: {g} vs {w}");
-                                }
-                            }
-                        }
-                    }
-                };
-                let mut st = SuffStats::new(kind, k, d, &prep.shift);
-                accumulate(
-                    &prep,
-                    &mut st,
-                    Rows::F64(&rows),
-                    Some(&weights),
-                    &resp,
-                    &mut ws,
-                );
-                check(&st, "products", 1e-9);
-
-                // f32 rows through f32 products, against the same computation on the
-                // f32-rounded rows.
-                let rows32: Vec<f32> = rows.iter().map(|v| *v as f32).collect();
-                let rows_of32: Vec<f64> = rows32.iter().map(|v| *v as f64).collect();
-                let prep32 = Prepared::new(&p, Some(true), true);
-                let mut fast32 = vec![0.0; m * k];
-                log_prob(&prep32, Rows::F32(&rows32), &mut fast32, &mut ws);
-                let mut ref32 = vec![0.0; m * k];
-                weighted_log_prob(&p, &rows_of32, &mut ref32, &mut Scratch::default());
-                for (a, b) in fast32.iter().zip(&ref32) {
-                    assert!(
-                        (a - b).abs() <= 1e-3 * (1.0 + b.abs()),
-                        "f32 {kind} k={k} d={d} sep={sep}: {a} vs {b}"
-                    );
-                }
-
-                // The structure-of-arrays kernel for small D, against the same reference.
-                if d <= crate::small::MAX_D {
-                    let fused = Prepared::new(&p, Some(false), false);
-                    let sp = fused.small.as_ref().unwrap();
-                    let mut lp = vec![0.0; m * k];
-                    crate::small::log_prob(sp, &rows, &mut lp);
-                    for (a, b) in lp.iter().zip(&reference) {
-                        assert!(
-                            (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
-                            "small {kind} d={d}: {a} vs {b}"
-                        );
-                    }
-                    let mut s3 = SuffStats::new(kind, k, d, &fused.shift);
-                    crate::small::accumulate(
-                        sp,
-                        &mut s3,
-                        &rows,
-                        Some(&weights),
-                        &resp,
-                        &mut Default::default(),
-                    );
-                    check(&s3, "small", 1e-9);
-                }
-            }
-        }
-    }
-
-    /// Far-apart components split into product groups (full ones: one each, direct);
-    /// close ones share one.
-    #[test]
-    fn components_are_grouped_by_distance_in_their_own_spread() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        for kind in CovarianceType::ALL {
-            let p = random_params(kind, 4, 6, &mut rng);
-            assert_eq!(Prepared::new(&p, Some(true), false).n_groups(), 1);
-            let far = ndarray::Array2::from_shape_fn((4, 6), |(c, _)| 1e9 * (c / 2) as f64);
-            let p = Params::new(p.weights.clone(), far, p.covariances.clone(), 1e-6).unwrap();
-            let prep = Prepared::new(&p, Some(true), false);
-            // Full components away from c₀ are each computed directly; the others share
-            // a group per place.
-            let want = if kind == CovarianceType::Full { 4 } else { 2 };
-            assert_eq!(prep.n_groups(), want, "{kind}");
-            // Each component's moments are taken about its group's shift, within the radius.
-            for c in 0..4 {
-                let r = whitened_sq(&p, c, &prep.shift[c * 6..(c + 1) * 6]).sqrt();
-                assert!(r <= SHIFT_RADIUS_F64, "{kind} {c}: {r}");
             }
         }
     }

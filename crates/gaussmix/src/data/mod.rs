@@ -232,7 +232,7 @@ impl<'a> Data<'a> {
     /// chunk at a time.
     pub(crate) fn for_each_row(&self, start: usize, end: usize, mut f: impl FnMut(usize, &[f64])) {
         let mut buf = Vec::new();
-        for (cs, ce) in crate::engine::chunks(start, end) {
+        for (cs, ce) in crate::parallel::chunks(start, end) {
             let rows = self.rows(cs, ce).as_f64(&mut buf);
             for (i, x) in rows.chunks_exact(self.d).enumerate() {
                 f(cs + i, x);

@@ -7,10 +7,10 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::covariance::{covariances_from_precisions, CovarianceType, Covariances};
 use crate::data::Data;
-use crate::em::{nearest_pass, random_pass};
 use crate::error::{GmmError, Result};
-use crate::kmeans;
-use crate::model::Recovery;
+use crate::fit::kmeans;
+use crate::fit::pass::{nearest_pass, random_pass};
+use crate::fit::Recovery;
 use crate::options::{GmmOptions, InitMethod};
 use crate::params::Params;
 

@@ -54,8 +54,8 @@
 
 use faer::Accum;
 
-use crate::estep::LN_2PI;
-use crate::kernels::{add_packed_upper, packed_quadratic, precision_matrix, product, rm, rm_mut};
+use super::products::{add_packed_upper, packed_quadratic, precision_matrix, product, rm, rm_mut};
+use super::rowwise::LN_2PI;
 use crate::params::Params;
 use crate::stats::SuffStats;
 
@@ -301,7 +301,7 @@ pub(crate) fn chunk(
     ws: &mut AnchorWs,
 ) {
     #[cfg(target_arch = "x86_64")]
-    crate::engine::by_cpu!(
+    crate::parallel::by_cpu!(
         avx512: {
             // SAFETY: `by_cpu!` evaluates this arm only when `simd512::available()`: the
             // CPU has AVX-512F, the instruction set of `Avx512`.
@@ -956,7 +956,7 @@ unsafe fn chunk_body<O: RowOps>(
         };
     }
     st.wsum += wsum;
-    crate::estep::ln_in_place(&mut ws.lsum);
+    super::rowwise::ln_in_place(&mut ws.lsum);
     for (p, i) in ws.order.iter().enumerate() {
         log_norm[*i as usize] = ws.lbase[p] + ws.lsum[p];
     }
@@ -1306,7 +1306,7 @@ pub(crate) fn exp_nonpositive_f32(x: f32) -> f32 {
 mod tests {
     use super::*;
     use crate::covariance::{CovarianceType, Covariances};
-    use crate::estep::{normalize_rows, weighted_log_prob, Scratch};
+    use crate::kernels::rowwise::{normalize_rows, weighted_log_prob, Scratch};
     use ndarray::{Array1, Array2, Array3};
     use rand::{Rng, SeedableRng};
 

@@ -5,84 +5,20 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
-use serde::{Deserialize, Serialize};
+
+mod file;
+
+pub use file::MODEL_VERSION;
 
 use crate::covariance::{CovarianceType, Covariances};
-use crate::data::{Data, Rows};
-use crate::em::{chunk_log_prob, e_pass, run_em, with_buffers, Buffers};
-use crate::engine::{chunks, derive_seed, install, map_groups};
+use crate::data::Data;
 use crate::error::{GmmError, Result};
-use crate::estep::normalize_rows;
-use crate::init::initial_params;
-use crate::kernels::Prepared;
+use crate::fit::pass::{chunk_responsibilities, map_rows};
+use crate::fit::{FitRecord, Progress};
 use crate::linalg;
-use crate::options::{GmmBuilder, GmmOptions};
+use crate::options::{GmmBuilder, GmmOptions, StartParameters};
+use crate::parallel::derive_seed;
 use crate::params::Params;
-
-/// What happened during a fit; stored in model files.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
-#[serde(default)]
-pub struct FitRecord {
-    /// Whether the stopping rule fired before `max_iter`.
-    pub converged: bool,
-    /// EM iterations of the kept run.
-    pub n_iter: usize,
-    /// Mean log-likelihood at the start of the last iteration (scikit-learn's
-    /// `lower_bound_`; it lags the final parameters by one step).
-    pub lower_bound: f64,
-    /// The mean log-likelihood at every iteration of the kept run.
-    pub lower_bounds: Vec<f64>,
-    /// Rows of the training data.
-    pub n_samples: usize,
-    /// Total sample weight (equals `n_samples` without weights).
-    pub total_weight: f64,
-    /// Mean log-likelihood of the training data under the final parameters.
-    pub score: f64,
-    /// Bayesian information criterion on the training data.
-    pub bic: f64,
-    /// Akaike information criterion on the training data.
-    pub aic: f64,
-    /// Free parameters of the model.
-    pub n_parameters: usize,
-    /// Which restart (0-based) was kept.
-    pub best_init: usize,
-    /// Restarts that failed, with their reasons.
-    pub failed_inits: Vec<String>,
-    /// Components re-seeded by the `recover` option during the kept run.
-    pub recoveries: Vec<Recovery>,
-    /// The options of the fit.
-    pub options: GmmOptions,
-}
-
-/// A component re-seeded during EM (only with the `recover` option).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
-#[serde(default)]
-pub struct Recovery {
-    /// The EM iteration after which it happened (1-based).
-    pub iteration: usize,
-    /// The component (0-based).
-    pub component: usize,
-    /// The data row it was re-seeded on (0-based); `None` when only its covariance was
-    /// widened (at initialisation).
-    pub row: Option<usize>,
-    /// Why: lost its mass, or covariance not positive definite.
-    pub reason: String,
-}
-
-/// Progress of a running fit, for progress bars and logs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Progress {
-    /// Restart (0-based).
-    pub run: usize,
-    /// Total restarts.
-    pub n_init: usize,
-    /// EM iteration (1-based) within the run.
-    pub iteration: usize,
-    /// Mean log-likelihood at this iteration.
-    pub lower_bound: f64,
-    /// Change from the previous iteration (∞ at the first).
-    pub change: f64,
-}
 
 /// A Gaussian mixture model.
 ///
@@ -209,37 +145,13 @@ impl GaussianMixture {
         Ok(())
     }
 
-    /// Per-row results of width `width`, computed chunk by chunk in parallel.
-    fn rowwise(
-        &self,
-        data: &Data,
-        width: usize,
-        f: impl Fn(Rows, &mut [f64], &mut Buffers) + Sync + Send,
-    ) -> Vec<f64> {
-        let parts = map_groups(data.n_samples(), |s, e| {
-            let mut out = vec![0.0; (e - s) * width];
-            with_buffers(|b| {
-                for (cs, ce) in chunks(s, e) {
-                    let rows = data.rows(cs, ce);
-                    f(rows, &mut out[(cs - s) * width..(ce - s) * width], b);
-                }
-            });
-            out
-        });
-        parts.concat()
-    }
-
     /// `log p(x_i)` for every row of the data.
     pub fn score_samples_data(&self, data: &Data) -> Result<Array1<f64>> {
         self.check_features(data)?;
         let k = self.params.k;
-        let prep = Prepared::new(&self.params, None, data.is_f32());
-        let out = self.rowwise(data, 1, |rows, out, b| {
-            let mut resp = std::mem::take(&mut b.resp);
-            resp.resize(out.len() * k, 0.0);
-            chunk_log_prob(&prep, &self.params, rows, &mut resp, b);
-            normalize_rows(&mut resp, k, out);
-            b.resp = resp;
+        let out = map_rows(data, &self.params, 1, |kernel, rows, out, b| {
+            b.resp.resize(out.len() * k, 0.0);
+            chunk_responsibilities(kernel, rows, &mut b.resp, out, &mut b.ws);
         });
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(GmmError::Numerical(format!(
@@ -273,11 +185,9 @@ impl GaussianMixture {
     pub fn predict_proba_data(&self, data: &Data) -> Result<Array2<f64>> {
         self.check_features(data)?;
         let k = self.params.k;
-        let prep = Prepared::new(&self.params, None, data.is_f32());
-        let out = self.rowwise(data, k, |rows, out, b| {
+        let out = map_rows(data, &self.params, k, |kernel, rows, out, b| {
             b.log_norm.resize(out.len() / k, 0.0);
-            chunk_log_prob(&prep, &self.params, rows, out, b);
-            normalize_rows(out, k, &mut b.log_norm);
+            chunk_responsibilities(kernel, rows, out, &mut b.log_norm, &mut b.ws);
         });
         Array2::from_shape_vec((data.n_samples(), k), out)
             .map_err(|e| GmmError::Numerical(e.to_string()))
@@ -292,11 +202,10 @@ impl GaussianMixture {
     pub fn predict_data(&self, data: &Data) -> Result<Array1<usize>> {
         self.check_features(data)?;
         let k = self.params.k;
-        let prep = Prepared::new(&self.params, None, data.is_f32());
-        let out = self.rowwise(data, 1, |rows, out, b| {
+        let out = map_rows(data, &self.params, 1, |kernel, rows, out, b| {
             let mut resp = std::mem::take(&mut b.resp);
             resp.resize(out.len() * k, 0.0);
-            chunk_log_prob(&prep, &self.params, rows, &mut resp, b);
+            kernel.log_prob(rows, &mut resp, &mut b.ws);
             for (o, row) in out.iter_mut().zip(resp.chunks_exact(k)) {
                 let mut best = 0;
                 for c in 1..k {
@@ -376,6 +285,29 @@ impl GaussianMixture {
     }
 }
 
+impl StartParameters {
+    /// Starting parameters taken from a model (for warm starts and `--init-model`).
+    pub fn from_model(model: &GaussianMixture) -> Self {
+        StartParameters {
+            weights: Some(model.weights().to_owned()),
+            means: Some(model.means().to_owned()),
+            covariances: Some(model.covariances().clone()),
+            precisions: None,
+        }
+    }
+}
+
+impl GmmBuilder {
+    /// Continue from a fitted model: its parameters become the starting point and its
+    /// covariance type is used (scikit-learn's `warm_start`).
+    pub fn warm_start(mut self, model: &GaussianMixture) -> Self {
+        self.opts.covariance_type = model.covariance_type();
+        self.opts.n_components = model.n_components();
+        self.opts.start = StartParameters::from_model(model);
+        self
+    }
+}
+
 impl GmmOptions {
     /// Fits a mixture to the rows of `x` (`n_samples × n_features`).
     pub fn fit(&self, x: ArrayView2<f64>) -> Result<GaussianMixture> {
@@ -405,100 +337,9 @@ impl GmmOptions {
         data: &Data,
         progress: &mut (dyn FnMut(&Progress) + Send),
     ) -> Result<GaussianMixture> {
-        self.validate()?;
-        let k = self.n_components;
-        let eff = data.n_effective_rows();
-        if eff < k {
-            return Err(GmmError::InvalidData(format!(
-                "{eff} samples (with positive weight) are fewer than n_components = {k}; use at most {eff} components or more data"
-            )));
-        }
-        data.check_range()?;
-        install(self.n_threads, || self.fit_runs(data, progress))?
-    }
-
-    fn fit_runs(
-        &self,
-        data: &Data,
-        progress: &mut (dyn FnMut(&Progress) + Send),
-    ) -> Result<GaussianMixture> {
-        let mut best: Option<(usize, crate::em::Run)> = None;
-        let mut failures: Vec<(usize, GmmError)> = Vec::new();
-        for run in 0..self.n_init {
-            let seed = derive_seed(self.seed, run as u64, 0x1A17);
-            let outcome = initial_params(data, self, seed).and_then(|(p, init_fixes)| {
-                let mut prev = f64::NEG_INFINITY;
-                run_em(data, self, p, init_fixes, |t, l| {
-                    progress(&Progress {
-                        run,
-                        n_init: self.n_init,
-                        iteration: t,
-                        lower_bound: l,
-                        change: (l - prev).abs(),
-                    });
-                    prev = l;
-                })
-            });
-            match outcome {
-                Ok(r) => {
-                    let lb = r.lower_bounds.last().copied().unwrap_or(f64::NEG_INFINITY);
-                    let better = best.as_ref().is_none_or(|(_, b)| {
-                        lb > b.lower_bounds.last().copied().unwrap_or(f64::NEG_INFINITY)
-                    });
-                    if better {
-                        best = Some((run, r));
-                    }
-                }
-                // Bad user input is the same for every restart: report it at once.
-                Err(
-                    e @ (GmmError::InvalidData(_)
-                    | GmmError::InvalidInit(_)
-                    | GmmError::InvalidOption { .. }),
-                ) => return Err(e),
-                Err(e) => failures.push((run, e)),
-            }
-        }
-        let Some((best_init, run)) = best else {
-            // Every restart failed: the first reason is the one to show.
-            let (_, e) = failures.swap_remove(0);
-            return Err(e);
-        };
-        let final_stats = e_pass(data, &run.params, false);
-        let score = final_stats.mean_log_likelihood();
-        if !score.is_finite() {
-            return Err(GmmError::Numerical(format!(
-                "the final log-likelihood is {score}"
-            )));
-        }
-        let n = data.total_weight();
-        let n_parameters = self
-            .covariance_type
-            .n_parameters(self.n_components, data.n_features());
-        let record = FitRecord {
-            converged: run.converged,
-            n_iter: run.n_iter,
-            lower_bound: run
-                .lower_bounds
-                .last()
-                .copied()
-                .unwrap_or(f64::NEG_INFINITY),
-            lower_bounds: run.lower_bounds,
-            n_samples: data.n_samples(),
-            total_weight: n,
-            score,
-            bic: -2.0 * n * score + n_parameters as f64 * n.ln(),
-            aic: -2.0 * n * score + 2.0 * n_parameters as f64,
-            n_parameters,
-            best_init,
-            failed_inits: failures
-                .iter()
-                .map(|(r, e)| format!("restart {r}: {e}"))
-                .collect(),
-            recoveries: run.recoveries,
-            options: self.clone(),
-        };
+        let (params, record) = crate::fit::fit(self, data, progress)?;
         Ok(GaussianMixture {
-            params: run.params,
+            params,
             fit: Some(record),
         })
     }
@@ -506,14 +347,7 @@ impl GmmOptions {
     /// Runs exactly one EM iteration from the starting parameters and returns the new
     /// model and the mean log-likelihood of the start (for checks and teaching).
     pub fn one_step(&self, data: &Data) -> Result<(GaussianMixture, f64)> {
-        let seed = derive_seed(self.seed, 0, 0x1A17);
-        install(self.n_threads, || {
-            let (p, _) = initial_params(data, self, seed)?;
-            let st = e_pass(data, &p, false);
-            let l = st.mean_log_likelihood();
-            let (w, m, c) = st.m_step(self.reg_covar, self.variance_floor)?;
-            let params = Params::new(w, m, c, self.reg_covar)?;
-            Ok((GaussianMixture { params, fit: None }, l))
-        })?
+        let (params, l) = crate::fit::one_step(self, data)?;
+        Ok((GaussianMixture { params, fit: None }, l))
     }
 }

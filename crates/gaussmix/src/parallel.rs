@@ -66,7 +66,7 @@ pub(crate) fn chunks_of(
 /// own block (and `SAFETY` comment) at the call site.
 macro_rules! by_cpu {
     ($f:ident($($arg:expr),*)) => {
-        $crate::engine::by_cpu!(avx512: $f($($arg),*), avx2: $f($($arg),*), other: $f($($arg),*))
+        $crate::parallel::by_cpu!(avx512: $f($($arg),*), avx2: $f($($arg),*), other: $f($($arg),*))
     };
     (avx512: $wide:expr, avx2: $fast:expr, other: $base:expr) => {{
         #[cfg(target_arch = "x86_64")]

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::covariance::{CovarianceType, Covariances};
 use crate::error::{GmmError, Result};
-use crate::model::{FitRecord, GaussianMixture};
+use crate::fit::FitRecord;
+use crate::model::GaussianMixture;
 
 /// The model-file format version this build writes and the newest it reads.
 pub const MODEL_VERSION: u32 = 1;

@@ -8,8 +8,8 @@
 // Index loops over the compile-time D are the point here: they unroll into straight code.
 #![allow(clippy::needless_range_loop)]
 
+use super::rowwise::LN_2PI;
 use crate::covariance::CovarianceType;
-use crate::estep::LN_2PI;
 use crate::params::Params;
 use crate::stats::SuffStats;
 

@@ -1,0 +1,70 @@
+//! What a fit reports: its record (kept in model files), re-seeding events and progress.
+
+use serde::{Deserialize, Serialize};
+
+use crate::options::GmmOptions;
+
+/// What happened during a fit; stored in model files.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct FitRecord {
+    /// Whether the stopping rule fired before `max_iter`.
+    pub converged: bool,
+    /// EM iterations of the kept run.
+    pub n_iter: usize,
+    /// Mean log-likelihood at the start of the last iteration (scikit-learn's
+    /// `lower_bound_`; it lags the final parameters by one step).
+    pub lower_bound: f64,
+    /// The mean log-likelihood at every iteration of the kept run.
+    pub lower_bounds: Vec<f64>,
+    /// Rows of the training data.
+    pub n_samples: usize,
+    /// Total sample weight (equals `n_samples` without weights).
+    pub total_weight: f64,
+    /// Mean log-likelihood of the training data under the final parameters.
+    pub score: f64,
+    /// Bayesian information criterion on the training data.
+    pub bic: f64,
+    /// Akaike information criterion on the training data.
+    pub aic: f64,
+    /// Free parameters of the model.
+    pub n_parameters: usize,
+    /// Which restart (0-based) was kept.
+    pub best_init: usize,
+    /// Restarts that failed, with their reasons.
+    pub failed_inits: Vec<String>,
+    /// Components re-seeded by the `recover` option during the kept run.
+    pub recoveries: Vec<Recovery>,
+    /// The options of the fit.
+    pub options: GmmOptions,
+}
+
+/// A component re-seeded during EM (only with the `recover` option).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Recovery {
+    /// The EM iteration after which it happened (1-based).
+    pub iteration: usize,
+    /// The component (0-based).
+    pub component: usize,
+    /// The data row it was re-seeded on (0-based); `None` when only its covariance was
+    /// widened (at initialisation).
+    pub row: Option<usize>,
+    /// Why: lost its mass, or covariance not positive definite.
+    pub reason: String,
+}
+
+/// Progress of a running fit, for progress bars and logs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    /// Restart (0-based).
+    pub run: usize,
+    /// Total restarts.
+    pub n_init: usize,
+    /// EM iteration (1-based) within the run.
+    pub iteration: usize,
+    /// Mean log-likelihood at this iteration.
+    pub lower_bound: f64,
+    /// Change from the previous iteration (∞ at the first).
+    pub change: f64,
+}
