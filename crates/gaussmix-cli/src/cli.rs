@@ -18,6 +18,10 @@ use clap::{Args, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Force kernel choices (tests and benchmarks; builds with the `kernel-override`
+    /// feature only): e.g. `kernel=gemm,simd=avx2,f32-full=anchored`.
+    #[arg(long, global = true, hide = true, value_name = "SPEC")]
+    kernel_override: Option<String>,
 }
 
 /// How data files are read.
@@ -69,9 +73,9 @@ pub struct EmArgs {
 }
 
 impl EmArgs {
-    /// A builder with these options for `k` components.
-    pub fn builder(&self, k: usize) -> Result<gaussmix::GmmBuilder, gaussmix::GmmError> {
-        let mut b = gaussmix::GaussianMixture::builder(k)
+    /// Fit options from these flags for `k` components.
+    pub fn options(&self, k: usize) -> Result<gaussmix::GmmOptions, gaussmix::GmmError> {
+        let mut b = gaussmix::GaussianMixture::params(k)
             .init(self.init.parse()?)
             .n_init(self.n_init)
             .max_iter(self.max_iter)
@@ -255,6 +259,12 @@ enum Command {
 /// (0 success, 1 bad data or model, 2 usage).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(spec) = &cli.kernel_override {
+        if let Err(e) = gaussmix::force_kernels(spec) {
+            eprintln!("error: --kernel-override: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Fit(a) => commands::fit(&a),
         Command::Select(a) => select_cmd::run(&a),

@@ -88,7 +88,7 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
         )));
     }
     // Validate the EM options before reading any data.
-    a.em.builder(1)?.build()?;
+    a.em.options(1)?.validate()?;
     let start_model = a.init_model.as_deref().map(load_model).transpose()?;
     let covariance: Option<CovarianceType> = a.covariance.as_deref().map(str::parse).transpose()?;
     let (k, cov_type) = match &start_model {
@@ -168,7 +168,7 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
     }
 
     let mut builder =
-        a.em.builder(k)?
+        a.em.options(k)?
             .covariance_type(cov_type)
             .recover(a.recover);
     if let Some(v) = a.variance_floor {
@@ -177,7 +177,8 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
     if let Some(m) = &start_model {
         builder = builder.start(StartParameters::from_model(m));
     }
-    let opts = builder.build()?;
+    builder.validate()?;
+    let opts = builder;
     let mut data = match a.dtype.as_str() {
         "f64" => Data::from_slice(&table.values, table.n, table.d)?,
         "f32" if direct_f32 => Data::from_slice_f32(&f32_values, table.n, table.d)?,
@@ -359,14 +360,14 @@ pub fn predict(
     let d = data_for(&m, &table, data)?;
     let mut text = String::with_capacity(table.n * 4);
     if proba {
-        let p = m.predict_proba_data(&d)?;
+        let p = m.predict_proba(&d)?;
         for row in p.rows() {
             let cells: Vec<String> = row.iter().map(|v| num(*v)).collect();
             text += &cells.join(",");
             text.push('\n');
         }
     } else {
-        for l in m.predict_data(&d)? {
+        for l in m.predict(&d)? {
             text += &format!("{l}\n");
         }
     }
@@ -383,7 +384,7 @@ pub fn score(
     let (m, table) = load_inputs(model, data, out, a)?;
     let d = data_for(&m, &table, data)?;
     let text = if per_sample {
-        let s = m.score_samples_data(&d)?;
+        let s = m.score_samples(&d)?;
         let mut t = String::with_capacity(table.n * 20);
         for v in s {
             t += &num(v);
@@ -391,7 +392,7 @@ pub fn score(
         }
         t
     } else {
-        format!("{}\n", num(m.score_data(&d)?))
+        format!("{}\n", num(m.score(&d)?))
     };
     emit(out, &text)
 }

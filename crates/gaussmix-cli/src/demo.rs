@@ -110,13 +110,12 @@ pub fn run(dir: &Path) -> CliResult<()> {
         covariances: Some(Covariances::Full(Array3::ones((2, 1, 1)))),
         precisions: None,
     };
-    let m1 = GaussianMixture::builder(2)
+    let m1 = GaussianMixture::params(2)
         .start(start1)
         .tol(1e-10)
         .max_iter(500)
         .variance_floor(1e-3)
-        .build()?
-        .fit_data(&x1)?;
+        .fit(&x1)?;
     println!(
         "\n1-D: {} points, 2 components; start: equal weights, means = rows 246 and 100, unit variances",
         t1.n
@@ -138,12 +137,11 @@ pub fn run(dir: &Path) -> CliResult<()> {
         covariances: Some(Covariances::Full(covs)),
         precisions: None,
     };
-    let m2 = GaussianMixture::builder(2)
+    let m2 = GaussianMixture::params(2)
         .start(start2)
         .tol(1e-10)
         .max_iter(500)
-        .build()?
-        .fit_data(&x2)?;
+        .fit(&x2)?;
     println!(
         "\n2-D: {} points, 2 full-covariance components; start: equal weights, means = rows 3 and 136, covariances = the data's covariance",
         t2.n

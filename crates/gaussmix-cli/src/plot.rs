@@ -453,7 +453,7 @@ pub fn plot_model(
         )));
     }
     let data = gaussmix::Data::from_slice(&table.values, table.n, table.d)?;
-    let labels = model.predict_data(&data)?.to_vec();
+    let labels = model.predict(&data)?.to_vec();
     let points = (0..table.n)
         .map(|i| {
             (

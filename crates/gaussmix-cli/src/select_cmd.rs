@@ -149,7 +149,8 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
     if let Some(p) = &a.plot {
         check_figure_path(p, "--plot")?;
     }
-    let fit = a.em.builder(1)?.build()?;
+    let fit = a.em.options(1)?;
+    fit.validate()?;
     let table = load_table(&a.data, &a.data_args)?;
     let data = Data::from_slice(&table.values, table.n, table.d)?;
     let sel = select(

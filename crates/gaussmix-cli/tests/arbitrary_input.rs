@@ -228,14 +228,12 @@ fn check_f32_fit(
     let x: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
     let rule = expected(&x, n, d, k).expect("f32 columns here span less than 2e3");
     let data = Data::from_slice_f32(&x32, n, d).unwrap();
-    let fit = GaussianMixture::builder(k)
+    let fit = GaussianMixture::params(k)
         .covariance_type(kind)
         .recover(recover)
         .max_iter(20)
         .seed(seed)
-        .build()
-        .unwrap()
-        .fit_data(&data);
+        .fit(&data);
     check_fit_outcome(fit, rule, &x, n, d, k, reference::Tol::f32(1e-5), true)
 }
 
@@ -353,7 +351,7 @@ proptest! {
             // returns an error, and it round-trips.
             let back = GaussianMixture::from_json(&m.to_json()).unwrap();
             prop_assert_eq!(&back, &m);
-            let _ = m.score_samples(m.means());
+            let _ = m.score_samples(&m.means());
         }
     }
 
@@ -375,7 +373,7 @@ proptest! {
             return Err(TestCaseError::reject("spread between 1e4 and 1e150"));
         };
         let data = Data::from_slice(&x, n, d).unwrap();
-        let fit = GaussianMixture::builder(k).covariance_type(kind).recover(recover).max_iter(20).seed(seed).build().unwrap().fit_data(&data);
+        let fit = GaussianMixture::params(k).covariance_type(kind).recover(recover).max_iter(20).seed(seed).fit(&data);
         check_fit_outcome(fit, rule, &x, n, d, k, reference::Tol::f64(1e-9), false)?;
     }
 
@@ -439,7 +437,7 @@ proptest! {
         let d = d + 1;
         let rule = if n < k { Expected::TooFewRows } else { Expected::Fit };
         let data = Data::from_slice(&x, n, d).unwrap();
-        let fit = GaussianMixture::builder(k).covariance_type(kind).recover(recover).max_iter(20).seed(seed).build().unwrap().fit_data(&data);
+        let fit = GaussianMixture::params(k).covariance_type(kind).recover(recover).max_iter(20).seed(seed).fit(&data);
         check_fit_outcome(fit, rule, &x, n, d, k, reference::Tol::f64(1e-9), false)?;
     }
 
@@ -450,11 +448,12 @@ proptest! {
     fn non_finite_values_are_refused_naming_the_first((n, d, x, first) in poisoned_matrix()) {
         let (row, column, value) = (first / d, first % d, x[first]);
         assert_non_finite(Data::from_slice(&x, n, d).unwrap_err(), row, column, value)?;
-        let opts = GaussianMixture::builder(1).build().unwrap();
-        assert_non_finite(opts.fit_slice(&x, n, d).unwrap_err(), row, column, value)?;
+        let opts = GaussianMixture::params(1);
+        let row_major = Array2::from_shape_vec((n, d), x.clone()).unwrap();
+        assert_non_finite(opts.fit(&row_major).unwrap_err(), row, column, value)?;
         let col_major: Vec<f64> = (0..n * d).map(|p| x[(p % n) * d + p / n]).collect();
         let a = Array2::from_shape_vec((n, d).f(), col_major).unwrap();
-        assert_non_finite(opts.fit(a.view()).unwrap_err(), row, column, value)?;
+        assert_non_finite(opts.fit(&a).unwrap_err(), row, column, value)?;
     }
 
     /// The same for f32 data (the value reported as f64).

@@ -477,7 +477,7 @@ fn check_hard_fit(case: &Hard, cov: &str, recover: bool, dtype: &str) {
     }
     // f32: every full-covariance fit through the anchored kernel, which these small
     // problems would otherwise not use.
-    cmd.env("GAUSSMIX_F32_FULL", "anchored");
+    cmd.args(["--kernel-override", "f32-full=anchored"]);
     let res = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(!stderr.contains("panicked"), "{what}: {stderr}");

@@ -10,7 +10,7 @@
 use gaussmix::select::{select as select_models, Criterion, SelectOptions};
 use gaussmix::{
     kmeans, CovarianceType, Covariances, Data, GaussianMixture, GmmError, GmmOptions, InitMethod,
-    Progress,
+    Precisions, Progress,
 };
 use ndarray::{Array1, Array2, Array3};
 use numpy::{
@@ -191,7 +191,14 @@ fn covariances_to_numpy<'py>(
     py: Python<'py>,
     c: &Covariances,
 ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
-    let a = c.to_array();
+    array_to_numpy(py, c.to_array())
+}
+
+/// A dynamic-dimensional array as numpy.
+fn array_to_numpy<'py>(
+    py: Python<'py>,
+    a: ndarray::ArrayD<f64>,
+) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
     let shape = a.shape().to_vec();
     let values: Vec<f64> = a.iter().copied().collect();
     PyArray1::from_vec(py, values).reshape(shape)
@@ -317,7 +324,7 @@ impl Model {
     }
     #[getter]
     fn precisions_cholesky<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
-        covariances_to_numpy(py, &self.inner.precisions_cholesky())
+        array_to_numpy(py, self.inner.precisions_cholesky().to_array())
     }
     /// The fit record as JSON (`None` for a model built from parameters).
     #[getter]
@@ -333,7 +340,7 @@ impl Model {
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-        let labels = self.with_data(py, x, |m, d| m.predict_data(d))?;
+        let labels = self.with_data(py, x, |m, d| m.predict(d))?;
         Ok(labels_to_numpy(py, labels.to_vec()))
     }
 
@@ -343,7 +350,7 @@ impl Model {
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let p = self.with_data(py, x, |m, d| m.predict_proba_data(d))?;
+        let p = self.with_data(py, x, |m, d| m.predict_proba(d))?;
         let (n, k) = p.dim();
         PyArray1::from_vec(py, p.into_raw_vec_and_offset().0).reshape([n, k])
     }
@@ -354,7 +361,7 @@ impl Model {
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let s = self.with_data(py, x, |m, d| m.score_samples_data(d))?;
+        let s = self.with_data(py, x, |m, d| m.score_samples(d))?;
         Ok(PyArray1::from_vec(py, s.to_vec()))
     }
 
@@ -394,7 +401,7 @@ fn options(
     recover: bool,
     variance_floor: Option<f64>,
 ) -> PyResult<GmmOptions> {
-    let mut b = GaussianMixture::builder(n_components)
+    let mut b = GaussianMixture::params(n_components)
         .covariance_type(parse_kind(covariance_type)?)
         .tol(tol)
         .reg_covar(reg_covar)
@@ -409,7 +416,8 @@ fn options(
     if let Some(v) = variance_floor {
         b = b.variance_floor(v);
     }
-    b.build().map_err(value_error)
+    b.validate().map_err(value_error)?;
+    Ok(b)
 }
 
 /// One call of the library's fit (all restarts, EM, final E-step) with the GIL
@@ -472,7 +480,12 @@ fn fit(
         opts.start.covariances = Some(covariances_from_array(kind, c, "covariances_init")?);
     }
     if let Some(p) = &precisions_init {
-        opts.start.precisions = Some(covariances_from_array(kind, p, "precisions_init")?);
+        opts.start.precisions = Some(match covariances_from_array(kind, p, "precisions_init")? {
+            Covariances::Full(a) => Precisions::Full(a),
+            Covariances::Tied(a) => Precisions::Tied(a),
+            Covariances::Diag(a) => Precisions::Diag(a),
+            Covariances::Spherical(a) => Precisions::Spherical(a),
+        });
     }
     let input = Input::new(x)?;
     let (rows, n, d) = input.rows()?;
@@ -481,7 +494,7 @@ fn fit(
         .detach(move || {
             let data = rows.data(n, d, w)?;
             match progress {
-                None => opts.fit_data(&data),
+                None => opts.fit(&data),
                 Some(cb) => opts.fit_with_progress(&data, &mut |p: &Progress| {
                     Python::attach(|py| {
                         // A failing callback (e.g. a closed stdout) must not stop the fit.
@@ -510,7 +523,9 @@ fn kmeans_plus_plus<'py>(
     let picks = py
         .detach(move || {
             let data = rows.data(n, d, w)?;
-            kmeans::kmeans_plus_plus_indices(&data, n_clusters, seed)
+            kmeans::KMeans::params(n_clusters)
+                .seed(seed)
+                .plus_plus_indices(&data)
         })
         .map_err(value_error)?;
     Ok(labels_to_numpy(py, picks))
@@ -534,9 +549,11 @@ fn kmeans_labels<'py>(
     let (labels, centers) = py
         .detach(move || {
             let data = rows.data(n, d, w)?;
-            let fit = kmeans::kmeans(&data, n_clusters, seed, max_iter.max(1))?;
-            let labels = kmeans::assign(&data, fit.centers.view())?;
-            Ok::<_, GmmError>((labels, fit.centers))
+            let fit = kmeans::KMeans::params(n_clusters)
+                .seed(seed)
+                .max_iter(max_iter.max(1))
+                .fit(&data)?;
+            Ok::<_, GmmError>((fit.labels, fit.centers))
         })
         .map_err(value_error)?;
     Ok((

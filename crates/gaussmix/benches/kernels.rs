@@ -15,7 +15,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
-use gaussmix::bench_api::em_iteration;
+use gaussmix::bench::em_iteration;
 use gaussmix::{CovarianceType, Covariances, Data, GaussianMixture};
 use ndarray::{Array1, Array2, Array3};
 

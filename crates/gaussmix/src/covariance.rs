@@ -185,6 +185,65 @@ impl Covariances {
     }
 }
 
+/// Precision matrices (inverse covariances) or their Cholesky factors, in the same
+/// per-type shapes as [`Covariances`] (full `K×D×D`, tied `D×D`, diag `K×D`, spherical
+/// `K`). A type of its own, so that a precision is never taken for a covariance.
+///
+/// ```
+/// use gaussmix::{CovarianceType, Precisions};
+/// use ndarray::array;
+/// let p = Precisions::Diag(array![[1.0, 4.0]]);
+/// assert_eq!(p.covariance_type(), CovarianceType::Diag);
+/// assert_eq!(p.to_array().shape(), &[1, 2]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Precisions {
+    /// `K×D×D`.
+    Full(Array3<f64>),
+    /// `D×D`, shared by all components.
+    Tied(Array2<f64>),
+    /// `K×D`: one value per component and feature.
+    Diag(Array2<f64>),
+    /// `K`: one value per component.
+    Spherical(Array1<f64>),
+}
+
+impl Precisions {
+    /// Which kind this is.
+    pub fn covariance_type(&self) -> CovarianceType {
+        self.as_matrices().covariance_type()
+    }
+
+    /// The array with its per-type shape, as a dynamic-dimensional array.
+    pub fn to_array(&self) -> ArrayD<f64> {
+        self.as_matrices().to_array()
+    }
+
+    /// The same arrays in the shape container the per-type helpers work on.
+    fn as_matrices(&self) -> Covariances {
+        match self {
+            Precisions::Full(a) => Covariances::Full(a.clone()),
+            Precisions::Tied(a) => Covariances::Tied(a.clone()),
+            Precisions::Diag(a) => Covariances::Diag(a.clone()),
+            Precisions::Spherical(a) => Covariances::Spherical(a.clone()),
+        }
+    }
+
+    fn from_matrices(m: Covariances) -> Self {
+        match m {
+            Covariances::Full(a) => Precisions::Full(a),
+            Covariances::Tied(a) => Precisions::Tied(a),
+            Covariances::Diag(a) => Precisions::Diag(a),
+            Covariances::Spherical(a) => Precisions::Spherical(a),
+        }
+    }
+
+    /// Checks the shape against `k` components and `d` features.
+    pub(crate) fn check_shape(&self, k: usize, d: usize, what: &str) -> Result<()> {
+        self.as_matrices().check_shape(k, d, what)
+    }
+}
+
 /// Precision Cholesky factors in a flat layout the kernels read directly.
 ///
 /// - full: `K` upper-triangular `D×D` blocks `U_k` (row-major), `Σ_k⁻¹ = U_k U_kᵀ`
@@ -284,7 +343,12 @@ impl PrecisionCholesky {
     }
 
     /// The factors in scikit-learn's per-type shape.
-    pub fn to_covariances_shape(&self) -> Covariances {
+    pub fn to_precisions(&self) -> Precisions {
+        Precisions::from_matrices(self.to_covariances_shape())
+    }
+
+    /// The factors in the per-type shape container.
+    fn to_covariances_shape(&self) -> Covariances {
         let (k, d) = (self.k, self.d);
         match self.kind {
             CovarianceType::Full => Covariances::Full(
@@ -306,10 +370,11 @@ impl PrecisionCholesky {
 /// Builds covariances from precision matrices (the inverse), for users who start from
 /// scikit-learn's `precisions_init`.
 pub(crate) fn covariances_from_precisions(
-    prec: &Covariances,
+    prec: &Precisions,
     k: usize,
     d: usize,
 ) -> Result<Covariances> {
+    let prec = &prec.as_matrices();
     let bad = |c: usize| {
         GmmError::InvalidInit(format!(
             "the precision matrix of component {c} is not positive definite; precisions must be inverses of covariance matrices"

@@ -9,6 +9,11 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum GmmError {
+    /// An error raised by linfa's dataset handling (the `linfa` feature).
+    #[cfg(feature = "linfa")]
+    #[error("linfa: {0}")]
+    Linfa(String),
+
     /// An option is outside its allowed range.
     #[error("invalid option `{name}`: {message}")]
     InvalidOption {
@@ -93,5 +98,12 @@ pub(crate) fn invalid_option(name: &'static str, message: impl Into<String>) -> 
     GmmError::InvalidOption {
         name,
         message: message.into(),
+    }
+}
+
+#[cfg(feature = "linfa")]
+impl From<linfa::Error> for GmmError {
+    fn from(e: linfa::Error) -> Self {
+        GmmError::Linfa(e.to_string())
     }
 }

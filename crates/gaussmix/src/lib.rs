@@ -13,8 +13,8 @@
 //!
 //! // Two well-separated 1-D clusters.
 //! let x = Array2::from_shape_fn((200, 1), |(i, _)| if i < 100 { i as f64 * 0.01 } else { 50.0 + i as f64 * 0.01 });
-//! let model = GaussianMixture::builder(2).seed(1).build()?.fit(x.view())?;
-//! let proba = model.predict_proba(x.view())?;
+//! let model = GaussianMixture::params(2).seed(1).fit(&x)?;
+//! let proba = model.predict_proba(&x)?;
 //! assert!((proba.row(0).sum() - 1.0).abs() < 1e-12);
 //! assert_eq!(model.n_parameters(), 5);
 //! let back = GaussianMixture::from_json(&model.to_json())?;
@@ -35,6 +35,8 @@ mod error;
 mod fit;
 mod kernels;
 mod linalg;
+#[cfg(feature = "linfa")]
+mod linfa_traits;
 mod model;
 mod options;
 mod parallel;
@@ -46,17 +48,19 @@ mod simd256;
 mod simd512;
 mod stats;
 
-pub use covariance::{CovarianceType, Covariances};
-pub use data::Data;
+pub use covariance::{CovarianceType, Covariances, Precisions};
+pub use cpu::force_kernels;
+pub use data::{AsData, Data};
 pub use error::{GmmError, Result};
 pub use fit::kmeans;
 pub use fit::{FitRecord, Progress, Recovery};
 pub use model::{GaussianMixture, MODEL_VERSION};
-pub use options::{GmmBuilder, GmmOptions, InitMethod, StartParameters, MAX_THREADS};
+pub use options::{GmmOptions, InitMethod, StartParameters, MAX_THREADS};
 
-/// Entry points for the benchmarks (`benches/kernels.rs`); not a stable API.
-#[doc(hidden)]
-pub mod bench_api {
+/// Entry points for the benchmarks (`benches/kernels.rs`), behind the `bench` feature;
+/// not part of the stable API.
+#[cfg(feature = "bench")]
+pub mod bench {
     use crate::{Data, GaussianMixture, Result};
 
     /// One EM iteration (E-step pass with moment accumulation, M-step, factorisation)

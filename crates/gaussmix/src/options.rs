@@ -1,5 +1,5 @@
-//! Fit options: a builder whose `build` validates every value, named as scikit-learn
-//! names them.
+//! Fit options: one type, [`GmmOptions`], named as scikit-learn names them, set with
+//! chained methods and checked by [`GmmOptions::validate`] before every fit.
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,7 +7,7 @@ use std::str::FromStr;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
-use crate::covariance::{CovarianceType, Covariances};
+use crate::covariance::{CovarianceType, Covariances, Precisions};
 use crate::error::{invalid_option, GmmError, Result};
 
 /// Upper bound on `n_threads`: far beyond any machine, low enough not to exhaust the OS.
@@ -80,7 +80,7 @@ pub struct StartParameters {
     pub covariances: Option<Covariances>,
     /// Precisions (inverse covariances) in per-type shape; used when `covariances` is
     /// `None`.
-    pub precisions: Option<Covariances>,
+    pub precisions: Option<Precisions>,
 }
 
 impl StartParameters {
@@ -93,8 +93,25 @@ impl StartParameters {
     }
 }
 
-/// Validated fit options. Build with [`GaussianMixture::builder`].
+/// The options of a fit: scikit-learn's `GaussianMixture` parameters, set with
+/// chained methods and checked by [`GmmOptions::validate`] (every fit calls it).
+///
+/// ```
+/// use gaussmix::{CovarianceType, GaussianMixture, InitMethod};
+/// use ndarray::array;
+///
+/// let x = array![[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [10.0, 10.2], [10.1, 9.9], [9.8, 10.0]];
+/// let model = GaussianMixture::params(2)
+///     .covariance_type(CovarianceType::Diag)
+///     .init(InitMethod::KMeans)
+///     .seed(42)
+///     .fit(&x)?;
+/// assert!(model.converged());
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[must_use = "options do nothing until `fit` is called"]
+#[non_exhaustive]
 pub struct GmmOptions {
     /// Number of mixture components `K` (≥ 1).
     pub n_components: usize,
@@ -143,115 +160,125 @@ impl Default for GmmOptions {
     }
 }
 
-/// Builder for [`GmmOptions`]; every setter is checked in [`GmmBuilder::build`].
-#[derive(Clone, Debug)]
-pub struct GmmBuilder {
-    pub(crate) opts: GmmOptions,
-}
-
-impl GmmBuilder {
-    pub(crate) fn new(n_components: usize) -> Self {
-        GmmBuilder {
-            opts: GmmOptions {
-                n_components,
-                ..GmmOptions::default()
-            },
+impl GmmOptions {
+    /// Options for `n_components` components with scikit-learn's defaults; set others
+    /// with the methods below (each checked by [`GmmOptions::validate`], which every fit
+    /// calls). Also reachable as [`GaussianMixture::params`](crate::GaussianMixture::params).
+    ///
+    /// ```
+    /// use gaussmix::{CovarianceType, GmmOptions};
+    /// let opts = GmmOptions::new(3).covariance_type(CovarianceType::Diag).n_init(4).seed(7);
+    /// assert_eq!(opts.n_components, 3);
+    /// assert!(opts.validate().is_ok());
+    /// ```
+    pub fn new(n_components: usize) -> Self {
+        GmmOptions {
+            n_components,
+            ..GmmOptions::default()
         }
     }
 
     /// Covariance kind (default full).
+    #[must_use]
     pub fn covariance_type(mut self, t: CovarianceType) -> Self {
-        self.opts.covariance_type = t;
+        self.covariance_type = t;
         self
     }
     /// Initialisation method (default k-means++).
+    #[must_use]
     pub fn init(mut self, m: InitMethod) -> Self {
-        self.opts.init = m;
+        self.init = m;
         self
     }
     /// Restarts (default 1).
+    #[must_use]
     pub fn n_init(mut self, n: usize) -> Self {
-        self.opts.n_init = n;
+        self.n_init = n;
         self
     }
     /// Iteration cap per run (default 100).
+    #[must_use]
     pub fn max_iter(mut self, n: usize) -> Self {
-        self.opts.max_iter = n;
+        self.max_iter = n;
         self
     }
     /// Convergence tolerance (default 1e-3).
+    #[must_use]
     pub fn tol(mut self, t: f64) -> Self {
-        self.opts.tol = t;
+        self.tol = t;
         self
     }
     /// Covariance regulariser (default 1e-6).
+    #[must_use]
     pub fn reg_covar(mut self, r: f64) -> Self {
-        self.opts.reg_covar = r;
+        self.reg_covar = r;
         self
     }
     /// The seed notebook's variance floor (off by default).
+    #[must_use]
     pub fn variance_floor(mut self, v: f64) -> Self {
-        self.opts.variance_floor = Some(v);
+        self.variance_floor = Some(v);
         self
     }
     /// Random seed (default 0).
+    #[must_use]
     pub fn seed(mut self, s: u64) -> Self {
-        self.opts.seed = s;
+        self.seed = s;
         self
     }
     /// Thread count (default: all cores).
+    #[must_use]
     pub fn n_threads(mut self, n: usize) -> Self {
-        self.opts.n_threads = Some(n);
+        self.n_threads = Some(n);
         self
     }
     /// Re-seed dead or collapsed components instead of failing (default off).
+    #[must_use]
     pub fn recover(mut self, on: bool) -> Self {
-        self.opts.recover = on;
+        self.recover = on;
         self
     }
     /// Starting weights (`K`).
+    #[must_use]
     pub fn weights_init(mut self, w: Array1<f64>) -> Self {
-        self.opts.start.weights = Some(w);
+        self.start.weights = Some(w);
         self
     }
     /// Starting means (`K×D`).
+    #[must_use]
     pub fn means_init(mut self, m: Array2<f64>) -> Self {
-        self.opts.start.means = Some(m);
+        self.start.means = Some(m);
         self
     }
     /// Starting covariances (per-type shape).
+    #[must_use]
     pub fn covariances_init(mut self, c: Covariances) -> Self {
-        self.opts.start.covariances = Some(c);
+        self.start.covariances = Some(c);
         self
     }
     /// Starting precisions, the inverse covariances (per-type shape).
-    pub fn precisions_init(mut self, p: Covariances) -> Self {
-        self.opts.start.precisions = Some(p);
+    #[must_use]
+    pub fn precisions_init(mut self, p: Precisions) -> Self {
+        self.start.precisions = Some(p);
         self
     }
     /// All starting parameters at once.
+    #[must_use]
     pub fn start(mut self, s: StartParameters) -> Self {
-        self.opts.start = s;
+        self.start = s;
         self
-    }
-    /// Validates every option and returns the options, or an error naming the first
-    /// option out of range.
-    pub fn build(self) -> Result<GmmOptions> {
-        self.opts.validate()?;
-        Ok(self.opts)
     }
 }
 
 impl GmmOptions {
-    /// Checks every option; [`GmmBuilder::build`] and every fit call it, so options
-    /// assembled or changed field by field are refused with the same errors instead of
-    /// misbehaving.
+    /// Checks every option; every fit calls it, so options assembled or changed field
+    /// by field are refused with the same errors instead of misbehaving.
     ///
     /// ```
     /// let mut o = gaussmix::GmmOptions::default();
     /// o.n_init = 0;
     /// assert!(o.validate().is_err());
-    /// assert!(o.fit_slice(&[0.0, 1.0, 2.0], 3, 1).is_err());
+    /// assert!(o.fit(&ndarray::array![[0.0], [1.0], [2.0]]).is_err());
     /// ```
     pub fn validate(&self) -> Result<()> {
         let o = self;
@@ -303,13 +330,13 @@ mod tests {
     use super::*;
     use crate::GaussianMixture;
 
-    /// Every out-of-range option is refused by `build` (and by `validate` on a value
-    /// assembled by hand), naming the option.
+    /// Every out-of-range option is refused by `validate` (and so by every fit),
+    /// naming the option.
     #[test]
-    fn build_refuses_each_bad_option_by_name() {
-        let b = || GaussianMixture::builder(2);
-        let cases: Vec<(GmmBuilder, &str)> = vec![
-            (GaussianMixture::builder(0), "n_components"),
+    fn validate_refuses_each_bad_option_by_name() {
+        let b = || GaussianMixture::params(2);
+        let cases: Vec<(GmmOptions, &str)> = vec![
+            (GaussianMixture::params(0), "n_components"),
             (b().n_init(0), "n_init"),
             (b().max_iter(0), "max_iter"),
             (b().tol(-1.0), "tol"),
@@ -320,21 +347,21 @@ mod tests {
             (b().n_threads(0), "n_threads"),
             (b().n_threads(MAX_THREADS + 1), "n_threads"),
         ];
-        for (builder, name) in cases {
-            match builder.build() {
+        let x = ndarray::array![[0.0], [1.0], [2.0], [3.0]];
+        for (opts, name) in cases {
+            match opts.validate() {
                 Err(GmmError::InvalidOption { name: got, .. }) => assert_eq!(got, name),
                 other => panic!("{name}: {other:?}"),
             }
+            match opts.fit(&x) {
+                Err(GmmError::InvalidOption { name: got, .. }) => assert_eq!(got, name),
+                other => panic!("fit with a bad {name}: {other:?}"),
+            }
         }
-        let o = b()
-            .tol(0.0)
-            .reg_covar(0.0)
-            .variance_floor(0.0)
-            .n_threads(1)
-            .build()
-            .unwrap();
+        let o = b().tol(0.0).reg_covar(0.0).variance_floor(0.0).n_threads(1);
         assert_eq!((o.n_components, o.tol, o.n_threads), (2, 0.0, Some(1)));
-        // A value assembled by hand, never built.
+        assert!(o.validate().is_ok());
+        // A value assembled field by field.
         let o = GmmOptions {
             max_iter: 0,
             ..GmmOptions::default()
@@ -350,7 +377,7 @@ mod tests {
 
     #[test]
     fn defaults_are_scikit_learns() {
-        let o = GaussianMixture::builder(3).build().unwrap();
+        let o = GaussianMixture::params(3);
         assert_eq!(o.covariance_type, CovarianceType::Full);
         assert_eq!(
             (o.n_init, o.max_iter, o.tol, o.reg_covar),

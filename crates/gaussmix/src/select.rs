@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use gaussmix::select::{select, Criterion, SelectOptions};
-//! use gaussmix::{CovarianceType, Covariances, Data, GaussianMixture};
+//! use gaussmix::{CovarianceType, Covariances, GaussianMixture};
 //! use ndarray::array;
 //!
 //! // 600 rows drawn from three well-separated 1-D components.
@@ -13,10 +13,9 @@
 //!     Covariances::Spherical(array![1.0, 1.0, 2.0]),
 //! )?;
 //! let (x, _) = truth.sample(600, 1)?;
-//! let data = Data::from_view(x.view())?;
 //! let opts = SelectOptions::new(1..=5, vec![CovarianceType::Full], Criterion::Bic)
-//!     .with_fit_options(GaussianMixture::builder(1).n_init(2).seed(0).build()?);
-//! let sel = select(&data, &opts)?;
+//!     .with_fit_options(GaussianMixture::params(1).n_init(2).seed(0));
+//! let sel = select(&x, &opts)?;
 //! assert_eq!(sel.best.n_components(), 3);
 //! assert_eq!(sel.candidates[0].k, 3);
 //! # Ok::<(), gaussmix::GmmError>(())
@@ -29,7 +28,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::covariance::CovarianceType;
-use crate::data::Data;
+use crate::data::{AsData, Data};
 use crate::error::{invalid_option, GmmError, Result};
 use crate::model::GaussianMixture;
 use crate::options::GmmOptions;
@@ -156,8 +155,9 @@ pub struct Selection {
 }
 
 /// `−Σ w_i Σ_k r_ik ln r_ik`: the entropy of the responsibilities (0 for hard clusters).
-pub fn classification_entropy(model: &GaussianMixture, data: &Data) -> Result<f64> {
-    let p = model.predict_proba_data(data)?;
+pub fn classification_entropy<X: AsData + ?Sized>(model: &GaussianMixture, x: &X) -> Result<f64> {
+    let data = x.as_data()?;
+    let p = model.predict_proba(&*data)?;
     let mut total = 0.0;
     for (i, row) in p.rows().into_iter().enumerate() {
         let w = data.weights().map_or(1.0, |w| w[i]);
@@ -169,7 +169,9 @@ pub fn classification_entropy(model: &GaussianMixture, data: &Data) -> Result<f6
 
 /// Fits every candidate (in parallel; deterministic for any thread count) and ranks them.
 /// A failing candidate is recorded with its reason; only if all fail is it an error.
-pub fn select(data: &Data, opts: &SelectOptions) -> Result<Selection> {
+pub fn select<X: AsData + ?Sized>(x: &X, opts: &SelectOptions) -> Result<Selection> {
+    let data = x.as_data()?;
+    let data: &Data = &data;
     if opts.ks.is_empty() {
         return Err(invalid_option(
             "k",
@@ -204,7 +206,7 @@ pub fn select(data: &Data, opts: &SelectOptions) -> Result<Selection> {
                 o.covariance_type = t;
                 o.n_threads = None; // run inside the selection's pool
                 let n_parameters = t.n_parameters(k, data.n_features());
-                let fitted = o.fit_data(data).and_then(|m| {
+                let fitted = o.fit(data).and_then(|m| {
                     let h = classification_entropy(&m, data)?;
                     Ok((m, h))
                 });

@@ -124,19 +124,17 @@ fn compare(kind: CovarianceType, pr: &Problem, f32_data: bool, tol: &Tolerances)
     let (n, d) = pr.x.dim();
     let max_iter = 60;
     let reference = centred::fit(pr.start.clone(), &pr.x, 1e-3, max_iter, 1e-6);
-    let opts = GaussianMixture::builder(K)
+    let opts = GaussianMixture::params(K)
         .covariance_type(kind)
         .max_iter(max_iter)
         .weights_init(Array1::from_vec(pr.start.weights.clone()))
         .means_init(Array2::from_shape_fn((K, d), |(c, j)| pr.start.means[c][j]))
-        .covariances_init(pr.start.covariances())
-        .build()
-        .unwrap();
+        .covariances_init(pr.start.covariances());
     let x32: Vec<f32> = pr.x.iter().map(|v| *v as f32).collect();
     let fitted = if f32_data {
-        opts.fit_data(&Data::from_slice_f32(&x32, n, d).unwrap())
+        opts.fit(&Data::from_slice_f32(&x32, n, d).unwrap())
     } else {
-        opts.fit(pr.x.view())
+        opts.fit(&pr.x)
     };
     let model = match fitted {
         Ok(m) => m,
@@ -209,6 +207,7 @@ fn sweep(
     f32_data: bool,
     tol: &Tolerances,
 ) {
+    common::force_kernels_for_child();
     let mut failures = Vec::new();
     let mut cases = 0;
     for &kind in kinds {
@@ -308,19 +307,27 @@ fn every_kernel_is_exact_when_forced() {
     type Run<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
     let runs: [Run; 5] = [
         (
-            &[("GAUSSMIX_KERNEL", "gemm")],
+            &[(common::CHILD_KERNELS, "kernel=gemm")],
             "equals_the_centred_em",
             "4 passed",
         ),
         (
-            &[("GAUSSMIX_KERNEL", "fused")],
+            &[(common::CHILD_KERNELS, "kernel=fused")],
             "equals_the_centred_em",
             "4 passed",
         ),
-        (&[("GAUSSMIX_SIMD", "portable")], "centred_em", "5 passed"),
-        (&[("GAUSSMIX_SIMD", "avx2")], "centred_em", "5 passed"),
         (
-            &[("GAUSSMIX_F32_FULL", "anchored")],
+            &[(common::CHILD_KERNELS, "simd=portable")],
+            "centred_em",
+            "5 passed",
+        ),
+        (
+            &[(common::CHILD_KERNELS, "simd=avx2")],
+            "centred_em",
+            "5 passed",
+        ),
+        (
+            &[(common::CHILD_KERNELS, "f32-full=anchored")],
             "track_the_centred_em",
             "1 passed",
         ),

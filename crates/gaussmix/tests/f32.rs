@@ -10,20 +10,19 @@ fn start_for(case: &Case, kind: CovarianceType) -> StartParameters {
     let k = case.json["n_components"].as_u64().unwrap() as usize;
     let d = case.json["n_features"].as_u64().unwrap() as usize;
     // The fixture's weights and means; covariances from one f64 M-step of that start.
-    let model = GaussianMixture::builder(k)
+    let model = GaussianMixture::params(k)
         .covariance_type(kind)
         .means_init(mat(&case.json["init"]["means"], k, d))
         .weights_init(vec1(&case.json["init"]["weights"]))
         .max_iter(1)
-        .build()
-        .unwrap()
-        .fit(case.x.view())
+        .fit(&case.x)
         .unwrap();
     StartParameters::from_model(&model)
 }
 
 #[test]
 fn f32_fits_match_f64_fits() {
+    common::force_kernels_for_child();
     // synthetic_5000x5 (D = 5) runs the product kernels, iris (D = 4) the fused ones.
     for name in ["synthetic_5000x5_full", "iris_full", "faithful_full"] {
         let case = load(name);
@@ -34,18 +33,16 @@ fn f32_fits_match_f64_fits() {
         for kind in CovarianceType::ALL {
             let start = start_for(&case, kind);
             let k = start.weights.as_ref().unwrap().len();
-            let opts = GaussianMixture::builder(k)
+            let opts = GaussianMixture::params(k)
                 .covariance_type(kind)
                 .start(start)
                 .tol(0.0)
-                .max_iter(25)
-                .build()
-                .unwrap();
+                .max_iter(25);
             let a = opts
-                .fit_data(&Data::from_slice_f32(&x32, n, d).unwrap())
+                .fit(&Data::from_slice_f32(&x32, n, d).unwrap())
                 .unwrap();
             // The reference sees the same (f32-rounded) values in f64.
-            let b = opts.fit(x64.view()).unwrap();
+            let b = opts.fit(&x64).unwrap();
             let what = format!("{name} {kind}");
             assert_close(
                 &format!("{what} weights"),
@@ -80,22 +77,21 @@ fn f32_fits_match_f64_fits() {
 
 #[test]
 fn f32_em_is_monotone_and_thread_independent() {
+    common::force_kernels_for_child();
     let case = load("synthetic_5000x5_full");
     let x32: Vec<f32> = case.x.iter().map(|v| *v as f32).collect();
     let (n, d) = case.x.dim();
     let data = Data::from_slice_f32(&x32, n, d).unwrap();
     for kind in CovarianceType::ALL {
         let fit = |threads: usize| {
-            GaussianMixture::builder(6)
+            GaussianMixture::params(6)
                 .covariance_type(kind)
                 .init(gaussmix::InitMethod::Random)
                 .seed(3)
                 .tol(0.0)
                 .max_iter(40)
                 .n_threads(threads)
-                .build()
-                .unwrap()
-                .fit_data(&data)
+                .fit(&data)
                 .unwrap()
         };
         let (a, b) = (fit(1), fit(2));
@@ -111,10 +107,8 @@ fn f32_em_is_monotone_and_thread_independent() {
         }
         // Predictions on f32 data agree with predictions on the same values in f64.
         let x64: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
-        let p32 = a.predict_data(&data).unwrap();
-        let p64 = a
-            .predict_data(&Data::from_slice(&x64, n, d).unwrap())
-            .unwrap();
+        let p32 = a.predict(&data).unwrap();
+        let p64 = a.predict(&Data::from_slice(&x64, n, d).unwrap()).unwrap();
         let differ = p32.iter().zip(&p64).filter(|(u, v)| u != v).count();
         assert!(differ <= n / 1000, "{kind}: {differ} labels differ");
     }
@@ -122,6 +116,7 @@ fn f32_em_is_monotone_and_thread_independent() {
 
 #[test]
 fn f32_non_finite_values_are_located() {
+    common::force_kernels_for_child();
     let x = [1.0f32, 2.0, f32::NAN, 4.0];
     match Data::from_slice_f32(&x, 2, 2) {
         Err(gaussmix::GmmError::NonFinite { row, column, .. }) => assert_eq!((row, column), (1, 0)),
@@ -170,6 +165,7 @@ fn separated_clusters(n: usize, k: usize, d: usize, seed: u64) -> Vec<f32> {
 /// nearest means, the f32 fit follows the f64 fit of the same values.
 #[test]
 fn f32_full_covariance_fit_tracks_f64_on_separated_clusters() {
+    common::force_kernels_for_child();
     // K = 16, D = 16: where the anchored kernel is chosen by default.
     let (n, k, d) = (24_000, 16, 16);
     let x32 = separated_clusters(n, k, d, 7);
@@ -182,24 +178,21 @@ fn f32_full_covariance_fit_tracks_f64_on_separated_clusters() {
     let cov = centred.t().dot(&centred) / (n as f64 - 1.0);
     let means = Array2::from_shape_fn((k, d), |(c, j)| x64[(c * 1499) * d + j]);
     let covs = ndarray::Array3::from_shape_fn((k, d, d), |(_, a, b)| cov[[a, b]]);
-    let opts = GaussianMixture::builder(k)
+    let opts = GaussianMixture::params(k)
         .covariance_type(CovarianceType::Full)
         .weights_init(ndarray::Array1::from_elem(k, 1.0 / k as f64))
         .means_init(means)
         .covariances_init(gaussmix::Covariances::Full(covs))
         .tol(0.0)
-        .max_iter(30)
-        .build()
-        .unwrap();
+        .max_iter(30);
     let a = opts
-        .fit_data(&Data::from_slice_f32(&x32, n, d).unwrap())
+        .fit(&Data::from_slice_f32(&x32, n, d).unwrap())
         .unwrap();
-    let b = opts.fit_data(&data64).unwrap();
+    let b = opts.fit(&data64).unwrap();
     let (ra, rb) = (a.fit_record().unwrap(), b.fit_record().unwrap());
-    let e32 =
-        gaussmix::bench_api::em_iteration(&Data::from_slice_f32(&x32, n, d).unwrap(), &b, 1e-6)
-            .unwrap();
-    let e64 = gaussmix::bench_api::em_iteration(&data64, &b, 1e-6).unwrap();
+    let e32 = gaussmix::bench::em_iteration(&Data::from_slice_f32(&x32, n, d).unwrap(), &b, 1e-6)
+        .unwrap();
+    let e64 = gaussmix::bench::em_iteration(&data64, &b, 1e-6).unwrap();
     // The README's claim: one f32 E-step at the f64 optimum gives its log-likelihood to
     // 3e-9 (measured 6.5e-10).
     assert!(
@@ -235,22 +228,21 @@ fn f32_full_covariance_fit_tracks_f64_on_separated_clusters() {
 /// f64: `em::tests`.)
 #[test]
 fn f32_zero_weight_row_that_overflows_is_ignored() {
+    common::force_kernels_for_child();
     let (n, d) = (400, 6);
     let mut x32 = separated_clusters(n, 3, d, 3);
     x32[5 * d] = 3e19;
     let x64: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
     let mut w = vec![1.0; n];
     w[5] = 0.0;
-    let opts = GaussianMixture::builder(3)
+    let opts = GaussianMixture::params(3)
         .covariance_type(CovarianceType::Full)
         .means_init(Array2::from_shape_fn((3, d), |(c, j)| {
             x64[(10 + c) * d + j]
         }))
-        .max_iter(20)
-        .build()
-        .unwrap();
+        .max_iter(20);
     let b = opts
-        .fit_data(
+        .fit(
             &Data::from_slice(&x64, n, d)
                 .unwrap()
                 .with_weights(&w)
@@ -258,7 +250,7 @@ fn f32_zero_weight_row_that_overflows_is_ignored() {
         )
         .unwrap();
     let a = opts
-        .fit_data(
+        .fit(
             &Data::from_slice_f32(&x32, n, d)
                 .unwrap()
                 .with_weights(&w)
@@ -279,28 +271,29 @@ fn f32_zero_weight_row_that_overflows_is_ignored() {
 }
 
 /// The f32 tests again in child processes: with the anchored kernel forced for every
-/// full-covariance fit (`GAUSSMIX_F32_FULL=anchored`: the small fixtures would otherwise
+/// full-covariance fit (`f32-full=anchored`: the small fixtures would otherwise
 /// go through f64 conversion), and that with the AVX2 row loops too
-/// (`GAUSSMIX_SIMD=avx2`), which an AVX-512 machine would otherwise never run.
+/// (`simd=avx2`), which an AVX-512 machine would otherwise never run.
 #[test]
 fn f32_tests_pass_with_the_anchored_kernel_forced_and_on_the_avx2_paths() {
     for simd in [None, Some("avx2"), Some("portable")] {
         let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-        cmd.env("GAUSSMIX_F32_FULL", "anchored").args([
+        let spec = match simd {
+            Some(s) => format!("f32-full=anchored,simd={s}"),
+            None => "f32-full=anchored".to_string(),
+        };
+        cmd.env(common::CHILD_KERNELS, &spec).args([
             "--test-threads",
             "1",
             "f32_f",
             "f32_em",
             "f32_zero",
         ]);
-        if let Some(s) = simd {
-            cmd.env("GAUSSMIX_SIMD", s);
-        }
         let out = cmd.output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && text.contains("4 passed"),
-            "GAUSSMIX_F32_FULL=anchored GAUSSMIX_SIMD={simd:?}:\n{text}\n{}",
+            "{spec}:\n{text}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -331,17 +324,11 @@ fn f32_data_beyond_the_f32_square_range_is_never_refused() {
             .collect();
         let x64: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
         for kind in CovarianceType::ALL {
-            let opts = GaussianMixture::builder(2)
-                .covariance_type(kind)
-                .seed(3)
-                .build()
-                .unwrap();
+            let opts = GaussianMixture::params(2).covariance_type(kind).seed(3);
             let a = opts
-                .fit_data(&Data::from_slice_f32(&x32, n, d).unwrap())
+                .fit(&Data::from_slice_f32(&x32, n, d).unwrap())
                 .unwrap_or_else(|e| panic!("{kind} d={d}: f32 refused: {e}"));
-            let b = opts
-                .fit_data(&Data::from_slice(&x64, n, d).unwrap())
-                .unwrap();
+            let b = opts.fit(&Data::from_slice(&x64, n, d).unwrap()).unwrap();
             let (ra, rb) = (a.fit_record().unwrap(), b.fit_record().unwrap());
             assert_eq!(ra.n_iter, rb.n_iter, "{kind} d={d}");
             assert!(
@@ -358,10 +345,10 @@ fn f32_data_beyond_the_f32_square_range_is_never_refused() {
             );
             // Predictions on the f32 data too (f32 products where nothing overflows).
             let s32 = a
-                .score_samples_data(&Data::from_slice_f32(&x32, n, d).unwrap())
+                .score_samples(&Data::from_slice_f32(&x32, n, d).unwrap())
                 .unwrap();
             let s64 = a
-                .score_samples_data(&Data::from_slice(&x64, n, d).unwrap())
+                .score_samples(&Data::from_slice(&x64, n, d).unwrap())
                 .unwrap();
             for (u, v) in s32.iter().zip(&s64) {
                 assert!(

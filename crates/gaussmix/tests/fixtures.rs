@@ -4,11 +4,12 @@
 mod common;
 
 use common::*;
-use gaussmix::{Data, GaussianMixture, GmmOptions, StartParameters};
+use gaussmix::{Covariances, Data, GaussianMixture, GmmOptions, Precisions, StartParameters};
 
 const RTOL: f64 = 1e-9;
 
 fn options(case: &Case, use_precisions: bool) -> GmmOptions {
+    common::force_kernels_for_child();
     let j = &case.json;
     let k = j["n_components"].as_u64().unwrap() as usize;
     let d = j["n_features"].as_u64().unwrap() as usize;
@@ -20,18 +21,21 @@ fn options(case: &Case, use_precisions: bool) -> GmmOptions {
         ..Default::default()
     };
     if use_precisions {
-        start.precisions = Some(covs(t, &init["precisions"], k, d));
+        start.precisions = Some(match covs(t, &init["precisions"], k, d) {
+            Covariances::Full(a) => Precisions::Full(a),
+            Covariances::Tied(a) => Precisions::Tied(a),
+            Covariances::Diag(a) => Precisions::Diag(a),
+            Covariances::Spherical(a) => Precisions::Spherical(a),
+        });
     } else {
         start.covariances = Some(covs(t, &init["covariances"], k, d));
     }
-    GaussianMixture::builder(k)
+    GaussianMixture::params(k)
         .covariance_type(t)
         .tol(j["tol"].as_f64().unwrap())
         .max_iter(j["max_iter"].as_u64().unwrap() as usize)
         .reg_covar(j["reg_covar"].as_f64().unwrap())
         .start(start)
-        .build()
-        .unwrap()
 }
 
 fn check_params(case: &Case, model: &GaussianMixture, expect: &serde_json::Value, stage: &str) {
@@ -133,36 +137,36 @@ fn check_fit(case: &Case, model: &GaussianMixture) {
     let x = case.x.view();
     assert_close(
         &format!("{name} score()"),
-        &[model.score(x).unwrap()],
+        &[model.score(&x).unwrap()],
         &[f["score"].as_f64().unwrap()],
         1e-10,
     );
     assert_close(
         &format!("{name} bic()"),
-        &[model.bic(x).unwrap()],
+        &[model.bic(&x).unwrap()],
         &[f["bic"].as_f64().unwrap()],
         1e-10,
     );
     assert_close(
         &format!("{name} aic()"),
-        &[model.aic(x).unwrap()],
+        &[model.aic(&x).unwrap()],
         &[f["aic"].as_f64().unwrap()],
         1e-10,
     );
     assert_close(
         &format!("{name} score_samples"),
-        model.score_samples(x).unwrap().as_slice().unwrap(),
+        model.score_samples(&x).unwrap().as_slice().unwrap(),
         &flat(&case.json["score_samples"]),
         1e-10,
     );
-    let proba = model.predict_proba(x).unwrap();
+    let proba = model.predict_proba(&x).unwrap();
     let want = flat(&case.json["predict_proba"]);
     let k = model.n_components();
     let got: Vec<f64> = proba.iter().take(want.len()).copied().collect();
     assert_eq!(want.len() % k, 0);
     assert_close(&format!("{name} predict_proba"), &got, &want, 1e-9);
     let labels: Vec<u64> = model
-        .predict(x)
+        .predict(&x)
         .unwrap()
         .iter()
         .map(|v| *v as u64)
@@ -180,7 +184,7 @@ fn check_fit(case: &Case, model: &GaussianMixture) {
 fn full_fit_matches_every_case() {
     for name in CASES {
         let case = load(name);
-        let model = options(&case, false).fit(case.x.view()).unwrap();
+        let model = options(&case, false).fit(&case.x).unwrap();
         check_fit(&case, &model);
     }
 }
@@ -189,7 +193,7 @@ fn full_fit_matches_every_case() {
 fn starting_from_precisions_gives_the_same_fit() {
     for name in CASES {
         let case = load(name);
-        let model = options(&case, true).fit(case.x.view()).unwrap();
+        let model = options(&case, true).fit(&case.x).unwrap();
         check_fit(&case, &model);
     }
 }
@@ -200,9 +204,9 @@ fn fixture_fits_are_identical_for_one_and_two_threads() {
         let case = load(name);
         let mut o = options(&case, false);
         o.n_threads = Some(1);
-        let a = o.fit(case.x.view()).unwrap();
+        let a = o.fit(&case.x).unwrap();
         o.n_threads = Some(2);
-        let b = o.fit(case.x.view()).unwrap();
+        let b = o.fit(&case.x).unwrap();
         let strip = |m: &GaussianMixture| {
             let mut v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
             v["fit"]["options"]["n_threads"] = serde_json::Value::Null;
@@ -215,43 +219,40 @@ fn fixture_fits_are_identical_for_one_and_two_threads() {
 
 /// Every fixture through each kernel family (products and fused loops), whatever the
 /// default choice for its dimension: the test re-runs this binary's fixture tests with
-/// `GAUSSMIX_KERNEL` set.
+/// the kernel family forced.
 #[test]
 fn both_kernel_families_reproduce_every_fixture() {
     for kernel in ["gemm", "fused"] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .env("GAUSSMIX_KERNEL", kernel)
+            .env(common::CHILD_KERNELS, format!("kernel={kernel}"))
             .args(["--test-threads", "1", "matches_every_case", "same_fit"])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
-            "GAUSSMIX_KERNEL={kernel}:\n{text}\n{}",
+            "kernel={kernel}:\n{text}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(
-            text.contains("3 passed"),
-            "GAUSSMIX_KERNEL={kernel} ran: {text}"
-        );
+        assert!(text.contains("3 passed"), "kernel={kernel} ran: {text}");
     }
 }
 
 /// Every fixture with the AVX2 row loops and with the portable ones
-/// (`GAUSSMIX_SIMD=avx2|portable`, `kernel-override` feature), which an AVX-512 machine
+/// (`simd=avx2|portable` forced, `kernel-override` feature), which an AVX-512 machine
 /// would otherwise never run: the test re-runs this binary's fixture tests.
 #[test]
 fn avx2_and_portable_paths_reproduce_every_fixture() {
     for simd in ["avx2", "portable"] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .env("GAUSSMIX_SIMD", simd)
+            .env(common::CHILD_KERNELS, format!("simd={simd}"))
             .args(["--test-threads", "1", "matches_every_case", "same_fit"])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && text.contains("3 passed"),
-            "GAUSSMIX_SIMD={simd}:\n{text}\n{}",
+            "simd={simd}:\n{text}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }

@@ -27,6 +27,7 @@ const LAYERS: &[&str] = &[
     "fit",
     "model",
     "select",
+    "linfa_traits",
 ];
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -197,8 +198,16 @@ fn the_reference_scanner_sees_paths() {
         "use crate::stats::SuffStats;\nuse super::rowwise::{a, b};\n$crate::parallel::x!()",
         &me,
     );
-    assert!(r.contains(&vec!["stats".to_string(), "SuffStats".to_string()]) || r.contains(&vec!["stats".to_string()]));
-    assert!(r.iter().any(|p| p.starts_with(&["kernels".to_string(), "rowwise".to_string()])));
+    assert!(
+        r.contains(&vec!["stats".to_string(), "SuffStats".to_string()])
+            || r.contains(&vec!["stats".to_string()])
+    );
+    assert!(r
+        .iter()
+        .any(|p| p.starts_with(&["kernels".to_string(), "rowwise".to_string()])));
     assert!(!r.iter().any(|p| p.first().is_some_and(|f| f == "parallel")));
-    assert_eq!(code("a // crate::x\n// crate::y\n#[cfg(test)]\ncrate::z"), "a ");
+    assert_eq!(
+        code("a // crate::x\n// crate::y\n#[cfg(test)]\ncrate::z"),
+        "a "
+    );
 }

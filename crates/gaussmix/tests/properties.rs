@@ -22,6 +22,7 @@ fn random_model(
     spread: f64,
     seed: u64,
 ) -> GaussianMixture {
+    force_kernels_for_child();
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut w: Vec<f64> = (0..k).map(|_| rng.gen_range(0.5..1.5)).collect();
@@ -73,19 +74,18 @@ fn monotone_fit(
     seed: u64,
     f32_data: bool,
 ) -> Result<(), TestCaseError> {
+    force_kernels_for_child();
     let (n, d) = x.dim();
-    let opts = GaussianMixture::builder(k.min(n))
+    let opts = GaussianMixture::params(k.min(n))
         .covariance_type(kind)
         .tol(0.0)
         .max_iter(40)
-        .seed(seed)
-        .build()
-        .unwrap();
+        .seed(seed);
     let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
     let model = if f32_data {
-        opts.fit_data(&gaussmix::Data::from_slice_f32(&x32, n, d).unwrap())
+        opts.fit(&gaussmix::Data::from_slice_f32(&x32, n, d).unwrap())
     } else {
-        opts.fit(x.view())
+        opts.fit(&x)
     };
     let model = match model {
         Ok(m) => m,
@@ -109,7 +109,7 @@ fn monotone_fit(
         );
     }
     // Responsibilities of the fitted model sum to one on every row.
-    let p = model.predict_proba(x.view()).unwrap();
+    let p = model.predict_proba(&x).unwrap();
     for row in p.rows() {
         prop_assert!((row.sum() - 1.0).abs() < 1e-12);
     }
@@ -136,12 +136,12 @@ proptest! {
         let (mut x, _) = model.sample(60, seed + 1).unwrap();
         // Push some rows far away, where densities underflow without log space.
         for i in 0..10 { x[[i, 0]] += far * 10.0; }
-        let p = model.predict_proba(x.view()).unwrap();
+        let p = model.predict_proba(&x).unwrap();
         for row in p.rows() {
             prop_assert!((row.sum() - 1.0).abs() < 1e-12);
             prop_assert!(row.iter().all(|v| (0.0..=1.0).contains(v)));
         }
-        let s = model.score_samples(x.view()).unwrap();
+        let s = model.score_samples(&x).unwrap();
         prop_assert!(s.iter().all(|v| v.is_finite()));
     }
 
@@ -153,7 +153,7 @@ proptest! {
         let back = GaussianMixture::from_json(&model.to_json()).unwrap();
         prop_assert_eq!(&back, &model);
         let (x, _) = model.sample(20, 1).unwrap();
-        let fitted = GaussianMixture::builder(1).covariance_type(kind).build().unwrap().fit(x.view()).unwrap();
+        let fitted = GaussianMixture::params(1).covariance_type(kind).fit(&x).unwrap();
         let back = GaussianMixture::from_json(&fitted.to_json()).unwrap();
         prop_assert_eq!(back, fitted);
     }
@@ -188,14 +188,13 @@ proptest! {
     ) {
         let truth = random_model(k, d, kind, -1.0, seed);
         let (x, _) = truth.sample(4000, seed).unwrap();
-        let fit = GaussianMixture::builder(k)
+        let fit = GaussianMixture::params(k)
             .covariance_type(kind)
             .n_init(3)
             .seed(seed)
             .tol(1e-6)
             .max_iter(300)
-            .build().unwrap()
-            .fit(x.view()).unwrap();
+            .fit(&x).unwrap();
         // Match each true component with the nearest fitted mean.
         for c in 0..k {
             let mu = truth.means().row(c).to_owned();
@@ -206,8 +205,8 @@ proptest! {
             prop_assert!(dist < 0.3, "component {c}: mean off by {dist}");
             prop_assert!((fit.weights()[best] - truth.weights()[c]).abs() < 0.05);
         }
-        let ll_truth = truth.score(x.view()).unwrap();
-        let ll_fit = fit.score(x.view()).unwrap();
+        let ll_truth = truth.score(&x).unwrap();
+        let ll_fit = fit.score(&x).unwrap();
         prop_assert!(ll_fit >= ll_truth - 1e-3, "fit {ll_fit} below truth {ll_truth}");
     }
 }
@@ -218,12 +217,10 @@ fn restarts_keep_the_best_run_and_start_differently() {
     let (x, _) = truth.sample(600, 3).unwrap();
     let mut runs: Vec<Vec<f64>> = vec![Vec::new(); 6];
     let mut record = |p: &Progress| runs[p.run].push(p.lower_bound);
-    let opts = GaussianMixture::builder(4)
+    let opts = GaussianMixture::params(4)
         .n_init(6)
         .init(gaussmix::InitMethod::Random)
-        .seed(11)
-        .build()
-        .unwrap();
+        .seed(11);
     let data = gaussmix::Data::from_view(x.view()).unwrap();
     let model = opts.fit_with_progress(&data, &mut record).unwrap();
     let firsts: Vec<f64> = runs.iter().map(|r| r[0]).collect();
@@ -241,12 +238,10 @@ fn restarts_keep_the_best_run_and_start_differently() {
     assert_eq!(rec.lower_bound, best);
     assert_eq!(finals[rec.best_init], best);
     // A single run with the same seed reproduces restart 0.
-    let single = GaussianMixture::builder(4)
+    let single = GaussianMixture::params(4)
         .init(gaussmix::InitMethod::Random)
         .seed(11)
-        .build()
-        .unwrap()
-        .fit(x.view())
+        .fit(&x)
         .unwrap();
     assert_eq!(single.fit_record().unwrap().lower_bounds, runs[0]);
 }
@@ -266,18 +261,16 @@ fn integer_weights_equal_repeated_rows() {
     let xr = Array2::from_shape_vec((rows.len() / 2, 2), rows).unwrap();
     for kind in CovarianceType::ALL {
         let start = random_model(3, 2, kind, 3.0, 99);
-        let opts = GaussianMixture::builder(3)
+        let opts = GaussianMixture::params(3)
             .warm_start(&start)
             .tol(1e-10)
-            .max_iter(200)
-            .build()
-            .unwrap();
+            .max_iter(200);
         let data = gaussmix::Data::from_view(x.view())
             .unwrap()
             .with_weights(&weights)
             .unwrap();
-        let a = opts.fit_data(&data).unwrap();
-        let b = opts.fit(xr.view()).unwrap();
+        let a = opts.fit(&data).unwrap();
+        let b = opts.fit(&xr).unwrap();
         let (ra, rb) = (a.fit_record().unwrap(), b.fit_record().unwrap());
         assert_eq!(ra.n_iter, rb.n_iter, "{kind}");
         let close = |p: &[f64], q: &[f64]| {
@@ -311,10 +304,10 @@ fn integer_weights_equal_repeated_rows() {
 #[test]
 fn every_kernel_keeps_the_properties() {
     for (var, value) in [
-        ("GAUSSMIX_KERNEL", "gemm"),
-        ("GAUSSMIX_KERNEL", "fused"),
-        ("GAUSSMIX_F32_FULL", "anchored"),
-        ("GAUSSMIX_SIMD", "portable"),
+        (CHILD_KERNELS, "kernel=gemm"),
+        (CHILD_KERNELS, "kernel=fused"),
+        (CHILD_KERNELS, "f32-full=anchored"),
+        (CHILD_KERNELS, "simd=portable"),
     ] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .env(var, value)
@@ -327,5 +320,16 @@ fn every_kernel_keeps_the_properties() {
             "{var}={value}:\n{text}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+/// The variable the forced-kernel test passes a kernel spec to its children in.
+const CHILD_KERNELS: &str = "GAUSSMIX_TEST_KERNELS";
+
+/// In a child run by `every_kernel_keeps_the_properties`: force its kernels (test
+/// plumbing; the library is forced only through `gaussmix::force_kernels`).
+fn force_kernels_for_child() {
+    if let Ok(spec) = std::env::var(CHILD_KERNELS) {
+        gaussmix::force_kernels(&spec).expect("forced kernels before the first fit");
     }
 }

@@ -68,12 +68,10 @@ fn setup(kind: CovarianceType) -> (Array2<f64>, StartParameters) {
 fn by_default_a_dead_component_stays_dead_but_finite() {
     for kind in CovarianceType::ALL {
         let (x, start) = setup(kind);
-        let m = GaussianMixture::builder(3)
+        let m = GaussianMixture::params(3)
             .covariance_type(kind)
             .start(start)
-            .build()
-            .unwrap()
-            .fit(x.view())
+            .fit(&x)
             .unwrap();
         assert!(m.weights()[2] < 1e-10, "{kind}: {}", m.weights());
         assert!(m.means().iter().all(|v| v.is_finite()));
@@ -90,14 +88,12 @@ fn by_default_a_dead_component_stays_dead_but_finite() {
 fn recover_reseeds_the_dead_component_and_reports_it() {
     for kind in CovarianceType::ALL {
         let (x, start) = setup(kind);
-        let m = GaussianMixture::builder(3)
+        let m = GaussianMixture::params(3)
             .covariance_type(kind)
             .start(start)
             .recover(true)
             .max_iter(300)
-            .build()
-            .unwrap()
-            .fit(x.view())
+            .fit(&x)
             .unwrap();
         let rec = m.fit_record().unwrap();
         assert!(!rec.recoveries.is_empty(), "{kind}: no recovery recorded");
@@ -139,14 +135,12 @@ fn collapse_setup() -> (Array2<f64>, StartParameters) {
 
 fn fit_collapse(kind: CovarianceType, recover: bool) -> gaussmix::Result<GaussianMixture> {
     let (x, start) = collapse_setup();
-    GaussianMixture::builder(2)
+    GaussianMixture::params(2)
         .covariance_type(kind)
         .reg_covar(0.0)
         .start(start)
         .recover(recover)
-        .build()
-        .unwrap()
-        .fit(x.view())
+        .fit(&x)
 }
 
 /// The error for the isolated row's component, with where it happened.

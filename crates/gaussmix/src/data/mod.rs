@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 
 use crate::error::{GmmError, Result};
 
@@ -308,5 +308,60 @@ impl<'a> Data<'a> {
             Some(w) => w.iter().filter(|v| **v > 0.0).count(),
             None => self.n,
         }
+    }
+}
+
+/// Anything the model can read rows from: [`Data`] (validated once, may carry sample
+/// weights), or an ndarray matrix or view of `f64` or `f32` (`n_samples × n_features`,
+/// validated on each call). Every method that takes data takes `&impl AsData`.
+///
+/// ```
+/// use gaussmix::{Data, GaussianMixture};
+/// use ndarray::array;
+/// let x = array![[0.0], [0.2], [5.0], [5.2]];
+/// let model = GaussianMixture::params(2).fit(&x)?;
+/// let data = Data::from_view(x.view())?;
+/// assert_eq!(model.predict(&x)?, model.predict(&data)?);
+/// assert_eq!(model.predict(&x.view())?, model.predict(&x.mapv(|v| v as f32))?);
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
+pub trait AsData {
+    /// The rows as validated data, borrowed where possible.
+    fn as_data(&self) -> Result<Cow<'_, Data<'_>>>;
+}
+
+impl<T: AsData + ?Sized> AsData for &T {
+    fn as_data(&self) -> Result<Cow<'_, Data<'_>>> {
+        (**self).as_data()
+    }
+}
+
+impl AsData for Data<'_> {
+    fn as_data(&self) -> Result<Cow<'_, Data<'_>>> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+impl AsData for ArrayView2<'_, f64> {
+    fn as_data(&self) -> Result<Cow<'_, Data<'_>>> {
+        Data::from_view(self.view()).map(Cow::Owned)
+    }
+}
+
+impl AsData for Array2<f64> {
+    fn as_data(&self) -> Result<Cow<'_, Data<'_>>> {
+        Data::from_view(self.view()).map(Cow::Owned)
+    }
+}
+
+impl AsData for ArrayView2<'_, f32> {
+    fn as_data(&self) -> Result<Cow<'_, Data<'_>>> {
+        Data::from_view_f32(self.view()).map(Cow::Owned)
+    }
+}
+
+impl AsData for Array2<f32> {
+    fn as_data(&self) -> Result<Cow<'_, Data<'_>>> {
+        Data::from_view_f32(self.view()).map(Cow::Owned)
     }
 }

@@ -3,13 +3,14 @@
 //! Usable on its own; the mixture uses it to choose starting responsibilities.
 //!
 //! ```
-//! use gaussmix::{kmeans, Data};
-//! let x = [0.0, 0.1, 0.2, 10.0, 10.1, 10.2];
-//! let data = Data::from_slice(&x, 6, 1).unwrap();
-//! let fit = kmeans::kmeans(&data, 2, 7, 100).unwrap();
+//! use gaussmix::kmeans::KMeans;
+//! let x = ndarray::array![[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]];
+//! let fit = KMeans::params(2).seed(7).max_iter(100).fit(&x)?;
 //! let mut c: Vec<f64> = fit.centers.iter().copied().collect();
 //! c.sort_by(f64::total_cmp);
 //! assert!((c[0] - 0.1).abs() < 1e-12 && (c[1] - 10.1).abs() < 1e-12);
+//! assert_eq!(KMeans::assign(&x, fit.centers.view())?, fit.labels);
+//! # Ok::<(), gaussmix::GmmError>(())
 //! ```
 
 use ndarray::Array2;
@@ -19,15 +20,20 @@ use rand_chacha::ChaCha8Rng;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
-use crate::data::Data;
+use std::borrow::Cow;
+
+use crate::data::{AsData, Data};
 use crate::error::{GmmError, Result};
 use crate::parallel::{by_cpu, chunks, map_groups};
 
 /// The result of [`kmeans`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct KMeansFit {
     /// `K×D` cluster centres.
     pub centers: Array2<f64>,
+    /// The nearest final centre of every row.
+    pub labels: Vec<usize>,
     /// Weighted sum of squared distances of rows to their nearest centre.
     pub inertia: f64,
     /// Lloyd iterations run.
@@ -179,7 +185,7 @@ fn draw_many(
 
 /// Greedy k-means++ seeding (Arthur & Vassilvitskii, with `2 + ln k` local trials per
 /// centre as scikit-learn does), weighted by the sample weights.
-pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>> {
+pub(crate) fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>> {
     let d = data.n_features();
     let picks = kmeans_plus_plus_indices(data, k, seed)?;
     let centers: Vec<f64> = picks.iter().flat_map(|&i| data.row_f64(i)).collect();
@@ -187,19 +193,8 @@ pub fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>>
 }
 
 /// The rows [`kmeans_plus_plus`] picks as centres, in order (the same draws: the centres
-/// are exactly these rows). scikit-learn's `kmeans_plusplus` returns the same pair.
-///
-/// ```
-/// use gaussmix::{kmeans, Data};
-/// let x = [0.0, 0.1, 0.2, 10.0, 10.1, 10.2];
-/// let data = Data::from_slice(&x, 6, 1).unwrap();
-/// let rows = kmeans::kmeans_plus_plus_indices(&data, 2, 3).unwrap();
-/// let centers = kmeans::kmeans_plus_plus(&data, 2, 3).unwrap();
-/// assert_eq!(centers[[0, 0]], x[rows[0]]);
-/// assert_eq!(centers[[1, 0]], x[rows[1]]);
-/// assert!((rows[0] < 3) != (rows[1] < 3));
-/// ```
-pub fn kmeans_plus_plus_indices(data: &Data, k: usize, seed: u64) -> Result<Vec<usize>> {
+/// are exactly these rows).
+pub(crate) fn kmeans_plus_plus_indices(data: &Data, k: usize, seed: u64) -> Result<Vec<usize>> {
     check(data, k)?;
     let n = data.n_samples();
     let w = |i: usize| data.weights().map_or(1.0, |w| w[i]);
@@ -249,14 +244,7 @@ pub fn kmeans_plus_plus_indices(data: &Data, k: usize, seed: u64) -> Result<Vec<
 /// The index of the nearest centre (`K×D`) for every row (lowest index on ties, up to
 /// rounding of near-ties as in scikit-learn), in parallel over fixed row groups.
 ///
-/// ```
-/// use gaussmix::{kmeans, Data};
-/// let x = [0.0, 0.1, 10.0, 10.1];
-/// let data = Data::from_slice(&x, 4, 1).unwrap();
-/// let centers = ndarray::array![[10.0], [0.0]];
-/// assert_eq!(kmeans::assign(&data, centers.view()).unwrap(), vec![1, 1, 0, 0]);
-/// ```
-pub fn assign(data: &Data, centers: ndarray::ArrayView2<f64>) -> Result<Vec<usize>> {
+pub(crate) fn assign(data: &Data, centers: ndarray::ArrayView2<f64>) -> Result<Vec<usize>> {
     let (k, d) = centers.dim();
     if d != data.n_features() {
         return Err(GmmError::FeatureMismatch {
@@ -343,13 +331,13 @@ fn score_candidates_rows(
 
 /// Lloyd's k-means from k-means++ seeds; stops when the centres move less than `1e-4`
 /// times the mean feature variance (scikit-learn's rule) or after `max_iter` steps.
-pub fn kmeans(data: &Data, k: usize, seed: u64, max_iter: usize) -> Result<KMeansFit> {
+pub(crate) fn kmeans(data: &Data, k: usize, seed: u64, max_iter: usize) -> Result<KMeansFit> {
     let init = kmeans_plus_plus(data, k, seed)?;
     lloyd(data, init, max_iter)
 }
 
 /// Lloyd's iterations from given centres.
-pub fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFit> {
+pub(crate) fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFit> {
     let (n, d) = (data.n_samples(), data.n_features());
     let k = init.nrows();
     if init.ncols() != d {
@@ -414,9 +402,117 @@ pub fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<KMeansFi
         Array2::from_shape_vec((k, d), centers).map_err(|e| GmmError::Numerical(e.to_string()))?;
     Ok(KMeansFit {
         centers,
+        // Filled by the public `KMeans::fit` (the initialisation does not need them).
+        labels: Vec::new(),
         inertia,
         n_iter,
     })
+}
+
+/// Lloyd's k-means from k-means++ seeds, with named options (scikit-learn's `KMeans`
+/// with `init="k-means++"`, `n_init=1`). Weighted when the data carry sample weights.
+///
+/// ```
+/// use gaussmix::kmeans::KMeans;
+/// let x = ndarray::array![[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]];
+/// let km = KMeans::params(2).seed(3);
+/// // The k-means++ seeds are rows of the data, one per cluster here.
+/// let rows = km.plus_plus_indices(&x)?;
+/// assert!((rows[0] < 3) != (rows[1] < 3));
+/// let fit = km.fit(&x)?;
+/// assert_eq!(fit.labels[0], fit.labels[2]);
+/// assert_ne!(fit.labels[0], fit.labels[3]);
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[must_use = "options do nothing until `fit` is called"]
+#[non_exhaustive]
+pub struct KMeans {
+    /// Number of clusters (≥ 1).
+    pub n_clusters: usize,
+    /// Seed of the k-means++ draws (default 0).
+    pub seed: u64,
+    /// Lloyd iterations at most (default 300, scikit-learn's).
+    pub max_iter: usize,
+}
+
+impl KMeans {
+    /// `n_clusters` clusters, seed 0, at most 300 iterations.
+    pub fn params(n_clusters: usize) -> Self {
+        KMeans {
+            n_clusters,
+            seed: 0,
+            max_iter: 300,
+        }
+    }
+
+    /// The seed of the k-means++ draws.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The Lloyd iteration cap (at least 1).
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    fn checked<'x, X: AsData + ?Sized>(&self, x: &'x X) -> Result<Cow<'x, Data<'x>>> {
+        if self.max_iter == 0 {
+            return Err(crate::error::invalid_option(
+                "max_iter",
+                "must be at least 1, got 0",
+            ));
+        }
+        x.as_data()
+    }
+
+    /// The rows k-means++ picks as centres, in order (scikit-learn's `kmeans_plusplus`
+    /// returns the same rows' values and these indices).
+    pub fn plus_plus_indices<X: AsData + ?Sized>(&self, x: &X) -> Result<Vec<usize>> {
+        kmeans_plus_plus_indices(&*self.checked(x)?, self.n_clusters, self.seed)
+    }
+
+    /// The k-means++ centres (`K×D`): the rows of [`KMeans::plus_plus_indices`].
+    pub fn plus_plus<X: AsData + ?Sized>(&self, x: &X) -> Result<Array2<f64>> {
+        kmeans_plus_plus(&*self.checked(x)?, self.n_clusters, self.seed)
+    }
+
+    /// Lloyd's iterations from k-means++ seeds; stops when the centres move less than
+    /// `1e-4` times the mean feature variance (scikit-learn's rule) or after `max_iter`
+    /// steps. The labels are each row's nearest final centre.
+    pub fn fit<X: AsData + ?Sized>(&self, x: &X) -> Result<KMeansFit> {
+        let data = self.checked(x)?;
+        let mut fit = kmeans(&data, self.n_clusters, self.seed, self.max_iter)?;
+        fit.labels = assign(&data, fit.centers.view())?;
+        Ok(fit)
+    }
+
+    /// Lloyd's iterations from the given centres (`K×D`).
+    pub fn fit_from<X: AsData + ?Sized>(&self, x: &X, centers: Array2<f64>) -> Result<KMeansFit> {
+        let data = self.checked(x)?;
+        let mut fit = lloyd(&data, centers, self.max_iter)?;
+        fit.labels = assign(&data, fit.centers.view())?;
+        Ok(fit)
+    }
+
+    /// The index of the nearest centre (`K×D`) for every row (lowest index on ties, up
+    /// to rounding of near-ties as in scikit-learn).
+    ///
+    /// ```
+    /// use gaussmix::kmeans::KMeans;
+    /// let x = ndarray::array![[0.0], [0.1], [10.0], [10.1]];
+    /// let centers = ndarray::array![[10.0], [0.0]];
+    /// assert_eq!(KMeans::assign(&x, centers.view())?, vec![1, 1, 0, 0]);
+    /// # Ok::<(), gaussmix::GmmError>(())
+    /// ```
+    pub fn assign<X: AsData + ?Sized>(
+        x: &X,
+        centers: ndarray::ArrayView2<f64>,
+    ) -> Result<Vec<usize>> {
+        assign(&*x.as_data()?, centers)
+    }
 }
 
 fn mean_variance(data: &Data) -> f64 {

@@ -347,17 +347,15 @@ impl<'p> Prepared<'p> {
     }
 }
 
-/// `GAUSSMIX_KERNEL=gemm|fused` forces one kernel family (tests and benchmarks, with the
+/// `kernel=gemm|fused` ([`crate::force_kernels`]) forces one kernel family (tests and benchmarks, with the
 /// `kernel-override` feature only: `cpu`); unset, the choice follows `GEMM_MIN_FEATURES`.
 fn forced_family() -> Option<Family> {
     static FORCED: std::sync::OnceLock<Option<Family>> = std::sync::OnceLock::new();
-    *FORCED.get_or_init(
-        || match crate::cpu::overridden("GAUSSMIX_KERNEL").as_deref() {
-            Some("gemm") => Some(Family::Products),
-            Some("fused") => Some(Family::Fused),
-            _ => None,
-        },
-    )
+    *FORCED.get_or_init(|| match crate::cpu::overridden("kernel").as_deref() {
+        Some("gemm") => Some(Family::Products),
+        Some("fused") => Some(Family::Fused),
+        _ => None,
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -367,16 +365,14 @@ enum F32Full {
     Anchored,
 }
 
-/// `GAUSSMIX_F32_FULL=convert|anchored` forces how full covariances run on f32 data.
+/// `f32-full=convert|anchored` ([`crate::force_kernels`]) forces how full covariances run on f32 data.
 fn f32_full_choice() -> F32Full {
     static CHOICE: std::sync::OnceLock<F32Full> = std::sync::OnceLock::new();
-    *CHOICE.get_or_init(
-        || match crate::cpu::overridden("GAUSSMIX_F32_FULL").as_deref() {
-            Some("convert") => F32Full::Convert,
-            Some("anchored") => F32Full::Anchored,
-            _ => F32Full::Auto,
-        },
-    )
+    *CHOICE.get_or_init(|| match crate::cpu::overridden("f32-full").as_deref() {
+        Some("convert") => F32Full::Convert,
+        Some("anchored") => F32Full::Anchored,
+        _ => F32Full::Auto,
+    })
 }
 
 #[cfg(test)]

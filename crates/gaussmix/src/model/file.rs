@@ -17,8 +17,10 @@ use crate::model::GaussianMixture;
 pub const MODEL_VERSION: u32 = 1;
 const FORMAT: &str = "gaussmix-model";
 
+/// The file's fields, as written; [`GaussianMixture`] serialises through it and
+/// deserialises through its validation (`TryFrom`).
 #[derive(Serialize, Deserialize)]
-struct ModelFile {
+pub(crate) struct ModelFile {
     #[serde(default)]
     format: Option<String>,
     #[serde(default)]
@@ -145,30 +147,42 @@ impl GaussianMixture {
     /// # Ok::<(), gaussmix::GmmError>(())
     /// ```
     pub fn to_json(&self) -> String {
-        let file = ModelFile {
-            format: Some(FORMAT.into()),
-            version: Some(MODEL_VERSION),
-            covariance_type: self.covariance_type(),
-            n_components: Some(self.n_components()),
-            n_features: Some(self.n_features()),
-            weights: self.weights().to_vec(),
-            means: self
-                .means()
-                .rows()
-                .into_iter()
-                .map(|r| r.to_vec())
-                .collect(),
-            covariances: covariances_value(self.covariances()),
-            fit: self.fit.clone(),
-        };
         // Serialising plain numbers and strings cannot fail.
-        serde_json::to_string_pretty(&file).unwrap_or_default()
+        serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Reads a model from JSON, validating every field before use.
+    /// Reads a model from JSON, validating every field before use (the same as
+    /// deserialising a [`GaussianMixture`] with serde, with "not a gaussmix model
+    /// file" errors for JSON that is not one).
     pub fn from_json(text: &str) -> Result<Self> {
         let file: ModelFile = serde_json::from_str(text)
             .map_err(|e| bad(format!("not a gaussmix model file: {e}")))?;
+        GaussianMixture::try_from(file)
+    }
+}
+
+impl From<GaussianMixture> for ModelFile {
+    fn from(m: GaussianMixture) -> Self {
+        ModelFile {
+            format: Some(FORMAT.into()),
+            version: Some(MODEL_VERSION),
+            covariance_type: m.covariance_type(),
+            n_components: Some(m.n_components()),
+            n_features: Some(m.n_features()),
+            weights: m.weights().to_vec(),
+            means: m.means().rows().into_iter().map(|r| r.to_vec()).collect(),
+            covariances: covariances_value(m.covariances()),
+            fit: m.fit,
+        }
+    }
+}
+
+impl TryFrom<ModelFile> for GaussianMixture {
+    type Error = GmmError;
+
+    /// Every field checked: format and version, shapes against each other, finite
+    /// values, weights summing to 1, positive definite covariances.
+    fn try_from(file: ModelFile) -> Result<Self> {
         if let Some(f) = &file.format {
             if f != FORMAT {
                 return Err(bad(format!("format is {f:?}, expected {FORMAT:?}")));

@@ -120,3 +120,16 @@ pub fn assert_close(what: &str, got: &[f64], want: &[f64], rtol: f64) {
         "{what}: max abs error {err:e} exceeds {rtol:e} × {scale:e}\n got  {got:?}\n want {want:?}"
     );
 }
+
+/// Applies the kernel forcing a parent test asked for: the forced-kernel tests re-run
+/// this binary's tests in child processes with `GAUSSMIX_TEST_KERNELS=<spec>` (test
+/// plumbing; the library itself is forced only through `gaussmix::force_kernels`).
+/// Without the variable it does nothing.
+pub fn force_kernels_for_child() {
+    if let Ok(spec) = std::env::var(CHILD_KERNELS) {
+        gaussmix::force_kernels(&spec).expect("forced kernels before the first fit");
+    }
+}
+
+/// The variable a parent test passes its kernel spec to a child in.
+pub const CHILD_KERNELS: &str = "GAUSSMIX_TEST_KERNELS";
