@@ -179,91 +179,76 @@ impl GmmOptions {
     }
 
     /// Covariance kind (default full).
-    #[must_use]
     pub fn covariance_type(mut self, t: CovarianceType) -> Self {
         self.covariance_type = t;
         self
     }
     /// Initialisation method (default k-means++).
-    #[must_use]
     pub fn init(mut self, m: InitMethod) -> Self {
         self.init = m;
         self
     }
     /// Restarts (default 1).
-    #[must_use]
     pub fn n_init(mut self, n: usize) -> Self {
         self.n_init = n;
         self
     }
     /// Iteration cap per run (default 100).
-    #[must_use]
     pub fn max_iter(mut self, n: usize) -> Self {
         self.max_iter = n;
         self
     }
     /// Convergence tolerance (default 1e-3).
-    #[must_use]
     pub fn tol(mut self, t: f64) -> Self {
         self.tol = t;
         self
     }
     /// Covariance regulariser (default 1e-6).
-    #[must_use]
     pub fn reg_covar(mut self, r: f64) -> Self {
         self.reg_covar = r;
         self
     }
     /// The seed notebook's variance floor (off by default).
-    #[must_use]
     pub fn variance_floor(mut self, v: f64) -> Self {
         self.variance_floor = Some(v);
         self
     }
     /// Random seed (default 0).
-    #[must_use]
     pub fn seed(mut self, s: u64) -> Self {
         self.seed = s;
         self
     }
     /// Thread count (default: all cores).
-    #[must_use]
     pub fn n_threads(mut self, n: usize) -> Self {
         self.n_threads = Some(n);
         self
     }
     /// Re-seed dead or collapsed components instead of failing (default off).
-    #[must_use]
     pub fn recover(mut self, on: bool) -> Self {
         self.recover = on;
         self
     }
     /// Starting weights (`K`).
-    #[must_use]
     pub fn weights_init(mut self, w: Array1<f64>) -> Self {
         self.start.weights = Some(w);
         self
     }
     /// Starting means (`K×D`).
-    #[must_use]
     pub fn means_init(mut self, m: Array2<f64>) -> Self {
         self.start.means = Some(m);
         self
     }
     /// Starting covariances (per-type shape).
-    #[must_use]
     pub fn covariances_init(mut self, c: Covariances) -> Self {
         self.start.covariances = Some(c);
         self
     }
     /// Starting precisions, the inverse covariances (per-type shape).
-    #[must_use]
     pub fn precisions_init(mut self, p: Precisions) -> Self {
         self.start.precisions = Some(p);
         self
     }
     /// All starting parameters at once.
-    #[must_use]
     pub fn start(mut self, s: StartParameters) -> Self {
         self.start = s;
         self
