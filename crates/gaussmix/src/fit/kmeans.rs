@@ -26,7 +26,7 @@ use crate::data::{AsData, Data};
 use crate::error::{GmmError, Result};
 use crate::parallel::{by_cpu, chunks, map_groups};
 
-/// The result of [`kmeans`].
+/// The result of [`KMeans::fit`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct KMeansFit {
