@@ -15,6 +15,16 @@ use crate::error::{GmmError, Result};
 use crate::linalg;
 
 /// The shape of each component's covariance matrix (scikit-learn's `covariance_type`).
+///
+/// ```
+/// use gaussmix::CovarianceType;
+/// let t: CovarianceType = "diag".parse()?;
+/// assert_eq!(t, CovarianceType::Diag);
+/// assert_eq!(t.to_string(), "diag");
+/// // Free parameters of 3 components in 2-D: 2 weights, 6 means, 6 variances.
+/// assert_eq!(t.n_parameters(3, 2), 14);
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CovarianceType {
@@ -94,6 +104,14 @@ impl FromStr for CovarianceType {
 
 /// Covariance (or precision-Cholesky) arrays in scikit-learn's per-type shape:
 /// full `K×D×D`, tied `D×D`, diag `K×D` (variances), spherical `K`.
+///
+/// ```
+/// use gaussmix::{CovarianceType, Covariances};
+/// use ndarray::array;
+/// let c = Covariances::Spherical(array![1.0, 0.5]);
+/// assert_eq!(c.covariance_type(), CovarianceType::Spherical);
+/// assert_eq!(c.to_array().shape(), &[2]);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Covariances {
     /// `K×D×D`.

@@ -6,6 +6,15 @@
 use thiserror::Error;
 
 /// Everything that can go wrong when configuring, fitting or using a mixture.
+///
+/// ```
+/// use gaussmix::{GaussianMixture, GmmError};
+/// let x = ndarray::array![[0.0, 1.0], [f64::NAN, 2.0]];
+/// match GaussianMixture::params(1).fit(&x) {
+///     Err(GmmError::NonFinite { row, column, .. }) => assert_eq!((row, column), (1, 0)),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Error, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum GmmError {

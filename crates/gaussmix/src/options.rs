@@ -14,6 +14,14 @@ use crate::error::{invalid_option, GmmError, Result};
 pub const MAX_THREADS: usize = 1024;
 
 /// How starting responsibilities are chosen (scikit-learn's `init_params`).
+///
+/// ```
+/// use gaussmix::InitMethod;
+/// assert_eq!("kmeans++".parse::<InitMethod>()?, InitMethod::KMeansPlusPlus);
+/// assert_eq!(InitMethod::default(), InitMethod::KMeansPlusPlus);
+/// assert!("kmeans+".parse::<InitMethod>().is_err());
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum InitMethod {
@@ -70,6 +78,16 @@ impl FromStr for InitMethod {
 /// Whatever is missing is estimated from the initial responsibilities: when means are
 /// given, those are the hard assignment of each row to its nearest given mean, so
 /// covariances are measured around the means the user chose.
+///
+/// ```
+/// use gaussmix::{GaussianMixture, StartParameters};
+/// use ndarray::array;
+/// let x = array![[0.0], [0.2], [5.0], [5.2]];
+/// let start = StartParameters { means: Some(array![[0.0], [5.0]]), ..Default::default() };
+/// let m = GaussianMixture::params(2).start(start).fit(&x)?;
+/// assert!(m.means()[[0, 0]] < m.means()[[1, 0]]);
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StartParameters {
     /// `K` weights, non-negative, summing to 1.

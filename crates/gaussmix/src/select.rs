@@ -35,6 +35,13 @@ use crate::options::GmmOptions;
 use crate::parallel::install;
 
 /// The information criterion used to rank candidates.
+///
+/// ```
+/// use gaussmix::select::Criterion;
+/// assert_eq!("icl".parse::<Criterion>()?, Criterion::Icl);
+/// assert_eq!(Criterion::default(), Criterion::Bic);
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Criterion {
@@ -81,6 +88,14 @@ impl FromStr for Criterion {
 }
 
 /// What to try.
+///
+/// ```
+/// use gaussmix::select::{Criterion, SelectOptions};
+/// use gaussmix::{CovarianceType, GaussianMixture};
+/// let opts = SelectOptions::new(1..=4, CovarianceType::ALL.to_vec(), Criterion::Aic)
+///     .with_fit_options(GaussianMixture::params(1).n_init(2));
+/// assert_eq!(opts.ks, vec![1, 2, 3, 4]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct SelectOptions {
     /// Numbers of components to try.
@@ -117,6 +132,7 @@ impl SelectOptions {
 }
 
 /// One row of the selection table.
+/// See [`Selection`] for an example.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     /// Number of components.
@@ -144,6 +160,18 @@ pub struct Candidate {
 }
 
 /// The outcome of [`select`].
+///
+/// ```
+/// use gaussmix::select::{select, Criterion, SelectOptions};
+/// use gaussmix::CovarianceType;
+/// let x = ndarray::array![[0.0], [0.3], [0.1], [8.0], [8.3], [8.1], [8.2]];
+/// let opts = SelectOptions::new(1..=2, vec![CovarianceType::Spherical], Criterion::Bic);
+/// let sel = select(&x, &opts)?;
+/// // Candidates are ranked best first; `best` is the first one's model.
+/// assert_eq!(sel.candidates[0].k, sel.best.n_components());
+/// assert_eq!(sel.candidates.len(), 2);
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Selection {
     /// The criterion used.

@@ -28,6 +28,14 @@ use crate::parallel::{by_cpu, chunks, map_groups};
 
 /// The result of [`KMeans::fit`].
 #[derive(Clone, Debug)]
+///
+/// ```
+/// let x = ndarray::array![[0.0], [1.0], [10.0], [11.0]];
+/// let fit = gaussmix::kmeans::KMeans::params(2).fit(&x)?;
+/// assert!((fit.inertia - 1.0).abs() < 1e-12);
+/// assert!(fit.n_iter >= 1 && fit.labels.len() == 4);
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[non_exhaustive]
 pub struct KMeansFit {
     /// `K×D` cluster centres.

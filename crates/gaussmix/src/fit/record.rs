@@ -5,6 +5,17 @@ use serde::{Deserialize, Serialize};
 use crate::options::GmmOptions;
 
 /// What happened during a fit; stored in model files.
+///
+/// ```
+/// use gaussmix::GaussianMixture;
+/// let x = ndarray::array![[0.0], [0.2], [5.0], [5.2], [5.1]];
+/// let m = GaussianMixture::params(2).n_init(3).fit(&x)?;
+/// let rec = m.fit_record().expect("a fitted model has a record");
+/// assert_eq!((rec.n_samples, rec.n_iter), (5, m.n_iter()));
+/// assert_eq!(rec.lower_bounds.len(), rec.n_iter);
+/// assert!(rec.best_init < 3 && rec.failed_inits.is_empty());
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct FitRecord {
@@ -40,6 +51,15 @@ pub struct FitRecord {
 }
 
 /// A component re-seeded during EM (only with the `recover` option).
+///
+/// ```
+/// // A fit with `recover(true)` lists its re-seeds (none on easy data).
+/// let x = ndarray::array![[0.0], [0.2], [5.0], [5.2]];
+/// let m = gaussmix::GaussianMixture::params(2).recover(true).fit(&x)?;
+/// let recoveries: &[gaussmix::Recovery] = &m.fit_record().unwrap().recoveries;
+/// assert!(recoveries.is_empty());
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Recovery {
@@ -55,6 +75,15 @@ pub struct Recovery {
 }
 
 /// Progress of a running fit, for progress bars and logs.
+///
+/// ```
+/// let x = ndarray::array![[0.0], [0.2], [5.0], [5.2]];
+/// let mut seen = Vec::new();
+/// let m = gaussmix::GaussianMixture::params(2)
+///     .fit_with_progress(&x, &mut |p: &gaussmix::Progress| seen.push(p.iteration))?;
+/// assert_eq!(seen.len(), m.n_iter());
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
     /// Restart (0-based).
