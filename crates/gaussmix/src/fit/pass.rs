@@ -345,4 +345,69 @@ mod tests {
         assert_eq!(a.nk, b.nk);
         assert_eq!(a.m2, b.m2);
     }
+
+    /// One read of each chunk for several parameter sets gives each set exactly the
+    /// statistics of its own pass (f64 and f32 data, every covariance type).
+    #[test]
+    fn several_parameter_sets_in_one_pass_equal_separate_passes() {
+        let (n, d, k) = (700, 5, 3);
+        let x: Vec<f64> = (0..n * d)
+            .map(|i| ((i * 7919) % 1009) as f64 * 0.01 + (i / d % 3) as f64 * 4.0)
+            .collect();
+        let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
+        for kind in CovarianceType::ALL {
+            let sets: Vec<Params> = (0..3)
+                .map(|s| {
+                    let means = Array2::from_shape_fn((k, d), |(c, j)| {
+                        4.0 * c as f64 + 0.3 * s as f64 + 0.01 * j as f64
+                    });
+                    let cov = match kind {
+                        CovarianceType::Full => {
+                            Covariances::Full(Array3::from_shape_fn((k, d, d), |(_, a, b)| {
+                                if a == b {
+                                    1.0 + 0.1 * s as f64
+                                } else {
+                                    0.05
+                                }
+                            }))
+                        }
+                        CovarianceType::Tied => {
+                            Covariances::Tied(Array2::from_shape_fn((d, d), |(a, b)| {
+                                if a == b {
+                                    1.2
+                                } else {
+                                    0.1
+                                }
+                            }))
+                        }
+                        CovarianceType::Diag => {
+                            Covariances::Diag(Array2::from_elem((k, d), 0.8 + 0.1 * s as f64))
+                        }
+                        CovarianceType::Spherical => {
+                            Covariances::Spherical(Array1::from_elem(k, 0.9 + 0.2 * s as f64))
+                        }
+                    };
+                    Params::new(Array1::from_elem(k, 1.0 / k as f64), means, cov, 1e-6).unwrap()
+                })
+                .collect();
+            let refs: Vec<&Params> = sets.iter().collect();
+            for data in [
+                Data::from_slice(&x, n, d).unwrap(),
+                Data::from_slice_f32(&x32, n, d).unwrap(),
+            ] {
+                let together = e_passes(&data, &refs, true);
+                assert_eq!(together.len(), 3);
+                for (p, st) in sets.iter().zip(&together) {
+                    let alone = e_pass(&data, p, true);
+                    assert_eq!(st.ll, alone.ll, "{kind}");
+                    assert_eq!(st.nk, alone.nk, "{kind}");
+                    assert_eq!(st.s, alone.s, "{kind}");
+                    assert_eq!(st.m2, alone.m2, "{kind}");
+                    assert_eq!(st.worst, alone.worst, "{kind}");
+                }
+                // Different sets give different statistics (the test can fail).
+                assert_ne!(together[0].ll, together[1].ll);
+            }
+        }
+    }
 }
