@@ -47,6 +47,7 @@ mod simd256;
 #[cfg(target_arch = "x86_64")]
 mod simd512;
 mod small;
+pub mod source;
 mod stats;
 
 pub use covariance::{CovarianceType, Covariances};
