@@ -42,14 +42,17 @@ mod tests {
 
     #[test]
     fn columns_resolve_by_name_then_index() {
-        let t = gaussmix_io::parse_text("a,7\n1,2\n", ',', "t").unwrap();
-        assert_eq!(resolve(&t, " a ", "--columns").unwrap(), 0);
+        let names = vec!["b".to_string(), "0".to_string()];
+        let t = Table::new(vec![1.0, 2.0], 1, 2, Some(names)).unwrap();
+        assert_eq!(resolve(&t, " b ", "--columns").unwrap(), 0);
+        // A name wins over an index.
+        assert_eq!(resolve(&t, "0", "--columns").unwrap(), 1);
         assert_eq!(resolve(&t, "1", "--columns").unwrap(), 1);
         let e = resolve(&t, "2", "--columns").unwrap_err();
         assert_eq!(e.code, 2);
         assert_eq!(
             e.message,
-            "--columns: no column \"2\"; columns are a, 7 (names or 0-based indices)"
+            "--columns: no column \"2\"; columns are b, 0 (names or 0-based indices)"
         );
     }
 }
