@@ -659,6 +659,9 @@ fn read_error(e: ReadError) -> PyErr {
     }
 }
 
+/// A data file's values and its column names (`read_data`).
+type DataAndNames<'py> = (Bound<'py, PyArray2<f64>>, Option<Vec<String>>);
+
 /// Reads a data file with the CLI's readers: CSV/TSV text (a first row without
 /// numbers is a header; tab-delimited for .tsv/.tab, else commas unless `delimiter`
 /// says otherwise, " " meaning any whitespace) or .npy (float64/float32, either order;
@@ -670,7 +673,7 @@ fn read_data<'py>(
     py: Python<'py>,
     path: std::path::PathBuf,
     delimiter: Option<char>,
-) -> PyResult<(Bound<'py, PyArray2<f64>>, Option<Vec<String>>)> {
+) -> PyResult<DataAndNames<'py>> {
     let mut opts = ReadOptions::default();
     opts.delimiter = delimiter;
     let table = py

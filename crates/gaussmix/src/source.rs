@@ -183,7 +183,7 @@ pub struct SliceSource<'a> {
 impl<'a> SliceSource<'a> {
     /// Rows of `n_features` values each; `values.len()` must be a multiple of it (≥ 1).
     pub fn new(values: &'a [f64], n_features: usize) -> Result<Self> {
-        if n_features == 0 || values.len() % n_features != 0 {
+        if n_features == 0 || !values.len().is_multiple_of(n_features) {
             return Err(GmmError::InvalidData(format!(
                 "{} values are not whole rows of {n_features} features; give at least one feature and a multiple of it",
                 values.len()
