@@ -206,7 +206,6 @@ impl Value for f32 {
 /// assert_eq!(r.next_chunk(&mut buf)?, 0);
 /// # Ok::<(), gaussmix_io::ReadError>(())
 /// ```
-#[derive(Debug)]
 pub struct NpyReader<R> {
     reader: R,
     file: String,
@@ -216,6 +215,18 @@ pub struct NpyReader<R> {
     /// The next row to hand out.
     row: usize,
     scratch: Vec<u8>,
+}
+
+impl<R> std::fmt::Debug for NpyReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpyReader")
+            .field("file", &self.file)
+            .field("shape", &(self.header.n, self.header.d))
+            .field("bytes_per_value", &self.header.size)
+            .field("fortran_order", &self.header.fortran)
+            .field("next_row", &self.row)
+            .finish_non_exhaustive()
+    }
 }
 
 impl NpyReader<File> {
@@ -320,7 +331,8 @@ impl<R: Read + Seek> NpyReader<R> {
         self.header.size == 4
     }
 
-    /// Whether the file is in Fortran (column-major) order.
+    /// Whether the values are stored column by column (Fortran order with more than one
+    /// column; with one column both orders are the same).
     pub fn is_fortran_order(&self) -> bool {
         self.header.fortran && self.header.d > 1
     }

@@ -233,7 +233,17 @@ impl ChunkSource for SliceSource<'_> {
     }
 }
 
-/// A whole source in memory: row-major values in the precision they were read in.
+/// A whole source in memory: row-major values in the precision they were read in
+/// ([`read_all`] gives f64, [`read_all_f32`] f32).
+///
+/// ```
+/// use gaussmix::source::Dataset;
+///
+/// let d = Dataset { values: vec![1.0f32, 2.0, 3.0, 4.0], n_rows: 2, n_features: 2, feature_names: None };
+/// let data = d.data()?; // f32 data, checked
+/// assert_eq!((data.n_samples(), data.n_features(), data.is_f32()), (2, 2, true));
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset<T = f64> {
     /// `n_rows × n_features` values, row after row.
