@@ -9,7 +9,7 @@ use crate::error::{CliError, CliResult};
 use crate::output::{check_figure_path, check_output_path, emit, num, write_atomic};
 use crate::plot;
 use crate::progress::Bar;
-use crate::read::{read_table, ReadOptions, Table};
+use crate::read::{read_table, resolve, ReadOptions, Table};
 use crate::{DataArgs, FitArgs};
 
 fn read_options(a: &DataArgs) -> CliResult<ReadOptions> {
@@ -24,7 +24,9 @@ fn read_options(a: &DataArgs) -> CliResult<ReadOptions> {
             )))
         }
     };
-    Ok(ReadOptions { delimiter })
+    let mut opts = ReadOptions::default();
+    opts.delimiter = delimiter;
+    Ok(opts)
 }
 
 /// Reads a data file and keeps the requested columns.
@@ -35,9 +37,9 @@ pub fn load_table(path: &str, a: &DataArgs) -> CliResult<Table> {
         Some(cols) => {
             let idx = cols
                 .iter()
-                .map(|c| table.resolve(c, "--columns"))
+                .map(|c| resolve(&table, c, "--columns"))
                 .collect::<CliResult<Vec<_>>>()?;
-            Ok(table.select(&idx))
+            Ok(table.select(&idx)?)
         }
     }
 }
@@ -50,27 +52,31 @@ pub fn load_model(path: &Path) -> CliResult<GaussianMixture> {
 }
 
 fn data_for<'a>(model: &GaussianMixture, table: &'a Table, name: &str) -> CliResult<Data<'a>> {
-    if table.d != model.n_features() {
+    if table.n_cols() != model.n_features() {
         return Err(CliError::data(format!(
             "{name} has {} columns but the model has {} features; select the model's columns with --columns",
-            table.d,
+            table.n_cols(),
             model.n_features()
         )));
     }
-    Ok(Data::from_slice(&table.values, table.n, table.d)?)
+    Ok(Data::from_slice(
+        table.values(),
+        table.n_rows(),
+        table.n_cols(),
+    )?)
 }
 
 fn read_weights(path: &Path, n: usize) -> CliResult<Vec<f64>> {
     let t = read_table(&path.to_string_lossy(), &ReadOptions::default())?;
-    if t.d != 1 || t.n != n {
+    if t.n_cols() != 1 || t.n_rows() != n {
         return Err(CliError::data(format!(
             "{}: expected {n} weights, one per line, but found {} rows × {} columns",
             path.display(),
-            t.n,
-            t.d
+            t.n_rows(),
+            t.n_cols()
         )));
     }
-    Ok(t.values)
+    Ok(t.into_values())
 }
 
 pub fn fit(a: &FitArgs) -> CliResult<()> {
@@ -124,45 +130,45 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
         && a.weight_column.is_none()
         && a.data_args.columns.is_none();
     let mut f32_values: Vec<f32> = Vec::new();
-    let mut table = if direct_f32 {
-        let (v, n, d) = crate::read::read_npy_file_f32(std::path::Path::new(&a.data))?;
-        f32_values = v;
-        Table {
-            values: Vec::new(),
-            n,
-            d,
-            columns: (0..d).map(|j| j.to_string()).collect(),
-        }
-    } else {
-        read_table(&a.data, &read_options(&a.data_args)?)?
-    };
+    // The data as f64 with its column names (`None` once only the f32 copy is needed).
+    let mut table: Option<Table> = None;
     let mut weights = None;
-    if let Some(col) = &a.weight_column {
-        let j = table.resolve(col, "--weight-column")?;
-        weights = Some(table.column(j));
-        let keep: Vec<usize> = (0..table.d).filter(|c| *c != j).collect();
-        if keep.is_empty() {
-            return Err(CliError::usage("--weight-column leaves no feature columns"));
+    let (n, d) = if direct_f32 {
+        let x = gaussmix_io::read_npy_f32(&a.data)?;
+        f32_values = x.values;
+        (x.n_rows, x.n_features)
+    } else {
+        let mut t = read_table(&a.data, &read_options(&a.data_args)?)?;
+        if let Some(col) = &a.weight_column {
+            let j = resolve(&t, col, "--weight-column")?;
+            weights = t.column(j);
+            let keep: Vec<usize> = (0..t.n_cols()).filter(|c| *c != j).collect();
+            if keep.is_empty() {
+                return Err(CliError::usage("--weight-column leaves no feature columns"));
+            }
+            t = t.select(&keep)?;
         }
-        table = table.select(&keep);
-    }
-    if let Some(cols) = &a.data_args.columns {
-        let idx = cols
-            .iter()
-            .map(|c| table.resolve(c, "--columns"))
-            .collect::<CliResult<Vec<_>>>()?;
-        table = table.select(&idx);
-    }
+        if let Some(cols) = &a.data_args.columns {
+            let idx = cols
+                .iter()
+                .map(|c| resolve(&t, c, "--columns"))
+                .collect::<CliResult<Vec<_>>>()?;
+            t = t.select(&idx)?;
+        }
+        let shape = (t.n_rows(), t.n_cols());
+        table = Some(t);
+        shape
+    };
     if let Some(p) = &a.weights {
-        weights = Some(read_weights(p, table.n)?);
+        weights = Some(read_weights(p, n)?);
     }
     if let Some(m) = &start_model {
-        if m.n_features() != table.d {
+        if m.n_features() != d {
             return Err(CliError::data(format!(
                 "--init-model has {} features but {} has {} columns",
                 m.n_features(),
                 a.data,
-                table.d
+                d
             )));
         }
     }
@@ -180,27 +186,33 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
     builder.validate()?;
     let opts = builder;
     let mut data = match a.dtype.as_str() {
-        "f64" => Data::from_slice(&table.values, table.n, table.d)?,
-        "f32" if direct_f32 => Data::from_slice_f32(&f32_values, table.n, table.d)?,
+        "f64" => {
+            // Only the direct f32 path has no table, and it is never f64.
+            let t = table
+                .as_ref()
+                .ok_or_else(|| CliError::data("internal: no data table"))?;
+            Data::from_slice(t.values(), n, d)?
+        }
+        "f32" if direct_f32 => Data::from_slice_f32(&f32_values, n, d)?,
         "f32" => {
-            if let Some((i, v)) = table
-                .values
+            let x = table.as_ref().map(Table::values).unwrap_or_default();
+            if let Some((i, v)) = x
                 .iter()
                 .enumerate()
                 .find(|(_, v)| v.abs() > f32::MAX as f64)
             {
                 return Err(CliError::data(format!(
                     "row {}, column {}: {v} does not fit in f32; use --dtype f64",
-                    i / table.d + 1,
-                    i % table.d + 1
+                    i / d + 1,
+                    i % d + 1
                 )));
             }
-            f32_values = table.values.iter().map(|v| *v as f32).collect();
+            f32_values = x.iter().map(|v| *v as f32).collect();
             if a.plot.is_none() {
                 // Only the f32 copy is needed from here on.
-                table.values = Vec::new();
+                table = None;
             }
-            Data::from_slice_f32(&f32_values, table.n, table.d)?
+            Data::from_slice_f32(&f32_values, n, d)?
         }
         other => {
             return Err(CliError::usage(format!(
@@ -232,7 +244,10 @@ pub fn fit(a: &FitArgs) -> CliResult<()> {
             model.n_components(),
             model.covariance_type()
         );
-        plot::plot_model(&model, &table, (0, 1.min(table.d - 1)), &title, p)?;
+        let table = table
+            .as_ref()
+            .ok_or_else(|| CliError::data("internal: no data table to plot"))?;
+        plot::plot_model(&model, table, (0, 1.min(d - 1)), &title, p)?;
         let conv = plot::Convergence {
             lower_bounds: &rec.lower_bounds,
             title: "EM convergence".into(),
@@ -358,7 +373,7 @@ pub fn predict(
 ) -> CliResult<()> {
     let (m, table) = load_inputs(model, data, out, a)?;
     let d = data_for(&m, &table, data)?;
-    let mut text = String::with_capacity(table.n * 4);
+    let mut text = String::with_capacity(table.n_rows() * 4);
     if proba {
         let p = m.predict_proba(&d)?;
         for row in p.rows() {
@@ -385,7 +400,7 @@ pub fn score(
     let d = data_for(&m, &table, data)?;
     let text = if per_sample {
         let s = m.score_samples(&d)?;
-        let mut t = String::with_capacity(table.n * 20);
+        let mut t = String::with_capacity(table.n_rows() * 20);
         for v in s {
             t += &num(v);
             t.push('\n');

@@ -16,7 +16,8 @@ use ndarray::{array, Array1, Array2, Array3};
 use crate::error::{CliError, CliResult};
 use crate::output::{num, write_atomic};
 use crate::plot;
-use crate::read::{parse_text, Table};
+use crate::read::Table;
+use gaussmix_io::parse_text;
 
 static DATA_1D: &str = include_str!("../data/notebook_1d.csv");
 static DATA_2D: &str = include_str!("../data/notebook_2d.csv");
@@ -66,7 +67,7 @@ fn outputs(
     title: &str,
 ) -> CliResult<()> {
     let fig = dir.join(format!("{stem}.png"));
-    plot::plot_model(model, table, (0, 1.min(table.d - 1)), title, &fig)?;
+    plot::plot_model(model, table, (0, 1.min(table.n_cols() - 1)), title, &fig)?;
     let rec = model
         .fit_record()
         .ok_or_else(|| CliError::data("internal: the demo fit has no record"))?;
@@ -103,10 +104,10 @@ pub fn run(dir: &Path) -> CliResult<()> {
 
     // 1-D: two components, the notebook's start.
     let t1 = parse_text(DATA_1D, ',', "built-in 1-D data")?;
-    let x1 = Data::from_slice(&t1.values, t1.n, t1.d)?;
+    let x1 = Data::from_slice(t1.values(), t1.n_rows(), t1.n_cols())?;
     let start1 = StartParameters {
         weights: Some(array![0.5, 0.5]),
-        means: Some(array![[t1.values[246]], [t1.values[100]]]),
+        means: Some(array![[t1.values()[246]], [t1.values()[100]]]),
         covariances: Some(Covariances::Full(Array3::ones((2, 1, 1)))),
         precisions: None,
     };
@@ -118,15 +119,15 @@ pub fn run(dir: &Path) -> CliResult<()> {
         .fit(&x1)?;
     println!(
         "\n1-D: {} points, 2 components; start: equal weights, means = rows 246 and 100, unit variances",
-        t1.n
+        t1.n_rows()
     );
     print_model(&m1);
     outputs(&m1, &t1, dir, "notebook_1d", "GMM with EM (1-D)")?;
 
     // 2-D: two full-covariance components.
     let t2 = parse_text(DATA_2D, ',', "built-in 2-D data")?;
-    let x2 = Data::from_slice(&t2.values, t2.n, t2.d)?;
-    let pts = Array2::from_shape_vec((t2.n, t2.d), t2.values.clone())
+    let x2 = Data::from_slice(t2.values(), t2.n_rows(), t2.n_cols())?;
+    let pts = Array2::from_shape_vec((t2.n_rows(), t2.n_cols()), t2.values().to_vec())
         .map_err(|e| CliError::data(e.to_string()))?;
     let cov = sample_covariance(&pts);
     let mut covs = Array3::zeros((2, 2, 2));
@@ -144,7 +145,7 @@ pub fn run(dir: &Path) -> CliResult<()> {
         .fit(&x2)?;
     println!(
         "\n2-D: {} points, 2 full-covariance components; start: equal weights, means = rows 3 and 136, covariances = the data's covariance",
-        t2.n
+        t2.n_rows()
     );
     print_model(&m2);
     outputs(&m2, &t2, dir, "notebook_2d", "2D GMM with EM")?;

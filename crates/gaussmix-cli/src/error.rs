@@ -4,6 +4,7 @@
 use std::fmt;
 
 use gaussmix::GmmError;
+use gaussmix_io::ReadError;
 
 #[derive(Debug)]
 pub struct CliError {
@@ -57,6 +58,24 @@ impl From<GmmError> for CliError {
                 };
                 CliError::usage(format!("invalid value for {flag}: {message}"))
             }
+            other => CliError::data(other.to_string()),
+        }
+    }
+}
+
+/// A reader's error is bad data (exit code 1) with the reader's message, except that
+/// an f32 overflow names the flag that avoids it.
+impl From<ReadError> for CliError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::NonFiniteF32 {
+                file,
+                row,
+                column,
+                value,
+            } => CliError::data(format!(
+                "{file}: row {row}, column {column} (1-based) is {value} in f32; remove or impute missing and infinite values, or use --dtype f64"
+            )),
             other => CliError::data(other.to_string()),
         }
     }

@@ -1,5 +1,6 @@
-//! The `gaussmix` command-line tool as a library: the binary is a thin wrapper, and the
-//! readers are reusable (and fuzzed) on their own.
+//! The `gaussmix` command-line tool as a library: the binary is a thin wrapper. The
+//! data readers live in the `gaussmix-io` crate (shared with the Python package);
+//! `read` adapts them to the command line.
 
 pub mod cli;
 mod commands;

@@ -420,11 +420,9 @@ pub fn convergence_path(fig: &Path) -> std::path::PathBuf {
 
 /// A column's header name, or "feature j" for files without a header.
 fn axis_name(table: &crate::read::Table, j: usize) -> String {
-    let name = &table.columns[j];
-    if name.parse::<usize>().is_ok() || name.is_empty() {
-        format!("feature {j}")
-    } else {
-        name.clone()
+    match table.columns().get(j) {
+        Some(name) if name.parse::<usize>().is_err() && !name.is_empty() => name.clone(),
+        _ => format!("feature {j}"),
     }
 }
 
@@ -439,7 +437,7 @@ pub fn plot_model(
     if model.n_features() == 1 {
         let fig = Histogram {
             model,
-            x: table.column(0),
+            x: table.column(0).unwrap_or_default(),
             title: title.to_string(),
             label: axis_name(table, 0),
         };
@@ -452,15 +450,12 @@ pub fn plot_model(
             features.0, features.1
         )));
     }
-    let data = gaussmix::Data::from_slice(&table.values, table.n, table.d)?;
+    let data = gaussmix::Data::from_slice(table.values(), table.n_rows(), table.n_cols())?;
     let labels = model.predict(&data)?.to_vec();
-    let points = (0..table.n)
-        .map(|i| {
-            (
-                table.values[i * d + features.0],
-                table.values[i * d + features.1],
-            )
-        })
+    let points = table
+        .values()
+        .chunks_exact(d)
+        .map(|row| (row[features.0], row[features.1]))
         .collect();
     let fig = Scatter {
         model,

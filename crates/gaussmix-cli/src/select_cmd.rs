@@ -152,7 +152,7 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
     let fit = a.em.options(1)?;
     fit.validate()?;
     let table = load_table(&a.data, &a.data_args)?;
-    let data = Data::from_slice(&table.values, table.n, table.d)?;
+    let data = Data::from_slice(table.values(), table.n_rows(), table.n_cols())?;
     let sel = select(
         &data,
         &SelectOptions::new(ks, types, criterion).with_fit_options(fit),

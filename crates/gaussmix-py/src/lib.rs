@@ -6,19 +6,21 @@
 //!   never copied (the Python side converts anything else once).
 //! - Every call that touches the data runs with the GIL released.
 //! - Every library error becomes a `ValueError` carrying the library's message.
+//! - Data files are read by `gaussmix-io`, the CLI's readers (`read_data`).
 
 use gaussmix::select::{select as select_models, Criterion, SelectOptions};
 use gaussmix::{
     kmeans, CovarianceType, Covariances, Data, GaussianMixture, GmmError, GmmOptions, InitMethod,
     Precisions, Progress,
 };
+use gaussmix_io::{ReadError, ReadOptions};
 use ndarray::{Array1, Array2, Array3};
 use numpy::{
     PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
     PyReadonlyArrayDyn, PyUntypedArrayMethods,
 };
 use pyo3::create_exception;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use rand::{Rng, SeedableRng};
@@ -662,6 +664,44 @@ fn select(
     Ok((table, Model { inner: sel.best }))
 }
 
+/// A reader's error: `FileNotFoundError` / `OSError` when the file cannot be read,
+/// else `ValueError`; the message is the reader's (what, where, what to do).
+fn read_error(e: ReadError) -> PyErr {
+    match &e {
+        ReadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            PyFileNotFoundError::new_err(e.to_string())
+        }
+        ReadError::Io { .. } => PyOSError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// A data file's values and its column names (`read_data`).
+type DataAndNames<'py> = (Bound<'py, PyArray2<f64>>, Option<Vec<String>>);
+
+/// Reads a data file with the CLI's readers: CSV/TSV text (a first row without
+/// numbers is a header; tab-delimited for .tsv/.tab, else commas unless `delimiter`
+/// says otherwise, " " meaning any whitespace) or .npy (float64/float32, either order;
+/// 1-D arrays are one column). Returns the values as a C-contiguous float64 array of
+/// shape (n_samples, n_features) and the header's column names, or None without one.
+#[pyfunction]
+#[pyo3(signature = (path, *, delimiter=None))]
+fn read_data<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    delimiter: Option<char>,
+) -> PyResult<DataAndNames<'py>> {
+    let mut opts = ReadOptions::default();
+    opts.delimiter = delimiter;
+    let table = py
+        .detach(|| gaussmix_io::read_file(&path, &opts))
+        .map_err(read_error)?;
+    let names = table.feature_names().map(<[String]>::to_vec);
+    let shape = [table.n_rows(), table.n_cols()];
+    let x = PyArray1::from_vec(py, table.into_values()).reshape(shape)?;
+    Ok((x, names))
+}
+
 /// The Rust engine of the `gaussmix` package.
 #[pymodule(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -674,6 +714,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(choice, m)?)?;
     m.add_function(wrap_pyfunction!(uniform, m)?)?;
     m.add_function(wrap_pyfunction!(select, m)?)?;
+    m.add_function(wrap_pyfunction!(read_data, m)?)?;
     m.add("MODEL_VERSION", gaussmix::MODEL_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -79,6 +79,15 @@ pub enum GmmError {
     /// EM produced a non-finite number: never returned silently.
     #[error("numerical failure: {0}; try standardising the data or a larger reg_covar")]
     Numerical(String),
+
+    /// Reading the data from a [`ChunkSource`](crate::source::ChunkSource) failed: a
+    /// file reader's error (its message says what, where and what to do), or a
+    /// source that broke the trait's contract.
+    #[error("{message}")]
+    Source {
+        /// The source's message, shown as it is.
+        message: String,
+    },
 }
 
 impl GmmError {

@@ -87,6 +87,7 @@ mod stats;
 
 pub use covariance::{CovarianceType, Covariances, Precisions};
 pub use cpu::force_kernels;
+pub use data::source;
 pub use data::{AsData, Data};
 pub use error::{GmmError, Result};
 pub use fit::kmeans;

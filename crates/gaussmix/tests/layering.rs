@@ -83,6 +83,28 @@ fn references(code: &str, me: &[String]) -> BTreeSet<Vec<String>> {
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == ':') {
                 continue;
             }
+            // `crate::{a::b, c}`: each item of the group is a path of its own.
+            if let Some(group) = rest.strip_prefix('{') {
+                let inner = &group[..group.find('}').unwrap_or(group.len())];
+                for item in inner.split(',') {
+                    let mut path = base.clone();
+                    path.extend(
+                        item.trim()
+                            .split("::")
+                            .map(|seg| seg.trim().to_string())
+                            .take_while(|seg| {
+                                !seg.is_empty()
+                                    && seg.chars().all(|c| {
+                                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+                                    })
+                            }),
+                    );
+                    if path.len() > base.len() {
+                        out.insert(path);
+                    }
+                }
+                continue;
+            }
             let mut path = base.clone();
             for seg in rest.split("::") {
                 let name: String = seg
@@ -195,7 +217,7 @@ fn modules_form_layers_without_cycles() {
 fn the_reference_scanner_sees_paths() {
     let me = vec!["kernels".to_string(), "products".to_string()];
     let r = references(
-        "use crate::stats::SuffStats;\nuse super::rowwise::{a, b};\n$crate::parallel::x!()",
+        "use crate::stats::SuffStats;\nuse super::rowwise::{a, b};\n$crate::parallel::x!()\nuse crate::{fit::pass, Data};",
         &me,
     );
     assert!(
@@ -206,6 +228,7 @@ fn the_reference_scanner_sees_paths() {
         .iter()
         .any(|p| p.starts_with(&["kernels".to_string(), "rowwise".to_string()])));
     assert!(!r.iter().any(|p| p.first().is_some_and(|f| f == "parallel")));
+    assert!(r.contains(&vec!["fit".to_string(), "pass".to_string()]));
     assert_eq!(
         code("a // crate::x\n// crate::y\n#[cfg(test)]\ncrate::z"),
         "a "

@@ -5,6 +5,7 @@ Rust engine.
 - :func:`select`: choose the number of components and the covariance type.
 - :func:`load` / :meth:`GaussianMixture.save`: the CLI's JSON model files.
 - :func:`from_sklearn` / :meth:`GaussianMixture.to_sklearn`: convert fitted models.
+- :func:`read_data`: the CLI's data files (CSV/TSV, .npy) as an array and column names.
 
 numpy is the only required dependency; scikit-learn (base classes, exceptions, input
 validation) and pandas (DataFrames in and out) are used when installed.
@@ -13,7 +14,7 @@ validation) and pandas (DataFrames in and out) are used when installed.
 from ._compat import ConvergenceWarning, NotFittedError
 from ._convert import from_sklearn, load
 from ._estimator import GaussianMixture
-from ._native import MODEL_VERSION, RunFailed
+from ._native import MODEL_VERSION, RunFailed, read_data
 from ._native import __version__ as __version__
 from ._select import select
 
@@ -25,5 +26,6 @@ __all__ = [
     "RunFailed",
     "from_sklearn",
     "load",
+    "read_data",
     "select",
 ]

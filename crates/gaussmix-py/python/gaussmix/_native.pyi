@@ -1,7 +1,9 @@
 """Type stubs of the Rust extension module ``gaussmix._native`` (internal API: use
-:class:`gaussmix.GaussianMixture`, :func:`gaussmix.select` and :func:`gaussmix.load`)."""
+:class:`gaussmix.GaussianMixture`, :func:`gaussmix.select`, :func:`gaussmix.load` and
+:func:`gaussmix.read_data`)."""
 
-from typing import Any, Callable, List, Optional, Tuple
+import os
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -104,3 +106,12 @@ def select(
     recover: bool = False,
     variance_floor: Optional[float] = None,
 ) -> Tuple[str, Model]: ...
+def read_data(
+    path: Union[str, "os.PathLike[str]"],
+    *,
+    delimiter: Optional[str] = None,
+) -> Tuple[npt.NDArray[np.float64], Optional[List[str]]]:
+    """Reads a data file with the CLI's readers (CSV/TSV text or .npy): the values as a
+    float64 array of shape (n_samples, n_features), and the header's column names (None
+    without a header)."""
+    ...

@@ -1,6 +1,8 @@
 //! Borrowed input data: a row-major `n×d` matrix and optional per-row weights,
 //! validated once before any work.
 
+pub mod source;
+
 use std::borrow::Cow;
 
 use ndarray::{Array2, ArrayView2};

@@ -1,0 +1,63 @@
+//! # gaussmix-io
+//!
+//! Data readers for [`gaussmix`]: numeric matrices from CSV/TSV text and NPY files,
+//! shared by the `gaussmix` command-line tool and the Python package, kept out of the
+//! core library so that it stays "numbers in, model out".
+//!
+//! Two ways to read, over the same parsers:
+//!
+//! - **Whole**, into a [`Table`] (row-major `f64` values plus a name per column):
+//!   [`read_file`] picks the format by extension and first bytes; [`parse_bytes`],
+//!   [`parse_text`] and [`parse_npy`] read data already in memory; [`read_npy`] and
+//!   [`read_npy_f32`] read NPY files (the latter into `f32` with no `f64` copy).
+//! - **In chunks**, through the core's [`ChunkSource`] trait (what streaming EM
+//!   consumes): [`NpyReader`] reads rows from the file a chunk at a time, never the
+//!   whole file; [`TableSource`] hands out a parsed table (text is parsed whole for
+//!   now); [`FileSource`] opens either by the path. `gaussmix::source::read_all`
+//!   drains any of them. The whole-file NPY readers are this reader drained, so both
+//!   ways give the same values and the same errors.
+//!
+//! Modules are named for what they hold: `table` ([`Table`]), `text` (the delimited
+//! text parser: one function behind the `Table` API, so a full CSV parser can replace
+//! it), `npy` (NPY header and [`NpyReader`]), `file` (format choice, [`ReadOptions`]),
+//! `source` (the other [`ChunkSource`]s) and `error` ([`ReadError`]).
+//!
+//! Errors are one typed enum, [`ReadError`], whose messages say what is wrong, where
+//! (file, line and column, or row and column, 1-based) and what to do; it converts
+//! into [`gaussmix::GmmError::Source`] for the library. Nothing here panics on any
+//! input: every reader returns a value or an error, and tables hold finite numbers.
+//!
+//! ```
+//! use gaussmix::source::{read_all, ChunkSource};
+//! use gaussmix_io::{parse_bytes, ReadOptions, TableSource};
+//!
+//! let table = parse_bytes(b"x,y\n0.5,1\n1.5,2\n", "data.csv", &ReadOptions::default())?;
+//! assert_eq!((table.n_rows(), table.n_cols()), (2, 2));
+//! assert_eq!(table.feature_names(), Some(&["x".to_string(), "y".to_string()][..]));
+//!
+//! // The same rows as a chunk source, drained by the core library.
+//! let mut source = TableSource::new(table.clone(), "data.csv");
+//! assert_eq!(source.n_rows_hint(), Some(2));
+//! let all = read_all(&mut source)?;
+//! assert_eq!(all.values, table.values());
+//! let model = gaussmix::GaussianMixture::builder(1).build()?.fit_data(&all.data()?)?;
+//! assert_eq!(model.n_features(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod error;
+mod file;
+mod npy;
+mod source;
+mod table;
+mod text;
+
+pub use error::{ReadError, Result};
+pub use file::{parse_bytes, read_file, ReadOptions};
+pub use gaussmix::source::{ChunkSource, Dataset};
+pub use npy::{parse_npy, read_npy, read_npy_f32, NpyReader, NPY_MAGIC};
+pub use source::{FileSource, TableSource};
+pub use table::Table;
+pub use text::parse_text;
