@@ -174,6 +174,19 @@ fn check_fit_outcome(
             // anchored f32 kernel only pays from K = 16, D = 14 on).
             let want = reference::mean_log_likelihood(&mix, x);
             let mut score_tol = 1e-9 * (1.0 + want.abs());
+            if matches!(kind, reference::Kind::Full | reference::Kind::Tied) {
+                // Full and tied log-densities are only as accurate as Σ is conditioned:
+                // both sides solve with it, so rounding can move each by ε·κ(Σ) relative
+                // (κ ≤ trace Σ / reg_covar, since Σ = S + reg_covar·I with S ⪰ 0). Found
+                // by a draw: 7 zero rows and one at (63, 0, −46), k = 1, κ ≈ 4e8, the two
+                // scores 1.7e-8 apart relative.
+                let covs = m.component_covariances();
+                let kappa = covs
+                    .iter()
+                    .map(|c| c.diag().sum() / reg)
+                    .fold(1.0, f64::max);
+                score_tol += 4.0 * f64::EPSILON * kappa * (1.0 + want.abs());
+            }
             if f32_data {
                 // Part of each pass runs in f32 (measured: 1e-7 relative on a full fit).
                 score_tol += 8.0 * f32::EPSILON as f64 * (1.0 + want.abs());
@@ -349,9 +362,11 @@ proptest! {
     /// reg_covar = 1e-6 once |x − c| ≳ 3: "not positive definite" on e.g. 26 zero rows
     /// and one with 82.1, k = 2, where the f64 fit of the same values is fine; likewise a
     /// column at 1e9 (a constant column in f32). The products now shift rows per group
-    /// of nearby components (`kernels::Group`), so both fit.
+    /// of nearby components (`kernels::Group`), so both fit. And (session 4): a component
+    /// collapsing within one iteration onto a row far from its group's shift (3 rows,
+    /// k = 3, diag, recover: 6 re-seeds) had its variance cancelled by the f32 products;
+    /// such a pass is now redone in f64 (`SuffStats::f32_cancellation_suspected`).
     #[test]
-    #[ignore = "flaky: a random draw failed in a clean CI run at the end of session 3; investigate (f32 diag/spherical, wide spreads)"]
     fn fit_on_wider_f32_data_follows_the_rules(
         (n, d, x) in finite_matrix(1..40, 1..8, vec![(6, Scale::Moderate), (2, Scale::Offset)]),
         k in 1usize..4,

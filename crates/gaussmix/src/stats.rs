@@ -163,6 +163,30 @@ impl SuffStats {
                 .all(|v| v.iter().all(|x| x.is_finite()))
     }
 
+    /// Whether moments accumulated from f32 products may have lost a variance to
+    /// cancellation (diag and spherical): a component's variance about its new mean,
+    /// `m2/n − (s/n)²`, below `64·ε₃₂` times its second moment about the shift `m2/n`
+    /// (what the f32 rounding of the products can move it by). The group shifts keep
+    /// every component within 64 spreads, so this happens only when a component
+    /// collapses within one iteration (e.g. onto one row far from its group's shift);
+    /// the pass is then redone in f64 (`fit::pass`).
+    pub fn f32_cancellation_suspected(&self) -> bool {
+        if !matches!(self.kind, CovarianceType::Diag | CovarianceType::Spherical) {
+            return false;
+        }
+        let d = self.d;
+        let bound = 64.0 * f32::EPSILON as f64;
+        (0..self.k).any(|c| {
+            let n = self.nk[c];
+            n > MASS_EPS
+                && (0..d).any(|j| {
+                    let second = self.m2[c * d + j] / n;
+                    let mean = self.s[c * d + j] / n;
+                    second - mean * mean < bound * second
+                })
+        })
+    }
+
     /// Mean log-likelihood of the pass that produced these statistics.
     pub fn mean_log_likelihood(&self) -> f64 {
         self.ll / self.wsum

@@ -359,3 +359,34 @@ fn f32_data_beyond_the_f32_square_range_is_never_refused() {
         }
     }
 }
+
+/// Regression (found by the CLI's `fit_on_wider_f32_data_follows_the_rules`): a diag
+/// component re-seeded and collapsing onto one row 8.3 away from its product group's
+/// shift had its variance cancelled by the f32 products ("not positive definite" after
+/// 6 re-seeds) where the f64 fit of the same values succeeds. The f32 fit now follows the
+/// f64 one.
+#[test]
+fn f32_collapse_far_from_the_group_shift_is_redone_in_f64() {
+    let mut x = vec![0.0f32; 15];
+    x[7] = 6.975_403_6e-5;
+    x[9] = 8.337_291;
+    let x64: Vec<f64> = x.iter().map(|v| *v as f64).collect();
+    for kind in [CovarianceType::Diag, CovarianceType::Spherical] {
+        let opts = GaussianMixture::params(3)
+            .covariance_type(kind)
+            .recover(true)
+            .max_iter(20)
+            .seed(6737714400906124877);
+        let a = opts.fit(&Data::from_slice_f32(&x, 3, 5).unwrap()).unwrap();
+        let b = opts.fit(&Data::from_slice(&x64, 3, 5).unwrap()).unwrap();
+        for (u, v) in a.weights().iter().zip(b.weights()) {
+            assert!((u - v).abs() < 1e-6, "{kind}: weights {u} vs {v}");
+        }
+        for (u, v) in a.means().iter().zip(b.means()) {
+            assert!(
+                (u - v).abs() < 1e-6 * (1.0 + v.abs()),
+                "{kind}: means {u} vs {v}"
+            );
+        }
+    }
+}

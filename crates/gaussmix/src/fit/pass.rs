@@ -172,8 +172,10 @@ pub(crate) fn e_pass(data: &Data, p: &Params, track_worst: bool) -> SuffStats {
 
 /// E-step passes under several parameter sets (same covariance type and `K`) from one
 /// read of each chunk: the statistics of each, equal to separate [`e_pass`]es. A pass
-/// computed in f32 (f32 products or the anchored kernel) whose statistics overflow is
-/// redone on f64 conversions, so f32 data is never refused where its f64 values fit.
+/// computed in f32 (f32 products or the anchored kernel) whose statistics overflow, or
+/// whose f32 products may have cancelled a variance
+/// ([`SuffStats::f32_cancellation_suspected`]), is redone on f64 conversions, so f32
+/// data is never refused where its f64 values fit.
 pub(crate) fn e_passes(data: &Data, ps: &[&Params], track_worst: bool) -> Vec<SuffStats> {
     let preps: Vec<Prepared> = ps
         .iter()
@@ -191,8 +193,12 @@ fn e_passes_prepared(
 ) -> Vec<SuffStats> {
     let mut sts = e_passes_with(data, ps, preps, track_worst);
     for (i, p) in ps.iter().enumerate() {
-        if data.is_f32() && preps[i].computes_in_f32() && !sts[i].is_finite() {
-            // Something overflowed the f32 range: the same pass on rows converted to f64.
+        if data.is_f32()
+            && preps[i].computes_in_f32()
+            && (!sts[i].is_finite() || sts[i].f32_cancellation_suspected())
+        {
+            // Something overflowed the f32 range, or a variance may have cancelled in
+            // f32 products: the same pass on rows converted to f64.
             let f64_prep = [Prepared::choose(p, false, true)];
             sts[i] = e_passes_with(data, &[p], &f64_prep, track_worst).swap_remove(0);
         }
