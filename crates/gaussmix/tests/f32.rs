@@ -368,7 +368,7 @@ fn f32_data_beyond_the_f32_square_range_is_never_refused() {
 #[test]
 fn f32_collapse_far_from_the_group_shift_is_redone_in_f64() {
     let mut x = vec![0.0f32; 15];
-    x[7] = 6.975_403_6e-5;
+    x[7] = 6.975_404e-5;
     x[9] = 8.337_291;
     let x64: Vec<f64> = x.iter().map(|v| *v as f64).collect();
     for kind in [CovarianceType::Diag, CovarianceType::Spherical] {
