@@ -24,6 +24,7 @@ pub const MAX_THREADS: usize = 1024;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum InitMethod {
     /// k-means++ seeding; each row is assigned to its nearest seed (the default).
     #[default]

@@ -44,6 +44,7 @@ use crate::parallel::install;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Criterion {
     /// Bayesian information criterion `−2·log L + p·ln n`.
     #[default]
@@ -97,6 +98,8 @@ impl FromStr for Criterion {
 /// assert_eq!(opts.ks, vec![1, 2, 3, 4]);
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "options do nothing until `select` is called"]
+#[non_exhaustive]
 pub struct SelectOptions {
     /// Numbers of components to try.
     pub ks: Vec<usize>,
@@ -134,6 +137,7 @@ impl SelectOptions {
 /// One row of the selection table.
 /// See [`Selection`] for an example.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Candidate {
     /// Number of components.
     pub k: usize,
@@ -173,6 +177,7 @@ pub struct Candidate {
 /// # Ok::<(), gaussmix::GmmError>(())
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Selection {
     /// The criterion used.
     pub criterion: Criterion,

@@ -18,6 +18,7 @@ use crate::options::GmmOptions;
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct FitRecord {
     /// Whether the stopping rule fired before `max_iter`.
     pub converged: bool,
@@ -62,6 +63,7 @@ pub struct FitRecord {
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Recovery {
     /// The EM iteration after which it happened (1-based).
     pub iteration: usize,
@@ -85,6 +87,7 @@ pub struct Recovery {
 /// # Ok::<(), gaussmix::GmmError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Progress {
     /// Restart (0-based).
     pub run: usize,
