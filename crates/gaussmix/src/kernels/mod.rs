@@ -72,10 +72,7 @@ pub(crate) trait ChunkKernel: Sync {
         log_norm: &mut [f64],
         ws: &mut Workspace,
     ) {
-        let k = resp.len() / log_norm.len().max(1);
-        self.log_prob(rows, resp, ws);
-        normalize_rows(resp, k, log_norm);
-        self.accumulate(st, rows, weights, resp, ws);
+        e_step_unfused(self, st, rows, weights, resp, log_norm, ws);
     }
 
     /// Moves what a worker kept across its chunks into `st` (end of a group of chunks).
@@ -85,6 +82,23 @@ pub(crate) trait ChunkKernel: Sync {
     fn chunk_rows(&self) -> usize {
         CHUNK_ROWS
     }
+}
+
+/// The E-step and accumulation of a chunk as three steps: log-densities,
+/// normalisation (`log_norm ← log p(x_i)`, `resp ←` responsibilities), moments.
+fn e_step_unfused<K: ChunkKernel + ?Sized>(
+    kernel: &K,
+    st: &mut SuffStats,
+    rows: Rows,
+    weights: Option<&[f64]>,
+    resp: &mut [f64],
+    log_norm: &mut [f64],
+    ws: &mut Workspace,
+) {
+    let k = resp.len() / log_norm.len().max(1);
+    kernel.log_prob(rows, resp, ws);
+    normalize_rows(resp, k, log_norm);
+    kernel.accumulate(st, rows, weights, resp, ws);
 }
 
 /// Reusable per-worker buffers of every kernel (their contents never carry over
@@ -214,12 +228,7 @@ impl ChunkKernel for Anchored {
     ) {
         match rows {
             Rows::F32(r) => anchored::chunk(&self.ap, st, r, weights, log_norm, &mut ws.anchor),
-            Rows::F64(_) => {
-                let k = resp.len() / log_norm.len().max(1);
-                self.log_prob(rows, resp, ws);
-                normalize_rows(resp, k, log_norm);
-                self.accumulate(st, rows, weights, resp, ws);
-            }
+            Rows::F64(_) => e_step_unfused(self, st, rows, weights, resp, log_norm, ws),
         }
     }
 
