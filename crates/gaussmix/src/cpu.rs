@@ -29,8 +29,13 @@ pub(crate) fn level() -> Level {
             Some("avx2") => Level::Avx2,
             _ => Level::Avx512,
         };
-        detect().min(cap)
+        hardware().min(cap)
     })
+}
+
+/// The level the CPU supports, whatever the tests' cap (detected on every call).
+pub(crate) fn hardware() -> Level {
+    detect()
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -42,6 +42,7 @@ mod model_file;
 mod options;
 mod params;
 pub mod select;
+mod simd;
 #[cfg(target_arch = "x86_64")]
 mod simd256;
 #[cfg(target_arch = "x86_64")]
