@@ -20,7 +20,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::data::Data;
-use crate::engine::{by_cpu, chunks, map_groups};
+use crate::engine::{chunks, map_groups};
 use crate::error::{GmmError, Result};
 
 /// The result of [`kmeans`].
@@ -291,7 +291,7 @@ fn lower_closest(data: &Data, closest: &mut [f64], c: &[f64]) {
     let gr = crate::engine::group_rows(closest.len());
     closest.par_chunks_mut(gr).enumerate().for_each(|(g, cl)| {
         let s = g * gr;
-        by_cpu!(lower_closest_rows(data, cl, c, s));
+        crate::simd::dispatch!(_s => lower_closest_rows(data, cl, c, s));
     });
 }
 
@@ -314,7 +314,7 @@ fn lower_closest_rows(data: &Data, cl: &mut [f64], c: &[f64], s: usize) {
 /// For each candidate `t` (rows of `cands`), `Σ w_i min(closest_i, ‖x_i − c_t‖²)` over
 /// rows `[s, e)`.
 fn score_candidates(data: &Data, closest: &[f64], cands: &[f64], s: usize, e: usize) -> Vec<f64> {
-    by_cpu!(score_candidates_rows(data, closest, cands, s, e))
+    crate::simd::dispatch!(_s => score_candidates_rows(data, closest, cands, s, e))
 }
 
 #[inline(always)]

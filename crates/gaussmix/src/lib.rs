@@ -43,10 +43,6 @@ mod options;
 mod params;
 pub mod select;
 mod simd;
-#[cfg(target_arch = "x86_64")]
-mod simd256;
-#[cfg(target_arch = "x86_64")]
-mod simd512;
 mod small;
 mod stats;
 

@@ -51,8 +51,6 @@ mod tests;
 mod x86;
 
 pub(crate) use math::ln_in_place;
-#[cfg(test)]
-pub(crate) use math::{exp_nonpositive_f32, exp_nonpositive_f64, ln_fast};
 pub(crate) use rows::{
     accumulate_anchor, argmax_shifted, cross_max, exp_sum, own_moments, packed_outer, scale, sub,
     whitened_sq, widen,
@@ -261,6 +259,32 @@ macro_rules! dispatch {
     };
 }
 pub(crate) use dispatch;
+
+/// Tests: `[(level name, value of body)]` for every level this CPU has (`Scalar` always,
+/// `V3` and `V4` when present, whatever `GAUSSMIX_SIMD` says), `body` evaluated inside
+/// `Isa::run` with `$s` bound to the level's token.
+#[cfg(test)]
+macro_rules! at_each_level {
+    ($s:ident => $body:expr) => {{
+        use $crate::simd::Isa as _;
+        #[allow(unused_mut)]
+        let mut out = vec![(
+            "scalar",
+            $crate::simd::Scalar.run(|$s: $crate::simd::Scalar| $body),
+        )];
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = $crate::simd::V3::on_this_cpu() {
+            out.push(("avx2", t.run(|$s: $crate::simd::V3| $body)));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(t) = $crate::simd::V4::on_this_cpu() {
+            out.push(("avx512", t.run(|$s: $crate::simd::V4| $body)));
+        }
+        out
+    }};
+}
+#[cfg(test)]
+pub(crate) use at_each_level;
 
 /// Turns each row of `lp` (`m×K` weighted log-probabilities) into responsibilities in
 /// place and writes `log p(x_i)` into `log_norm` (see `rows::normalize_rows`).
