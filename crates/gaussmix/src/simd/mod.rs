@@ -202,6 +202,13 @@ pub(crate) unsafe fn store_upto<V: Vector>(v: V, p: *mut V::Elem, n: usize) {
     }
 }
 
+/// Moved into the closures of [`dispatch!`], which makes them `FnOnce`: calling one then
+/// runs its `#[inline(always)]` body itself. A closure that is `Fn` or `FnMut` would be
+/// called through a compiler-generated `FnOnce` shim, which the compiler need not inline
+/// into the target-feature function of `Isa::run`, and every vector operation in it
+/// then became a function call (measured: mid-full 6.5× slower).
+pub(crate) struct Once;
+
 /// The token of one level, as detected.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Token {
@@ -241,20 +248,29 @@ macro_rules! dispatch {
     (at_most $cap:ident, $s:pat => $body:expr) => {
         match $crate::simd::Token::at_most($crate::cpu::Level::$cap) {
             #[cfg(target_arch = "x86_64")]
-            $crate::simd::Token::V4(t) => $crate::simd::Isa::run(
-                t,
-                // `identity` only lets the attribute stand on the closure.
-                ::core::convert::identity(#[inline(always)] |$s: $crate::simd::V4| $body),
-            ),
+            $crate::simd::Token::V4(t) => {
+                let once = $crate::simd::Once;
+                $crate::simd::Isa::run(
+                    t,
+                    // `identity` only lets the attribute stand on the closure.
+                    ::core::convert::identity(#[inline(always)] |$s: $crate::simd::V4| {
+                        let _once = once;
+                        $body
+                    }),
+                )
+            }
             #[cfg(target_arch = "x86_64")]
-            $crate::simd::Token::V3(t) => $crate::simd::Isa::run(
-                t,
-                ::core::convert::identity(#[inline(always)] |$s: $crate::simd::V3| $body),
-            ),
-            $crate::simd::Token::Scalar(t) => $crate::simd::Isa::run(
-                t,
-                ::core::convert::identity(#[inline(always)] |$s: $crate::simd::Scalar| $body),
-            ),
+            $crate::simd::Token::V3(t) => {
+                let once = $crate::simd::Once;
+                $crate::simd::Isa::run(
+                    t,
+                    ::core::convert::identity(#[inline(always)] |$s: $crate::simd::V3| {
+                        let _once = once;
+                        $body
+                    }),
+                )
+            }
+            $crate::simd::Token::Scalar(t) => $crate::simd::Isa::run(t, |$s: $crate::simd::Scalar| $body),
         }
     };
 }
