@@ -259,18 +259,20 @@ pub(crate) struct AnchorWs {
     touched: Vec<bool>,
 }
 
-/// E-step and moment accumulation for one chunk of f32 rows: fills `log_norm` with
-/// `log p(x_i)` and adds the chunk to `st` (moments about the anchors) and to the pair
-/// accumulators that [`fold`] moves into `st`.
-pub(crate) fn chunk(
-    ap: &AnchorPrep,
-    st: &mut SuffStats,
-    rows: &[f32],
-    weights: Option<&[f64]>,
-    log_norm: &mut [f64],
-    ws: &mut AnchorWs,
-) {
-    crate::simd::dispatch!(s => chunk_body(s, ap, st, rows, weights, log_norm, ws))
+simd::multiversion! {
+    /// E-step and moment accumulation for one chunk of f32 rows: fills `log_norm` with
+    /// `log p(x_i)` and adds the chunk to `st` (moments about the anchors) and to the
+    /// pair accumulators that [`fold`] moves into `st`.
+    pub(crate) fn chunk(
+        ap: &AnchorPrep,
+        st: &mut SuffStats,
+        rows: &[f32],
+        weights: Option<&[f64]>,
+        log_norm: &mut [f64],
+        ws: &mut AnchorWs,
+    ) {
+        s => chunk_body(s, ap, st, rows, weights, log_norm, ws)
+    }
 }
 
 /// The body of [`chunk`], with the row loops (`simd`) of the level `s`. The slice

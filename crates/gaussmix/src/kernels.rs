@@ -671,10 +671,12 @@ fn f32_products(kind: CovarianceType) -> bool {
     matches!(kind, CovarianceType::Diag | CovarianceType::Spherical)
 }
 
-/// [`log_prob_body`] compiled for the CPU's instruction set (the loops around the
-/// products then vectorise 8- or 4-wide).
-fn log_prob_t<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
-    crate::simd::dispatch!(_s => log_prob_body::<T>(prep, rows, out, ws))
+crate::simd::multiversion! {
+    /// [`log_prob_body`] compiled for the CPU's instruction set (the loops around the
+    /// products then vectorise 8- or 4-wide).
+    fn log_prob_t<T: Real>(prep: &Prepared, rows: &[T], out: &mut [f64], ws: &mut Workspace) {
+        _ => log_prob_body::<T>(prep, rows, out, ws)
+    }
 }
 
 #[inline(always)]
@@ -936,16 +938,18 @@ pub(crate) fn accumulate(
     }
 }
 
-/// [`accumulate_body`] compiled for the CPU's instruction set.
-fn accumulate_t<T: Real>(
-    prep: &Prepared,
-    st: &mut SuffStats,
-    rows: &[T],
-    weights: Option<&[f64]>,
-    resp: &[f64],
-    ws: &mut Workspace,
-) {
-    crate::simd::dispatch!(_s => accumulate_body::<T>(prep, st, rows, weights, resp, ws))
+crate::simd::multiversion! {
+    /// [`accumulate_body`] compiled for the CPU's instruction set.
+    fn accumulate_t<T: Real>(
+        prep: &Prepared,
+        st: &mut SuffStats,
+        rows: &[T],
+        weights: Option<&[f64]>,
+        resp: &[f64],
+        ws: &mut Workspace,
+    ) {
+        _ => accumulate_body::<T>(prep, st, rows, weights, resp, ws)
+    }
 }
 
 #[inline(always)]

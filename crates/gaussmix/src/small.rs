@@ -89,10 +89,13 @@ macro_rules! dispatch_d {
     };
 }
 
-/// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)`.
-/// (Compiled for AVX2 and FMA at most, the level these loops were tuned at.)
-pub(crate) fn log_prob(sp: &SmallPrep, rows: &[f64], out: &mut [f64]) {
-    crate::simd::dispatch!(at_most Avx2, _s => dispatch_d!(sp.d, log_prob_d, (sp, rows, out)))
+crate::simd::multiversion! {
+    at_most Avx2;
+    /// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)` (compiled for AVX2 and FMA at most,
+    /// the level these loops were tuned at).
+    pub(crate) fn log_prob(sp: &SmallPrep, rows: &[f64], out: &mut [f64]) {
+        _ => dispatch_d!(sp.d, log_prob_d, (sp, rows, out))
+    }
 }
 
 #[inline(always)]
@@ -132,8 +135,7 @@ pub(crate) fn accumulate(
     acc.s.resize(d * k, 0.0);
     acc.m.clear();
     acc.m.resize(d * d * k, 0.0);
-    // Compiled for AVX2 and FMA at most, the level these loops were tuned at.
-    crate::simd::dispatch!(at_most Avx2, _s => dispatch_d!(d, accumulate_d, (sp, rows, weights, resp, acc)));
+    accumulate_rows(sp, rows, weights, resp, acc);
     // Fold into the stats' layout.
     st.wsum += weights.map_or((rows.len() / d) as f64, |w| w.iter().sum());
     for c in 0..k {
@@ -168,6 +170,21 @@ pub(crate) fn accumulate(
                 }
             }
         }
+    }
+}
+
+crate::simd::multiversion! {
+    at_most Avx2;
+    /// The per-row sums of [`accumulate`] into `acc` (compiled for AVX2 and FMA at most,
+    /// the level these loops were tuned at).
+    fn accumulate_rows(
+        sp: &SmallPrep,
+        rows: &[f64],
+        weights: Option<&[f64]>,
+        resp: &[f64],
+        acc: &mut SmallAcc,
+    ) {
+        _ => dispatch_d!(sp.d, accumulate_d, (sp, rows, weights, resp, acc))
     }
 }
 

@@ -10,13 +10,14 @@
 //! loads and stores through raw pointers are `unsafe`.
 //!
 //! # Dispatch
-//! [`dispatch!`]`(s => body)` binds `s` to the token of the level [`cpu::level`]
-//! detected (once per process, cached; tests cap it with `GAUSSMIX_SIMD=avx2|portable`,
-//! which selects `V3` or `Scalar` here) and evaluates `body` inside a function compiled
-//! with that level's target features, so every `#[inline(always)]` generic function it
-//! calls — and every loop the compiler auto-vectorises there — gets them. Dispatch once
-//! per chunk of rows, never per row: a generic kernel takes the token as its first
-//! argument (`fn kernel<S: Isa>(s: S, …)`) and passes it down.
+//! [`multiversion!`] defines a function compiled once per level: inside it, one
+//! function per level, with the level's target features, takes the token and the
+//! function's own parameters and evaluates the body, so every `#[inline(always)]` generic
+//! function it calls — and every loop the compiler auto-vectorises there — gets them; the
+//! function calls the one of the level [`cpu::level`] detected (once per process,
+//! cached; tests cap it with `GAUSSMIX_SIMD=avx2|portable`, which selects `V3` or
+//! `Scalar`). Dispatch once per chunk of rows, never per row: a generic kernel takes the
+//! token as its first argument (`fn kernel<S: Isa>(s: S, …)`) and passes it down.
 //!
 //! # Writing a loop once
 //! Loops run over whole vectors of `V::LANES` values, then over the last partial vector
@@ -73,7 +74,9 @@ pub(crate) trait Isa: Copy + Send + Sync + 'static {
     /// Vector registers: register-blocked loops keep `REGISTERS / 4` rows or components
     /// of accumulators (each one or two vectors wide).
     const REGISTERS: usize;
-    /// Runs `f` inside a function compiled with this level's target features.
+    /// Tests: runs `f` inside a function compiled with this level's target features
+    /// (kernels use [`multiversion!`], which keeps their arguments function parameters).
+    #[cfg(test)]
     fn run<R>(self, f: impl FnOnce(Self) -> R) -> R;
     /// `F64::LANES` values from `p`, widened to f64.
     ///
@@ -202,13 +205,6 @@ pub(crate) unsafe fn store_upto<V: Vector>(v: V, p: *mut V::Elem, n: usize) {
     }
 }
 
-/// Moved into the closures of [`dispatch!`], which makes them `FnOnce`: calling one then
-/// runs its `#[inline(always)]` body itself. A closure that is `Fn` or `FnMut` would be
-/// called through a compiler-generated `FnOnce` shim, which the compiler need not inline
-/// into the target-feature function of `Isa::run`, and every vector operation in it
-/// then became a function call (measured: mid-full 6.5× slower).
-pub(crate) struct Once;
-
 /// The token of one level, as detected.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Token {
@@ -237,44 +233,76 @@ impl Token {
     }
 }
 
-/// `dispatch!(s => body)`: evaluates `body` with `s` bound to the token of the detected
-/// level (`V4`, `V3` or `Scalar`), compiled with that level's target features; the
-/// expression is instantiated once per level. `dispatch!(at_most Avx2, s => body)` caps
-/// the level. `body` is not placed inside an `unsafe` block.
-macro_rules! dispatch {
-    ($s:pat => $body:expr) => {
-        $crate::simd::dispatch!(at_most Avx512, $s => $body)
+/// Defines a function compiled once per level and dispatched at run time:
+///
+/// ```ignore
+/// multiversion! {
+///     /// Docs.
+///     pub(crate) fn name<T: Bound>(a: &mut [T], k: usize) -> R {
+///         s => body(s, a, k)
+///     }
+/// }
+/// ```
+///
+/// defines `name` and, inside it, one function per level whose parameters are the
+/// token (bound to the pattern `s`) and `name`'s own; each evaluates the body, compiled
+/// with the level's target features (so every `#[inline(always)]` function it calls
+/// gets them), and `name` calls the one of the detected level (`cpu::level`).
+/// `multiversion! { at_most Avx2; fn … }` caps the level. The arguments stay function parameters
+/// down to the compiled body (a closure capturing them instead hid that the slices do not
+/// alias, and loops the compiler had vectorised stopped being vectorised: tall-2d 1.2×
+/// slower). The body is not placed inside an `unsafe` block.
+macro_rules! multiversion {
+    (at_most $cap:ident; $($rest:tt)*) => {
+        $crate::simd::multiversion!(@at_most $cap; $($rest)*);
     };
-    (at_most $cap:ident, $s:pat => $body:expr) => {
-        match $crate::simd::Token::at_most($crate::cpu::Level::$cap) {
+    ($(@at_most $cap:ident;)?
+        $(#[$attr:meta])*
+        $vis:vis fn $name:ident $(<$($gen:ident: $bound:path),+ $(,)?>)?
+            ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?
+        { $s:pat => $body:expr $(,)? }
+    ) => {
+        $(#[$attr])*
+        $vis fn $name $(<$($gen: $bound),+>)? ($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
-            $crate::simd::Token::V4(t) => {
-                let once = $crate::simd::Once;
-                $crate::simd::Isa::run(
-                    t,
-                    // `identity` only lets the attribute stand on the closure.
-                    ::core::convert::identity(#[inline(always)] |$s: $crate::simd::V4| {
-                        let _once = once;
-                        $body
-                    }),
-                )
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            fn v4 $(<$($gen: $bound),+>)? (
+                $s: $crate::simd::V4, $($arg: $ty),*
+            ) $(-> $ret)? {
+                $body
             }
             #[cfg(target_arch = "x86_64")]
-            $crate::simd::Token::V3(t) => {
-                let once = $crate::simd::Once;
-                $crate::simd::Isa::run(
-                    t,
-                    ::core::convert::identity(#[inline(always)] |$s: $crate::simd::V3| {
-                        let _once = once;
-                        $body
-                    }),
-                )
+            #[target_feature(enable = "avx2,fma")]
+            fn v3 $(<$($gen: $bound),+>)? (
+                $s: $crate::simd::V3, $($arg: $ty),*
+            ) $(-> $ret)? {
+                $body
             }
-            $crate::simd::Token::Scalar(t) => $crate::simd::Isa::run(t, |$s: $crate::simd::Scalar| $body),
+            #[inline(always)]
+            fn scalar $(<$($gen: $bound),+>)? (
+                $s: $crate::simd::Scalar, $($arg: $ty),*
+            ) $(-> $ret)? {
+                $body
+            }
+            match $crate::simd::Token::at_most($crate::simd::multiversion!(@cap $($cap)?)) {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: a `V4` exists only when the CPU has AVX-512F, AVX2 and FMA.
+                $crate::simd::Token::V4(t) => unsafe { v4 $(::<$($gen),+>)? (t, $($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: a `V3` exists only when the CPU has AVX2 and FMA.
+                $crate::simd::Token::V3(t) => unsafe { v3 $(::<$($gen),+>)? (t, $($arg),*) },
+                $crate::simd::Token::Scalar(t) => scalar $(::<$($gen),+>)? (t, $($arg),*),
+            }
         }
     };
+    (@cap) => {
+        $crate::cpu::Level::Avx512
+    };
+    (@cap $cap:ident) => {
+        $crate::cpu::Level::$cap
+    };
 }
-pub(crate) use dispatch;
+pub(crate) use multiversion;
 
 /// Tests: `[(level name, value of body)]` for every level this CPU has (`Scalar` always,
 /// `V3` and `V4` when present, whatever `GAUSSMIX_SIMD` says), `body` evaluated inside
@@ -302,16 +330,26 @@ macro_rules! at_each_level {
 #[cfg(test)]
 pub(crate) use at_each_level;
 
-/// Turns each row of `lp` (`m×K` weighted log-probabilities) into responsibilities in
-/// place and writes `log p(x_i)` into `log_norm` (see `rows::normalize_rows`).
-pub(crate) fn normalize_rows(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
-    dispatch!(s => rows::normalize_rows(s, lp, k, log_norm))
+multiversion! {
+    /// Turns each row of `lp` (`m×K` weighted log-probabilities) into responsibilities
+    /// in place and writes `log p(x_i)` into `log_norm` (see `rows::normalize_rows`).
+    pub(crate) fn normalize_rows(lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
+        s => rows::normalize_rows(s, lp, k, log_norm)
+    }
 }
 
-/// `outer ← P_i = x_i ⊗ x_i` packed by rows of the upper triangle, for the rows of `xc`
-/// (stride `d`): `rows::packed_outer` on buffers given the slack it needs for the
-/// time of the call.
-pub(crate) fn packed_outer_rows<E: Elem>(outer: &mut Vec<E>, xc: &mut Vec<E>, d: usize) {
+multiversion! {
+    /// `outer ← P_i = x_i ⊗ x_i` packed by rows of the upper triangle, for the rows of
+    /// `xc` (stride `d`): `rows::packed_outer` on buffers given the slack it needs for the
+    /// time of the call.
+    pub(crate) fn packed_outer_rows<E: Elem>(outer: &mut Vec<E>, xc: &mut Vec<E>, d: usize) {
+        s => packed_outer_vecs(s, outer, xc, d)
+    }
+}
+
+/// See [`packed_outer_rows`].
+#[inline(always)]
+fn packed_outer_vecs<S: Isa, E: Elem>(s: S, outer: &mut Vec<E>, xc: &mut Vec<E>, d: usize) {
     if d == 0 {
         outer.clear();
         return;
@@ -323,7 +361,7 @@ pub(crate) fn packed_outer_rows<E: Elem>(outer: &mut Vec<E>, xc: &mut Vec<E>, d:
     outer.resize(m * t + MAX_LANES, E::default());
     // SAFETY: `xc` holds `m` rows of stride `d` and `outer` `m·t` values, each with
     // `MAX_LANES ≥ LANES` values of slack after them.
-    dispatch!(s => unsafe { rows::packed_outer(s, outer, xc, m, d, d) });
+    unsafe { rows::packed_outer(s, outer, xc, m, d, d) };
     xc.truncate(m * d);
     outer.truncate(m * t);
 }

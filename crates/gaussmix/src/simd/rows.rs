@@ -38,13 +38,15 @@ pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &
         // Maxima (NaN if a value is NaN).
         for (row, ln) in lpb.chunks_exact(k).zip(lnb.iter_mut()) {
             let (mut mx, mut nan) = (ninf, ninf.is_nan());
-            for kb in (0..k).step_by(l) {
+            let mut kb = 0;
+            while kb < k {
                 // SAFETY: `min(k − kb, LANES)` values from `kb < k`: inside the row.
                 let x = unsafe {
                     load_upto::<S::F64>(s, row.as_ptr().add(kb), k - kb, f64::NEG_INFINITY)
                 };
                 nan = nan.or(x.is_nan());
                 mx = mx.max(x);
+                kb += l;
             }
             *ln = if nan.any() { f64::NAN } else { mx.max_lane() };
         }
@@ -55,7 +57,8 @@ pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &
             }
             let mxv = S::F64::splat(s, *ln);
             let mut acc = S::F64::splat(s, 0.0);
-            for kb in (0..k).step_by(l) {
+            let mut kb = 0;
+            while kb < k {
                 let p = row[kb..].as_mut_ptr();
                 // SAFETY: `min(k − kb, LANES)` values from `kb < k`: inside the row.
                 let x = unsafe { load_upto::<S::F64>(s, p, k - kb, 0.0) };
@@ -66,6 +69,7 @@ pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &
                 // SAFETY: the same values.
                 unsafe { store_upto(e, p, k - kb) };
                 acc = acc.add(e);
+                kb += l;
             }
             *sum = acc.sum();
         }
@@ -78,7 +82,8 @@ pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &
             } else {
                 S::F64::splat(s, 1.0 / k as f64)
             };
-            for kb in (0..k).step_by(l) {
+            let mut kb = 0;
+            while kb < k {
                 let p = row[kb..].as_mut_ptr();
                 // SAFETY: `min(k − kb, LANES)` values from `kb < k`: inside the row.
                 unsafe {
@@ -89,6 +94,7 @@ pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &
                     };
                     store_upto(v, p, k - kb);
                 }
+                kb += l;
             }
         }
     }
@@ -99,7 +105,8 @@ pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &
 pub(crate) fn sub<S: Isa>(s: S, dst: &mut [f32], x: &[f32], z: &[f32]) {
     let n = dst.len().min(x.len()).min(z.len());
     let (op, xp, zp) = (dst.as_mut_ptr(), x.as_ptr(), z.as_ptr());
-    for j in (0..n).step_by(S::F32::LANES) {
+    let mut j = 0;
+    while j < n {
         // SAFETY: `min(n − j, LANES)` values from `j < n`: inside all three slices.
         unsafe {
             let v = load_upto::<S::F32>(s, xp.add(j), n - j, 0.0).sub(load_upto(
@@ -110,6 +117,7 @@ pub(crate) fn sub<S: Isa>(s: S, dst: &mut [f32], x: &[f32], z: &[f32]) {
             ));
             store_upto(v, op.add(j), n - j);
         }
+        j += S::F32::LANES;
     }
 }
 
@@ -117,7 +125,8 @@ pub(crate) fn sub<S: Isa>(s: S, dst: &mut [f32], x: &[f32], z: &[f32]) {
 #[inline(always)]
 pub(crate) fn scale<S: Isa>(s: S, v: &mut [f32], f: f32) {
     let (n, vp, fv) = (v.len(), v.as_mut_ptr(), S::F32::splat(s, f));
-    for j in (0..n).step_by(S::F32::LANES) {
+    let mut j = 0;
+    while j < n {
         // SAFETY: `min(n − j, LANES)` values from `j < n`: inside `v`.
         unsafe {
             store_upto(
@@ -126,6 +135,7 @@ pub(crate) fn scale<S: Isa>(s: S, v: &mut [f32], f: f32) {
                 n - j,
             )
         };
+        j += S::F32::LANES;
     }
 }
 
@@ -159,7 +169,8 @@ pub(crate) fn argmax_shifted<S: Isa>(s: S, h: &[f32], q: &[f32]) -> usize {
     // SAFETY: `IOTA` holds `MAX_LANES ≥ LANES` values. (Indices are exact in f32.)
     let mut idx = unsafe { S::F32::load(s, IOTA.as_ptr()) };
     let step = S::F32::splat(s, l as f32);
-    for kb in (0..k).step_by(l) {
+    let mut kb = 0;
+    while kb < k {
         // SAFETY: `min(k − kb, LANES)` values from `kb < k`: inside `h` and `q`.
         let v =
             unsafe {
@@ -171,6 +182,7 @@ pub(crate) fn argmax_shifted<S: Isa>(s: S, h: &[f32], q: &[f32]) -> usize {
         best = S::F32::select(gt, v, best);
         at = S::F32::select(gt, idx, at);
         idx = idx.add(step);
+        kb += l;
     }
     // Among the lanes holding the maximum, the smallest index.
     let top = S::F32::splat(s, best.max_lane());
@@ -219,9 +231,11 @@ pub(crate) unsafe fn packed_outer<S: Isa, E: Elem>(
             for i in 0..d {
                 let yi = <E::V<S> as Vector>::splat(s, *yr.add(i));
                 let len = d - i;
-                for b in (0..len).step_by(l) {
+                let mut b = 0;
+                while b < len {
                     yi.mul(<E::V<S> as Vector>::load(s, yr.add(i + b)))
                         .store(o.add(idx + b));
+                    b += l;
                 }
                 idx += len;
             }
@@ -255,7 +269,8 @@ pub(crate) unsafe fn cross_max<S: Isa>(
     let (mut mx, mut nan) = (ninf, ninf.is_nan());
     // Whole vectors, and the last partial one with masks (else in scalar code below).
     let end = if S::MASKED_TAILS { k } else { k / l * l };
-    for kb in (0..end).step_by(l) {
+    let mut kb = 0;
+    while kb < end {
         let w = end - kb;
         let mut acc = [zero; 4];
         let mut j = 0;
@@ -293,6 +308,7 @@ pub(crate) unsafe fn cross_max<S: Isa>(
         };
         nan = nan.or(x.is_nan());
         mx = mx.max(x);
+        kb += l;
     }
     let (mut m, mut bad) = (mx.max_lane(), nan.any());
     // The tail without masks (AVX2): in order, not fused.
@@ -325,7 +341,8 @@ pub(crate) fn exp_sum<S: Isa>(s: S, v: &mut [f32], mx: f32) -> f32 {
     let mut acc = S::F32::splat(s, 0.0);
     // Whole vectors, and the last partial one with masks (else in scalar code below).
     let end = if S::MASKED_TAILS { k } else { k / l * l };
-    for kb in (0..end).step_by(l) {
+    let mut kb = 0;
+    while kb < end {
         // SAFETY: `min(end − kb, LANES)` values from `kb < end ≤ k`: inside `v`.
         let x = unsafe { load_upto::<S::F32>(s, vp.add(kb), end - kb, 0.0) };
         let mut e = exp_nonpositive_f32(s, x.sub(mxv));
@@ -335,6 +352,7 @@ pub(crate) fn exp_sum<S: Isa>(s: S, v: &mut [f32], mx: f32) -> f32 {
         // SAFETY: the same values.
         unsafe { store_upto(e, vp.add(kb), end - kb) };
         acc = acc.add(e);
+        kb += l;
     }
     let mut sum = acc.sum();
     for x in &mut v[end..] {
@@ -359,7 +377,8 @@ pub(crate) unsafe fn whitened_sq<S: Isa>(s: S, y: &[f64], u: &[f64]) -> f64 {
     let mut q = zero;
     // Whole vectors, and the last partial one with masks (else in scalar code below).
     let end = if S::MASKED_TAILS { d } else { d / l * l };
-    for jb in (0..end).step_by(l) {
+    let mut jb = 0;
+    while jb < end {
         let w = (end - jb).min(l);
         let mut z = [zero; 2];
         for (i, yi) in y.iter().enumerate().take(jb + w) {
@@ -370,6 +389,7 @@ pub(crate) unsafe fn whitened_sq<S: Isa>(s: S, y: &[f64], u: &[f64]) -> f64 {
         }
         let zz = z[0].add(z[1]);
         q = zz.mul_add(zz, q);
+        jb += l;
     }
     let mut sum = q.sum();
     for j in end..d {
@@ -438,10 +458,12 @@ unsafe fn own_moments_blocked<S: Isa, const B: usize>(
     let (rp, yp, mp) = (r.as_mut_ptr(), y.as_ptr(), m2.as_mut_ptr());
     let zero = S::F64::splat(s, 0.0);
     let mut ry = [0.0f64; 8];
-    for ib in (0..d).step_by(B) {
+    let mut ib = 0;
+    while ib < d {
         let ih = (d - ib).min(B);
         // Column blocks that reach the diagonal of these rows or beyond.
-        for jb in (ib / (2 * l) * (2 * l)..d).step_by(2 * l) {
+        let mut jb = ib / (2 * l) * (2 * l);
+        while jb < d {
             let w = d - jb;
             let mut acc = [[zero; 2]; B];
             for p in 0..rows {
@@ -454,9 +476,11 @@ unsafe fn own_moments_blocked<S: Isa, const B: usize>(
                     let yr = yp.add(p * dp);
                     let rv = S::F64::splat(s, *rp.add(p * k + a) as f64);
                     // r·y of these matrix rows, broadcast below from memory.
-                    for c in (0..B).step_by(l) {
+                    let mut c = 0;
+                    while c < B {
                         rv.mul(S::F64::load(s, yr.add(ib + c)))
                             .store(ry.as_mut_ptr().add(c));
+                        c += l;
                     }
                     (S::F64::load(s, yr.add(jb)), S::F64::load(s, yr.add(jb + l)))
                 };
@@ -481,7 +505,9 @@ unsafe fn own_moments_blocked<S: Isa, const B: usize>(
                     }
                 }
             }
+            jb += 2 * l;
         }
+        ib += B;
     }
     for p in 0..rows {
         r[p * k + a] = 0.0;
@@ -541,7 +567,8 @@ unsafe fn accumulate_anchor_blocked<S: Isa, const G: usize>(
     // Masses, a vector of components at a time; a clear bit marks a component without
     // mass (components from 2048 on always count as having some).
     let mut live = [u64::MAX; 32];
-    for kb in (0..k).step_by(l) {
+    let mut kb = 0;
+    while kb < k {
         let w = k - kb;
         let mut acc = zero;
         for p in 0..rows {
@@ -557,11 +584,13 @@ unsafe fn accumulate_anchor_blocked<S: Isa, const G: usize>(
         }
         // SAFETY: `min(w, LANES)` values of `n` from `kb < k ≤ n.len()`.
         unsafe { add_widened(s, n.as_mut_ptr().add(kb), w.min(l), acc) };
+        kb += l;
     }
     let has_mass = |q: usize| live.get(q / 64).is_none_or(|w| (w >> (q % 64)) & 1 != 0);
     // First moments: groups of `G` components by one vector of features in `G`
     // registers; the components left over one at a time.
-    for jb in (0..d).step_by(l) {
+    let mut jb = 0;
+    while jb < d {
         let w = (d - jb).min(l);
         let mut kb = 0;
         while kb + G <= k {
@@ -575,6 +604,7 @@ unsafe fn accumulate_anchor_blocked<S: Isa, const G: usize>(
             // SAFETY: the caller's contract, with `q < k`.
             unsafe { first_moments::<S, 1>(s, rp, yp, cp, rows, k, q, d, dp, jb, w) };
         }
+        jb += l;
     }
 }
 
@@ -626,7 +656,8 @@ unsafe fn add_widened<S: Isa>(s: S, dst: *mut f64, w: usize, v: S::F32) {
     let mut buf = [0.0f32; MAX_LANES];
     // SAFETY: `buf` holds `MAX_LANES ≥ LANES` values.
     unsafe { v.store(buf.as_mut_ptr()) };
-    for i in (0..w).step_by(S::F64::LANES) {
+    let mut i = 0;
+    while i < w {
         // SAFETY: `min(w − i, F64::LANES)` values of `dst` from `i < w` (caller contract);
         // `buf[i..i + F64::LANES]` lies within the `F32::LANES = 2·F64::LANES` (or one)
         // values stored, as `i < w ≤ F32::LANES` steps by `F64::LANES`.
@@ -635,5 +666,6 @@ unsafe fn add_widened<S: Isa>(s: S, dst: *mut f64, w: usize, v: S::F32) {
                 .add(s.load_widened(buf.as_ptr().add(i)));
             store_upto(x, dst.add(i), w - i);
         }
+        i += S::F64::LANES;
     }
 }

@@ -14,7 +14,7 @@ impl Isa for Scalar {
     const MASKED_TAILS: bool = false;
     const REGISTERS: usize = 16;
 
-    #[inline(always)]
+    #[cfg(test)]
     fn run<R>(self, f: impl FnOnce(Self) -> R) -> R {
         f(self)
     }

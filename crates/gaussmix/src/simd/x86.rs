@@ -71,7 +71,7 @@ impl Isa for V4 {
     const MASKED_TAILS: bool = true;
     const REGISTERS: usize = 32;
 
-    #[inline(always)]
+    #[cfg(test)]
     fn run<R>(self, f: impl FnOnce(Self) -> R) -> R {
         #[target_feature(enable = "avx512f,avx2,fma")]
         fn with_features<R>(s: V4, f: impl FnOnce(V4) -> R) -> R {
@@ -94,7 +94,7 @@ impl Isa for V3 {
     const MASKED_TAILS: bool = false;
     const REGISTERS: usize = 16;
 
-    #[inline(always)]
+    #[cfg(test)]
     fn run<R>(self, f: impl FnOnce(Self) -> R) -> R {
         #[target_feature(enable = "avx2,fma")]
         fn with_features<R>(s: V3, f: impl FnOnce(V3) -> R) -> R {
