@@ -9,7 +9,8 @@
 //! Nothing outside the program (no environment variable) changes what the library
 //! computes.
 
-/// Instruction-set levels the kernels are compiled for, in increasing order.
+/// Instruction-set levels the kernels are compiled for, in increasing order (the tokens
+/// of `simd`: `Scalar`, `V3`, `V4`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Level {
     /// Whatever the target's baseline gives (SSE2 on x86-64).
@@ -29,12 +30,13 @@ pub(crate) fn level() -> Level {
             Some("avx2") => Level::Avx2,
             _ => Level::Avx512,
         };
-        detect().min(cap)
+        hardware().min(cap)
     })
 }
 
+/// The level the CPU supports, whatever the tests' cap (detected on every call).
 #[cfg(target_arch = "x86_64")]
-fn detect() -> Level {
+pub(crate) fn hardware() -> Level {
     let avx2 =
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
     if avx2 && std::arch::is_x86_feature_detected!("avx512f") {
@@ -46,21 +48,10 @@ fn detect() -> Level {
     }
 }
 
+/// The level the CPU supports: other targets run the scalar loops.
 #[cfg(not(target_arch = "x86_64"))]
-fn detect() -> Level {
+pub(crate) fn hardware() -> Level {
     Level::Portable
-}
-
-/// Whether the AVX-512 paths run.
-#[inline]
-pub(crate) fn avx512() -> bool {
-    level() >= Level::Avx512
-}
-
-/// Whether the AVX2+FMA paths (or wider) run.
-#[inline]
-pub(crate) fn avx2() -> bool {
-    level() >= Level::Avx2
 }
 
 /// The forced choices (`key=value` pairs), set once by [`force_kernels`].
@@ -153,8 +144,7 @@ mod tests {
     #[test]
     fn levels_are_ordered_and_the_detected_level_is_consistent() {
         assert!(Level::Portable < Level::Avx2 && Level::Avx2 < Level::Avx512);
-        assert_eq!(avx512(), level() == Level::Avx512);
-        assert!(!avx512() || avx2());
+        assert!(level() <= hardware());
     }
 
     /// Bad specs are refused by name; forcing after the kernels were chosen is refused

@@ -79,10 +79,7 @@ mod options;
 mod parallel;
 mod params;
 pub mod select;
-#[cfg(target_arch = "x86_64")]
-mod simd256;
-#[cfg(target_arch = "x86_64")]
-mod simd512;
+mod simd;
 mod stats;
 
 pub use covariance::{CovarianceType, Covariances, Precisions};

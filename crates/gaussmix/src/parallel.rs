@@ -54,62 +54,6 @@ pub(crate) fn chunks_of(
         .map(move |s| (s, (s + rows).min(end)))
 }
 
-/// Evaluates an expression compiled for AVX-512 or AVX2+FMA when the CPU has them (the
-/// loops inside then vectorise wider), else as is: `by_cpu!(f(args))` for one
-/// function, or one expression per instruction set. The expression is inlined into a
-/// function carrying the target features, so everything it inlines gets them too.
-///
-/// The `avx512` expression is evaluated only when `simd512::available()` (the CPU has
-/// AVX-512F, AVX2 and FMA), the `avx2` one only when `simd256::available()` (AVX2 and
-/// FMA): an `unsafe` block inside them may rely on that. The expressions are not placed
-/// inside this macro's own `unsafe` blocks, so any unsafe operation in them needs its
-/// own block (and `SAFETY` comment) at the call site.
-macro_rules! by_cpu {
-    ($f:ident($($arg:expr),*)) => {
-        $crate::parallel::by_cpu!(avx512: $f($($arg),*), avx2: $f($($arg),*), other: $f($($arg),*))
-    };
-    (avx512: $wide:expr, avx2: $fast:expr, other: $base:expr) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            /// Calls `f` (inlined) with AVX-512F, AVX2 and FMA enabled.
-            ///
-            /// # Safety
-            /// The CPU must support AVX-512F, AVX2 and FMA.
-            #[target_feature(enable = "avx512f,avx2,fma")]
-            unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
-                f()
-            }
-            /// Calls `f` (inlined) with AVX2 and FMA enabled.
-            ///
-            /// # Safety
-            /// The CPU must support AVX2 and FMA.
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn fast<R>(f: impl FnOnce() -> R) -> R {
-                f()
-            }
-            if $crate::simd512::available() {
-                // The closure is built outside the `unsafe` block below (`identity` only
-                // lets the attribute stand on it), so that block covers the call alone.
-                let f = ::core::convert::identity(#[inline(always)] || $wide);
-                // SAFETY: `simd512::available()`: the CPU has AVX-512F, AVX2 and FMA
-                // (`cpu::level` detects all three for its AVX-512 level).
-                unsafe { wide(f) }
-            } else if $crate::simd256::available() {
-                let f = ::core::convert::identity(#[inline(always)] || $fast);
-                // SAFETY: `simd256::available()`: the CPU has AVX2 and FMA.
-                unsafe { fast(f) }
-            } else {
-                $base
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            $base
-        }
-    }};
-}
-pub(crate) use by_cpu;
-
 /// Runs `f` on a pool of `n_threads` threads, or on rayon's global pool when `None`.
 pub(crate) fn install<R: Send>(
     n_threads: Option<usize>,

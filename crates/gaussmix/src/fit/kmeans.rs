@@ -24,7 +24,7 @@ use std::borrow::Cow;
 
 use crate::data::{AsData, Data};
 use crate::error::{GmmError, Result};
-use crate::parallel::{by_cpu, chunks, map_groups};
+use crate::parallel::{chunks, map_groups};
 
 /// The result of [`KMeans::fit`].
 #[derive(Clone, Debug)]
@@ -287,13 +287,19 @@ fn lower_closest(data: &Data, closest: &mut [f64], c: &[f64]) {
     let gr = crate::parallel::group_rows(closest.len());
     closest.par_chunks_mut(gr).enumerate().for_each(|(g, cl)| {
         let s = g * gr;
-        by_cpu!(lower_closest_rows(data, cl, c, s));
+        lower_closest_rows(data, cl, c, s);
     });
 }
 
-/// `closest[i] ← min(closest[i], ‖x_{s+i} − c‖²)`.
+crate::simd::multiversion! {
+    /// `closest[i] ← min(closest[i], ‖x_{s+i} − c‖²)`.
+    fn lower_closest_rows(data: &Data, cl: &mut [f64], c: &[f64], s: usize) {
+        _ => lower_closest_body(data, cl, c, s)
+    }
+}
+
 #[inline(always)]
-fn lower_closest_rows(data: &Data, cl: &mut [f64], c: &[f64], s: usize) {
+fn lower_closest_body(data: &Data, cl: &mut [f64], c: &[f64], s: usize) {
     let d = data.n_features();
     let mut buf = Vec::new();
     for (cs, ce) in chunks(s, s + cl.len()) {
@@ -307,10 +313,12 @@ fn lower_closest_rows(data: &Data, cl: &mut [f64], c: &[f64], s: usize) {
     }
 }
 
-/// For each candidate `t` (rows of `cands`), `Σ w_i min(closest_i, ‖x_i − c_t‖²)` over
-/// rows `[s, e)`.
-fn score_candidates(data: &Data, closest: &[f64], cands: &[f64], s: usize, e: usize) -> Vec<f64> {
-    by_cpu!(score_candidates_rows(data, closest, cands, s, e))
+crate::simd::multiversion! {
+    /// For each candidate `t` (rows of `cands`), `Σ w_i min(closest_i, ‖x_i − c_t‖²)`
+    /// over rows `[s, e)`.
+    fn score_candidates(data: &Data, closest: &[f64], cands: &[f64], s: usize, e: usize) -> Vec<f64> {
+        _ => score_candidates_rows(data, closest, cands, s, e)
+    }
 }
 
 #[inline(always)]

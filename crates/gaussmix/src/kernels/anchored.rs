@@ -41,10 +41,9 @@
 //! Rows are sorted by anchor within a chunk (counting sort; the pass gives this kernel
 //! 512-row chunks), so each anchor's rows are contiguous and their accumulations run in
 //! registers; components without mass in an anchor's rows (exact zeros: f32
-//! responsibilities below e^-87 of the row's best are 0) are skipped. The row loops
-//! exist three times: AVX-512 intrinsics (`simd512`), AVX2+FMA intrinsics (`simd256`)
-//! and portable loops (other CPUs), chosen at run time; all three are tested against an
-//! f64 reference.
+//! responsibilities below e^-87 of the row's best are 0) are skipped. The row loops are
+//! written once (`simd`), compiled for AVX-512, AVX2+FMA and plain scalar code and
+//! chosen at run time; every level is tested against an f64 reference.
 //!
 //! f32 arithmetic can overflow where f64 does not (squares of values beyond 1.8e19): a
 //! pass whose statistics come out non-finite is redone on rows converted to f64
@@ -57,6 +56,7 @@ use faer::Accum;
 use super::products::{add_packed_upper, packed_quadratic, precision_matrix, product, rm, rm_mut};
 use super::rowwise::LN_2PI;
 use crate::params::Params;
+use crate::simd::{self, Isa};
 use crate::stats::SuffStats;
 
 /// Largest `K²·D` (values in each worker's pair accumulators, 8 bytes each) for which
@@ -259,419 +259,28 @@ pub(crate) struct AnchorWs {
     touched: Vec<bool>,
 }
 
-/// `v ← v + c2 + gᵀ y` (`v`: K, `g`: D×K): the cross term and constant of the row's
-/// anchor. Sixteen components at a time in registers, so that `v` is not stored back
-/// for every feature.
-#[inline(always)]
-fn cross_term(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32]) {
-    let k = v.len();
-    let mut kb = 0;
-    while kb + 16 <= k {
-        let mut acc = [0.0f32; 16];
-        for l in 0..16 {
-            acc[l] = v[kb + l] + c2[kb + l];
-        }
-        for (j, yj) in y.iter().enumerate() {
-            let gj = &g[j * k + kb..j * k + kb + 16];
-            for l in 0..16 {
-                acc[l] += yj * gj[l];
-            }
-        }
-        v[kb..kb + 16].copy_from_slice(&acc);
-        kb += 16;
-    }
-    for c in kb..k {
-        let mut a = v[c] + c2[c];
-        for (j, yj) in y.iter().enumerate() {
-            a += yj * g[j * k + c];
-        }
-        v[c] = a;
-    }
-}
-
-/// E-step and moment accumulation for one chunk of f32 rows: fills `log_norm` with
-/// `log p(x_i)` and adds the chunk to `st` (moments about the anchors) and to the pair
-/// accumulators that [`fold`] moves into `st`.
-pub(crate) fn chunk(
-    ap: &AnchorPrep,
-    st: &mut SuffStats,
-    rows: &[f32],
-    weights: Option<&[f64]>,
-    log_norm: &mut [f64],
-    ws: &mut AnchorWs,
-) {
-    #[cfg(target_arch = "x86_64")]
-    crate::parallel::by_cpu!(
-        avx512: {
-            // SAFETY: `by_cpu!` evaluates this arm only when `simd512::available()`: the
-            // CPU has AVX-512F, the instruction set of `Avx512`.
-            unsafe { chunk_body::<Avx512>(ap, st, rows, weights, log_norm, ws) }
-        },
-        avx2: {
-            // SAFETY: `by_cpu!` evaluates this arm only when `simd256::available()`: the
-            // CPU has AVX2 and FMA, the instruction set of `Avx2`.
-            unsafe { chunk_body::<Avx2>(ap, st, rows, weights, log_norm, ws) }
-        },
-        other: {
-            // SAFETY: `Portable` needs no instruction set beyond the target's baseline.
-            unsafe { chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws) }
-        }
-    );
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        // SAFETY: `Portable` needs no instruction set beyond the target's baseline.
-        unsafe { chunk_body::<Portable>(ap, st, rows, weights, log_norm, ws) }
-    }
-}
-
-/// The row loops of the kernel: portable (auto-vectorised) or intrinsics (`Avx512`,
-/// `Avx2`).
-///
-/// Every method is `unsafe`: the intrinsics implementations run instructions the CPU
-/// must have and access memory through raw pointers. Each method's `# Safety` lists its
-/// slice-length preconditions; for all of them the CPU must also support the
-/// implementation's instruction set (`Avx512`: AVX-512F; `Avx2`: AVX2 and FMA;
-/// `Portable`: nothing beyond the target's baseline, and its bodies are safe code).
-/// `rows` below is `r.len() / k`, `t` is `d(d+1)/2`.
-trait RowOps {
-    /// `dst ← x − z` (all of length D).
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set; `x` and `z` hold at least `dst.len()`
-    /// values.
-    unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]);
-    /// `argmax_k (h_k − q_k)`, first index on ties.
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set; `q.len() ≥ h.len()`.
-    unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize;
-    /// Packed upper-triangle outer products of the `y.len() / dp` rows of stride `dp`.
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set; `dp ≥ d + 15` and
-    /// `outer.len() ≥ (y.len() / dp)·t + 16`.
-    unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize);
-    /// `v ← v + c2 + gᵀy`, then `v[own.0] ← own.1`; returns `max v`, NaN if any value
-    /// is NaN.
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set; `g.len() ≥ y.len()·v.len()`,
-    /// `c2.len() ≥ v.len()`.
-    unsafe fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32;
-    /// `v ← exp(v − mx)`; returns `Σ v`.
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set.
-    unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32;
-    /// `‖yᵀU‖²` in f64 (`y`: D values, `U`: D×D upper triangular).
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set; `u.len() ≥ y.len()²`.
-    unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64;
-    /// `dst ← src` widened to f64.
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set; `src.len() ≥ dst.len()`.
-    unsafe fn widen(dst: &mut [f64], src: &[f32]);
-    /// `m2 += Σ_p r_pa y_p y_pᵀ` in f64 (upper triangle; `m2`: D×D; `y`: the rows in
-    /// f64, stride `dp`), then `r_pa ← 0`.
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set; `a < k`, `dp ≥ d + 15`,
-    /// `y.len() ≥ rows·dp`, `m2.len() ≥ d²`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn own_moments(
-        r: &mut [f32],
-        y: &[f64],
-        a: usize,
-        k: usize,
-        d: usize,
-        dp: usize,
-        m2: &mut [f64],
-    );
-    /// `v ← s·v`.
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set.
-    unsafe fn scale(v: &mut [f32], s: f32);
-    /// `c += Σ_p r_p ⊗ y_p` (`K×D`), `n += Σ_p r_p`.
-    ///
-    /// # Safety
-    /// The CPU supports `Self`'s instruction set; `dp ≥ d + 15`, `y.len() ≥ rows·dp`,
-    /// `c.len() ≥ k·d`, `n.len() ≥ k`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn accumulate_anchor(
-        r: &[f32],
-        y: &[f32],
-        k: usize,
-        d: usize,
-        dp: usize,
-        c: &mut [f64],
-        n: &mut [f64],
-    );
-}
-
-/// Safe, auto-vectorised loops (slice indexing, checked): the methods are `unsafe` only
-/// because the trait's are.
-struct Portable;
-
-impl RowOps for Portable {
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::sub`] is).
-    #[inline(always)]
-    unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
-        for ((o, a), b) in dst.iter_mut().zip(x).zip(z) {
-            *o = a - b;
-        }
-    }
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::argmax_shifted`] is).
-    #[inline(always)]
-    unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
-        argmax_shifted(h, q)
-    }
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::packed_outer`] is).
-    #[inline(always)]
-    unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
-        packed_outer_f32(outer, y, d, dp)
-    }
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::cross_max`] is).
-    #[inline(always)]
-    unsafe fn cross_max(v: &mut [f32], y: &[f32], g: &[f32], c2: &[f32], own: (usize, f32)) -> f32 {
-        cross_term(v, y, g, c2);
-        v[own.0] = own.1;
-        let (mx, total) = max_and_sum(v);
-        if total.is_nan() {
-            f32::NAN
-        } else {
-            mx
-        }
-    }
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::exp_sum`] is).
-    #[inline(always)]
-    unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
-        for x in v.iter_mut() {
-            *x = exp_nonpositive_f32(*x - mx);
-        }
-        sum16(v)
-    }
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::scale`] is).
-    #[inline(always)]
-    unsafe fn scale(v: &mut [f32], s: f32) {
-        v.iter_mut().for_each(|x| *x *= s);
-    }
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::own_moments`] is).
-    #[inline(always)]
-    unsafe fn own_moments(
-        r: &mut [f32],
-        y: &[f64],
-        a: usize,
-        k: usize,
-        d: usize,
-        dp: usize,
-        m2: &mut [f64],
+simd::multiversion! {
+    /// E-step and moment accumulation for one chunk of f32 rows: fills `log_norm` with
+    /// `log p(x_i)` and adds the chunk to `st` (moments about the anchors) and to the
+    /// pair accumulators that [`fold`] moves into `st`.
+    pub(crate) fn chunk(
+        ap: &AnchorPrep,
+        st: &mut SuffStats,
+        rows: &[f32],
+        weights: Option<&[f64]>,
+        log_norm: &mut [f64],
+        ws: &mut AnchorWs,
     ) {
-        for (rp, yp) in r.chunks_exact_mut(k).zip(y.chunks_exact(dp)) {
-            let rv = std::mem::take(&mut rp[a]) as f64;
-            for i in 0..d {
-                let ri = rv * yp[i];
-                for (mm, yj) in m2[i * d + i..(i + 1) * d].iter_mut().zip(&yp[i..d]) {
-                    *mm += ri * yj;
-                }
-            }
-        }
-    }
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::widen`] is).
-    #[inline(always)]
-    unsafe fn widen(dst: &mut [f64], src: &[f32]) {
-        for (a, b) in dst.iter_mut().zip(src) {
-            *a = *b as f64;
-        }
-    }
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::whitened_sq`] is).
-    #[inline(always)]
-    unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
-        let d = y.len();
-        let mut z = [0.0f64; 8];
-        let mut q = 0.0;
-        let mut jb = 0;
-        while jb < d {
-            let w = (d - jb).min(8);
-            z.iter_mut().for_each(|v| *v = 0.0);
-            for (i, yi) in y.iter().enumerate().take(jb + w) {
-                let row = &u[i * d + jb..i * d + jb + w];
-                for (zl, ul) in z.iter_mut().zip(row) {
-                    *zl += yi * ul;
-                }
-            }
-            q += z.iter().map(|v| v * v).sum::<f64>();
-            jb += 8;
-        }
-        q
-    }
-    /// # Safety
-    /// None: safe code (`unsafe` only as [`RowOps::accumulate_anchor`] is).
-    #[inline(always)]
-    unsafe fn accumulate_anchor(
-        r: &[f32],
-        y: &[f32],
-        k: usize,
-        d: usize,
-        dp: usize,
-        c: &mut [f64],
-        n: &mut [f64],
-    ) {
-        accumulate_anchor(r, y, k, d, dp, c, n)
+        s => chunk_body(s, ap, st, rows, weights, log_norm, ws)
     }
 }
 
-/// `RowOps` forwarding to one of the intrinsics modules, whose functions have the same
-/// preconditions as the trait's methods (the module's instruction set, the same slice
-/// lengths).
-#[cfg(target_arch = "x86_64")]
-macro_rules! simd_row_ops {
-    ($(#[$doc:meta])* $name:ident => $module:ident) => {
-        $(#[$doc])*
-        struct $name;
-
-        impl RowOps for $name {
-            /// # Safety
-            /// [`RowOps::sub`]'s contract.
-            #[inline(always)]
-            unsafe fn sub(dst: &mut [f32], x: &[f32], z: &[f32]) {
-                // SAFETY: the caller upholds `RowOps::sub`'s contract, which is the
-                // module function's: its instruction set, `x` and `z` at least as long as
-                // `dst`.
-                unsafe { crate::$module::sub(dst, x, z) }
-            }
-            /// # Safety
-            /// [`RowOps::argmax_shifted`]'s contract.
-            #[inline(always)]
-            unsafe fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
-                // SAFETY: the caller upholds `RowOps::argmax_shifted`'s contract, which is
-                // the module function's: its instruction set, `q.len() ≥ h.len()`.
-                unsafe { crate::$module::argmax_shifted(h, q) }
-            }
-            /// # Safety
-            /// [`RowOps::packed_outer`]'s contract.
-            #[inline(always)]
-            unsafe fn packed_outer(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
-                // SAFETY: the caller upholds `RowOps::packed_outer`'s contract, which is
-                // the module function's: its instruction set, `dp ≥ d + 15`,
-                // `outer.len() ≥ (y.len() / dp)·t + 16`.
-                unsafe { crate::$module::packed_outer(outer, y, d, dp) }
-            }
-            /// # Safety
-            /// [`RowOps::cross_max`]'s contract.
-            #[inline(always)]
-            unsafe fn cross_max(
-                v: &mut [f32],
-                y: &[f32],
-                g: &[f32],
-                c2: &[f32],
-                own: (usize, f32),
-            ) -> f32 {
-                // SAFETY: the caller upholds `RowOps::cross_max`'s contract, which is the
-                // module function's: its instruction set, `g.len() ≥ y.len()·v.len()`,
-                // `c2.len() ≥ v.len()`.
-                unsafe { crate::$module::cross_max(v, y, g, c2, own) }
-            }
-            /// # Safety
-            /// [`RowOps::exp_sum`]'s contract.
-            #[inline(always)]
-            unsafe fn exp_sum(v: &mut [f32], mx: f32) -> f32 {
-                // SAFETY: the caller upholds `RowOps::exp_sum`'s contract, which is the
-                // module function's: its instruction set.
-                unsafe { crate::$module::exp_sum(v, mx) }
-            }
-            /// # Safety
-            /// [`RowOps::scale`]'s contract.
-            #[inline(always)]
-            unsafe fn scale(v: &mut [f32], s: f32) {
-                // SAFETY: the caller upholds `RowOps::scale`'s contract, which is the
-                // module function's: its instruction set.
-                unsafe { crate::$module::scale(v, s) }
-            }
-            /// # Safety
-            /// [`RowOps::whitened_sq`]'s contract.
-            #[inline(always)]
-            unsafe fn whitened_sq(y: &[f64], u: &[f64]) -> f64 {
-                // SAFETY: the caller upholds `RowOps::whitened_sq`'s contract, which is the
-                // module function's: its instruction set, `u.len() ≥ y.len()²`.
-                unsafe { crate::$module::whitened_sq(y, u) }
-            }
-            /// # Safety
-            /// [`RowOps::widen`]'s contract.
-            #[inline(always)]
-            unsafe fn widen(dst: &mut [f64], src: &[f32]) {
-                // SAFETY: the caller upholds `RowOps::widen`'s contract, which is the
-                // module function's: its instruction set, `src.len() ≥ dst.len()`.
-                unsafe { crate::$module::widen(dst, src) }
-            }
-            /// # Safety
-            /// [`RowOps::own_moments`]'s contract.
-            #[inline(always)]
-            unsafe fn own_moments(
-                r: &mut [f32],
-                y: &[f64],
-                a: usize,
-                k: usize,
-                d: usize,
-                dp: usize,
-                m2: &mut [f64],
-            ) {
-                // SAFETY: the caller upholds `RowOps::own_moments`'s contract, which is the
-                // module function's: its instruction set, `a < k`, `dp ≥ d + 15`,
-                // `y.len() ≥ rows·dp`, `m2.len() ≥ d²`.
-                unsafe { crate::$module::own_moments(r, y, a, k, d, dp, m2) }
-            }
-            /// # Safety
-            /// [`RowOps::accumulate_anchor`]'s contract.
-            #[inline(always)]
-            unsafe fn accumulate_anchor(
-                r: &[f32],
-                y: &[f32],
-                k: usize,
-                d: usize,
-                dp: usize,
-                c: &mut [f64],
-                n: &mut [f64],
-            ) {
-                // SAFETY: the caller upholds `RowOps::accumulate_anchor`'s contract, which
-                // is the module function's: its instruction set, `dp ≥ d + 15`,
-                // `y.len() ≥ rows·dp`, `c.len() ≥ k·d`, `n.len() ≥ k`.
-                unsafe { crate::$module::accumulate_anchor(r, y, k, d, dp, c, n) }
-            }
-        }
-    };
-}
-
-#[cfg(target_arch = "x86_64")]
-simd_row_ops!(
-    /// AVX-512 intrinsics (`simd512`).
-    Avx512 => simd512
-);
-#[cfg(target_arch = "x86_64")]
-simd_row_ops!(
-    /// AVX2 + FMA intrinsics (`simd256`).
-    Avx2 => simd256
-);
-
-/// The body of [`chunk`], with the row loops of `O`.
-///
-/// # Safety
-/// The CPU must support `O`'s instruction set (see [`RowOps`]). The slice lengths the
-/// row loops need are set up here (all buffers are sized from `k`, `d`, `m` and the
-/// padded stride `dp = padded(d) ≥ d + 16`).
+/// The body of [`chunk`], with the row loops (`simd`) of the level `s`. The slice
+/// lengths the row loops need are set up here (all buffers are sized from `k`, `d`, `m`
+/// and the padded stride `dp = padded(d) ≥ d + 16`).
 #[inline(always)]
-unsafe fn chunk_body<O: RowOps>(
+fn chunk_body<S: Isa>(
+    s: S,
     ap: &AnchorPrep,
     st: &mut SuffStats,
     rows: &[f32],
@@ -693,9 +302,7 @@ unsafe fn chunk_body<O: RowOps>(
     ws.xc.resize(m * d, 0.0);
     let c0 = &ap.c0[..d];
     for (o, x) in ws.xc.chunks_exact_mut(d).zip(rows.chunks_exact(d)) {
-        // SAFETY: `o`, `x` and `c0` all hold `d` values; `O`'s instruction set: this
-        // function's contract.
-        unsafe { O::sub(o, x, c0) };
+        simd::sub(s, o, x, c0);
     }
     ws.h.resize(m * k, 0.0);
     product(
@@ -709,9 +316,7 @@ unsafe fn chunk_body<O: RowOps>(
     ws.start.resize(k + 1, 0);
     let half_sq = &ap.half_sq[..k];
     for hrow in ws.h.chunks_exact(k) {
-        // SAFETY: `hrow` and `half_sq` both hold `k` values; `O`'s instruction set: this
-        // function's contract.
-        let best = unsafe { O::argmax_shifted(hrow, half_sq) };
+        let best = simd::argmax_shifted(s, hrow, half_sq);
         ws.anchor.push(best as u32);
         ws.start[best + 1] += 1;
     }
@@ -735,25 +340,26 @@ unsafe fn chunk_body<O: RowOps>(
         let z = &ap.z32[a * d..(a + 1) * d];
         for p in ws.start[a]..ws.start[a + 1] {
             let i = ws.order[p] as usize;
-            // SAFETY: all three slices hold `d` values; `O`'s instruction set: this
-            // function's contract.
-            unsafe { O::sub(&mut ws.y[p * dp..p * dp + d], &rows[i * d..(i + 1) * d], z) };
+            simd::sub(
+                s,
+                &mut ws.y[p * dp..p * dp + d],
+                &rows[i * d..(i + 1) * d],
+                z,
+            );
         }
     }
     // The same rows in f64 (exact), for the own components' f64 work.
     ws.y64.clear();
     ws.y64.resize(m * dp, 0.0);
-    // SAFETY: `y` and `y64` both hold `m·dp` values; `O`'s instruction set: this
-    // function's contract.
-    unsafe { O::widen(&mut ws.y64, &ws.y) };
+    simd::widen(s, &mut ws.y64, &ws.y);
 
     // E-step: yᵀΛ_k y for all components in one product, then per row the cross term
     // and the constant of its anchor, log-sum-exp, and the responsibilities.
     // Slack for the last row's overrun (both outer-product kernels write whole blocks).
     ws.outer.resize(m * t + 16, 0.0);
-    // SAFETY: `y` holds `m` rows of stride `dp ≥ d + 16`, `outer` holds `m·t + 16` values;
-    // `O`'s instruction set: this function's contract.
-    unsafe { O::packed_outer(&mut ws.outer, &ws.y, d, dp) };
+    // SAFETY: `y` holds `m` rows of stride `dp ≥ d + 16` (so reads up to 15 values past
+    // the last row's `d` stay inside it), `outer` holds `m·t + 16` values.
+    unsafe { simd::packed_outer(s, &mut ws.outer, &ws.y, m, d, dp) };
     ws.out.resize(m * k, 0.0);
     product(
         rm_mut(&mut ws.out, m, k),
@@ -781,9 +387,8 @@ unsafe fn chunk_body<O: RowOps>(
             for (j, o) in ws.ya.iter_mut().enumerate() {
                 *o = ws.y64[p * dp + j] + (za[j] - mu[j]);
             }
-            // SAFETY: `ya` holds `d` values (resized above) and `u` holds `d²`; `O`'s
-            // instruction set: this function's contract.
-            ws.lsum[p] = -0.5 * unsafe { O::whitened_sq(&ws.ya, u) };
+            // SAFETY: `ya` holds `d` values (resized above) and `u` holds `d²`.
+            ws.lsum[p] = -0.5 * unsafe { simd::whitened_sq(s, &ws.ya, u) };
         }
     }
     for a in 0..k {
@@ -792,9 +397,9 @@ unsafe fn chunk_body<O: RowOps>(
         for p in ws.start[a]..ws.start[a + 1] {
             let v = &mut ws.out[p * k..(p + 1) * k];
             let own = (a, ws.lsum[p] as f32);
-            // SAFETY: `v` and `c2` hold `k` values, the row `d` and `g` `d·k`; `O`'s
-            // instruction set: this function's contract.
-            ws.lbase[p] = unsafe { O::cross_max(v, &ws.y[p * dp..p * dp + d], g, c2, own) } as f64;
+            // SAFETY: `v` and `c2` hold `k` values, the row `d` and `g` `d·k`.
+            ws.lbase[p] =
+                unsafe { simd::cross_max(s, v, &ws.y[p * dp..p * dp + d], g, c2, own) } as f64;
         }
     }
     // The other components that may carry mass (f32 value within `EXACT_SPAN` nats of
@@ -877,9 +482,7 @@ unsafe fn chunk_body<O: RowOps>(
     for (p, v) in ws.out.chunks_exact_mut(k).enumerate() {
         let mx = ws.lbase[p] as f32;
         ws.lsum[p] = if mx.is_finite() {
-            // SAFETY: `O`'s instruction set: this function's contract (no length
-            // precondition).
-            let sum = unsafe { O::exp_sum(v, mx) } as f64;
+            let sum = simd::exp_sum(s, v, mx) as f64;
             if ws.down[p] != 0.0 {
                 // log p moves by r_own·(own64 − own32), to first order.
                 let a = ws.anchor[ws.order[p] as usize] as usize;
@@ -896,9 +499,7 @@ unsafe fn chunk_body<O: RowOps>(
     for (p, v) in ws.out.chunks_exact_mut(k).enumerate() {
         let wi = weights.map_or(1.0, |w| w[ws.order[p] as usize]);
         wsum += wi;
-        // SAFETY: `O`'s instruction set: this function's contract (no length
-        // precondition).
-        unsafe { O::scale(v, (wi / ws.lsum[p]) as f32) };
+        simd::scale(s, v, (wi / ws.lsum[p]) as f32);
     }
     for a in 0..k {
         for p in ws.start[a]..ws.start[a + 1] {
@@ -924,10 +525,10 @@ unsafe fn chunk_body<O: RowOps>(
         // c_ak += Σ r_ik y_i and n_ak += Σ r_ik over the anchor's rows.
         ws.touched[a] = true;
         // SAFETY: `hi − lo` rows: of `k` values in `out`, of stride `dp ≥ d + 16` in `y`;
-        // the `c` and `n` slices hold `k·d` and `k` values. `O`'s instruction set: this
-        // function's contract.
+        // the `c` and `n` slices hold `k·d` and `k` values.
         unsafe {
-            O::accumulate_anchor(
+            simd::accumulate_anchor(
+                s,
                 &ws.out[lo * k..hi * k],
                 &ws.y[lo * dp..hi * dp],
                 k,
@@ -941,10 +542,10 @@ unsafe fn chunk_body<O: RowOps>(
         // conditioning of its covariance, would lose digits in an f32 product); the
         // product below then covers only the other components.
         // SAFETY: `a < k`; `hi − lo` rows: of `k` values in `out`, of stride `dp ≥ d + 16`
-        // in `y64`; the `m2` slice holds `d²` values. `O`'s instruction set: this
-        // function's contract.
+        // in `y64`; the `m2` slice holds `d²` values.
         unsafe {
-            O::own_moments(
+            simd::own_moments(
+                s,
                 &mut ws.out[lo * k..hi * k],
                 &ws.y64[lo * dp..hi * dp],
                 a,
@@ -956,7 +557,7 @@ unsafe fn chunk_body<O: RowOps>(
         };
     }
     st.wsum += wsum;
-    super::rowwise::ln_in_place(&mut ws.lsum);
+    simd::ln_in_place(&mut ws.lsum);
     for (p, i) in ws.order.iter().enumerate() {
         log_norm[*i as usize] = ws.lbase[p] + ws.lsum[p];
     }
@@ -1002,120 +603,10 @@ unsafe fn chunk_body<O: RowOps>(
     }
 }
 
-/// `argmax_k (h_k − q_k)`, first index on ties.
-#[inline(always)]
-fn argmax_shifted(h: &[f32], q: &[f32]) -> usize {
-    let mut best = 0;
-    let mut score = f32::NEG_INFINITY;
-    for (c, (h, q)) in h.iter().zip(q).enumerate() {
-        let v = h - q;
-        if v > score {
-            score = v;
-            best = c;
-        }
-    }
-    best
-}
-
 /// Row stride of the shifted rows: `D` rounded up to whole 16-lane blocks plus one
 /// more, so that a 16-lane window starting at any feature stays inside the row.
 fn padded(d: usize) -> usize {
     d.div_ceil(16) * 16 + 16
-}
-
-/// One 16-lane block of a padded row.
-#[inline(always)]
-fn block(y: &[f32], at: usize) -> [f32; 16] {
-    let mut b = [0.0f32; 16];
-    b.copy_from_slice(&y[at..at + 16]);
-    b
-}
-
-/// Adds `Σ_p r_p ⊗ y_p` (`K×D`) to `c` and `Σ_p r_p` to `n` for the rows of one anchor
-/// (`r`: rows × K, `y`: rows of stride `padded(D)`). Four components by sixteen
-/// features at a time in local accumulators (registers), so nothing is stored per row.
-#[inline(always)]
-fn accumulate_anchor(
-    r: &[f32],
-    y: &[f32],
-    k: usize,
-    d: usize,
-    dp: usize,
-    c: &mut [f64],
-    n: &mut [f64],
-) {
-    let rows = r.len() / k;
-    for p in 0..rows {
-        for (nq, rq) in n.iter_mut().zip(&r[p * k..(p + 1) * k]) {
-            *nq += *rq as f64;
-        }
-    }
-    let mut kb = 0;
-    while kb < k {
-        let q4 = (k - kb).min(4);
-        let mut jb = 0;
-        while jb < d {
-            let mut acc = [[0.0f32; 16]; 4];
-            if q4 == 4 {
-                for p in 0..rows {
-                    let yv = block(y, p * dp + jb);
-                    let rp = &r[p * k + kb..p * k + kb + 4];
-                    for q in 0..4 {
-                        for l in 0..16 {
-                            acc[q][l] += rp[q] * yv[l];
-                        }
-                    }
-                }
-            } else {
-                for p in 0..rows {
-                    let yv = block(y, p * dp + jb);
-                    for q in 0..q4 {
-                        let rq = r[p * k + kb + q];
-                        for l in 0..16 {
-                            acc[q][l] += rq * yv[l];
-                        }
-                    }
-                }
-            }
-            let w = (d - jb).min(16);
-            for q in 0..q4 {
-                let cq = &mut c[(kb + q) * d + jb..(kb + q) * d + jb + w];
-                for (a, b) in cq.iter_mut().zip(&acc[q]) {
-                    *a += *b as f64;
-                }
-            }
-            jb += 16;
-        }
-        kb += 4;
-    }
-}
-
-/// `P_p = y_p ⊗ y_p` packed by rows of the upper triangle (as `kernels::packed_outer`)
-/// from rows of stride `padded(D)`, written sixteen lanes at a time: a segment's last
-/// block may run past its end into the next segment, which is written afterwards, so
-/// only whole blocks are stored.
-#[inline(always)]
-fn packed_outer_f32(outer: &mut [f32], y: &[f32], d: usize, dp: usize) {
-    let t = d * (d + 1) / 2;
-    for (p, yr) in y.chunks_exact(dp).enumerate() {
-        let o = &mut outer[p * t..];
-        let mut idx = 0;
-        for i in 0..d {
-            let yi = yr[i];
-            let len = d - i;
-            let mut b = 0;
-            while b < len {
-                let yv = block(yr, i + b);
-                let mut blk = [0.0f32; 16];
-                for l in 0..16 {
-                    blk[l] = yi * yv[l];
-                }
-                o[idx + b..idx + b + 16].copy_from_slice(&blk);
-                b += 16;
-            }
-            idx += len;
-        }
-    }
 }
 
 /// How far below a row's own value (in nats) another component's f32 value may lie
@@ -1228,80 +719,6 @@ pub(crate) fn fold(ap: &AnchorPrep, st: &mut SuffStats, ws: &mut AnchorWs) {
     ws.delta = delta;
 }
 
-/// The largest value and the plain sum (which is non-finite if any value is).
-#[inline(always)]
-fn max_and_sum(a: &[f32]) -> (f32, f32) {
-    let mut mx = [f32::NEG_INFINITY; 16];
-    let mut sm = [0.0f32; 16];
-    let c = a.chunks_exact(16);
-    let r = c.remainder();
-    for x in c {
-        for l in 0..16 {
-            mx[l] = if x[l] > mx[l] { x[l] } else { mx[l] };
-            sm[l] += x[l];
-        }
-    }
-    let mut m = mx.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut s: f32 = sm.iter().sum();
-    for v in r {
-        m = m.max(*v);
-        s += v;
-    }
-    (m, s)
-}
-
-/// `Σ a_j` with sixteen partial sums, so that the loop vectorises.
-#[inline(always)]
-fn sum16(a: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 16];
-    let c = a.chunks_exact(16);
-    let r = c.remainder();
-    for x in c {
-        for l in 0..16 {
-            acc[l] += x[l];
-        }
-    }
-    let tail: f32 = r.iter().sum();
-    let mut s = 0.0;
-    for v in acc {
-        s += v;
-    }
-    s + tail
-}
-
-/// `exp(x)` for `x ≤ 0` in f32, to about 2 ulp, without branches (so loops over it
-/// vectorise). Below −87.3 (where f32 has only subnormals left) it returns exactly 0, so
-/// that components a row cannot reach get no mass at all (and `fold` skips them).
-#[inline(always)]
-pub(crate) fn exp_nonpositive_f32(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    // ln 2 split so that n·LN2_HI is exact for |n| ≤ 2⁸.
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Adding 1.5·2²³ rounds to the nearest integer and leaves it in the low bits.
-    const SHIFT: f32 = 12_582_912.0;
-    let x = x.max(-87.3);
-    let t = x * LOG2E + SHIFT;
-    let n = t - SHIFT;
-    let r = (x - n * LN2_HI) - n * LN2_LO; // |r| ≤ ln2/2
-                                           // Taylor series to degree 7: remainder below 6e-9 relative on |r| ≤ ln2/2.
-    let mut p = 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    let ni = (t.to_bits() as i32).wrapping_sub(SHIFT.to_bits() as i32);
-    let e = p * f32::from_bits(((ni + 127) as u32) << 23);
-    if x > -87.3 {
-        e
-    } else {
-        0.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1339,11 +756,9 @@ mod tests {
         Params::new(weights, means, Covariances::Full(cov), 1e-6).unwrap()
     }
 
-    /// Runs one chunk through `chunk_body::<O>` and `fold`.
-    ///
-    /// # Safety
-    /// The CPU must support `O`'s instruction set.
-    unsafe fn anchored_stats<O: RowOps>(
+    /// Runs one chunk through `chunk_body` at level `s` and `fold`.
+    fn anchored_stats<S: Isa>(
+        s: S,
         p: &Params,
         rows: &[f32],
         weights: &[f64],
@@ -1353,8 +768,7 @@ mod tests {
         let mut st = SuffStats::new(CovarianceType::Full, p.k, p.d, &ap.z);
         let mut ln = vec![0.0; m];
         let mut ws = AnchorWs::default();
-        // SAFETY: `O`'s instruction set: this function's contract.
-        unsafe { chunk_body::<O>(&ap, &mut st, rows, Some(weights), &mut ln, &mut ws) };
+        chunk_body(s, &ap, &mut st, rows, Some(weights), &mut ln, &mut ws);
         fold(&ap, &mut st, &mut ws);
         (st, ln)
     }
@@ -1403,21 +817,7 @@ mod tests {
             let mut reference = SuffStats::new(CovarianceType::Full, k, d, &ap.z);
             reference.accumulate(&rows64, Some(&weights), &resp, &mut Vec::new());
 
-            // SAFETY: `Portable` needs nothing beyond the baseline.
-            let portable = unsafe { anchored_stats::<Portable>(&p, &rows, &weights) };
-            let mut variants = vec![("portable", portable)];
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: AVX-512F was detected.
-                let avx512 = unsafe { anchored_stats::<Avx512>(&p, &rows, &weights) };
-                variants.push(("avx512", avx512));
-            }
-            #[cfg(target_arch = "x86_64")]
-            if crate::simd256::available() {
-                // SAFETY: AVX2 and FMA were detected (`simd256::available`).
-                let avx2 = unsafe { anchored_stats::<Avx2>(&p, &rows, &weights) };
-                variants.push(("avx2", avx2));
-            }
+            let variants = simd::at_each_level!(s => anchored_stats(s, &p, &rows, &weights));
             for (name, (st, ln)) in variants {
                 let what = format!("{name} k={k} d={d} spread={spread}");
                 for (a, b) in ln.iter().zip(&ln_ref) {
@@ -1454,63 +854,9 @@ mod tests {
         let mut rows = vec![1000.0f32; 2 * 6];
         rows[6] = 3e19; // squares overflow f32
 
-        // SAFETY: `Portable` needs nothing beyond the baseline.
-        let (_, ln) = unsafe { anchored_stats::<Portable>(&p, &rows, &[1.0, 1.0]) };
-        assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: AVX-512F was detected.
-            let (_, ln) = unsafe { anchored_stats::<Avx512>(&p, &rows, &[1.0, 1.0]) };
-            assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
-        }
-        #[cfg(target_arch = "x86_64")]
-        if crate::simd256::available() {
-            // SAFETY: AVX2 and FMA were detected (`simd256::available`).
-            let (_, ln) = unsafe { anchored_stats::<Avx2>(&p, &rows, &[1.0, 1.0]) };
-            assert!(ln[0].is_finite() && !ln[1].is_finite(), "{ln:?}");
-        }
-    }
-
-    #[test]
-    fn fast_f32_exp_is_accurate() {
-        let mut worst = 0.0f64;
-        let mut x = 0.0f32;
-        while x > -87.0 {
-            let (a, b) = (exp_nonpositive_f32(x) as f64, (x as f64).exp());
-            worst = worst.max(((a - b) / b).abs());
-            x -= 0.003_7;
-        }
-        assert!(
-            worst < 4.0 * f32::EPSILON as f64,
-            "relative error {worst:e}"
-        );
-        assert_eq!(exp_nonpositive_f32(0.0), 1.0);
-        assert!(exp_nonpositive_f32(-87.2) > 0.0);
-        assert_eq!(exp_nonpositive_f32(-1e4), 0.0);
-        assert_eq!(exp_nonpositive_f32(f32::NEG_INFINITY), 0.0);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            let mut v: Vec<f32> = (0..40).map(|i| -(i as f32) * 2.3).collect();
-            let want: Vec<f32> = v.iter().map(|x| exp_nonpositive_f32(*x)).collect();
-            // SAFETY: AVX-512F was detected.
-            let sum = unsafe { crate::simd512::exp_sum(&mut v, 0.0) };
-            for (a, b) in v.iter().zip(&want) {
-                assert!((a - b).abs() <= 4.0 * f32::EPSILON * b, "{a} vs {b}");
-                assert_eq!(*a == 0.0, *b == 0.0);
-            }
-            assert!((sum - want.iter().sum::<f32>()).abs() < 1e-6);
-        }
-        #[cfg(target_arch = "x86_64")]
-        if crate::simd256::available() {
-            let mut v: Vec<f32> = (0..43).map(|i| -(i as f32) * 2.3).collect();
-            let want: Vec<f32> = v.iter().map(|x| exp_nonpositive_f32(*x)).collect();
-            // SAFETY: AVX2 and FMA were detected.
-            let sum = unsafe { crate::simd256::exp_sum(&mut v, 0.0) };
-            for (a, b) in v.iter().zip(&want) {
-                assert!((a - b).abs() <= 4.0 * f32::EPSILON * b, "{a} vs {b}");
-                assert_eq!(*a == 0.0, *b == 0.0);
-            }
-            assert!((sum - want.iter().sum::<f32>()).abs() < 1e-6);
+        for (name, (_, ln)) in simd::at_each_level!(s => anchored_stats(s, &p, &rows, &[1.0, 1.0]))
+        {
+            assert!(ln[0].is_finite() && !ln[1].is_finite(), "{name}: {ln:?}");
         }
     }
 }

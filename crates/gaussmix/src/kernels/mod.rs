@@ -29,8 +29,7 @@ mod rowwise;
 mod small;
 
 use crate::stats::SuffStats;
-pub(crate) use anchored::exp_nonpositive_f32;
-pub(crate) use rowwise::{ln_fast, normalize_rows, sum_sq_diff};
+pub(crate) use rowwise::{normalize_rows, sum_sq_diff};
 
 use crate::covariance::CovarianceType;
 use crate::data::Rows;

@@ -49,16 +49,13 @@ pub(crate) trait Real:
     + std::ops::Add<Output = Self>
     + std::ops::Sub<Output = Self>
     + std::ops::Mul<Output = Self>
+    + crate::simd::Elem
 {
     fn of(v: f64) -> Self;
     fn to_f64(self) -> f64;
     fn coeffs(g: &Group) -> &Coeffs<Self>;
     /// This precision's buffers, and those of the direct path.
     fn ws(w: &mut ProductsWs) -> (&mut TypedWs<Self>, &mut DirectWs);
-    /// `packed_outer` with AVX-512 where this type has such a kernel; `false` if not.
-    fn packed_outer_simd(_outer: &mut Vec<Self>, _xc: &mut Vec<Self>, _d: usize) -> bool {
-        false
-    }
 }
 
 impl Real for f64 {
@@ -75,23 +72,6 @@ impl Real for f64 {
     }
     fn ws(w: &mut ProductsWs) -> (&mut TypedWs<Self>, &mut DirectWs) {
         (&mut w.w64, &mut w.direct)
-    }
-    fn packed_outer_simd(outer: &mut Vec<Self>, xc: &mut Vec<Self>, d: usize) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if crate::simd512::available() {
-            let m = xc.len() / d;
-            let t = d * (d + 1) / 2;
-            // Whole-block loads and stores run up to 7 values past the ends.
-            xc.resize(m * d + 7, 0.0);
-            outer.resize(m * t + 8, 0.0);
-            // SAFETY: AVX-512F is available and both buffers have the slack required.
-            unsafe { crate::simd512::packed_outer_f64(outer, xc, m, d) };
-            xc.truncate(m * d);
-            outer.truncate(m * t);
-            return true;
-        }
-        let _ = (outer, xc, d);
-        false
     }
 }
 
@@ -535,9 +515,7 @@ impl<T: Real> TypedWs<T> {
         }
         centre(&mut self.xc, rows, c0);
         if with_outer {
-            if !T::packed_outer_simd(&mut self.outer, &mut self.xc, prep.d) {
-                packed_outer(&mut self.outer, &self.xc, prep.d);
-            }
+            crate::simd::packed_outer_rows(&mut self.outer, &mut self.xc, prep.d);
             self.held = Some(key);
         } else {
             self.held = None;
@@ -576,59 +554,6 @@ pub(crate) fn centre<T: Real>(dst: &mut Vec<T>, rows: &[T], shift: &[T]) {
     }
 }
 
-/// `P_i = (Xc_i ⊗ Xc_i)` packed by rows of the upper triangle.
-#[inline(always)]
-pub(crate) fn packed_outer<T: Real>(outer: &mut Vec<T>, xc: &[T], d: usize) {
-    let t = d * (d + 1) / 2;
-    outer.resize(xc.len() / d * t, T::default());
-    for (o, x) in outer.chunks_exact_mut(t).zip(xc.chunks_exact(d)) {
-        let mut idx = 0;
-        for i in 0..d {
-            let xi = x[i];
-            let row = &mut o[idx..idx + d - i];
-            for (r, xj) in row.iter_mut().zip(&x[i..]) {
-                *r = xi * *xj;
-            }
-            idx += d - i;
-        }
-    }
-}
-
-/// Defines `$name::<T>(args)`: `$body::<T>` compiled for AVX-512 or AVX2+FMA when the CPU
-/// has them (the loops around the products then vectorise 8- or 4-wide), else for the
-/// baseline. The variants differ only in compile flags, not in arithmetic order.
-macro_rules! simd_dispatched {
-    ($vis:vis fn $name:ident => $body:ident($($arg:ident: $ty:ty),*)) => {
-        $vis fn $name<T: Real>($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                /// # Safety
-                /// The CPU must have AVX-512F, AVX2 and FMA (the body has no other
-                /// precondition: it is safe code compiled with these features).
-                #[target_feature(enable = "avx512f,avx2,fma")]
-                unsafe fn wide<T: Real>($($arg: $ty),*) {
-                    $body::<T>($($arg),*)
-                }
-                /// # Safety
-                /// The CPU must have AVX2 and FMA.
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn fast<T: Real>($($arg: $ty),*) {
-                    $body::<T>($($arg),*)
-                }
-                if crate::simd512::available() {
-                    // SAFETY: the CPU has the features `wide` is compiled for.
-                    return unsafe { wide::<T>($($arg),*) };
-                }
-                if crate::cpu::avx2() {
-                    // SAFETY: the CPU has the features `fast` is compiled for.
-                    return unsafe { fast::<T>($($arg),*) };
-                }
-            }
-            $body::<T>($($arg),*)
-        }
-    };
-}
-
 /// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)` with products (requires `prep.gemm`).
 /// f32 products whose output overflows are redone on the rows converted to f64.
 pub(crate) fn log_prob(prep: &Products, rows: Rows, out: &mut [f64], ws: &mut ProductsWs) {
@@ -654,7 +579,13 @@ fn f32_products(kind: CovarianceType) -> bool {
     matches!(kind, CovarianceType::Diag | CovarianceType::Spherical)
 }
 
-simd_dispatched!(fn log_prob_t => log_prob_body(prep: &Products, rows: &[T], out: &mut [f64], ws: &mut ProductsWs));
+crate::simd::multiversion! {
+    /// [`log_prob_body`] compiled for the CPU's instruction set (the loops around the
+    /// products then vectorise 8- or 4-wide).
+    fn log_prob_t<T: Real>(prep: &Products, rows: &[T], out: &mut [f64], ws: &mut ProductsWs) {
+        _ => log_prob_body::<T>(prep, rows, out, ws)
+    }
+}
 
 #[inline(always)]
 fn log_prob_body<T: Real>(prep: &Products, rows: &[T], out: &mut [f64], ws: &mut ProductsWs) {
@@ -915,14 +846,19 @@ pub(crate) fn accumulate(
     }
 }
 
-simd_dispatched!(fn accumulate_t => accumulate_body(
-    prep: &Products,
-    st: &mut SuffStats,
-    rows: &[T],
-    weights: Option<&[f64]>,
-    resp: &[f64],
-    ws: &mut ProductsWs
-));
+crate::simd::multiversion! {
+    /// [`accumulate_body`] compiled for the CPU's instruction set.
+    fn accumulate_t<T: Real>(
+        prep: &Products,
+        st: &mut SuffStats,
+        rows: &[T],
+        weights: Option<&[f64]>,
+        resp: &[f64],
+        ws: &mut ProductsWs,
+    ) {
+        _ => accumulate_body::<T>(prep, st, rows, weights, resp, ws)
+    }
+}
 
 #[inline(always)]
 fn accumulate_body<T: Real>(

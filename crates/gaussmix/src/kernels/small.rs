@@ -89,24 +89,13 @@ macro_rules! dispatch_d {
     };
 }
 
-/// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)`.
-pub(crate) fn log_prob(sp: &SmallPrep, rows: &[f64], out: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::cpu::avx2() {
-        // SAFETY: `cpu::avx2()`: the CPU has AVX2 and FMA.
-        return unsafe { log_prob_avx2(sp, rows, out) };
+crate::simd::multiversion! {
+    at_most Avx2;
+    /// `out (m×K) ← ln w_k + log N(x_i | μ_k, Σ_k)` (compiled for AVX2 and FMA at most,
+    /// the level these loops were tuned at).
+    pub(crate) fn log_prob(sp: &SmallPrep, rows: &[f64], out: &mut [f64]) {
+        _ => dispatch_d!(sp.d, log_prob_d, (sp, rows, out))
     }
-    dispatch_d!(sp.d, log_prob_d, (sp, rows, out))
-}
-
-/// [`log_prob_d`] compiled with AVX2 and FMA.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn log_prob_avx2(sp: &SmallPrep, rows: &[f64], out: &mut [f64]) {
-    dispatch_d!(sp.d, log_prob_d, (sp, rows, out))
 }
 
 #[inline(always)]
@@ -146,19 +135,7 @@ pub(crate) fn accumulate(
     acc.s.resize(d * k, 0.0);
     acc.m.clear();
     acc.m.resize(d * d * k, 0.0);
-    #[cfg(target_arch = "x86_64")]
-    let done = if crate::cpu::avx2() {
-        // SAFETY: `cpu::avx2()`: the CPU has AVX2 and FMA.
-        unsafe { accumulate_avx2(sp, rows, weights, resp, acc) };
-        true
-    } else {
-        false
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let done = false;
-    if !done {
-        dispatch_d!(d, accumulate_d, (sp, rows, weights, resp, acc));
-    }
+    accumulate_rows(sp, rows, weights, resp, acc);
     // Fold into the stats' layout.
     st.wsum += weights.map_or((rows.len() / d) as f64, |w| w.iter().sum());
     for c in 0..k {
@@ -196,20 +173,19 @@ pub(crate) fn accumulate(
     }
 }
 
-/// [`accumulate_d`] compiled with AVX2 and FMA.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn accumulate_avx2(
-    sp: &SmallPrep,
-    rows: &[f64],
-    weights: Option<&[f64]>,
-    resp: &[f64],
-    acc: &mut SmallAcc,
-) {
-    dispatch_d!(sp.d, accumulate_d, (sp, rows, weights, resp, acc))
+crate::simd::multiversion! {
+    at_most Avx2;
+    /// The per-row sums of [`accumulate`] into `acc` (compiled for AVX2 and FMA at most,
+    /// the level these loops were tuned at).
+    fn accumulate_rows(
+        sp: &SmallPrep,
+        rows: &[f64],
+        weights: Option<&[f64]>,
+        resp: &[f64],
+        acc: &mut SmallAcc,
+    ) {
+        _ => dispatch_d!(sp.d, accumulate_d, (sp, rows, weights, resp, acc))
+    }
 }
 
 #[inline(always)]
