@@ -8,6 +8,6 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(m) = gaussmix::GaussianMixture::from_json(&text) {
         let back = gaussmix::GaussianMixture::from_json(&m.to_json()).expect("a loaded model round-trips");
         assert_eq!(back, m);
-        let _ = m.score_samples(m.means());
+        let _ = m.score_samples(&m.means());
     }
 });

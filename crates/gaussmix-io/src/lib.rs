@@ -40,7 +40,7 @@
 //! assert_eq!(source.n_rows_hint(), Some(2));
 //! let all = read_all(&mut source)?;
 //! assert_eq!(all.values, table.values());
-//! let model = gaussmix::GaussianMixture::builder(1).build()?.fit_data(&all.data()?)?;
+//! let model = gaussmix::GaussianMixture::params(1).fit(&all.data()?)?;
 //! assert_eq!(model.n_features(), 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
