@@ -24,19 +24,27 @@
 //! with [`load_upto`] / [`store_upto`] (masked loads and stores on AVX-512, a copy
 //! through a small buffer elsewhere; `Vector::fill_from` gives the unused lanes a
 //! neutral value). Register blocking scales with [`Isa::REGISTERS`]. The arithmetic is
-//! that of the intrinsics loops this module replaced, so results did not change: the
-//! same lane widths, fused multiply-adds where they had them (`Vector::mul_add` is fused
-//! on `V3`/`V4`, a plain multiply and add on `Scalar`, like the portable loops), the same
-//! reduction trees (`Vector::sum`), and on AVX2 the loop tails that ran in scalar code
-//! still do where that changes rounding ([`Isa::MASKED_TAILS`]).
+//! that of the AVX-512 and AVX2 intrinsics loops this module replaced, bit for bit (an
+//! AVX-512 fit is bit-identical to before): the same lane widths, fused multiply-adds where
+//! they had them (`Vector::mul_add` is fused on `V3`/`V4`, a plain multiply and add on
+//! `Scalar`, like the portable loops), the same reduction trees (`Vector::sum`), and on
+//! AVX2 the loop tails that ran in scalar code still do where that changes rounding
+//! ([`Isa::MASKED_TAILS`]). Two things moved in the last bits: the AVX2 log-sum-exp
+//! (f64), which used to be the portable loop compiled for AVX2, is now the AVX-512 one at
+//! four lanes; and the scalar level, whose portable loops had sums of their own shapes
+//! (sixteen partial sums, no partial chains), now runs the same loops as the vector
+//! levels at one lane — its f32 anchored kernel agrees with the old one to f32 rounding,
+//! not bit for bit.
 //!
 //! # Why not pulp
 //! `pulp`'s AVX-512 level needs its `x86-v4` cargo feature, and features unify: faer
 //! dispatches its own SIMD code (the Cholesky factorisation, matrix-vector products,
-//! triangular solves) through `pulp::Arch`, which would switch to 8-lane f64 code and
-//! change every fit's numbers in the last bits. Its generic trait also lacks the
-//! operations the exponentials need (rounding, 2ⁿ, f32→f64 widening). So the one generic
-//! layer is this module, over `std::arch`, with only the operations the kernels use.
+//! triangular solves) through `pulp::Arch`, which would switch to AVX-512 code whose sums
+//! associate differently: fits would move in the last bits for reasons unrelated to the
+//! kernels (not measured: read off faer 0.24's `llt` and `matmul`). Its generic trait
+//! also lacks operations the exponentials need (rounding, 2ⁿ, f32→f64 widening). So the
+//! one generic layer is this module, over `std::arch`, with only the operations the
+//! kernels use.
 //!
 //! ISA-specific code outside the [`Vector`] and [`Isa`] implementations is allowed only
 //! where it was measured to pay, with the measurement in a comment. There is none.
