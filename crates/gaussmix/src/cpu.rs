@@ -109,12 +109,21 @@ pub fn force_kernels(spec: &str) -> crate::Result<()> {
     if FORCED.get().is_some_and(|f| *f == pairs) {
         return Ok(());
     }
-    if READ.load(std::sync::atomic::Ordering::SeqCst) || FORCED.set(pairs).is_err() {
-        return refuse(
+    let late = || {
+        refuse(
             "kernels were already chosen or forced differently in this process; force them once, before the first fit".into(),
-        );
+        )
+    };
+    if READ.load(std::sync::atomic::Ordering::SeqCst) {
+        return late();
     }
-    Ok(())
+    match FORCED.set(pairs.clone()) {
+        Ok(()) => Ok(()),
+        // Another thread forced the same spec between the check above and here (tests
+        // running in parallel each force their process's spec first).
+        Err(_) if FORCED.get() == Some(&pairs) => Ok(()),
+        Err(_) => late(),
+    }
 }
 
 /// The forced value of `key`, only with the `kernel-override` feature.
