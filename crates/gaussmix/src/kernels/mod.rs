@@ -134,7 +134,7 @@ impl ChunkKernel for Rowwise<'_> {
         resp: &[f64],
         ws: &mut Workspace,
     ) {
-        st.accumulate(rows.as_f64(&mut ws.conv), weights, resp, &mut ws.diff);
+        accumulate_given(st, rows, weights, resp, ws);
     }
 }
 
