@@ -176,12 +176,132 @@ pub enum ReadError {
         value: f32,
     },
 
+    /// A missing cell (an empty field, `NA`, `NaN`, a null, …) in a column read as
+    /// numbers, with [`Missing::Error`](crate::Missing::Error).
+    #[error("{file}: {place}, column {column} ({column_name}): missing value {what}; remove or impute missing values, or pass missing drop to skip incomplete rows")]
+    MissingValue {
+        /// The file.
+        file: String,
+        /// The line (text) or row (binary data), 1-based.
+        place: Place,
+        /// The column in the file (1-based).
+        column: usize,
+        /// The column's name (from the header, else its 0-based index).
+        column_name: String,
+        /// The cell: `"NA"` quoted as written, or `(empty field)`, `(null)`, `(NaN)`.
+        what: String,
+    },
+
+    /// Every data row had a missing cell, with [`Missing::Drop`](crate::Missing::Drop).
+    #[error("{file}: all {rows} data rows have a missing value and were dropped; nothing is left to read")]
+    AllRowsDropped {
+        /// The file.
+        file: String,
+        /// Data rows in the file.
+        rows: usize,
+    },
+
+    /// A column token (in `columns`, `exclude`, `keep` or the weight column) that is
+    /// neither a column's name nor a valid 0-based index.
+    #[error("{file}: {option}: no column {token:?}; columns are {} (names, 0-based indices, or ranges A..B)", crate::select::list(.available))]
+    NoSuchColumn {
+        /// The file.
+        file: String,
+        /// The option the token came from (`columns`, `exclude`, `keep`, `weight column`).
+        option: String,
+        /// The token as given.
+        token: String,
+        /// Every column's name.
+        available: Vec<String>,
+    },
+
+    /// A column range `A..B` whose end comes before its start.
+    #[error("{file}: {option}: the range {token:?} runs backwards; write it low..high; columns are {}", crate::select::list(.available))]
+    ReversedRange {
+        /// The file.
+        file: String,
+        /// The option the token came from.
+        option: String,
+        /// The token as given.
+        token: String,
+        /// Every column's name.
+        available: Vec<String>,
+    },
+
+    /// Reading options that do not fit together or with the file.
+    #[error("{file}: {reason}")]
+    Options {
+        /// The file.
+        file: String,
+        /// What does not fit.
+        reason: String,
+    },
+
+    /// Compressed data (gzip or zstd) that cannot be decompressed.
+    #[error(
+        "{file}: cannot decompress the {format} data: {source}; the file is truncated or corrupt"
+    )]
+    Decompress {
+        /// The file.
+        file: String,
+        /// `gzip` or `zstd`.
+        format: &'static str,
+        /// What the decoder said.
+        source: std::io::Error,
+    },
+
+    /// A Parquet file that cannot be read.
+    #[error("{file}: cannot read the Parquet data: {reason}")]
+    Parquet {
+        /// The file.
+        file: String,
+        /// What the Parquet reader said.
+        reason: String,
+    },
+
+    /// A selected Parquet column whose type is not a number (or, kept, not text-like).
+    #[error("{file}: column {column:?} has type {data_type}, {expected}; leave it out (exclude it) or convert it")]
+    ColumnType {
+        /// The file.
+        file: String,
+        /// The column's name.
+        column: String,
+        /// The column's type.
+        data_type: String,
+        /// What it was read as (`not a number type` / `cannot be kept as text`).
+        expected: String,
+    },
+
     /// A [`Table`](crate::Table) built or selected with inconsistent arguments.
     #[error("invalid table: {reason}")]
     InvalidTable {
         /// What does not fit.
         reason: String,
     },
+}
+
+/// Where a cell is: a line of a text file, or a row of binary data (1-based).
+///
+/// ```
+/// use gaussmix_io::Place;
+/// assert_eq!(Place::Line(3).to_string(), "line 3");
+/// assert_eq!(Place::Row(7).to_string(), "row 7");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// A text file's line (blank lines counted).
+    Line(usize),
+    /// A data row (NPY, Parquet), the first row 1.
+    Row(usize),
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Line(n) => write!(f, "line {n}"),
+            Place::Row(n) => write!(f, "row {n}"),
+        }
+    }
 }
 
 /// Shorthand for results of this crate.

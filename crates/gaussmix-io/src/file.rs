@@ -1,55 +1,71 @@
 //! Reading a data file whole, whatever its format: [`read_file`] picks the reader by
-//! the file's extension and first bytes, [`parse_bytes`] by the bytes alone.
+//! the file's first bytes and extension, [`parse_bytes`] by the bytes and the name.
+//!
+//! gzip and zstd compression are recognized by their magic bytes; the format inside
+//! by its magic bytes (NPY, Parquet's `PAR1`), else by the extension under the
+//! compression suffix (`x.npy.gz`, `x.tsv.zst`), else it is text.
 
+use std::io::Read;
 use std::path::Path;
 
+use crate::compress::{decompress, inner_name, Compression};
 use crate::error::{ReadError, Result};
-use crate::npy::{parse_npy, read_npy, NPY_MAGIC};
+use crate::npy::{NpyReader, NPY_MAGIC};
+use crate::options::ReadOptions;
 use crate::table::Table;
-use crate::text::parse_text;
+use crate::text::parse_text_with;
 
-/// How to read a data file. Defaults: NPY by extension or magic bytes, else text
-/// delimited by tabs for `.tsv`/`.tab` files and by commas otherwise.
-///
-/// ```
-/// use gaussmix_io::ReadOptions;
-/// let opts = ReadOptions::default().with_delimiter(' ');
-/// assert_eq!(opts.delimiter, Some(' '));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ReadOptions {
-    /// The text delimiter (`' '` splits on any run of whitespace); `None` chooses by
-    /// the file's extension.
-    pub delimiter: Option<char>,
+/// The first bytes of a Parquet file.
+pub(crate) const PARQUET_MAGIC: &[u8] = b"PAR1";
+
+/// A data format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Npy,
+    Parquet,
+    Text,
 }
 
-impl ReadOptions {
-    /// The same options with the given text delimiter.
-    pub fn with_delimiter(mut self, delimiter: char) -> Self {
-        self.delimiter = Some(delimiter);
-        self
-    }
-}
-
-/// The file's extension, lowercased (`""` without one).
-pub(crate) fn extension(path: &Path) -> String {
-    path.extension()
+/// The extension of `name` (lowercased, `""` without one), under any compression
+/// suffix.
+pub(crate) fn extension(name: &str) -> String {
+    Path::new(inner_name(name))
+        .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default()
 }
 
-/// The delimiter `opts` asks for, else the one `path`'s extension suggests.
-fn delimiter_for(path: &Path, opts: &ReadOptions) -> char {
-    opts.delimiter.unwrap_or(match extension(path).as_str() {
-        "tsv" | "tab" => '\t',
-        _ => ',',
-    })
+/// The format of (uncompressed) `head` bytes named `name`.
+pub(crate) fn format_of(head: &[u8], name: &str) -> Format {
+    if head.starts_with(NPY_MAGIC) {
+        return Format::Npy;
+    }
+    if head.starts_with(PARQUET_MAGIC) {
+        return Format::Parquet;
+    }
+    match extension(name).as_str() {
+        "npy" => Format::Npy,
+        "parquet" | "pq" => Format::Parquet,
+        _ => Format::Text,
+    }
 }
 
-/// Reads the data file at `path` into a [`Table`]: `.npy` files (any case) with the
-/// streaming NPY reader, anything else as bytes that [`parse_bytes`] reads (NPY by
-/// its magic bytes, else delimited text).
+/// The options with the delimiter the extension suggests if none is given: tab for
+/// `.tsv`/`.tab`, comma for `.csv` (else `None`: sniffed).
+fn with_extension_delimiter(name: &str, opts: &ReadOptions) -> ReadOptions {
+    let mut opts = opts.clone();
+    if opts.delimiter.is_none() {
+        opts.delimiter = match extension(name).as_str() {
+            "tsv" | "tab" => Some('\t'),
+            "csv" if opts.decimal != ',' => Some(','),
+            _ => None,
+        };
+    }
+    opts
+}
+
+/// Reads the data file at `path` into a [`Table`]: NPY (streamed from disk), Parquet
+/// or delimited text, maybe gzip- or zstd-compressed, as `opts` say.
 ///
 /// ```
 /// use gaussmix_io::{read_file, ReadOptions};
@@ -65,40 +81,69 @@ fn delimiter_for(path: &Path, opts: &ReadOptions) -> char {
 /// ```
 pub fn read_file(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Table> {
     let path = path.as_ref();
-    if extension(path) == "npy" {
-        return read_npy(path);
-    }
     let file = path.display().to_string();
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(source) => return Err(ReadError::Io { file, source }),
+    let io = |source| ReadError::Io {
+        file: file.clone(),
+        source,
     };
-    let opts = ReadOptions {
-        delimiter: Some(delimiter_for(path, opts)),
-    };
-    parse_bytes(&bytes, &file, &opts)
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut head = Vec::with_capacity(8);
+    (&mut f).take(8).read_to_end(&mut head).map_err(io)?;
+    if Compression::detect(&head).is_none() {
+        match format_of(&head, &file) {
+            Format::Npy => {
+                return NpyReader::open(path)?.read_table_with(opts);
+            }
+            #[cfg(feature = "parquet")]
+            Format::Parquet => {
+                drop(f);
+                let f = std::fs::File::open(path).map_err(io)?;
+                return crate::columnar::read_parquet(f, &file, opts);
+            }
+            _ => {}
+        }
+    }
+    let mut bytes = head;
+    f.read_to_end(&mut bytes).map_err(io)?;
+    parse_bytes(&bytes, &file, opts)
 }
 
-/// Reads data held in memory: NPY if it starts with NPY's magic bytes, else UTF-8
-/// text delimited by `opts.delimiter` (a comma by default). `name` says where the
+/// Reads data held in memory: gzip/zstd-compressed or not; NPY or Parquet by their
+/// magic bytes or `name`'s extension; else UTF-8 text, delimited by `opts.delimiter`,
+/// else by `name`'s extension (`.tsv`, `.csv`), else sniffed. `name` says where the
 /// bytes came from in error messages (the CLI gives `<stdin>`).
 ///
 /// ```
 /// use gaussmix_io::{parse_bytes, ReadOptions};
 ///
-/// let t = parse_bytes(b"1;2\n3;4\n", "<stdin>", &ReadOptions::default().with_delimiter(';'))?;
+/// let t = parse_bytes(b"1;2\n3;4\n", "<stdin>", &ReadOptions::default())?;
 /// assert_eq!(t.values(), [1.0, 2.0, 3.0, 4.0]);
 /// let e = parse_bytes(&[0xff, 0xfe], "<stdin>", &ReadOptions::default()).unwrap_err();
 /// assert!(e.to_string().contains("not a text file"));
 /// # Ok::<(), gaussmix_io::ReadError>(())
 /// ```
 pub fn parse_bytes(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Table> {
-    if bytes.starts_with(NPY_MAGIC) {
-        return parse_npy(bytes, name);
+    let inflated = decompress(bytes, name)?;
+    let bytes = inflated.as_deref().unwrap_or(bytes);
+    match format_of(bytes, name) {
+        Format::Npy => NpyReader::new(std::io::Cursor::new(bytes), name)?.read_table_with(opts),
+        #[cfg(feature = "parquet")]
+        Format::Parquet => crate::columnar::read_parquet(
+            bytes::Bytes::copy_from_slice(bytes),
+            name,
+            opts,
+        ),
+        #[cfg(not(feature = "parquet"))]
+        Format::Parquet => Err(ReadError::Options {
+            file: name.to_string(),
+            reason: "this build reads no Parquet files (the gaussmix-io feature `parquet` is off); convert the file to CSV or NPY".into(),
+        }),
+        Format::Text => {
+            let text = std::str::from_utf8(bytes).map_err(|e| ReadError::NotText {
+                file: name.to_string(),
+                byte: e.valid_up_to(),
+            })?;
+            parse_text_with(text, name, &with_extension_delimiter(name, opts))
+        }
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| ReadError::NotText {
-        file: name.to_string(),
-        byte: e.valid_up_to(),
-    })?;
-    parse_text(text, opts.delimiter.unwrap_or(','), name)
 }

@@ -1,6 +1,8 @@
 //! # gaussmix-io
 //!
-//! Data readers for [`gaussmix`]: numeric matrices from CSV/TSV text and NPY files,
+//! Data readers for [`gaussmix`]: numeric matrices from delimited text (CSV, TSV,
+//! semicolons, …, as pandas and R write them), NPY and Parquet files, plain or gzip-
+//! or zstd-compressed,
 //! shared by the `gaussmix` command-line tool and the Python package, kept out of the
 //! core library so that it stays "numbers in, model out".
 //!
@@ -17,10 +19,19 @@
 //!   drains any of them. The whole-file NPY readers are this reader drained, so both
 //!   ways give the same values and the same errors.
 //!
-//! Modules are named for what they hold: `table` ([`Table`]), `text` (the delimited
-//! text parser: one function behind the `Table` API, so a full CSV parser can replace
-//! it), `npy` (NPY header and [`NpyReader`]), `file` (format choice, [`ReadOptions`]),
-//! `source` (the other [`ChunkSource`]s) and `error` ([`ReadError`]).
+//! [`ReadOptions`] say how: the delimiter (else sniffed), the header ([`Header`]),
+//! columns by name, index or range (`columns`, `exclude`, a weight column, kept text
+//! columns), the decimal mark and what to do with missing cells ([`Missing`]: pandas'
+//! `NA` tokens, empty fields, NaN, Parquet nulls). Columns not selected are never
+//! parsed. A [`Table`] also carries its weights, the dropped rows, kept columns and
+//! warnings (pandas' default header, a column that looks like a row index).
+//!
+//! Modules are named for what they hold: `table` ([`Table`]), `options`
+//! ([`ReadOptions`]), `select` (column tokens), `cell` (missing tokens, numbers),
+//! `assemble` (rows into a table), `text` (delimited text, by the `csv` crate), `npy`
+//! (NPY header and [`NpyReader`]), `columnar` (Parquet, feature `parquet`, on by
+//! default), `compress` (gzip, zstd), `file` (format choice), `write` (NPY and
+//! Parquet writers), `source` (the other [`ChunkSource`]s) and `error` ([`ReadError`]).
 //!
 //! Errors are one typed enum, [`ReadError`], whose messages say what is wrong, where
 //! (file, line and column, or row and column, 1-based) and what to do; it converts
@@ -47,17 +58,30 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod assemble;
+mod cell;
+#[cfg(feature = "parquet")]
+mod columnar;
+mod compress;
 mod error;
 mod file;
 mod npy;
+mod options;
+mod select;
 mod source;
 mod table;
 mod text;
+mod write;
 
-pub use error::{ReadError, Result};
-pub use file::{parse_bytes, read_file, ReadOptions};
+pub use cell::MISSING_TOKENS;
+pub use error::{Place, ReadError, Result};
+pub use file::{parse_bytes, read_file};
 pub use gaussmix::source::{ChunkSource, Dataset};
 pub use npy::{parse_npy, read_npy, read_npy_f32, NpyReader, NPY_MAGIC};
+pub use options::{Header, Missing, ReadOptions};
 pub use source::{FileSource, TableSource};
-pub use table::Table;
-pub use text::parse_text;
+pub use table::{KeptColumn, Table};
+pub use text::{parse_text, parse_text_with, sniff_delimiter};
+pub use write::{write_npy_f64, write_npy_i64};
+#[cfg(feature = "parquet")]
+pub use write::{write_parquet, ParquetColumn};

@@ -11,7 +11,10 @@ use std::path::Path;
 
 use gaussmix::source::{ChunkSource, Dataset};
 
-use crate::error::{ReadError, Result};
+use crate::assemble::{Builder, Cell};
+use crate::error::{Place, ReadError, Result};
+use crate::options::ReadOptions;
+use crate::select::plan;
 use crate::table::Table;
 
 /// The first bytes of every NPY file.
@@ -116,6 +119,17 @@ trait Value: Copy + Default {
     fn non_finite(self, file: &str, row: usize, column: usize) -> ReadError;
 }
 
+/// The error for a NaN (a missing value) at `row`, `column` (1-based).
+fn nan_error(file: &str, row: usize, column: usize) -> ReadError {
+    ReadError::MissingValue {
+        file: file.to_string(),
+        place: Place::Row(row),
+        column,
+        column_name: (column - 1).to_string(),
+        what: "(NaN)".to_string(),
+    }
+}
+
 fn f32_of(c: &[u8], little: bool) -> f32 {
     let a: [u8; 4] = c.try_into().unwrap_or_default();
     if little {
@@ -146,6 +160,9 @@ impl Value for f64 {
         f64::is_finite(self)
     }
     fn non_finite(self, file: &str, row: usize, column: usize) -> ReadError {
+        if self.is_nan() {
+            return nan_error(file, row, column);
+        }
         ReadError::NonFinite {
             file: file.to_string(),
             row,
@@ -167,6 +184,9 @@ impl Value for f32 {
         f32::is_finite(self)
     }
     fn non_finite(self, file: &str, row: usize, column: usize) -> ReadError {
+        if self.is_nan() {
+            return nan_error(file, row, column);
+        }
         ReadError::NonFiniteF32 {
             file: file.to_string(),
             row,
@@ -384,14 +404,18 @@ impl<R: Read + Seek> NpyReader<R> {
     /// Reads the next rows into `buf`; after an error, nothing more (the position in
     /// the file is no longer known to be at a row's start).
     fn read_rows<T: Value>(&mut self, buf: &mut [T]) -> Result<usize> {
-        let read = self.try_read_rows(buf);
+        self.read_rows_checked(buf, true)
+    }
+
+    fn read_rows_checked<T: Value>(&mut self, buf: &mut [T], check: bool) -> Result<usize> {
+        let read = self.try_read_rows(buf, check);
         if read.is_err() {
             self.row = self.header.n;
         }
         read
     }
 
-    fn try_read_rows<T: Value>(&mut self, buf: &mut [T]) -> Result<usize> {
+    fn try_read_rows<T: Value>(&mut self, buf: &mut [T], check: bool) -> Result<usize> {
         let Header { n, d, size, .. } = self.header;
         let rows = (buf.len() / d).min(n.saturating_sub(self.row));
         if rows == 0 {
@@ -412,7 +436,7 @@ impl<R: Read + Seek> NpyReader<R> {
         } else {
             self.read_strided(out, 0, 1, rows * d)?;
         }
-        if let Some(p) = out.iter().position(|v| !v.is_finite()) {
+        if let Some(p) = out.iter().position(|v| check && !v.is_finite()) {
             let row = self.row + p / d + 1;
             return Err(out[p].non_finite(&self.file, row, p % d + 1));
         }
@@ -426,6 +450,53 @@ impl<R: Read + Seek> NpyReader<R> {
         let mut values = vec![0.0f64; n * d];
         let got = self.read_rows(&mut values)?;
         Table::new(values, got, d, None)
+    }
+
+    /// Reads every remaining row as [`ReadOptions`] say: the columns by index
+    /// (`columns`, `exclude`, `keep`, `weight_column`; names are `"0"`, `"1"`, …), NaN
+    /// as a missing value under `missing` (the other options are for text).
+    ///
+    /// ```
+    /// use gaussmix_io::{Missing, NpyReader, ReadOptions};
+    ///
+    /// let mut file = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+    /// file.extend(format!("{:<117}\n", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }").bytes());
+    /// for v in [1.0f64, f64::NAN, 3.0, 4.0] {
+    ///     file.extend(v.to_le_bytes());
+    /// }
+    /// let opts = ReadOptions::default().with_missing(Missing::Drop);
+    /// let t = NpyReader::new(std::io::Cursor::new(&file), "a.npy")?.read_table_with(&opts)?;
+    /// assert_eq!((t.values(), t.dropped_rows()), (&[3.0, 4.0][..], &[0][..]));
+    /// let opts = ReadOptions::default().with_columns(["0"]);
+    /// let t = NpyReader::new(std::io::Cursor::new(&file), "a.npy")?.read_table_with(&opts)?;
+    /// assert_eq!(t.values(), [1.0, 3.0]);
+    /// # Ok::<(), gaussmix_io::ReadError>(())
+    /// ```
+    pub fn read_table_with(mut self, opts: &ReadOptions) -> Result<Table> {
+        let (n, d) = (self.header.n - self.row, self.header.d);
+        let mut values = vec![0.0f64; n * d];
+        let got = self.read_rows_checked(&mut values, false)?;
+        let names = (0..d).map(|j| j.to_string()).collect();
+        let plan = plan(&self.file, names, opts, |_| false)?;
+        let mut b = Builder::new(&self.file, plan, false, opts.missing);
+        for (i, row) in values.chunks_exact(d).take(got).enumerate() {
+            let file = &self.file;
+            b.push(
+                Place::Row(self.row - got + i + 1),
+                |j| {
+                    let v = row[j];
+                    if v.is_nan() {
+                        Ok(Cell::Missing("(NaN)".into()))
+                    } else if v.is_finite() {
+                        Ok(Cell::Number(v))
+                    } else {
+                        Err(v.non_finite(file, self.row - got + i + 1, j + 1))
+                    }
+                },
+                |j| row[j].to_string(),
+            )?;
+        }
+        b.finish()
     }
 
     /// Reads every remaining row in f32: `f4` data as it is, `f8` data rounded.
@@ -593,7 +664,8 @@ mod tests {
             (npy("<f8", false, "(10, 2)", &[0; 24]), "t: the header declares shape (10, 2) = 160 bytes of data but the file holds 24; the file is truncated or corrupt"),
             (npy("<f8", false, "(0, 2)", &[]), "t: the array is empty (shape (0, 2))"),
             (npy("<f8", false, "(18446744073709551615, 2)", &[]), "t: not a valid .npy file: shape overflows"),
-            (npy("<f8", false, "(2, 1)", &[[0; 8], f64::NAN.to_le_bytes()].concat()), "t: row 2, column 1 (1-based) is NaN; remove or impute missing and infinite values"),
+            (npy("<f8", false, "(2, 1)", &[[0; 8], f64::NAN.to_le_bytes()].concat()), "t: row 2, column 1 (0): missing value (NaN); remove or impute missing values, or pass missing drop to skip incomplete rows"),
+            (npy("<f8", false, "(2, 1)", &[[0; 8], f64::INFINITY.to_le_bytes()].concat()), "t: row 2, column 1 (1-based) is inf; remove or impute missing and infinite values"),
         ];
         for (bytes, want) in cases {
             assert_eq!(parse_npy(&bytes, "t").unwrap_err().to_string(), want);

@@ -8,8 +8,9 @@ use std::path::Path;
 use gaussmix::source::ChunkSource;
 
 use crate::error::{ReadError, Result};
-use crate::file::{extension, read_file, ReadOptions};
+use crate::file::{extension, read_file};
 use crate::npy::NpyReader;
+use crate::options::ReadOptions;
 use crate::table::Table;
 
 /// A [`ChunkSource`] over a [`Table`] in memory; its feature names are the table's
@@ -115,7 +116,8 @@ impl ChunkSource for TableSource {
     }
 }
 
-/// Any data file as a [`ChunkSource`]: `.npy` files stream from disk through
+/// Any data file as a [`ChunkSource`]: uncompressed `.npy` files read with plain
+/// options (every column, missing values an error) stream from disk through
 /// [`NpyReader`]; other files are read whole by [`read_file`] and handed out by a
 /// [`TableSource`].
 ///
@@ -149,7 +151,14 @@ impl FileSource {
     /// Opens the data file at `path`: reads an NPY file's header, or a text file whole.
     pub fn open(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Self> {
         let path = path.as_ref();
-        Ok(FileSource(if extension(path) == "npy" {
+        let name = path.display().to_string();
+        let plain_npy = extension(&name) == "npy" && opts.is_plain() && {
+            let mut head = [0u8; 6];
+            File::open(path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                .is_ok_and(|_| head == *crate::npy::NPY_MAGIC)
+        };
+        Ok(FileSource(if plain_npy {
             Inner::Npy(NpyReader::open(path)?)
         } else {
             let table = read_file(path, opts)?;

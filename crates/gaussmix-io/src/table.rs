@@ -39,6 +39,41 @@ pub struct Table {
     columns: Vec<String>,
     /// Whether `columns` came from the data (a header).
     named: bool,
+    /// What the reader found beyond the features.
+    extras: Extras,
+}
+
+/// A column copied from the input as raw text ([`ReadOptions::keep`]), one string
+/// per input data row, dropped rows included.
+///
+/// [`ReadOptions::keep`]: crate::ReadOptions::keep
+///
+/// ```
+/// use gaussmix_io::{parse_bytes, ReadOptions};
+/// let t = parse_bytes(b"id,x\nr1,1\nr2,2\n", "d.csv", &ReadOptions::default().with_keep(["id"]))?;
+/// assert_eq!(t.kept()[0].name, "id");
+/// assert_eq!(t.kept()[0].values, ["r1", "r2"]);
+/// # Ok::<(), gaussmix_io::ReadError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptColumn {
+    /// The column's name (header, else 0-based index).
+    pub name: String,
+    /// One cell per input data row, as written (trimmed).
+    pub values: Vec<String>,
+}
+
+/// What a reader records beside the feature values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Extras {
+    pub weights: Option<Vec<f64>>,
+    pub dropped_rows: Vec<usize>,
+    /// `None`: as many as the table's rows.
+    pub n_input_rows: Option<usize>,
+    pub kept: Vec<KeptColumn>,
+    pub warnings: Vec<String>,
+    /// `None`: the table's own columns.
+    pub source_columns: Option<Vec<String>>,
 }
 
 impl Table {
@@ -76,7 +111,94 @@ impl Table {
             n_rows,
             columns,
             named,
+            extras: Extras::default(),
         })
+    }
+
+    /// The same table with what a reader found beside the values.
+    pub(crate) fn with_extras(mut self, extras: Extras) -> Table {
+        self.extras = extras;
+        self
+    }
+
+    /// The weight column's values, one per row, if one was read
+    /// ([`ReadOptions::weight_column`](crate::ReadOptions::weight_column)).
+    ///
+    /// ```
+    /// use gaussmix_io::{parse_bytes, ReadOptions};
+    /// let t = parse_bytes(b"x,w\n1,0.5\n2,2\n", "d.csv", &ReadOptions::default().with_weight_column("w"))?;
+    /// assert_eq!(t.columns(), ["x"]);
+    /// assert_eq!(t.weights(), Some(&[0.5, 2.0][..]));
+    /// # Ok::<(), gaussmix_io::ReadError>(())
+    /// ```
+    pub fn weights(&self) -> Option<&[f64]> {
+        self.extras.weights.as_deref()
+    }
+
+    /// The input data rows (0-based, ascending) skipped for a missing cell
+    /// ([`Missing::Drop`](crate::Missing::Drop)).
+    ///
+    /// ```
+    /// use gaussmix_io::{parse_bytes, Missing, ReadOptions};
+    /// let t = parse_bytes(b"x\n1\nNA\n3\n", "d.csv", &ReadOptions::default().with_missing(Missing::Drop))?;
+    /// assert_eq!((t.values(), t.dropped_rows(), t.n_input_rows()), (&[1.0, 3.0][..], &[1][..], 3));
+    /// # Ok::<(), gaussmix_io::ReadError>(())
+    /// ```
+    pub fn dropped_rows(&self) -> &[usize] {
+        &self.extras.dropped_rows
+    }
+
+    /// The number of data rows in the input, dropped rows included.
+    ///
+    /// ```
+    /// let t = gaussmix_io::Table::new(vec![1.0, 2.0], 2, 1, None)?;
+    /// assert_eq!(t.n_input_rows(), 2);
+    /// # Ok::<(), gaussmix_io::ReadError>(())
+    /// ```
+    pub fn n_input_rows(&self) -> usize {
+        self.extras.n_input_rows.unwrap_or(self.n_rows)
+    }
+
+    /// The kept (raw text) columns, in the order asked for.
+    ///
+    /// ```
+    /// let t = gaussmix_io::Table::new(vec![1.0], 1, 1, None)?;
+    /// assert!(t.kept().is_empty());
+    /// # Ok::<(), gaussmix_io::ReadError>(())
+    /// ```
+    pub fn kept(&self) -> &[KeptColumn] {
+        &self.extras.kept
+    }
+
+    /// What the reader guessed and the user may want to know (a header taken from
+    /// pandas' default column names, a column that looks like a row index, …), one
+    /// sentence each, starting with the file's name.
+    ///
+    /// ```
+    /// use gaussmix_io::{parse_bytes, ReadOptions};
+    /// let t = parse_bytes(b",a\n0,1.5\n1,2.5\n", "d.csv", &ReadOptions::default())?;
+    /// assert_eq!(t.warnings().len(), 1);
+    /// assert!(t.warnings()[0].contains("looks like a row index; exclude it"));
+    /// # Ok::<(), gaussmix_io::ReadError>(())
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.extras.warnings
+    }
+
+    /// Every column's name in the input (the header's, else the 0-based indices as
+    /// text), selected or not; what column tokens are resolved against.
+    ///
+    /// ```
+    /// use gaussmix_io::{parse_bytes, ReadOptions};
+    /// let t = parse_bytes(b"a,b,c\n1,2,3\n", "d.csv", &ReadOptions::default().with_columns(["c"]))?;
+    /// assert_eq!((t.columns(), t.source_columns()), (&["c".to_string()][..], &["a".to_string(), "b".into(), "c".into()][..]));
+    /// # Ok::<(), gaussmix_io::ReadError>(())
+    /// ```
+    pub fn source_columns(&self) -> &[String] {
+        self.extras
+            .source_columns
+            .as_deref()
+            .unwrap_or(&self.columns)
     }
 
     /// Number of rows.
@@ -152,6 +274,10 @@ impl Table {
             n_rows: self.n_rows,
             columns: cols.iter().map(|&j| self.columns[j].clone()).collect(),
             named: self.named,
+            extras: Extras {
+                source_columns: Some(self.source_columns().to_vec()),
+                ..self.extras.clone()
+            },
         })
     }
 }

@@ -68,7 +68,7 @@ def test_errors_say_what_and_where(tmp_path):
         gaussmix.read_data(bad)
     nan = tmp_path / "nan.npy"
     np.save(nan, np.array([[1.0, np.nan]]))
-    with pytest.raises(ValueError, match=r"row 1, column 2 \(1-based\) is NaN"):
+    with pytest.raises(ValueError, match=r"row 1, column 2 \(1\): missing value \(NaN\)"):
         gaussmix.read_data(nan)
     cube = tmp_path / "cube.npy"
     np.save(cube, np.zeros((2, 2, 2)))

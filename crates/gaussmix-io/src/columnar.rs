@@ -1,0 +1,178 @@
+//! Parquet files (pandas' `to_parquet`, pyarrow, Spark, …) through the Apache Arrow
+//! Rust crates: read row group by row group, only the selected columns decoded.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
+    UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+use parquet::file::reader::ChunkReader;
+
+use crate::assemble::{Builder, Cell};
+use crate::error::{Place, ReadError, Result};
+use crate::options::ReadOptions;
+use crate::select::plan;
+use crate::table::Table;
+
+/// Rows decoded at a time.
+const BATCH_ROWS: usize = 8192;
+
+/// Whether a column is pandas' stored index (`__index_level_0__`), left out of the
+/// default features.
+fn is_pandas_index(name: &str) -> bool {
+    name.starts_with("__index_level_") && name.ends_with("__")
+}
+
+fn is_number_type(t: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        t,
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float32 | Float64
+    )
+}
+
+fn is_text_type(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean
+    ) || is_number_type(t)
+}
+
+/// A column's values as f64 (`None` for nulls), if its type is a number type.
+fn numbers(a: &ArrayRef) -> Option<Vec<Option<f64>>> {
+    macro_rules! prim {
+        ($t:ty) => {
+            a.as_primitive::<$t>()
+                .iter()
+                .map(|v| v.map(|x| x as f64))
+                .collect()
+        };
+    }
+    Some(match a.data_type() {
+        DataType::Int8 => prim!(Int8Type),
+        DataType::Int16 => prim!(Int16Type),
+        DataType::Int32 => prim!(Int32Type),
+        DataType::Int64 => prim!(Int64Type),
+        DataType::UInt8 => prim!(UInt8Type),
+        DataType::UInt16 => prim!(UInt16Type),
+        DataType::UInt32 => prim!(UInt32Type),
+        DataType::UInt64 => prim!(UInt64Type),
+        DataType::Float32 => prim!(Float32Type),
+        DataType::Float64 => prim!(Float64Type),
+        _ => return None,
+    })
+}
+
+/// A column's values as text (`""` for nulls).
+fn texts(a: &ArrayRef) -> Option<Vec<String>> {
+    let own = |v: Option<&str>| v.unwrap_or_default().to_string();
+    Some(match a.data_type() {
+        DataType::Utf8 => a.as_string::<i32>().iter().map(own).collect(),
+        DataType::LargeUtf8 => a.as_string::<i64>().iter().map(own).collect(),
+        DataType::Utf8View => a.as_string_view().iter().map(own).collect(),
+        DataType::Boolean => a
+            .as_boolean()
+            .iter()
+            .map(|v| v.map(|b| b.to_string()).unwrap_or_default())
+            .collect(),
+        _ => numbers(a)?
+            .into_iter()
+            .map(|v| v.map(|x| x.to_string()).unwrap_or_default())
+            .collect(),
+    })
+}
+
+/// Reads Parquet data from `reader` (a [`std::fs::File`] or bytes) as `opts` say:
+/// columns by name or index, integers and floats as f64, nulls and NaN missing.
+pub(crate) fn read_parquet<R: ChunkReader + 'static>(
+    reader: R,
+    name: &str,
+    opts: &ReadOptions,
+) -> Result<Table> {
+    let err = |e: &dyn std::fmt::Display| ReadError::Parquet {
+        file: name.to_string(),
+        reason: e.to_string(),
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| err(&e))?;
+    let schema = builder.schema().clone();
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let plan = plan(name, names, opts, is_pandas_index)?;
+    let type_error = |j: usize, expected: &str| ReadError::ColumnType {
+        file: name.to_string(),
+        column: plan.names[j].clone(),
+        data_type: schema.field(j).data_type().to_string(),
+        expected: expected.to_string(),
+    };
+    for j in plan.numeric() {
+        if !is_number_type(schema.field(j).data_type()) {
+            return Err(type_error(
+                j,
+                "which is not a number type (integers and floats are read)",
+            ));
+        }
+    }
+    for &j in &plan.keep {
+        if !is_text_type(schema.field(j).data_type()) {
+            return Err(type_error(
+                j,
+                "which cannot be kept as text (strings, numbers and booleans can be)",
+            ));
+        }
+    }
+    let used = plan.used();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), used.iter().copied());
+    let batches = builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| err(&e))?;
+    let keep = plan.keep.clone();
+    let numeric: Vec<usize> = plan.numeric().collect();
+    let mut b = Builder::new(name, plan, true, opts.missing);
+    let mut row = 0usize;
+    let n_cols = used.iter().max().map_or(0, |m| m + 1);
+    for batch in batches {
+        let batch = batch.map_err(|e| err(&e))?;
+        // The batch's columns are the used ones, in file order.
+        let mut nums: Vec<Option<Vec<Option<f64>>>> = vec![None; n_cols];
+        let mut txts: Vec<Option<Vec<String>>> = vec![None; n_cols];
+        for (k, &j) in used.iter().enumerate() {
+            let col = batch.column(k);
+            if numeric.contains(&j) {
+                nums[j] = numbers(col);
+            }
+            if keep.contains(&j) {
+                txts[j] = texts(col);
+            }
+        }
+        for i in 0..batch.num_rows() {
+            let at = row + i + 1;
+            b.push(
+                Place::Row(at),
+                |j| match nums[j].as_ref().and_then(|c| c.get(i).copied()).flatten() {
+                    None => Ok(Cell::Missing("(null)".into())),
+                    Some(v) if v.is_nan() => Ok(Cell::Missing("(NaN)".into())),
+                    Some(v) if v.is_finite() => Ok(Cell::Number(v)),
+                    Some(v) => Err(ReadError::NonFinite {
+                        file: name.to_string(),
+                        row: at,
+                        column: j + 1,
+                        value: v,
+                    }),
+                },
+                |j| {
+                    txts[j]
+                        .as_ref()
+                        .and_then(|c| c.get(i).cloned())
+                        .unwrap_or_default()
+                },
+            )?;
+        }
+        row += batch.num_rows();
+    }
+    b.finish()
+}
