@@ -1,13 +1,14 @@
-//! Parquet files (pandas' `to_parquet`, pyarrow, Spark, …) through the Apache Arrow
-//! Rust crates: read row group by row group, only the selected columns decoded.
+//! Parquet files (pandas' `to_parquet`, pyarrow, Spark, …) and Arrow IPC files
+//! (Feather v2, pandas' `to_feather`) through the Apache Arrow Rust crates: read a
+//! batch of rows at a time, only the selected columns decoded.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
     UInt64Type, UInt8Type,
 };
-use arrow_array::{Array, ArrayRef};
-use arrow_schema::DataType;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use parquet::file::reader::ChunkReader;
@@ -15,7 +16,7 @@ use parquet::file::reader::ChunkReader;
 use crate::assemble::{Builder, Cell};
 use crate::error::{Place, ReadError, Result};
 use crate::options::ReadOptions;
-use crate::select::plan;
+use crate::select::{plan, Plan};
 use crate::table::Table;
 
 /// Rows decoded at a time.
@@ -86,19 +87,15 @@ fn texts(a: &ArrayRef) -> Option<Vec<String>> {
     })
 }
 
-/// Reads Parquet data from `reader` (a [`std::fs::File`] or bytes) as `opts` say:
-/// columns by name or index, integers and floats as f64, nulls and NaN missing.
-pub(crate) fn read_parquet<R: ChunkReader + 'static>(
-    reader: R,
-    name: &str,
-    opts: &ReadOptions,
-) -> Result<Table> {
-    let err = |e: &dyn std::fmt::Display| ReadError::Parquet {
+fn parquet_error(name: &str, e: &dyn std::fmt::Display) -> ReadError {
+    ReadError::Parquet {
         file: name.to_string(),
         reason: e.to_string(),
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| err(&e))?;
-    let schema = builder.schema().clone();
+    }
+}
+
+/// The plan for `schema`'s columns, its types checked.
+fn checked_plan(name: &str, schema: &Schema, opts: &ReadOptions) -> Result<Plan> {
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let plan = plan(name, names, opts, is_pandas_index)?;
     let type_error = |j: usize, expected: &str| ReadError::ColumnType {
@@ -123,6 +120,19 @@ pub(crate) fn read_parquet<R: ChunkReader + 'static>(
             ));
         }
     }
+    Ok(plan)
+}
+
+/// Reads Parquet data from `reader` (a [`std::fs::File`] or bytes) as `opts` say:
+/// columns by name or index, integers and floats as f64, nulls and NaN missing.
+pub(crate) fn read_parquet<R: ChunkReader + 'static>(
+    reader: R,
+    name: &str,
+    opts: &ReadOptions,
+) -> Result<Table> {
+    let err = |e: &dyn std::fmt::Display| parquet_error(name, e);
+    let builder = ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| err(&e))?;
+    let plan = checked_plan(name, builder.schema(), opts)?;
     let used = plan.used();
     let mask = ProjectionMask::roots(builder.parquet_schema(), used.iter().copied());
     let batches = builder
@@ -130,6 +140,34 @@ pub(crate) fn read_parquet<R: ChunkReader + 'static>(
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| err(&e))?;
+    collect(name, plan, opts, batches, err)
+}
+
+/// Reads an Arrow IPC file (Feather v2) held in memory as `opts` say, like
+/// [`read_parquet`].
+pub(crate) fn read_ipc(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Table> {
+    let err = |e: &dyn std::fmt::Display| ReadError::Arrow {
+        file: name.to_string(),
+        reason: e.to_string(),
+    };
+    let open = |projection| {
+        arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), projection)
+            .map_err(|e| err(&e))
+    };
+    let plan = checked_plan(name, &open(None)?.schema(), opts)?;
+    let batches = open(Some(plan.used()))?;
+    collect(name, plan, opts, batches, err)
+}
+
+/// Feeds batches holding the plan's used columns (in file order) to a [`Builder`].
+fn collect(
+    name: &str,
+    plan: Plan,
+    opts: &ReadOptions,
+    batches: impl Iterator<Item = std::result::Result<RecordBatch, ArrowError>>,
+    err: impl Fn(&dyn std::fmt::Display) -> ReadError,
+) -> Result<Table> {
+    let used = plan.used();
     let keep = plan.keep.clone();
     let numeric: Vec<usize> = plan.numeric().collect();
     let mut b = Builder::new(name, plan, true, opts.missing);

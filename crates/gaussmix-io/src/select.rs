@@ -24,6 +24,7 @@ impl Plan {
     }
 
     /// Every column read at all (numeric or kept), ascending, without repeats.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub fn used(&self) -> Vec<usize> {
         let mut used: Vec<usize> = self.numeric().chain(self.keep.iter().copied()).collect();
         used.sort_unstable();
