@@ -377,4 +377,15 @@ fn wrong_feature_names_in_a_file_are_refused() {
     assert!(e.to_string().contains("empty"), "{e}");
     let ok = GaussianMixture::from_json(&with("[\"x\", \"y\"]")).unwrap();
     assert_eq!(ok.feature_names().unwrap(), ["x", "y"]);
+    // Version 1 had no names: an extra field is kept when valid, dropped when not.
+    let v1 = |names: &str| {
+        V1.replace(
+            "\"version\": 1",
+            &format!("\"version\": 1, \"feature_names\": {names}"),
+        )
+    };
+    let m = GaussianMixture::from_json(&v1("[\"x\", \"y\"]")).unwrap();
+    assert_eq!(m.feature_names().unwrap(), ["x", "y"]);
+    let m = GaussianMixture::from_json(&v1("[\"x\"]")).unwrap();
+    assert_eq!(m.feature_names(), None);
 }

@@ -8,9 +8,9 @@
 //! - 1: parameters, shapes, and the fit's record (`fit`);
 //! - 2 (written now): adds `feature_names` (a list of unique, non-empty names, one per
 //!   feature, or `null`) at the top level and `fit.warnings` (a list of
-//!   `{kind, component, feature, message}`). A version-1 file loads with no names and
-//!   no warnings (even if it carries a `feature_names` field, as files saved by the
-//!   Python package before version 2 did: those names are kept when valid);
+//!   `{kind, component, feature, message}`). A version-1 file loads with no warnings,
+//!   and with no names unless it carries a valid `feature_names` field (files saved by
+//!   the Python package before version 2 did; invalid ones are dropped, not refused);
 //! - anything newer is refused with a message to upgrade gaussmix.
 
 use ndarray::{Array1, Array2, Array3};
@@ -244,13 +244,20 @@ impl TryFrom<ModelFile> for GaussianMixture {
         let cov = parse_covariances(file.covariance_type, &file.covariances, k, d)?;
         let mut model =
             GaussianMixture::from_parameters(Array1::from_vec(file.weights), means, cov)?;
-        if let Some(names) = &file.feature_names {
-            crate::options::check_feature_names(names, Some(d)).map_err(|e| match e {
-                GmmError::InvalidOption { message, .. } => bad(format!("feature_names: {message}")),
-                other => other,
-            })?;
+        let mut names = file.feature_names;
+        if let Some(n) = &names {
+            match crate::options::check_feature_names(n, Some(d)) {
+                Ok(()) => {}
+                // Version 1 had no names: an extra field (the Python package wrote one
+                // before version 2) is kept only when valid, never a reason to refuse.
+                Err(_) if file.version == Some(1) => names = None,
+                Err(GmmError::InvalidOption { message, .. }) => {
+                    return Err(bad(format!("feature_names: {message}")))
+                }
+                Err(e) => return Err(e),
+            }
         }
-        model.feature_names = file.feature_names;
+        model.feature_names = names;
         model.fit = file.fit;
         if file.version == Some(1) {
             // Version 1 had no warnings: whatever a hand-edited file holds is dropped.
