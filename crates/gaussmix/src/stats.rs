@@ -199,7 +199,7 @@ impl SuffStats {
         let mut out = vec![0.0; d * d];
         let full = matches!(self.kind, CovarianceType::Full | CovarianceType::Tied);
         let total: f64 = self.nk.iter().sum();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             return out;
         }
         // Component means and the overall mean.

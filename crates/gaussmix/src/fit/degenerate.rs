@@ -299,7 +299,8 @@ impl Whitener {
             .collect();
         let (vals, vecs) = symmetric_eigen(&c, m)?;
         let ratio = vals[0];
-        if !(ratio <= COLLAPSE_RATIO) {
+        // NaN (a non-finite covariance) is not "collapsed" either.
+        if ratio.is_nan() || ratio > COLLAPSE_RATIO {
             return None;
         }
         // The direction in standardised coordinates (yᵀRy = 1), then in the features'
