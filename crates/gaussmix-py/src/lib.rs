@@ -328,6 +328,29 @@ impl Model {
     fn precisions_cholesky<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
         array_to_numpy(py, self.inner.precisions_cholesky().to_array())
     }
+    /// The feature names the model carries (`None` when it has none).
+    #[getter]
+    fn feature_names(&self) -> Option<Vec<String>> {
+        self.inner.feature_names().map(<[String]>::to_vec)
+    }
+    /// The fit's warnings as `(kind, component, feature, message)` tuples, in the
+    /// library's order (empty for a model built from parameters).
+    #[getter]
+    fn warnings(&self) -> Vec<(String, Option<usize>, Option<usize>, String)> {
+        self.inner.fit_record().map_or_else(Vec::new, |r| {
+            r.warnings
+                .iter()
+                .map(|w| {
+                    (
+                        w.kind.as_str().to_string(),
+                        w.component,
+                        w.feature,
+                        w.message.clone(),
+                    )
+                })
+                .collect()
+        })
+    }
     /// The fit record as JSON (`None` for a model built from parameters).
     #[getter]
     fn record_json(&self) -> Option<String> {
@@ -430,7 +453,7 @@ fn options(
     x, *, sample_weight=None, n_components, covariance_type="full", tol=1e-3,
     reg_covar=1e-6, max_iter=100, n_init=1, init="kmeans++", seed=0, n_threads=None,
     recover=false, variance_floor=None, weights_init=None, means_init=None,
-    covariances_init=None, precisions_init=None, progress=None
+    covariances_init=None, precisions_init=None, progress=None, feature_names=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
@@ -453,6 +476,7 @@ fn fit(
     covariances_init: Option<PyReadonlyArrayDyn<'_, f64>>,
     precisions_init: Option<PyReadonlyArrayDyn<'_, f64>>,
     progress: Option<Py<PyAny>>,
+    feature_names: Option<Vec<String>>,
 ) -> PyResult<Model> {
     let mut opts = options(
         n_components,
@@ -468,6 +492,8 @@ fn fit(
         variance_floor,
     )?;
     let kind = opts.covariance_type;
+    // The model carries them and the fit's warnings name features by them.
+    opts = opts.feature_names(feature_names);
     if let Some(w) = &weights_init {
         opts.start.weights = Some(Array1::from_vec(w.as_array().iter().copied().collect()));
     }

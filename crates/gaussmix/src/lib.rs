@@ -88,7 +88,7 @@ pub use data::source;
 pub use data::{AsData, Data};
 pub use error::{GmmError, Result};
 pub use fit::kmeans;
-pub use fit::{FitRecord, Progress, Recovery};
+pub use fit::{FitRecord, FitWarning, Progress, Recovery, WarningKind};
 pub use model::{GaussianMixture, MODEL_VERSION};
 pub use options::{GmmOptions, InitMethod, StartParameters, MAX_THREADS};
 

@@ -67,6 +67,40 @@ pub(crate) fn spd_inverse(a: &[f64], d: usize) -> Option<Vec<f64>> {
     Some(out)
 }
 
+/// Eigenvalues (ascending) and unit eigenvectors (`vectors[i * d + j]`: component `i`
+/// of the `j`-th eigenvector) of a symmetric `D×D` matrix, sequentially (deterministic;
+/// it runs once per component after a fit, never per row). `None` for a non-finite
+/// matrix or when the solver does not converge.
+pub(crate) fn symmetric_eigen(a: &[f64], d: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::evd;
+    if a.len() != d * d || a.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let m = to_mat(a, d);
+    let mut u = Mat::<f64>::zeros(d, d);
+    let mut s = faer::diag::Diag::<f64>::zeros(d);
+    let mut buf = MemBuffer::new(evd::self_adjoint_evd_scratch::<f64>(
+        d,
+        evd::ComputeEigenvectors::Yes,
+        Par::Seq,
+        Default::default(),
+    ));
+    evd::self_adjoint_evd(
+        m.as_ref(),
+        s.as_mut(),
+        Some(u.as_mut()),
+        Par::Seq,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .ok()?;
+    let values: Vec<f64> = (0..d).map(|i| s[i]).collect();
+    let vectors: Vec<f64> = (0..d * d).map(|x| u[(x / d, x % d)]).collect();
+    (values.iter().all(|v| v.is_finite()) && vectors.iter().all(|v| v.is_finite()))
+        .then_some((values, vectors))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +119,18 @@ mod tests {
         for (x, y) in p.iter().zip([1.0, 0.0, 0.0, 1.0]) {
             assert!((x - y).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn symmetric_eigen_diagonalises() {
+        let a = [2.0, 1.0, 1.0, 2.0];
+        let (w, v) = symmetric_eigen(&a, 2).unwrap();
+        assert!((w[0] - 1.0).abs() < 1e-14 && (w[1] - 3.0).abs() < 1e-14);
+        // A v = λ v for the first eigenvector.
+        let (x, y) = (v[0], v[2]);
+        assert!((a[0] * x + a[1] * y - w[0] * x).abs() < 1e-14);
+        assert!((x * x + y * y - 1.0).abs() < 1e-14);
+        assert!(symmetric_eigen(&[f64::NAN], 1).is_none());
     }
 
     #[test]

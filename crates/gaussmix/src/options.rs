@@ -157,6 +157,12 @@ pub struct GmmOptions {
     /// Explicit starting parameters (not stored in model files).
     #[serde(skip)]
     pub start: StartParameters,
+    /// Names of the features (columns), one per column, unique and non-empty; the
+    /// fitted model carries them and the fit's warnings name features by them. Not
+    /// stored with the options in a model file (the model stores them at its top
+    /// level).
+    #[serde(skip)]
+    pub feature_names: Option<Vec<String>>,
 }
 
 impl Default for GmmOptions {
@@ -175,6 +181,7 @@ impl Default for GmmOptions {
             n_threads: None,
             recover: false,
             start: StartParameters::default(),
+            feature_names: None,
         }
     }
 }
@@ -272,6 +279,58 @@ impl GmmOptions {
         self.start = s;
         self
     }
+    /// Names of the features, one per column (unique, non-empty; checked against the
+    /// data's column count at fit). The fitted model carries them
+    /// ([`GaussianMixture::feature_names`](crate::GaussianMixture::feature_names)) and
+    /// the fit's warnings name features by them. The library predicts by position: the
+    /// names are not matched against anything (the CLI and the Python package match
+    /// them to columns).
+    ///
+    /// ```
+    /// let x = ndarray::array![[0.0, 1.0], [0.2, 1.5], [5.0, 0.1], [5.2, 0.3]];
+    /// let names = vec!["height".to_string(), "width".to_string()];
+    /// let m = gaussmix::GaussianMixture::params(2).feature_names(Some(names.clone())).fit(&x)?;
+    /// assert_eq!(m.feature_names(), Some(&names[..]));
+    /// // The count must match the data.
+    /// assert!(gaussmix::GaussianMixture::params(2)
+    ///     .feature_names(Some(vec!["a".into()])).fit(&x).is_err());
+    /// # Ok::<(), gaussmix::GmmError>(())
+    /// ```
+    pub fn feature_names(mut self, names: Option<Vec<String>>) -> Self {
+        self.feature_names = names;
+        self
+    }
+}
+
+/// Checks feature names: non-empty, unique, and `n_features` of them when given.
+pub(crate) fn check_feature_names(names: &[String], n_features: Option<usize>) -> Result<()> {
+    if let Some(d) = n_features {
+        if names.len() != d {
+            return Err(invalid_option(
+                "feature_names",
+                format!(
+                    "{} names for {d} features; give exactly one name per column",
+                    names.len()
+                ),
+            ));
+        }
+    }
+    if let Some(j) = names.iter().position(|n| n.is_empty()) {
+        return Err(invalid_option(
+            "feature_names",
+            format!("the name of feature {j} is empty; every feature needs a name"),
+        ));
+    }
+    let mut seen = std::collections::HashMap::new();
+    for (j, n) in names.iter().enumerate() {
+        if let Some(i) = seen.insert(n.as_str(), j) {
+            return Err(invalid_option(
+                "feature_names",
+                format!("features {i} and {j} are both named {n:?}; names must be unique"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl GmmOptions {
@@ -315,6 +374,9 @@ impl GmmOptions {
                 ));
             }
         }
+        if let Some(names) = &o.feature_names {
+            check_feature_names(names, None)?;
+        }
         if let Some(t) = o.n_threads {
             if !(1..=MAX_THREADS).contains(&t) {
                 return Err(invalid_option(
@@ -350,6 +412,14 @@ mod tests {
             (b().variance_floor(-1.0), "variance_floor"),
             (b().n_threads(0), "n_threads"),
             (b().n_threads(MAX_THREADS + 1), "n_threads"),
+            (
+                b().feature_names(Some(vec!["a".into(), "a".into()])),
+                "feature_names",
+            ),
+            (
+                b().feature_names(Some(vec![String::new()])),
+                "feature_names",
+            ),
         ];
         let x = ndarray::array![[0.0], [1.0], [2.0], [3.0]];
         for (opts, name) in cases {
@@ -362,6 +432,16 @@ mod tests {
                 other => panic!("fit with a bad {name}: {other:?}"),
             }
         }
+        // The count is checked at fit, against the data.
+        let two = b().feature_names(Some(vec!["a".into(), "b".into()]));
+        assert!(two.validate().is_ok());
+        assert!(matches!(
+            two.fit(&x),
+            Err(GmmError::InvalidOption {
+                name: "feature_names",
+                ..
+            })
+        ));
         let o = b().tol(0.0).reg_covar(0.0).variance_floor(0.0).n_threads(1);
         assert_eq!((o.n_components, o.tol, o.n_threads), (2, 0.0, Some(1)));
         assert!(o.validate().is_ok());

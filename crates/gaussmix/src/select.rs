@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::covariance::CovarianceType;
 use crate::data::{AsData, Data};
 use crate::error::{invalid_option, GmmError, Result};
+use crate::fit::{FitWarning, WarningKind};
 use crate::model::GaussianMixture;
 use crate::options::GmmOptions;
 use crate::parallel::install;
@@ -185,6 +186,10 @@ pub struct Selection {
     pub candidates: Vec<Candidate>,
     /// The best model (that of `candidates[0]`).
     pub best: GaussianMixture,
+    /// What the selection wants its user to know (e.g.
+    /// [`WarningKind::SelectWinnerNotConverged`]); the winner's own fit warnings are in
+    /// `best.fit_record()`.
+    pub warnings: Vec<FitWarning>,
 }
 
 /// `−Σ w_i Σ_k r_ik ln r_ik`: the entropy of the responsibilities (0 for hard clusters).
@@ -305,11 +310,27 @@ pub fn select<X: AsData + ?Sized>(x: &X, opts: &SelectOptions) -> Result<Selecti
     let best = results[order[0]].1.clone();
     let candidates: Vec<Candidate> = order.iter().map(|&i| results[i].0.clone()).collect();
     match best {
-        Some(best) => Ok(Selection {
-            criterion: opts.criterion,
-            candidates,
-            best,
-        }),
+        Some(best) => {
+            let mut warnings = Vec::new();
+            let c = &candidates[0];
+            if c.converged == Some(false) {
+                warnings.push(FitWarning::new(
+                    WarningKind::SelectWinnerNotConverged,
+                    None,
+                    None,
+                    format!(
+                        "the selected model (k = {}, {}) did not converge within max_iter = {} (tol = {:e}), so its {} is not final and the ranking may change; increase max_iter or loosen tol and select again",
+                        c.k, c.covariance_type, opts.fit.max_iter, opts.fit.tol, opts.criterion
+                    ),
+                ));
+            }
+            Ok(Selection {
+                criterion: opts.criterion,
+                candidates,
+                best,
+                warnings,
+            })
+        }
         None => {
             let reasons: Vec<String> = candidates
                 .iter()

@@ -187,6 +187,74 @@ impl SuffStats {
         })
     }
 
+    /// The (weighted) covariance of the data the pass read, `D×D` row-major, from the
+    /// statistics alone (the law of total covariance: the components' scatter about
+    /// their own means plus the scatter of those means about the overall mean), so no
+    /// extra pass over the data is needed. Full and tied statistics give the whole
+    /// matrix; diag and spherical ones only its diagonal (the off-diagonal is 0). Every
+    /// term is a sum of products of deviations from a point near the rows, so nothing
+    /// cancels beyond what the M-step itself loses.
+    pub fn data_covariance(&self) -> Vec<f64> {
+        let (k, d) = (self.k, self.d);
+        let mut out = vec![0.0; d * d];
+        let full = matches!(self.kind, CovarianceType::Full | CovarianceType::Tied);
+        let total: f64 = self.nk.iter().sum();
+        if total.is_nan() || total <= 0.0 {
+            return out;
+        }
+        // Component means and the overall mean.
+        let mut mu = vec![0.0; k * d];
+        let mut grand = vec![0.0; d];
+        for c in 0..k {
+            let n = self.nk[c];
+            if n <= 0.0 {
+                continue;
+            }
+            for j in 0..d {
+                mu[c * d + j] = self.shift[c * d + j] + self.s[c * d + j] / n;
+            }
+        }
+        // The overall mean about the first live component's mean (no cancellation on
+        // data far from the origin).
+        let base = (0..k).find(|&c| self.nk[c] > 0.0).unwrap_or(0);
+        for c in 0..k {
+            for j in 0..d {
+                grand[j] += self.nk[c] * (mu[c * d + j] - mu[base * d + j]) / total;
+            }
+        }
+        let pairs: Vec<(usize, usize)> = if full {
+            (0..d).flat_map(|a| (a..d).map(move |b| (a, b))).collect()
+        } else {
+            (0..d).map(|j| (j, j)).collect()
+        };
+        for &(a, b) in &pairs {
+            let mut v = if self.kind == CovarianceType::Tied {
+                self.m2[a * d + b]
+            } else {
+                0.0
+            };
+            for c in 0..k {
+                let n = self.nk[c];
+                if n <= 0.0 {
+                    continue;
+                }
+                let m2 = match self.kind {
+                    CovarianceType::Full => self.m2[c * d * d + a * d + b],
+                    CovarianceType::Tied => 0.0,
+                    _ => self.m2[c * d + a],
+                };
+                let (sa, sb) = (self.s[c * d + a], self.s[c * d + b]);
+                let da = mu[c * d + a] - mu[base * d + a] - grand[a];
+                let db = mu[c * d + b] - mu[base * d + b] - grand[b];
+                v += m2 - sa * sb / n + n * da * db;
+            }
+            let v = v / total;
+            out[a * d + b] = v;
+            out[b * d + a] = v;
+        }
+        out
+    }
+
     /// Mean log-likelihood of the pass that produced these statistics.
     pub fn mean_log_likelihood(&self) -> f64 {
         self.ll / self.wsum

@@ -257,3 +257,32 @@ fn avx2_and_portable_paths_reproduce_every_fixture() {
         );
     }
 }
+
+/// An ordinary fit has no warnings: every reference case with its own start (iris_diag
+/// stops at max_iter on purpose: only that), and the same data with the default start
+/// (k-means++) and options.
+#[test]
+fn ordinary_fits_have_no_warnings() {
+    for name in CASES {
+        let case = load(name);
+        let model = options(&case, false).fit(&case.x).unwrap();
+        let w = &model.fit_record().unwrap().warnings;
+        let kinds: Vec<_> = w.iter().map(|w| w.kind).collect();
+        if case.json["fit"]["converged"] == false {
+            assert_eq!(
+                kinds,
+                [gaussmix::WarningKind::NotConverged],
+                "{name}: {w:#?}"
+            );
+        } else {
+            assert!(w.is_empty(), "{name}: {w:#?}");
+        }
+        let k = case.json["n_components"].as_u64().unwrap() as usize;
+        let model = GaussianMixture::params(k)
+            .covariance_type(kind(&case))
+            .fit(&case.x)
+            .unwrap();
+        let w = &model.fit_record().unwrap().warnings;
+        assert!(w.is_empty(), "{name} (default start): {w:#?}");
+    }
+}

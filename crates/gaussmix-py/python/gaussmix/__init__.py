@@ -11,7 +11,7 @@ numpy is the only required dependency; scikit-learn (base classes, exceptions, i
 validation) and pandas (DataFrames in and out) are used when installed.
 """
 
-from ._compat import ConvergenceWarning, NotFittedError
+from ._compat import ConvergenceWarning, DegenerateWarning, NotFittedError
 from ._convert import from_sklearn, load
 from ._estimator import GaussianMixture
 from ._native import MODEL_VERSION, RunFailed, read_data
@@ -20,6 +20,7 @@ from ._select import select
 
 __all__ = [
     "ConvergenceWarning",
+    "DegenerateWarning",
     "GaussianMixture",
     "MODEL_VERSION",
     "NotFittedError",

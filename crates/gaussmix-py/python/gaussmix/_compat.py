@@ -31,6 +31,13 @@ except ImportError:  # pragma: no cover
         scikit-learn's own class is used when scikit-learn is installed)."""
 
 
+class DegenerateWarning(UserWarning):
+    """Warning raised by ``fit`` when the fitted mixture is usable but degenerate or
+    badly scaled: an empty or collapsed component, a ``reg_covar`` too large for the
+    data's scale, a constant feature, or more free parameters than rows. The message
+    says what, where and what to do; ``fit_warnings_`` holds them all as data."""
+
+
 try:  # pragma: no cover
     import pandas as _pd  # noqa: F401
 

@@ -44,11 +44,21 @@ def _estimator_from_model(
         est.n_iter_ = int(record.get("n_iter", 0))
         est.lower_bound_ = float(record.get("lower_bound", -math.inf))
         est.lower_bounds_ = [float(v) for v in record.get("lower_bounds", [])]
+        est.fit_warnings_ = [
+            dict(
+                kind=w.get("kind"),
+                component=w.get("component"),
+                feature=w.get("feature"),
+                message=w.get("message", ""),
+            )
+            for w in record.get("warnings", [])
+        ]
     else:
         est.converged_ = False
         est.n_iter_ = 0
         est.lower_bound_ = -math.inf
         est.lower_bounds_ = []
+        est.fit_warnings_ = []
     est.n_features_in_ = model.n_features
     if feature_names is not None:
         if len(feature_names) != model.n_features:
@@ -88,8 +98,9 @@ def load(path: Union[str, "os.PathLike[str]"]) -> GaussianMixture:
         text = f.read()
     model = _native.Model.from_json(text)
     doc = json.loads(text)
-    names = doc.get("feature_names")
-    return _estimator_from_model(model, doc.get("fit"), names)
+    # The engine validated the names (version 2; a version-1 file's extra field is
+    # kept only when valid).
+    return _estimator_from_model(model, doc.get("fit"), model.feature_names)
 
 
 def to_sklearn(est: GaussianMixture) -> Any:

@@ -14,7 +14,7 @@ from typing import Any, List, Optional, Tuple, Union
 import numpy as np
 
 from . import _init, _native
-from ._compat import BASES, ConvergenceWarning
+from ._compat import BASES, ConvergenceWarning, DegenerateWarning
 from ._validation import (
     check_is_fitted,
     check_sample_weight,
@@ -134,6 +134,13 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         Mean log-likelihood at the start of the kept run's last iteration.
     lower_bounds_ : list of float
         The lower bound at every iteration of the kept run.
+    fit_warnings_ : list of dict
+        The fit's warnings as data (``kind``, ``component``, ``feature``,
+        ``message``; 0-based indices, ``None`` when not about one): ``not_converged``
+        (also raised as ``ConvergenceWarning``), and ``empty_component``,
+        ``collapsed_variance``, ``reg_covar_large``, ``too_many_parameters``,
+        ``constant_feature`` (each raised as :class:`gaussmix.DegenerateWarning`).
+        Empty for an ordinary fit.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -397,6 +404,22 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.converged_ = bool(converged)
         if not converged and self.max_iter > 0:
             warnings.warn(_NOT_CONVERGED, ConvergenceWarning, stacklevel=3)
+        # The engine's warnings as data; convergence is the estimator's own view (a run
+        # may be assembled from several engine calls), so the engine's not_converged
+        # entry is replaced by it.
+        fit_warnings = []
+        if not converged and self.max_iter > 0:
+            fit_warnings.append(
+                dict(kind="not_converged", component=None, feature=None, message=_NOT_CONVERGED)
+            )
+        for kind, component, feature, message in model.warnings:
+            if kind == "not_converged":
+                continue
+            fit_warnings.append(
+                dict(kind=kind, component=component, feature=feature, message=message)
+            )
+            warnings.warn(message, DegenerateWarning, stacklevel=3)
+        self.fit_warnings_ = fit_warnings
         record = json.loads(model.record_json) if model.record_json else {}
         for r in record.get("recoveries", []):
             if r.get("row") is None:
@@ -469,6 +492,7 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         progress = self._verbose_callback() if self.verbose else None
         return _native.fit(
             X,
+            feature_names=self._engine_feature_names(),
             sample_weight=w,
             n_components=self.n_components,
             covariance_type=self.covariance_type,
@@ -483,6 +507,18 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             progress=progress,
             **start,
         )
+
+    def _engine_feature_names(self) -> Optional[List[str]]:
+        """``feature_names_in_`` as the engine takes them (unique, non-empty strings),
+        so that the fit's warnings and the model file name features; ``None`` when
+        there are none or they do not qualify."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return None
+        names = [str(s) for s in names]
+        if len(set(names)) != len(names) or any(not s for s in names):
+            return None
+        return names
 
     def _set_model(self, model: Any, out_dtype: Any) -> None:
         """Fitted attributes from an engine model, in ``out_dtype``."""
@@ -680,8 +716,9 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         ``gaussmix predict`` / ``score`` / ``sample`` / ``info``).
 
         The file is written atomically (a temporary file, then a rename).
-        ``feature_names_in_`` is stored as an extra ``feature_names`` field, which
-        the Rust loader ignores and :func:`gaussmix.load` reads back.
+        ``feature_names_in_`` is stored in the ``feature_names`` field (model file
+        version 2), which the Rust library validates and carries and
+        :func:`gaussmix.load` reads back; the fit's warnings are in ``fit.warnings``.
 
         Parameters
         ----------
@@ -699,9 +736,11 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             if self.lower_bounds_:
                 fit["lower_bounds"] = [float(v) for v in self.lower_bounds_]
                 fit["lower_bound"] = float(self.lower_bound_)
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            doc["feature_names"] = [str(s) for s in names]
+            if hasattr(self, "fit_warnings_"):
+                fit["warnings"] = [dict(w) for w in self.fit_warnings_]
+        # Version 2 validates names on load: only names the engine accepts (unique,
+        # non-empty) are written.
+        doc["feature_names"] = self._engine_feature_names()
         text = json.dumps(doc, indent=2)
         path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(path))

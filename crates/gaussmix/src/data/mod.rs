@@ -282,8 +282,10 @@ impl<'a> Data<'a> {
         (mean, var)
     }
 
-    /// Refuses columns whose spread would overflow squared distances.
-    pub(crate) fn check_range(&self) -> Result<()> {
+    /// Refuses columns whose spread would overflow squared distances; returns which
+    /// columns are constant (every row holds the same value), which the fit's warnings
+    /// report and the degenerate-component rule leaves out.
+    pub(crate) fn check_range(&self) -> Result<Vec<bool>> {
         let mut lo = vec![f64::INFINITY; self.d];
         let mut hi = vec![f64::NEG_INFINITY; self.d];
         self.for_each_row(0, self.n, |_, x| {
@@ -301,7 +303,7 @@ impl<'a> Data<'a> {
                 )));
             }
         }
-        Ok(())
+        Ok((0..self.d).map(|j| lo[j] == hi[j]).collect())
     }
 
     /// Number of rows with positive weight.

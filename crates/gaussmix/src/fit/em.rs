@@ -4,6 +4,7 @@
 use crate::covariance::{CovarianceType, Covariances};
 use crate::data::Data;
 use crate::error::{GmmError, Result};
+use crate::fit::degenerate::{degenerate_components, min_mass, DataSpread, Degeneracy};
 use crate::fit::init::widen;
 use crate::fit::pass::e_pass;
 use crate::fit::Recovery;
@@ -23,7 +24,8 @@ pub(crate) struct Run {
 struct Reseeder {
     /// Per-feature variance of the whole data: a re-seeded component starts this wide.
     variance: Vec<f64>,
-    /// A component with less mass than this is dead (half an average row).
+    /// A component with less mass than this is dead (half an average row; the rule of
+    /// `fit::degenerate`).
     min_mass: f64,
     /// Re-seeds allowed per run, so that a point that keeps capturing a component cannot
     /// make EM loop on re-seeding: past it, the default behaviour applies.
@@ -35,7 +37,7 @@ impl Reseeder {
         let (_, variance) = data.column_moments();
         Reseeder {
             variance,
-            min_mass: 0.5 * data.total_weight() / data.n_effective_rows().max(1) as f64,
+            min_mass: min_mass(data.total_weight(), data.n_effective_rows()),
             budget: 0,
         }
     }
@@ -71,15 +73,21 @@ impl Reseeder {
 /// Runs EM from `params` until `|Lᵗ − Lᵗ⁻¹| < tol` or `max_iter` iterations
 /// (fixtures README: L⁰ = −∞, strict inequality).
 ///
-/// With `opts.recover`, a component that loses its mass (less than half an average row)
-/// or whose covariance stops being positive definite is re-seeded on the worst-explained
-/// row not used yet, with the data's variance and weight 1/K; the event is recorded and
+/// With `opts.recover`, a component that is degenerate by the rule of `fit::degenerate`
+/// — it lost its mass (less than half an average row), or its covariance collapsed and
+/// is numerically singular (not even `reg_covar` holds it above the rounding of the
+/// data's variance: `Degeneracy::singular`, in practice `reg_covar` ≈ 0) — or whose
+/// covariance stops being positive definite is re-seeded on the worst-explained row not
+/// used yet, with the data's variance and weight 1/K; the event is recorded and
 /// convergence is not declared on the iteration that re-seeded. At most `2K` re-seeds
-/// happen per run; after that the default behaviour (an error for a covariance that is
-/// not positive definite) applies.
+/// happen per run; after that the default behaviour applies: an empty component stays,
+/// a singular or not positive definite covariance is an error saying recovery gave up.
+/// A collapse that `reg_covar` holds is left alone (the fit's warnings report it). `constant` marks the data's constant columns
+/// (left out of the collapse test).
 pub(crate) fn run_em(
     data: &Data,
     opts: &GmmOptions,
+    constant: &[bool],
     mut params: Params,
     mut recoveries: Vec<Recovery>,
     mut on_iter: impl FnMut(usize, f64),
@@ -122,17 +130,58 @@ pub(crate) fn run_em(
             true
         };
         if let Some(rs) = &reseeder {
-            for comp in 0..params.k {
-                if st.nk[comp] < rs.min_mass
-                    && reseed(
-                        comp,
-                        format!("its mass fell to {:.3e}", st.nk[comp]),
-                        &mut w,
-                        &mut m,
-                        &mut c,
-                    )
-                {
-                    reseeded.push(comp);
+            // The statistics describe the data whatever the parameters: they give its
+            // covariance without another pass.
+            let spread = DataSpread::from_stats(&st, constant);
+            let tied = opts.covariance_type == CovarianceType::Tied;
+            for dg in degenerate_components(&st.nk, rs.min_mass, &c, opts.reg_covar, &spread) {
+                let Some(comp) = dg.component else {
+                    continue;
+                };
+                match dg.why {
+                    Degeneracy::Empty { mass, .. } => {
+                        if reseed(
+                            comp,
+                            format!("its mass fell to {mass:.3e}"),
+                            &mut w,
+                            &mut m,
+                            &mut c,
+                        ) {
+                            reseeded.push(comp);
+                        }
+                    }
+                    // A tied covariance is shared: moving one component cannot widen it.
+                    Degeneracy::Collapsed { .. } if tied => {}
+                    // Held by reg_covar, a collapsed component is a (spiky) optimum of
+                    // the regularised likelihood scikit-learn defines: it stays, and the
+                    // fit's warnings report it. Re-seeding it would change what `recover`
+                    // fits with reg_covar > 0 and, with K at least the number of distinct
+                    // rows, only burn the re-seeds to land in the same state.
+                    Degeneracy::Collapsed { .. } if !dg.why.singular(opts.reg_covar) => {}
+                    Degeneracy::Collapsed { ratio, .. } => {
+                        if reseed(
+                            comp,
+                            format!(
+                                "its covariance collapsed ({ratio:.1e} of the data's variance along a direction) and reg_covar does not hold it"
+                            ),
+                            &mut w,
+                            &mut m,
+                            &mut c,
+                        ) {
+                            reseeded.push(comp);
+                        } else {
+                            // Out of re-seeds: the covariance is numerically singular at
+                            // the data's scale, an error as for one not positive definite.
+                            let n = recoveries.len();
+                            return Err(GmmError::NotPositiveDefinite {
+                                component: comp,
+                                reg_covar: opts.reg_covar,
+                                context: format!(
+                                    " after EM iteration {t} (recovery gave up after {n} re-seeds)"
+                                ),
+                            });
+                        }
+                    }
                 }
             }
         }

@@ -10,22 +10,29 @@
 //!   chosen kernel (`crate::kernels`) over its chunks into its own statistics, merged in
 //!   a fixed order (results do not depend on the thread count). [`pass::e_passes`] serves
 //!   several parameter sets from one read of each chunk;
-//! - `kmeans`: Lloyd's k-means and k-means++ (public: [`crate::kmeans`]).
+//! - `kmeans`: Lloyd's k-means and k-means++ (public: [`crate::kmeans`]);
+//! - `degenerate`: the one rule for an empty or collapsed component (used by `em`'s
+//!   re-seeding and by the warnings);
+//! - `warnings`: the finished fit's [`FitWarning`]s, computed once from the final
+//!   parameters and the final pass's statistics.
 //!
 //! Nothing here knows about the fitted model type: a fit returns parameters and a
 //! [`FitRecord`]; `crate::model` wraps them.
 
+pub(crate) mod degenerate;
 pub(crate) mod em;
 pub(crate) mod init;
 pub mod kmeans;
 pub(crate) mod pass;
 mod record;
+pub(crate) mod warnings;
 
 pub use record::{FitRecord, Progress, Recovery};
+pub use warnings::{FitWarning, WarningKind};
 
 use crate::data::Data;
 use crate::error::{GmmError, Result};
-use crate::options::GmmOptions;
+use crate::options::{check_feature_names, GmmOptions};
 use crate::parallel::{derive_seed, install};
 use crate::params::Params;
 use em::{run_em, Run};
@@ -47,14 +54,18 @@ pub(crate) fn fit(
             "{eff} samples (with positive weight) are fewer than n_components = {k}; use at most {eff} components or more data"
         )));
     }
-    data.check_range()?;
-    install(opts.n_threads, || restarts(opts, data, progress))?
+    if let Some(names) = &opts.feature_names {
+        check_feature_names(names, Some(data.n_features()))?;
+    }
+    let constant = data.check_range()?;
+    install(opts.n_threads, || restarts(opts, data, &constant, progress))?
 }
 
 /// The restarts: the run with the best final lower bound is kept (the first on ties).
 fn restarts(
     opts: &GmmOptions,
     data: &Data,
+    constant: &[bool],
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<(Params, FitRecord)> {
     let mut best: Option<(usize, Run)> = None;
@@ -63,7 +74,7 @@ fn restarts(
         let seed = derive_seed(opts.seed, run as u64, 0x1A17);
         let outcome = initial_params(data, opts, seed).and_then(|(p, init_fixes)| {
             let mut prev = f64::NEG_INFINITY;
-            run_em(data, opts, p, init_fixes, |t, l| {
+            run_em(data, opts, constant, p, init_fixes, |t, l| {
                 progress(&Progress {
                     run,
                     n_init: opts.n_init,
@@ -109,6 +120,30 @@ fn restarts(
     let n_parameters = opts
         .covariance_type
         .n_parameters(opts.n_components, data.n_features());
+    let n_rows = data.n_effective_rows();
+    let min_mass = degenerate::min_mass(n, n_rows);
+    let spread = degenerate::DataSpread::from_stats(&final_stats, constant);
+    let first = data.row_f64(0);
+    let constant_values: Vec<Option<f64>> = constant
+        .iter()
+        .zip(&first)
+        .map(|(&c, &v)| c.then_some(v))
+        .collect();
+    let warnings = warnings::fit_warnings(&warnings::WarningInput {
+        opts,
+        params: &run.params,
+        stats: &final_stats,
+        spread: &spread,
+        constant_values: &constant_values,
+        converged: run.converged,
+        lower_bounds: &run.lower_bounds,
+        n_rows,
+        min_mass,
+        n_parameters,
+    });
+    // The names live on the model (at the top of its file), not in the record.
+    let mut options = opts.clone();
+    options.feature_names = None;
     let record = FitRecord {
         converged: run.converged,
         n_iter: run.n_iter,
@@ -130,7 +165,8 @@ fn restarts(
             .map(|(r, e)| format!("restart {r}: {e}"))
             .collect(),
         recoveries: run.recoveries,
-        options: opts.clone(),
+        warnings,
+        options,
     };
     Ok((run.params, record))
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::warnings::FitWarning;
 use crate::options::GmmOptions;
 
 /// What happened during a fit; stored in model files.
@@ -47,7 +48,11 @@ pub struct FitRecord {
     pub failed_inits: Vec<String>,
     /// Components re-seeded by the `recover` option during the kept run.
     pub recoveries: Vec<Recovery>,
-    /// The options of the fit.
+    /// What the user should know about the result (not converged, empty or collapsed
+    /// components, a `reg_covar` too large for the data...), in a fixed order; empty
+    /// for an ordinary fit. Files of version 1 have none.
+    pub warnings: Vec<FitWarning>,
+    /// The options of the fit (without `feature_names`, which the model carries).
     pub options: GmmOptions,
 }
 

@@ -3,6 +3,15 @@
 //! Parameter fields use the fixtures' names and shapes (`weights` K, `means` K×D,
 //! `covariances` per type). The minimal accepted form is an object with
 //! `covariance_type`, `weights`, `means` and `covariances`: exactly a fixture's `init`.
+//!
+//! Versions (the `version` field; a file without one is read as the newest):
+//! - 1: parameters, shapes, and the fit's record (`fit`);
+//! - 2 (written now): adds `feature_names` (a list of unique, non-empty names, one per
+//!   feature, or `null`) at the top level and `fit.warnings` (a list of
+//!   `{kind, component, feature, message}`). A version-1 file loads with no warnings,
+//!   and with no names unless it carries a valid `feature_names` field (files saved by
+//!   the Python package before version 2 did; invalid ones are dropped, not refused);
+//! - anything newer is refused with a message to upgrade gaussmix.
 
 use ndarray::{Array1, Array2, Array3};
 use serde::{Deserialize, Serialize};
@@ -14,7 +23,7 @@ use crate::fit::FitRecord;
 use crate::model::GaussianMixture;
 
 /// The model-file format version this build writes and the newest it reads.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 const FORMAT: &str = "gaussmix-model";
 
 /// The file's fields, as written; [`GaussianMixture`] serialises through it and
@@ -33,6 +42,9 @@ pub(crate) struct ModelFile {
     weights: Vec<f64>,
     means: Vec<Vec<f64>>,
     covariances: Value,
+    /// Version 2: one name per feature, or null.
+    #[serde(default)]
+    feature_names: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fit: Option<FitRecord>,
 }
@@ -172,6 +184,7 @@ impl From<GaussianMixture> for ModelFile {
             weights: m.weights().to_vec(),
             means: m.means().rows().into_iter().map(|r| r.to_vec()).collect(),
             covariances: covariances_value(m.covariances()),
+            feature_names: m.feature_names,
             fit: m.fit,
         }
     }
@@ -231,7 +244,27 @@ impl TryFrom<ModelFile> for GaussianMixture {
         let cov = parse_covariances(file.covariance_type, &file.covariances, k, d)?;
         let mut model =
             GaussianMixture::from_parameters(Array1::from_vec(file.weights), means, cov)?;
+        let mut names = file.feature_names;
+        if let Some(n) = &names {
+            match crate::options::check_feature_names(n, Some(d)) {
+                Ok(()) => {}
+                // Version 1 had no names: an extra field (the Python package wrote one
+                // before version 2) is kept only when valid, never a reason to refuse.
+                Err(_) if file.version == Some(1) => names = None,
+                Err(GmmError::InvalidOption { message, .. }) => {
+                    return Err(bad(format!("feature_names: {message}")))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        model.feature_names = names;
         model.fit = file.fit;
+        if file.version == Some(1) {
+            // Version 1 had no warnings: whatever a hand-edited file holds is dropped.
+            if let Some(f) = &mut model.fit {
+                f.warnings.clear();
+            }
+        }
         Ok(model)
     }
 }

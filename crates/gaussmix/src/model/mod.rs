@@ -42,6 +42,8 @@ use crate::params::Params;
 pub struct GaussianMixture {
     pub(crate) params: Params,
     pub(crate) fit: Option<FitRecord>,
+    /// One name per feature, when known (stored at the top level of the model file).
+    pub(crate) feature_names: Option<Vec<String>>,
 }
 
 impl GaussianMixture {
@@ -65,7 +67,43 @@ impl GaussianMixture {
             )),
             other => other,
         })?;
-        Ok(GaussianMixture { params, fit: None })
+        Ok(GaussianMixture {
+            params,
+            fit: None,
+            feature_names: None,
+        })
+    }
+
+    /// The names of the features (columns), when the fit was given them
+    /// ([`GmmOptions::feature_names`]) or the model file holds them.
+    ///
+    /// Predictions are positional: the library does not match names to columns (the
+    /// CLI and the Python package do, before calling it).
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.feature_names.as_deref()
+    }
+
+    /// The same model with these feature names (`None` removes them): exactly
+    /// [`n_features`](Self::n_features) names, unique and non-empty, else
+    /// [`GmmError::InvalidOption`] naming `feature_names`.
+    ///
+    /// ```
+    /// # use gaussmix::{Covariances, GaussianMixture};
+    /// # use ndarray::array;
+    /// let m = GaussianMixture::from_parameters(array![1.0], array![[0.0, 1.0]],
+    ///     Covariances::Spherical(array![1.0]))?;
+    /// let named = m.with_feature_names(Some(vec!["x".into(), "y".into()]))?;
+    /// assert_eq!(named.feature_names().unwrap()[1], "y");
+    /// assert!(named.clone().with_feature_names(Some(vec!["x".into()])).is_err());
+    /// assert!(named.with_feature_names(Some(vec!["x".into(), "x".into()])).is_err());
+    /// # Ok::<(), gaussmix::GmmError>(())
+    /// ```
+    pub fn with_feature_names(mut self, names: Option<Vec<String>>) -> Result<Self> {
+        if let Some(n) = &names {
+            crate::options::check_feature_names(n, Some(self.n_features()))?;
+        }
+        self.feature_names = names;
+        Ok(self)
     }
 
     /// Number of components `K`.

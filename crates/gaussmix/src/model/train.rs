@@ -23,7 +23,8 @@ impl StartParameters {
 
 impl GmmOptions {
     /// Continue from a fitted model: its parameters become the starting point and its
-    /// covariance type and component count are used (scikit-learn's `warm_start`).
+    /// covariance type and component count are used (scikit-learn's `warm_start`); its
+    /// feature names too, unless names were set.
     ///
     /// ```
     /// use gaussmix::GaussianMixture;
@@ -38,6 +39,9 @@ impl GmmOptions {
         self.covariance_type = model.covariance_type();
         self.n_components = model.n_components();
         self.start = StartParameters::from_model(model);
+        if self.feature_names.is_none() {
+            self.feature_names = model.feature_names.clone();
+        }
         self
     }
 
@@ -65,6 +69,7 @@ impl GmmOptions {
         Ok(GaussianMixture {
             params,
             fit: Some(record),
+            feature_names: self.feature_names.clone(),
         })
     }
 
@@ -91,7 +96,17 @@ impl GmmOptions {
     /// model and the mean log-likelihood of the start (for checks and teaching).
     pub fn one_step<X: AsData + ?Sized>(&self, x: &X) -> Result<(GaussianMixture, f64)> {
         let data = x.as_data()?;
+        if let Some(names) = &self.feature_names {
+            crate::options::check_feature_names(names, Some(data.n_features()))?;
+        }
         let (params, l) = crate::fit::one_step(self, &data)?;
-        Ok((GaussianMixture { params, fit: None }, l))
+        Ok((
+            GaussianMixture {
+                params,
+                fit: None,
+                feature_names: self.feature_names.clone(),
+            },
+            l,
+        ))
     }
 }
