@@ -19,7 +19,7 @@ def fit_catching(gm, X):
 
 
 def test_an_ordinary_fit_warns_nothing():
-    X, _ = blobs()
+    X = blobs()
     caught = fit_catching(gaussmix.GaussianMixture(3, random_state=0), X)
     assert not [w for w in caught if issubclass(w.category, UserWarning)], [str(w.message) for w in caught]
 
@@ -32,7 +32,7 @@ def test_degenerate_warning_is_a_user_warning_and_exported():
 
 def test_a_constant_column_raises_a_degenerate_warning_naming_the_column():
     pd = pytest.importorskip("pandas")
-    X, _ = blobs()
+    X = blobs()
     df = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": np.full(len(X), 3.0)})
     gm = gaussmix.GaussianMixture(2, random_state=0)
     with pytest.warns(gaussmix.DegenerateWarning, match='feature "c" is constant'):
@@ -44,7 +44,7 @@ def test_a_constant_column_raises_a_degenerate_warning_naming_the_column():
 
 
 def test_reg_covar_large_on_tiny_scale_data():
-    X, _ = blobs()
+    X = blobs()
     gm = gaussmix.GaussianMixture(2, covariance_type="diag", random_state=0)
     with pytest.warns(gaussmix.DegenerateWarning, match="reg_covar = 1e-6 is larger than"):
         gm.fit(X * 1e-5)
@@ -52,7 +52,7 @@ def test_reg_covar_large_on_tiny_scale_data():
 
 
 def test_not_converged_is_a_convergence_warning_only():
-    X, _ = blobs()
+    X = blobs()
     gm = gaussmix.GaussianMixture(3, max_iter=1, random_state=0)
     caught = fit_catching(gm, X)
     conv = [w for w in caught if issubclass(w.category, gaussmix.ConvergenceWarning)]
@@ -74,7 +74,7 @@ def test_k_equal_to_n_collapses():
 
 def test_feature_names_and_warnings_survive_version_2_files(tmp_path):
     pd = pytest.importorskip("pandas")
-    X, _ = blobs()
+    X = blobs()
     df = pd.DataFrame({"x": X[:, 0], "y": X[:, 1], "k": np.ones(len(X))})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
