@@ -1,9 +1,14 @@
 //! The `gaussmix` command line: argument definitions and dispatch.
+//!
+//! One set of flags: the data-reading flags ([`DataArgs`]) are on every command that
+//! reads data, the EM flags ([`EmArgs`]) and the fit flags ([`FitFlags`]) on both `fit`
+//! and `select`, and `-k`, `-o` (with `-` for stdout) and `--json` mean the same
+//! everywhere.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::{commands, demo, select_cmd};
+use crate::{apply_cmd, demo, fit_cmd, info_cmd, select_cmd};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -24,16 +29,31 @@ struct Cli {
     kernel_override: Option<String>,
 }
 
-/// How data files are read.
+/// How data files are read (every command that reads data).
 #[derive(Args, Clone, Debug, Default)]
 pub struct DataArgs {
-    /// Field delimiter for text data (default: tab for .tsv/.tab, comma otherwise; "space"
-    /// for whitespace-separated).
+    /// Field delimiter: a character, "tab" or "space" [default: by extension (.tsv
+    /// tab, .csv comma), else sniffed among , ; tab | and spaces].
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
-    /// Columns to use, by header name or 0-based index, comma-separated (default: all).
+    /// Whether the first row holds column names: auto (when a field is not a number,
+    /// or pandas' 0,1,… names), yes or no.
+    #[arg(long, value_name = "auto|yes|no", default_value = "auto")]
+    pub header: String,
+    /// Columns to use: header names, 0-based indices and inclusive ranges A..B, mixed
+    /// and comma-separated (default: all but --exclude and --weight-column).
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
+    /// Columns to leave out (same forms as --columns), e.g. an id or a label.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Decimal separator: "." or "," (then the delimiter is never a comma).
+    #[arg(long, value_name = "CHAR", default_value = ".")]
+    pub decimal: String,
+    /// Missing cells (empty, NA, N/A, NaN, null, None, #N/A, …): error, or drop the
+    /// incomplete rows (predict and score then leave their output rows empty).
+    #[arg(long, value_name = "error|drop", default_value = "error")]
+    pub missing: String,
 }
 
 /// EM options shared by `fit` and `select`.
@@ -72,38 +92,9 @@ pub struct EmArgs {
     pub threads: Option<usize>,
 }
 
-impl EmArgs {
-    /// Fit options from these flags for `k` components.
-    pub fn options(&self, k: usize) -> Result<gaussmix::GmmOptions, gaussmix::GmmError> {
-        let mut b = gaussmix::GaussianMixture::params(k)
-            .init(self.init.parse()?)
-            .n_init(self.n_init)
-            .max_iter(self.max_iter)
-            .tol(self.tol)
-            .reg_covar(self.reg_covar)
-            .seed(self.seed);
-        if let Some(t) = self.threads {
-            b = b.n_threads(t);
-        }
-        Ok(b)
-    }
-}
-
+/// The fitting flags shared by `fit` and `select`.
 #[derive(Args, Debug)]
-pub struct FitArgs {
-    /// Data file: CSV, TSV or .npy; `-` reads CSV from stdin.
-    pub data: String,
-    /// Number of mixture components (may be omitted with --init-model).
-    #[arg(short = 'k', long = "components", value_name = "K")]
-    pub k: Option<usize>,
-    /// Covariance type: full, tied, diag or spherical [default: full].
-    #[arg(long = "covariance", value_name = "TYPE")]
-    pub covariance: Option<String>,
-    #[command(flatten)]
-    pub em: EmArgs,
-    /// Start from this model file (at least covariance_type, weights, means, covariances).
-    #[arg(long, value_name = "FILE")]
-    pub init_model: Option<PathBuf>,
+pub struct FitFlags {
     /// Clamp every variance to at least this value (off by default).
     #[arg(long, value_name = "V", allow_hyphen_values = true)]
     pub variance_floor: Option<f64>,
@@ -122,28 +113,57 @@ pub struct FitArgs {
     /// Data column (name or 0-based index) holding per-row weights.
     #[arg(long, value_name = "COL")]
     pub weight_column: Option<String>,
-    /// Write the model here (default: stdout).
+    /// No summary and no progress bar (warnings are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Treat warnings (not converged, degenerate components, suspicious columns …)
+    /// as errors: exit 1 and write nothing.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the summary as JSON on stdout instead of text on stderr.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// Data file: CSV/TSV (optionally .gz/.zst), .npy or .parquet; `-` reads stdin.
+    pub data: String,
+    /// Number of mixture components (may be omitted with --init-model).
+    #[arg(short = 'k', long = "components", value_name = "K")]
+    pub k: Option<usize>,
+    /// Covariance type: full, tied, diag or spherical [default: full].
+    #[arg(long = "covariance", value_name = "TYPE")]
+    pub covariance: Option<String>,
+    #[command(flatten)]
+    pub em: EmArgs,
+    #[command(flatten)]
+    pub flags: FitFlags,
+    /// Start from this model file (at least covariance_type, weights, means, covariances).
+    #[arg(long, value_name = "FILE")]
+    pub init_model: Option<PathBuf>,
+    /// Write the model here (default and `-`: stdout).
     #[arg(short = 'o', long = "output", value_name = "MODEL.json")]
     pub output: Option<PathBuf>,
     /// Also draw the fit (.png or .svg) and its convergence curve next to it.
     #[arg(long, value_name = "FIG")]
     pub plot: Option<PathBuf>,
-    /// No summary and no progress bar.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Print the summary as JSON on stdout instead of text on stderr.
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
     pub data_args: DataArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct SelectArgs {
-    /// Data file: CSV, TSV or .npy; `-` reads CSV from stdin.
+    /// Data file: CSV/TSV (optionally .gz/.zst), .npy or .parquet; `-` reads stdin.
     pub data: String,
     /// Numbers of components: a range `1..10` (inclusive) or a list `2,3,5`.
-    #[arg(long = "k", default_value = "1..10", value_name = "KS")]
+    #[arg(
+        short = 'k',
+        long = "components",
+        alias = "k",
+        default_value = "1..10",
+        value_name = "KS"
+    )]
     pub k: String,
     /// Covariance types: `all` or a list such as `full,diag`.
     #[arg(long, default_value = "all", value_name = "TYPES")]
@@ -153,7 +173,9 @@ pub struct SelectArgs {
     pub criterion: String,
     #[command(flatten)]
     pub em: EmArgs,
-    /// Write the best model here.
+    #[command(flatten)]
+    pub flags: FitFlags,
+    /// Write the best model here (`-`: stdout).
     #[arg(short = 'o', long = "output", value_name = "BEST_MODEL.json")]
     pub output: Option<PathBuf>,
     /// Write the whole table as CSV here.
@@ -162,7 +184,24 @@ pub struct SelectArgs {
     /// Draw the criterion against k, one line per covariance type (.png or .svg).
     #[arg(long, value_name = "FIG")]
     pub plot: Option<PathBuf>,
-    /// Print the table as JSON on stdout instead of text.
+    #[command(flatten)]
+    pub data_args: DataArgs,
+}
+
+/// `predict` and `score`: a model applied to data.
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// Model file written by `gaussmix fit` (`-` reads it from stdin).
+    pub model: String,
+    /// Data file: CSV/TSV (optionally .gz/.zst), .npy or .parquet; `-` reads stdin.
+    pub data: String,
+    /// Write here (`-`: stdout, the default); .npy and .parquet write binary.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Input columns copied in front of the output (names or indices), e.g. an id.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub keep: Vec<String>,
+    /// Print JSON on stdout instead of CSV.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -177,70 +216,63 @@ enum Command {
     Select(SelectArgs),
     /// The most likely component of each row (or all probabilities with --proba).
     Predict {
-        /// Model file written by `gaussmix fit`.
-        model: PathBuf,
-        /// Data file (CSV, TSV, .npy, or - for stdin).
-        data: String,
-        /// Print the K component probabilities of each row instead.
+        #[command(flatten)]
+        apply: ApplyArgs,
+        /// The K component probabilities of each row instead (columns proba_0 …).
         #[arg(long)]
         proba: bool,
-        /// Write here instead of stdout.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<PathBuf>,
-        #[command(flatten)]
-        data_args: DataArgs,
     },
     /// Mean log-likelihood of the data (or one log p(x) per row with --per-sample).
     Score {
-        /// Model file.
-        model: PathBuf,
-        /// Data file.
-        data: String,
-        /// One log-density per row instead of the mean.
+        #[command(flatten)]
+        apply: ApplyArgs,
+        /// One log-density per row instead of the mean (column log_likelihood).
         #[arg(long)]
         per_sample: bool,
-        /// Write here instead of stdout.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<PathBuf>,
-        #[command(flatten)]
-        data_args: DataArgs,
     },
-    /// Draw rows from a model (CSV).
+    /// Draw rows from a model (columns named as the model's features).
     Sample {
-        /// Model file.
-        model: PathBuf,
+        /// Model file (`-` reads it from stdin).
+        model: String,
         /// Number of rows.
         #[arg(short = 'n', value_name = "N")]
         n: usize,
         /// Random seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Add a last column with the component each row came from.
+        /// Add a last column `component`: the component each row came from.
         #[arg(long)]
         labels: bool,
-        /// Write here instead of stdout.
+        /// Write here (`-`: stdout, the default); .npy and .parquet write binary.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
     /// Draw a model over data: histogram (1-D) or scatter with ellipses (2-D and more).
     Plot {
-        /// Model file.
-        model: PathBuf,
+        /// Model file (`-` reads it from stdin).
+        model: String,
         /// Data file.
         data: String,
         /// Figure file, .png or .svg.
         #[arg(short = 'o', long = "output", value_name = "FIG")]
         output: PathBuf,
-        /// The two features (0-based) to show when there are more than two.
-        #[arg(long, value_name = "I,J", default_value = "0,1")]
+        /// The two features to show when there are more than two: names or 0-based
+        /// indices.
+        #[arg(long, value_name = "A,B", default_value = "0,1")]
         features: String,
         #[command(flatten)]
         data_args: DataArgs,
     },
     /// Describe a model file.
     Info {
-        /// Model file.
-        model: PathBuf,
+        /// Model file (`-` reads it from stdin).
+        model: String,
+        /// Every feature and component (the default shortens wide models).
+        #[arg(long)]
+        full: bool,
+        /// Print JSON on stdout instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Run the original notebook's two examples on its data and draw its figures.
     Demo {
@@ -266,37 +298,25 @@ pub fn main() -> ExitCode {
         }
     }
     let result = match cli.command {
-        Command::Fit(a) => commands::fit(&a),
+        Command::Fit(a) => fit_cmd::run(&a),
         Command::Select(a) => select_cmd::run(&a),
-        Command::Predict {
-            model,
-            data,
-            proba,
-            output,
-            data_args,
-        } => commands::predict(&model, &data, proba, output.as_deref(), &data_args),
-        Command::Score {
-            model,
-            data,
-            per_sample,
-            output,
-            data_args,
-        } => commands::score(&model, &data, per_sample, output.as_deref(), &data_args),
+        Command::Predict { apply, proba } => apply_cmd::predict(&apply, proba),
+        Command::Score { apply, per_sample } => apply_cmd::score(&apply, per_sample),
         Command::Sample {
             model,
             n,
             seed,
             labels,
             output,
-        } => commands::sample(&model, n, seed, labels, output.as_deref()),
+        } => apply_cmd::sample(&model, n, seed, labels, output.as_deref()),
         Command::Plot {
             model,
             data,
             output,
             features,
             data_args,
-        } => commands::plot(&model, &data, &output, &features, &data_args),
-        Command::Info { model } => commands::info(&model),
+        } => apply_cmd::plot(&model, &data, &output, &features, &data_args),
+        Command::Info { model, full, json } => info_cmd::run(&model, full, json),
         Command::Demo { output } => demo::run(&output),
     };
     match result {

@@ -16,7 +16,7 @@ use ndarray::{array, Array1, Array2, Array3};
 use crate::error::{CliError, CliResult};
 use crate::output::{num, write_atomic};
 use crate::plot;
-use crate::read::Table;
+use crate::input::Table;
 use gaussmix_io::parse_text;
 
 static DATA_1D: &str = include_str!("../data/notebook_1d.csv");

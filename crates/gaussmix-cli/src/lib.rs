@@ -1,15 +1,22 @@
-//! The `gaussmix` command-line tool as a library: the binary is a thin wrapper. The
-//! data readers live in the `gaussmix-io` crate (shared with the Python package);
-//! `read` adapts them to the command line.
+//! The `gaussmix` command-line tool as a library: the binary is a thin wrapper.
+//!
+//! The data path: `cli` (flags) → `input` (data files through the `gaussmix-io`
+//! readers, model files, column matching) → the commands (`fit_cmd`, `select_cmd`,
+//! `apply_cmd` for predict/score/sample/plot, `info_cmd`, `demo`) → `summary` (what
+//! people read: summaries, JSON, warnings) and `output` (files written atomically,
+//! stdout, CSV/NPY/Parquet).
 
+mod apply_cmd;
 pub mod cli;
-mod commands;
 mod demo;
 pub mod error;
+mod fit_cmd;
+mod info_cmd;
+pub mod input;
 pub mod output;
 mod plot;
 mod progress;
-pub mod read;
 mod select_cmd;
+pub mod summary;
 
-pub use cli::{DataArgs, FitArgs, SelectArgs};
+pub use cli::{ApplyArgs, DataArgs, EmArgs, FitArgs, FitFlags, SelectArgs};

@@ -1,4 +1,5 @@
-//! Output: atomic file writes and number formatting.
+//! Output: where results go (a file written atomically, or stdout for `-`), in which
+//! format (CSV, or binary `.npy`/`.parquet` by extension), and fast number formatting.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,7 +8,242 @@ use crate::error::{CliError, CliResult};
 
 /// Shortest text that reads back as the same f64.
 pub fn num(v: f64) -> String {
-    format!("{v:?}")
+    ryu::Buffer::new().format(v).to_string()
+}
+
+/// Whether `-o` means stdout: absent or `-`.
+pub fn is_stdout(out: Option<&Path>) -> bool {
+    out.is_none_or(|p| p.as_os_str() == "-")
+}
+
+/// The format an output path asks for by its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated text with a header row (also stdout).
+    Csv,
+    /// NumPy `.npy`: int64 labels or float64 values.
+    Npy,
+    /// Apache Parquet, one column per CSV column.
+    Parquet,
+}
+
+impl Format {
+    /// The format `-o` asks for (CSV on stdout and for any other extension).
+    pub fn of(out: Option<&Path>) -> Format {
+        if is_stdout(out) {
+            return Format::Csv;
+        }
+        let ext = out
+            .and_then(|p| p.extension())
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("npy") => Format::Npy,
+            Some("parquet") | Some("pq") => Format::Parquet,
+            _ => Format::Csv,
+        }
+    }
+}
+
+/// One column of a tabular output: floats (NaN where a row was dropped), labels (−1
+/// where dropped) or text (an input column copied with `--keep`).
+pub enum Column<'a> {
+    /// Floating-point values.
+    F64(&'a [f64]),
+    /// Integer labels.
+    I64(&'a [i64]),
+    /// Text copied from the input.
+    Text(&'a [String]),
+}
+
+/// Buffered CSV writing with shortest round-trip numbers, no allocation per value.
+pub struct CsvWriter<W: Write> {
+    w: std::io::BufWriter<W>,
+    ryu: ryu::Buffer,
+    itoa: itoa::Buffer,
+}
+
+impl<W: Write> CsvWriter<W> {
+    /// A writer over `w`.
+    pub fn new(w: W) -> Self {
+        CsvWriter {
+            w: std::io::BufWriter::with_capacity(1 << 16, w),
+            ryu: ryu::Buffer::new(),
+            itoa: itoa::Buffer::new(),
+        }
+    }
+
+    /// A field quoted per RFC 4180 when it needs to be.
+    pub fn text(&mut self, s: &str) -> std::io::Result<()> {
+        if s.contains([',', '"', '\n', '\r']) {
+            self.w.write_all(b"\"")?;
+            self.w.write_all(s.replace('"', "\"\"").as_bytes())?;
+            self.w.write_all(b"\"")
+        } else {
+            self.w.write_all(s.as_bytes())
+        }
+    }
+
+    /// A number; NaN (a dropped row) is an empty field.
+    pub fn f64(&mut self, v: f64) -> std::io::Result<()> {
+        if v.is_nan() {
+            return Ok(());
+        }
+        self.w.write_all(self.ryu.format(v).as_bytes())
+    }
+
+    /// An integer; a negative label (a dropped row) is an empty field.
+    pub fn label(&mut self, v: i64) -> std::io::Result<()> {
+        if v < 0 {
+            return Ok(());
+        }
+        self.w.write_all(self.itoa.format(v).as_bytes())
+    }
+
+    /// A separator.
+    pub fn comma(&mut self) -> std::io::Result<()> {
+        self.w.write_all(b",")
+    }
+
+    /// The end of a row.
+    pub fn newline(&mut self) -> std::io::Result<()> {
+        self.w.write_all(b"\n")
+    }
+
+    /// Flushes everything.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// Writes named columns of `n` rows as CSV (header row first).
+pub fn write_csv(w: impl Write, names: &[String], cols: &[Column], n: usize) -> std::io::Result<()> {
+    let mut c = CsvWriter::new(w);
+    for (j, name) in names.iter().enumerate() {
+        if j > 0 {
+            c.comma()?;
+        }
+        c.text(name)?;
+    }
+    c.newline()?;
+    for i in 0..n {
+        for (j, col) in cols.iter().enumerate() {
+            if j > 0 {
+                c.comma()?;
+            }
+            match col {
+                Column::F64(v) => c.f64(v[i])?,
+                Column::I64(v) => c.label(v[i])?,
+                Column::Text(v) => c.text(&v[i])?,
+            }
+        }
+        c.newline()?;
+    }
+    c.finish()
+}
+
+/// Writes named columns to `-o` (stdout for `-` or none) in the format its extension
+/// asks for. `.npy` holds one array: a single column as 1-D, or several float
+/// columns as an `n × m` matrix; text columns (`--keep`) need CSV or Parquet.
+pub fn write_columns(
+    out: Option<&Path>,
+    names: &[String],
+    cols: &[Column],
+    n: usize,
+) -> CliResult<()> {
+    match Format::of(out) {
+        Format::Csv => write_stream(out, |w| write_csv(w, names, cols, n)),
+        Format::Npy => {
+            let path = out.unwrap_or(Path::new("-"));
+            let mut bytes = Vec::new();
+            match cols {
+                [Column::I64(v)] => gaussmix_io::write_npy_i64(&mut bytes, v, &[n]),
+                [Column::F64(v)] => gaussmix_io::write_npy_f64(&mut bytes, v, &[n]),
+                _ if cols.iter().all(|c| matches!(c, Column::F64(_))) => {
+                    let m = cols.len();
+                    let mut flat = Vec::with_capacity(n * m);
+                    for i in 0..n {
+                        for c in cols {
+                            if let Column::F64(v) = c {
+                                flat.push(v[i]);
+                            }
+                        }
+                    }
+                    gaussmix_io::write_npy_f64(&mut bytes, &flat, &[n, m])
+                }
+                _ => {
+                    return Err(CliError::usage(format!(
+                        "-o {}: a .npy file holds one array of one type; --keep and --labels need .csv or .parquet",
+                        path.display()
+                    )))
+                }
+            }
+            .map_err(|e| CliError::data(format!("cannot write {}: {e}", path.display())))?;
+            write_atomic(path, &bytes)
+        }
+        Format::Parquet => {
+            let path = out.unwrap_or(Path::new("-"));
+            // Parquet has nulls: a dropped row (NaN, label −1) is a null there.
+            let opt_f: Vec<Option<Vec<Option<f64>>>> = cols
+                .iter()
+                .map(|c| match c {
+                    Column::F64(v) if v.iter().any(|x| x.is_nan()) => {
+                        Some(v.iter().map(|x| (!x.is_nan()).then_some(*x)).collect())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let opt_i: Vec<Option<Vec<Option<i64>>>> = cols
+                .iter()
+                .map(|c| match c {
+                    Column::I64(v) if v.iter().any(|x| *x < 0) => {
+                        Some(v.iter().map(|x| (*x >= 0).then_some(*x)).collect())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let pcols: Vec<(&str, gaussmix_io::ParquetColumn)> = names
+                .iter()
+                .zip(cols)
+                .enumerate()
+                .map(|(j, (name, c))| {
+                    let pc = match (c, &opt_f[j], &opt_i[j]) {
+                        (_, Some(v), _) => gaussmix_io::ParquetColumn::OptF64(v),
+                        (_, _, Some(v)) => gaussmix_io::ParquetColumn::OptI64(v),
+                        (Column::F64(v), _, _) => gaussmix_io::ParquetColumn::F64(v),
+                        (Column::I64(v), _, _) => gaussmix_io::ParquetColumn::I64(v),
+                        (Column::Text(v), _, _) => gaussmix_io::ParquetColumn::Str(v),
+                    };
+                    (name.as_str(), pc)
+                })
+                .collect();
+            let mut bytes = Vec::new();
+            gaussmix_io::write_parquet(&mut bytes, &pcols)
+                .map_err(|e| CliError::data(format!("cannot write {}: {e}", path.display())))?;
+            write_atomic(path, &bytes)
+        }
+    }
+}
+
+/// Streams text to `-o` (atomically: a temporary file renamed at the end) or to
+/// stdout (`-` or none); a closed pipe (`| head`) is not an error.
+pub fn write_stream(
+    out: Option<&Path>,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> CliResult<()> {
+    if is_stdout(out) {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        return match render(&mut lock).and_then(|_| lock.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(CliError::data(format!("cannot write to stdout: {e}"))),
+        };
+    }
+    let path = out.unwrap_or(Path::new("-"));
+    with_temp_file(path, |tmp| {
+        let f = std::fs::File::create(tmp).map_err(|e| CliError::data(e.to_string()))?;
+        render(&mut &f).map_err(|e| CliError::data(e.to_string()))
+    })
 }
 
 /// The directory a file will be written in; checked before any work is done.
@@ -118,19 +354,15 @@ pub fn with_temp_file(path: &Path, render: impl FnOnce(&Path) -> CliResult<()>) 
     Ok(())
 }
 
-/// Writes text to the `-o` file (atomically) or to stdout.
+/// Writes text to the `-o` file (atomically) or to stdout (`-` or none).
 pub fn emit(out: Option<&Path>, text: &str) -> CliResult<()> {
+    write_stream(out, |w| w.write_all(text.as_bytes()))
+}
+
+/// The `-o` path checked before any work (nothing to check for stdout).
+pub fn check_out(out: Option<&Path>) -> CliResult<()> {
     match out {
-        Some(p) => write_atomic(p, text.as_bytes()),
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            match lock.write_all(text.as_bytes()).and_then(|_| lock.flush()) {
-                Ok(()) => Ok(()),
-                // A closed pipe (`| head`) is not an error worth a message.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(CliError::data(format!("cannot write to stdout: {e}"))),
-            }
-        }
+        Some(p) if !is_stdout(out) => check_output_path(p),
+        _ => Ok(()),
     }
 }

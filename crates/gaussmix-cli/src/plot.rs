@@ -419,7 +419,7 @@ pub fn convergence_path(fig: &Path) -> std::path::PathBuf {
 }
 
 /// A column's header name, or "feature j" for files without a header.
-fn axis_name(table: &crate::read::Table, j: usize) -> String {
+fn axis_name(table: &crate::input::Table, j: usize) -> String {
     match table.columns().get(j) {
         Some(name) if name.parse::<usize>().is_err() && !name.is_empty() => name.clone(),
         _ => format!("feature {j}"),
@@ -429,7 +429,7 @@ fn axis_name(table: &crate::read::Table, j: usize) -> String {
 /// Picks the figure for the model's dimension and renders it.
 pub fn plot_model(
     model: &GaussianMixture,
-    table: &crate::read::Table,
+    table: &crate::input::Table,
     features: (usize, usize),
     title: &str,
     path: &Path,

@@ -1,20 +1,21 @@
 //! `gaussmix select`: fit a grid of candidates, print the ranked table, keep the best.
 
 use gaussmix::select::{select, Criterion, SelectOptions, Selection};
-use gaussmix::{CovarianceType, Data};
+use gaussmix::CovarianceType;
 use serde_json::json;
 
-use crate::commands::load_table;
 use crate::error::{CliError, CliResult};
-use crate::output::{check_figure_path, check_output_path, emit, num, write_atomic};
+use crate::fit_cmd::{input_notes, read_fit_data};
+use crate::output::{check_figure_path, check_out, check_output_path, emit, is_stdout, num, write_atomic};
 use crate::plot;
+use crate::summary::{flagify, report_warnings};
 use crate::SelectArgs;
 
 /// Parses `1..10` (inclusive), `2,3,5` or `4`.
 pub fn parse_ks(s: &str) -> CliResult<Vec<usize>> {
     let bad = || {
         CliError::usage(format!(
-            "--k {s:?}: expected a range like 1..10 or a list like 2,3,5 of positive integers"
+            "-k {s:?}: expected a range like 1..10 or a list like 2,3,5 of positive integers"
         ))
     };
     let ks: Vec<usize> = if let Some((a, b)) = s.split_once("..") {
@@ -35,11 +36,11 @@ pub fn parse_ks(s: &str) -> CliResult<Vec<usize>> {
     };
     if ks.is_empty() || ks.contains(&0) {
         return Err(CliError::usage(format!(
-            "--k {s:?}: numbers of components must be at least 1"
+            "-k {s:?}: numbers of components must be at least 1"
         )));
     }
     if ks.len() > 500 {
-        return Err(CliError::usage(format!("--k {s:?}: at most 500 values")));
+        return Err(CliError::usage(format!("-k {s:?}: at most 500 values")));
     }
     Ok(ks)
 }
@@ -143,20 +144,49 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
     let ks = parse_ks(&a.k)?;
     let types = parse_types(&a.covariance)?;
     let criterion: Criterion = a.criterion.parse()?;
-    for p in [&a.output, &a.table].into_iter().flatten() {
-        check_output_path(p)?;
+    check_out(a.output.as_deref())?;
+    if let Some(t) = &a.table {
+        check_output_path(t)?;
     }
     if let Some(p) = &a.plot {
         check_figure_path(p, "--plot")?;
     }
-    let fit = a.em.options(1)?;
+    let model_to_stdout = a.output.is_some() && is_stdout(a.output.as_deref());
+    if model_to_stdout {
+        // The table goes to stdout as well: two things cannot share it.
+        return Err(CliError::usage(
+            "select prints its table on stdout; write the best model to a file with -o FILE.json",
+        ));
+    }
+    a.flags.f32()?;
+    let fit = a.flags.apply(a.em.options(1)?);
     fit.validate()?;
-    let table = load_table(&a.data, &a.data_args)?;
-    let data = Data::from_slice(table.values(), table.n_rows(), table.n_cols())?;
+    let fd = read_fit_data(&a.data, &a.data_args, &a.flags, false)?;
+    let mut fit = fit;
+    if let Some(names) = &fd.names {
+        fit = fit.feature_names(Some(names.clone()));
+    }
+    let data = fd.data()?;
     let sel = select(
         &data,
         &SelectOptions::new(ks, types, criterion).with_fit_options(fit),
     )?;
+    if !a.flags.quiet && !a.flags.json {
+        for n in input_notes(&a.data, &fd) {
+            eprintln!("note: {n}");
+        }
+    }
+    let mut warnings = fd.warnings.clone();
+    warnings.extend(sel.warnings.iter().map(|w| flagify(&w.message)));
+    if let Some(rec) = sel.best.fit_record() {
+        warnings.extend(
+            rec.warnings
+                .iter()
+                .filter(|w| w.kind != gaussmix::WarningKind::NotConverged)
+                .map(|w| format!("best model: {}", flagify(&w.message))),
+        );
+    }
+    report_warnings(&warnings, a.flags.strict)?;
     if let Some(o) = &a.output {
         write_atomic(o, sel.best.to_json().as_bytes())?;
     }
@@ -166,13 +196,17 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
     if let Some(p) = &a.plot {
         plot::render(&plot::SelectionPlot { selection: &sel }, p)?;
     }
-    if a.json {
+    if a.flags.json {
         let v = json!({
             "criterion": sel.criterion.as_str(),
             "best": { "k": sel.candidates[0].k, "covariance_type": sel.candidates[0].covariance_type },
             "candidates": sel.candidates,
+            "warnings": warnings,
+            "n_dropped": fd.dropped,
         });
         emit(None, &format!("{v}\n"))
+    } else if a.flags.quiet {
+        Ok(())
     } else {
         emit(None, &table_text(&sel))
     }

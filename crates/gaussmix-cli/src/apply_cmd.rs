@@ -1,0 +1,260 @@
+//! `predict`, `score`, `sample` and `plot`: a fitted model applied to data (or drawn
+//! from). Data columns are matched to the model's features by name when both have
+//! names; outputs have a header row and one row per input row (rows dropped for
+//! missing cells are empty), in CSV, `.npy` or `.parquet`.
+
+use std::path::Path;
+
+use gaussmix::Data;
+use serde_json::{json, Value};
+
+use crate::error::{CliError, CliResult};
+use crate::input::{features_for, load_model, one_stdin, read_options, read_table, Table};
+use crate::output::{check_figure_path, check_out, emit, write_columns, Column, Format};
+use crate::plot;
+use crate::summary::{feature_labels, report_warnings};
+use crate::{ApplyArgs, DataArgs};
+
+/// The model, the data as read (kept columns, dropped rows) and its features in the
+/// model's order.
+struct Applied {
+    model: gaussmix::GaussianMixture,
+    input: Table,
+    features: Table,
+}
+
+fn load(a: &ApplyArgs) -> CliResult<Applied> {
+    check_out(a.output.as_deref())?;
+    one_stdin(&a.model, &a.data)?;
+    if a.json && a.output.is_some() && Format::of(a.output.as_deref()) != Format::Csv {
+        return Err(CliError::usage(
+            "--json prints JSON; -o with .npy or .parquet asks for a binary file: choose one",
+        ));
+    }
+    let model = load_model(&a.model)?;
+    let input = read_table(&a.data, &read_options(&a.data_args, None, &a.keep)?)?;
+    report_warnings(input.warnings(), false)?;
+    let features = features_for(&model, &input, &a.data)?;
+    Ok(Applied {
+        model,
+        input,
+        features,
+    })
+}
+
+impl Applied {
+    fn data(&self) -> CliResult<Data<'_>> {
+        Ok(Data::from_slice(
+            self.features.values(),
+            self.features.n_rows(),
+            self.features.n_cols(),
+        )?)
+    }
+
+    /// Rows in the output: every input row, dropped ones included.
+    fn n_out(&self) -> usize {
+        self.input.n_input_rows()
+    }
+
+    /// Spreads per-kept-row values over all input rows, `fill` where a row was dropped.
+    fn spread<T: Copy>(&self, values: &[T], width: usize, fill: T) -> Vec<T> {
+        let dropped = self.input.dropped_rows();
+        if dropped.is_empty() {
+            return values.to_vec();
+        }
+        let mut out = Vec::with_capacity(self.n_out() * width);
+        let mut next = dropped.iter().peekable();
+        let mut kept = values.chunks_exact(width.max(1));
+        for i in 0..self.n_out() {
+            if next.peek() == Some(&&i) {
+                next.next();
+                out.extend(std::iter::repeat_n(fill, width));
+            } else if let Some(row) = kept.next() {
+                out.extend_from_slice(row);
+            }
+        }
+        out
+    }
+
+    /// The `--keep` columns: names and text per output row.
+    fn kept(&self) -> (Vec<String>, Vec<&[String]>) {
+        let k = self.input.kept();
+        (
+            k.iter().map(|c| c.name.clone()).collect(),
+            k.iter().map(|c| &c.values[..]).collect(),
+        )
+    }
+}
+
+/// Writes kept columns then the result columns.
+fn write_out(
+    a: &ApplyArgs,
+    ap: &Applied,
+    names: Vec<String>,
+    cols: Vec<Column>,
+) -> CliResult<()> {
+    let (mut all_names, kept) = ap.kept();
+    all_names.extend(names);
+    let mut all: Vec<Column> = kept.into_iter().map(Column::Text).collect();
+    all.extend(cols);
+    write_columns(a.output.as_deref(), &all_names, &all, ap.n_out())
+}
+
+/// JSON for per-row results: `null` for dropped rows.
+fn json_rows(values: &[f64], width: usize) -> Value {
+    let cell = |v: f64| if v.is_nan() { Value::Null } else { json!(v) };
+    if width == 1 {
+        Value::Array(values.iter().map(|&v| cell(v)).collect())
+    } else {
+        Value::Array(
+            values
+                .chunks_exact(width)
+                .map(|r| Value::Array(r.iter().map(|&v| cell(v)).collect()))
+                .collect(),
+        )
+    }
+}
+
+fn kept_json(ap: &Applied) -> Value {
+    let mut o = serde_json::Map::new();
+    for c in ap.input.kept() {
+        o.insert(c.name.clone(), json!(c.values));
+    }
+    Value::Object(o)
+}
+
+pub fn predict(a: &ApplyArgs, proba: bool) -> CliResult<()> {
+    let ap = load(a)?;
+    let data = ap.data()?;
+    let n_out = ap.n_out();
+    if proba {
+        let p = ap.model.predict_proba(&data)?;
+        let k = ap.model.n_components();
+        let flat: Vec<f64> = p.iter().copied().collect();
+        let all = ap.spread(&flat, k, f64::NAN);
+        if a.json {
+            let v = json!({ "kept": kept_json(&ap), "proba": json_rows(&all, k), "n_dropped": ap.input.dropped_rows().len() });
+            return emit(a.output.as_deref(), &format!("{v}\n"));
+        }
+        // Column-wise for the writers.
+        let cols: Vec<Vec<f64>> = (0..k)
+            .map(|c| (0..n_out).map(|i| all[i * k + c]).collect())
+            .collect();
+        let names = (0..k).map(|c| format!("proba_{c}")).collect();
+        write_out(a, &ap, names, cols.iter().map(|c| Column::F64(c)).collect())
+    } else {
+        let labels: Vec<i64> = ap
+            .model
+            .predict(&data)?
+            .into_iter()
+            .map(|l| l as i64)
+            .collect();
+        let all = ap.spread(&labels, 1, -1);
+        if a.json {
+            let v = json!({
+                "kept": kept_json(&ap),
+                "component": all.iter().map(|&l| if l < 0 { Value::Null } else { json!(l) }).collect::<Vec<_>>(),
+                "n_dropped": ap.input.dropped_rows().len(),
+            });
+            return emit(a.output.as_deref(), &format!("{v}\n"));
+        }
+        write_out(a, &ap, vec!["component".into()], vec![Column::I64(&all)])
+    }
+}
+
+pub fn score(a: &ApplyArgs, per_sample: bool) -> CliResult<()> {
+    let ap = load(a)?;
+    let data = ap.data()?;
+    if per_sample {
+        let s = ap.model.score_samples(&data)?;
+        let s: Vec<f64> = s.to_vec();
+        let all = ap.spread(&s, 1, f64::NAN);
+        if a.json {
+            let v = json!({ "kept": kept_json(&ap), "log_likelihood": json_rows(&all, 1), "n_dropped": ap.input.dropped_rows().len() });
+            return emit(a.output.as_deref(), &format!("{v}\n"));
+        }
+        return write_out(a, &ap, vec!["log_likelihood".into()], vec![Column::F64(&all)]);
+    }
+    if !a.keep.is_empty() {
+        return Err(CliError::usage(
+            "--keep copies input columns next to per-row results: add --per-sample",
+        ));
+    }
+    let mean = ap.model.score(&data)?;
+    let text = if a.json {
+        format!(
+            "{}\n",
+            json!({ "score": mean, "n_samples": data.n_samples(), "n_dropped": ap.input.dropped_rows().len() })
+        )
+    } else {
+        format!("{}\n", crate::output::num(mean))
+    };
+    emit(a.output.as_deref(), &text)
+}
+
+pub fn sample(
+    model: &str,
+    n: usize,
+    seed: u64,
+    labels: bool,
+    out: Option<&Path>,
+) -> CliResult<()> {
+    check_out(out)?;
+    let m = load_model(model)?;
+    let (x, l) = m.sample(n, seed)?;
+    let d = m.n_features();
+    let mut names = feature_labels(&m);
+    let cols: Vec<Vec<f64>> = (0..d).map(|j| x.column(j).to_vec()).collect();
+    let mut columns: Vec<Column> = cols.iter().map(|c| Column::F64(c)).collect();
+    let l: Vec<i64> = l.iter().map(|&c| c as i64).collect();
+    if labels {
+        names.push("component".into());
+        columns.push(Column::I64(&l));
+    }
+    write_columns(out, &names, &columns, n)
+}
+
+/// A feature given by name (the model's or the data's) or 0-based index.
+fn feature_index(token: &str, names: &[String], flag: &str) -> CliResult<usize> {
+    let t = token.trim();
+    if let Some(j) = names.iter().position(|n| n == t) {
+        return Ok(j);
+    }
+    match t.parse::<usize>() {
+        Ok(j) if j < names.len() => Ok(j),
+        _ => Err(CliError::usage(format!(
+            "{flag}: no feature {t:?}; the features are {} (names or 0-based indices)",
+            crate::input::name_list(names, 20)
+        ))),
+    }
+}
+
+pub fn plot(model: &str, data: &str, out: &Path, features: &str, a: &DataArgs) -> CliResult<()> {
+    check_figure_path(out, "-o")?;
+    one_stdin(model, data)?;
+    let m = load_model(model)?;
+    let input = read_table(data, &read_options(a, None, &[])?)?;
+    report_warnings(input.warnings(), false)?;
+    let table = features_for(&m, &input, data)?;
+    let names: Vec<String> = table.columns().to_vec();
+    let parts: Vec<&str> = features.split(',').collect();
+    if parts.len() != 2 {
+        return Err(CliError::usage(format!(
+            "--features {features:?}: expected two features like 0,1 or height,weight"
+        )));
+    }
+    let title = format!(
+        "Gaussian mixture: {}, {} covariance",
+        crate::input::plural(m.n_components(), "component", "components"),
+        m.covariance_type()
+    );
+    let feats = if m.n_features() == 1 {
+        (0, 0)
+    } else {
+        (
+            feature_index(parts[0], &names, "--features")?,
+            feature_index(parts[1], &names, "--features")?,
+        )
+    };
+    plot::plot_model(&m, &table, feats, &title, out)
+}

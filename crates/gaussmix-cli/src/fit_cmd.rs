@@ -1,0 +1,338 @@
+//! `gaussmix fit`: read the data, fit, report (warnings included), write the model.
+
+use std::path::Path;
+
+use gaussmix::{CovarianceType, Data, GaussianMixture, GmmOptions, StartParameters};
+use serde_json::json;
+
+use crate::error::{CliError, CliResult};
+use crate::input::{load_model, read_options, read_table, Table};
+use crate::output::{check_figure_path, check_out, emit, is_stdout, write_atomic};
+use crate::plot;
+use crate::progress::Bar;
+use crate::summary::{fit_text, flagify, model_json, report_warnings};
+use crate::{DataArgs, EmArgs, FitArgs, FitFlags};
+
+impl EmArgs {
+    /// Fit options from these flags for `k` components.
+    pub fn options(&self, k: usize) -> Result<GmmOptions, gaussmix::GmmError> {
+        let mut b = GaussianMixture::params(k)
+            .init(self.init.parse()?)
+            .n_init(self.n_init)
+            .max_iter(self.max_iter)
+            .tol(self.tol)
+            .reg_covar(self.reg_covar)
+            .seed(self.seed);
+        if let Some(t) = self.threads {
+            b = b.n_threads(t);
+        }
+        Ok(b)
+    }
+}
+
+impl FitFlags {
+    /// `--dtype` checked.
+    pub fn f32(&self) -> CliResult<bool> {
+        match self.dtype.as_str() {
+            "f64" => Ok(false),
+            "f32" => Ok(true),
+            other => Err(CliError::usage(format!(
+                "--dtype {other:?}: expected f64 or f32"
+            ))),
+        }
+    }
+
+    /// The fit options these flags add.
+    pub fn apply(&self, mut o: GmmOptions) -> GmmOptions {
+        o = o.recover(self.recover);
+        if let Some(v) = self.variance_floor {
+            o = o.variance_floor(v);
+        }
+        o
+    }
+
+    /// `--json` prints on stdout: the model must then go to a file.
+    pub fn check_stdout(&self, output: Option<&Path>, what: &str) -> CliResult<()> {
+        if self.json && is_stdout(output) {
+            return Err(CliError::usage(format!(
+                "--json prints the summary on stdout, where the {what} would go too; write the {what} to a file with -o FILE.json"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Data read for fitting: the feature table (`None` once only the f32 copy is
+/// kept), the values in the chosen precision, weights, and what the reader noticed.
+pub struct FitData {
+    pub table: Option<Table>,
+    pub f32_values: Vec<f32>,
+    pub weights: Option<Vec<f64>>,
+    pub n: usize,
+    pub d: usize,
+    /// Feature names from the file's header.
+    pub names: Option<Vec<String>>,
+    /// The columns used, as the summary lists them (names, or 0-based indices).
+    pub columns: Vec<String>,
+    /// Rows dropped for missing cells (`--missing drop`).
+    pub dropped: usize,
+    /// Warnings from reading (an index-like column, pandas' numeric header …).
+    pub warnings: Vec<String>,
+}
+
+impl FitData {
+    /// The data as the library sees it.
+    pub fn data(&self) -> CliResult<Data<'_>> {
+        let mut data = match &self.table {
+            Some(t) if self.f32_values.is_empty() => Data::from_slice(t.values(), self.n, self.d)?,
+            _ => Data::from_slice_f32(&self.f32_values, self.n, self.d)?,
+        };
+        if let Some(w) = &self.weights {
+            data = data.with_weights(w)?;
+        }
+        Ok(data)
+    }
+}
+
+/// Reads the data for `fit` and `select` (features, weights, precision).
+pub fn read_fit_data(
+    path: &str,
+    data_args: &DataArgs,
+    flags: &FitFlags,
+    keep_table: bool,
+) -> CliResult<FitData> {
+    let f32 = flags.f32()?;
+    let opts = read_options(data_args, flags.weight_column.as_deref(), &[])?;
+    // f32 from a plain .npy file with nothing to select: straight into f32, one copy.
+    let lower = path.to_ascii_lowercase();
+    if f32
+        && lower.ends_with(".npy")
+        && !keep_table
+        && flags.weight_column.is_none()
+        && data_args.columns.is_none()
+        && data_args.exclude.is_empty()
+        && flags.weights.is_none()
+    {
+        let x = gaussmix_io::read_npy_f32(path)?;
+        return Ok(FitData {
+            table: None,
+            f32_values: x.values,
+            weights: None,
+            n: x.n_rows,
+            d: x.n_features,
+            names: None,
+            columns: (0..x.n_features).map(|j| j.to_string()).collect(),
+            dropped: 0,
+            warnings: Vec::new(),
+        });
+    }
+    let t = read_table(path, &opts)?;
+    let (n, d) = (t.n_rows(), t.n_cols());
+    let mut weights = t.weights().map(<[f64]>::to_vec);
+    if let Some(p) = &flags.weights {
+        weights = Some(read_weights(p, &t)?);
+    }
+    let mut f32_values = Vec::new();
+    if f32 {
+        if let Some((i, v)) = t
+            .values()
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.abs() > f32::MAX as f64)
+        {
+            return Err(CliError::data(format!(
+                "row {}, column {} ({}): {v} does not fit in f32; use --dtype f64",
+                i / d + 1,
+                i % d + 1,
+                t.columns()[i % d]
+            )));
+        }
+        f32_values = t.values().iter().map(|v| *v as f32).collect();
+    }
+    Ok(FitData {
+        names: t.feature_names().map(<[String]>::to_vec),
+        columns: t.columns().to_vec(),
+        dropped: t.dropped_rows().len(),
+        warnings: t.warnings().to_vec(),
+        table: (!f32 || keep_table).then_some(t),
+        f32_values,
+        weights,
+        n,
+        d,
+    })
+}
+
+/// A `--weights` file: one weight per input row (rows dropped from the data for
+/// missing cells are dropped here too).
+fn read_weights(path: &Path, data: &Table) -> CliResult<Vec<f64>> {
+    let mut opts = gaussmix_io::ReadOptions::default();
+    opts.header = gaussmix_io::Header::Auto;
+    let t = read_table(&path.to_string_lossy(), &opts)?;
+    let n_in = data.n_input_rows();
+    if t.n_cols() != 1 || t.n_rows() != n_in {
+        return Err(CliError::data(format!(
+            "--weights {}: expected {n_in} weights, one per data row, but found {} rows × {} columns",
+            path.display(),
+            t.n_rows(),
+            t.n_cols()
+        )));
+    }
+    let dropped = data.dropped_rows();
+    let w = t.into_values();
+    if dropped.is_empty() {
+        return Ok(w);
+    }
+    let mut skip = dropped.iter().peekable();
+    Ok(w.into_iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            if skip.peek() == Some(&i) {
+                skip.next();
+                false
+            } else {
+                true
+            }
+        })
+        .map(|(_, v)| v)
+        .collect())
+}
+
+/// The notes every fit prints about its input (not warnings).
+pub fn input_notes(path: &str, fd: &FitData) -> Vec<String> {
+    let mut notes = Vec::new();
+    if fd.dropped > 0 {
+        notes.push(format!(
+            "{path}: dropped {} with missing cells (--missing drop); fitted on {}",
+            crate::input::plural(fd.dropped, "row", "rows"),
+            crate::input::plural(fd.n, "row", "rows")
+        ));
+    }
+    notes
+}
+
+pub fn run(a: &FitArgs) -> CliResult<()> {
+    // Refuse unusable outputs before any work.
+    check_out(a.output.as_deref())?;
+    a.flags.check_stdout(a.output.as_deref(), "model")?;
+    if let Some(p) = &a.plot {
+        check_figure_path(p, "--plot")?;
+    }
+    a.flags.f32()?;
+    a.em.options(1)?.validate()?;
+    let start_model = a
+        .init_model
+        .as_deref()
+        .map(|p| load_model(&p.to_string_lossy()))
+        .transpose()?;
+    let covariance: Option<CovarianceType> = a.covariance.as_deref().map(str::parse).transpose()?;
+    let (k, cov_type) = match &start_model {
+        Some(m) => {
+            if let Some(k) = a.k {
+                if k != m.n_components() {
+                    return Err(CliError::usage(format!(
+                        "-k {k} disagrees with --init-model, which has {}",
+                        crate::input::plural(m.n_components(), "component", "components")
+                    )));
+                }
+            }
+            if let Some(c) = covariance {
+                if c != m.covariance_type() {
+                    return Err(CliError::usage(format!(
+                        "--covariance {c} disagrees with --init-model, which is {}",
+                        m.covariance_type()
+                    )));
+                }
+            }
+            (m.n_components(), m.covariance_type())
+        }
+        None => (
+            a.k.ok_or_else(|| {
+                CliError::usage(
+                    "give the number of components with -k K (or a starting model with --init-model)",
+                )
+            })?,
+            covariance.unwrap_or_default(),
+        ),
+    };
+
+    let fd = read_fit_data(&a.data, &a.data_args, &a.flags, a.plot.is_some())?;
+    if let Some(m) = &start_model {
+        if m.n_features() != fd.d {
+            return Err(CliError::data(format!(
+                "--init-model has {} but {} has {}",
+                crate::input::plural(m.n_features(), "feature", "features"),
+                a.data,
+                crate::input::plural(fd.d, "column", "columns")
+            )));
+        }
+    }
+    let mut opts = a.flags.apply(a.em.options(k)?.covariance_type(cov_type));
+    if let Some(names) = &fd.names {
+        opts = opts.feature_names(Some(names.clone()));
+    }
+    if let Some(m) = &start_model {
+        opts = opts.start(StartParameters::from_model(m));
+    }
+    opts.validate()?;
+    let data = fd.data()?;
+    let bar = Bar::new(a.flags.quiet || a.flags.json);
+    let mut on_progress = |p: &gaussmix::Progress| bar.update(p);
+    let started = std::time::Instant::now();
+    let model = opts.fit_with_progress(&data, &mut on_progress);
+    let fit_seconds = started.elapsed().as_secs_f64();
+    bar.finish();
+    let model = model?;
+    let rec = model
+        .fit_record()
+        .ok_or_else(|| CliError::data("internal: the fit has no record"))?;
+
+    let notes = input_notes(&a.data, &fd);
+    let mut warnings = fd.warnings.clone();
+    warnings.extend(rec.warnings.iter().map(|w| flagify(&w.message)));
+    if !a.flags.quiet && !a.flags.json {
+        for n in &notes {
+            eprintln!("note: {n}");
+        }
+    }
+    report_warnings(&warnings, a.flags.strict)?;
+
+    let model_json_text = model.to_json();
+    if !is_stdout(a.output.as_deref()) {
+        if let Some(o) = &a.output {
+            write_atomic(o, model_json_text.as_bytes())?;
+        }
+    }
+    if let Some(p) = &a.plot {
+        let title = format!(
+            "Gaussian mixture: {}, {} covariance",
+            crate::input::plural(model.n_components(), "component", "components"),
+            model.covariance_type()
+        );
+        let table = fd
+            .table
+            .as_ref()
+            .ok_or_else(|| CliError::data("internal: no data table to plot"))?;
+        plot::plot_model(&model, table, (0, 1.min(fd.d - 1)), &title, p)?;
+        let conv = plot::Convergence {
+            lower_bounds: &rec.lower_bounds,
+            title: "EM convergence".into(),
+        };
+        plot::render(&conv, &plot::convergence_path(p))?;
+    }
+    if a.flags.json {
+        let mut summary = model_json(&model);
+        // Timing lives only in the summary: model files stay byte-for-byte reproducible.
+        summary["fit_seconds"] = json!(fit_seconds);
+        summary["n_dropped"] = json!(fd.dropped);
+        summary["read_warnings"] = json!(fd.warnings);
+        summary["notes"] = json!(notes);
+        return emit(None, &format!("{summary}\n"));
+    }
+    if !a.flags.quiet {
+        eprint!("{}", fit_text(&model, rec, &fd.columns, fd.names.is_some()));
+    }
+    if is_stdout(a.output.as_deref()) {
+        emit(None, &format!("{model_json_text}\n"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Inputs of the commands: data files (the readers of `gaussmix-io`, with the
+//! data-reading flags turned into [`ReadOptions`]), model files (`-` for stdin), and
+//! the match between a model's features and a data file's columns.
+
+use std::io::Read;
+
+use gaussmix::GaussianMixture;
+pub use gaussmix_io::{ReadOptions, Table};
+
+use crate::error::{CliError, CliResult};
+use crate::DataArgs;
+
+/// What the reading flags ask for, plus the command's own extras (`--weight-column`,
+/// `--keep`).
+pub fn read_options(
+    a: &DataArgs,
+    weight_column: Option<&str>,
+    keep: &[String],
+) -> CliResult<ReadOptions> {
+    let delimiter = match a.delimiter.as_deref() {
+        None => None,
+        Some("tab") | Some("\\t") => Some('\t'),
+        Some("space") | Some(" ") => Some(' '),
+        Some(s) if s.chars().count() == 1 => s.chars().next(),
+        Some(s) => {
+            return Err(CliError::usage(format!(
+                "--delimiter {s:?}: give a single character, \"tab\" or \"space\""
+            )))
+        }
+    };
+    let decimal = match a.decimal.as_str() {
+        "." => '.',
+        "," => ',',
+        s => {
+            return Err(CliError::usage(format!(
+                "--decimal {s:?}: expected \".\" or \",\""
+            )))
+        }
+    };
+    if decimal == ',' && delimiter == Some(',') {
+        return Err(CliError::usage(
+            "--decimal , with --delimiter ,: a comma cannot separate both fields and decimals; use --delimiter ';' (or tab)",
+        ));
+    }
+    let mut opts = ReadOptions::default();
+    opts.delimiter = delimiter;
+    opts.header = a
+        .header
+        .parse()
+        .map_err(|e| CliError::usage(format!("--header {:?}: {e}", a.header)))?;
+    opts.missing = a
+        .missing
+        .parse()
+        .map_err(|e| CliError::usage(format!("--missing {:?}: {e}", a.missing)))?;
+    opts.decimal = decimal;
+    opts.columns = a.columns.clone();
+    opts.exclude = a.exclude.clone();
+    opts.weight_column = weight_column.map(str::to_string);
+    opts.keep = keep.to_vec();
+    Ok(opts)
+}
+
+/// Reads all of stdin (a data file or a model given as `-`).
+fn read_stdin(what: &str) -> CliResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::data(format!("cannot read {what} from stdin: {e}")))?;
+    Ok(bytes)
+}
+
+/// Reads `path` (`-` for stdin) as CSV/TSV, NPY or Parquet (by extension or first
+/// bytes, compressed or not).
+pub fn read_table(path: &str, opts: &ReadOptions) -> CliResult<Table> {
+    if path == "-" {
+        let bytes = read_stdin("data")?;
+        return Ok(gaussmix_io::parse_bytes(&bytes, "<stdin>", opts)?);
+    }
+    Ok(gaussmix_io::read_file(path, opts)?)
+}
+
+/// Reads a model file (`-` for stdin).
+pub fn load_model(path: &str) -> CliResult<GaussianMixture> {
+    let (text, name) = if path == "-" {
+        let bytes = read_stdin("the model")?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| CliError::data("<stdin>: the model is not UTF-8 JSON"))?;
+        (text, "<stdin>".to_string())
+    } else {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::data(format!("cannot read model file {path}: {e}")))?;
+        (text, path.to_string())
+    };
+    GaussianMixture::from_json(&text).map_err(|e| CliError::from(e).context(name))
+}
+
+/// Refuses a model and data both on stdin.
+pub fn one_stdin(model: &str, data: &str) -> CliResult<()> {
+    if model == "-" && data == "-" {
+        return Err(CliError::usage(
+            "the model and the data cannot both come from stdin (-); give one of them as a file",
+        ));
+    }
+    Ok(())
+}
+
+/// `n` names, shortened past `max` ("a, b, c, … (64 in all)").
+pub fn name_list(names: &[String], max: usize) -> String {
+    if names.len() <= max {
+        return names.join(", ");
+    }
+    format!("{}, … ({} in all)", names[..max].join(", "), names.len())
+}
+
+/// The table's columns in the model's feature order.
+///
+/// A model and a table that both have names are matched by name, whatever the
+/// order: a feature the data lacks, or a data column the model does not know, is a
+/// refusal naming them (no silent wrong answer). Otherwise the match is positional
+/// and only the count is checked.
+pub fn features_for(model: &GaussianMixture, table: &Table, data: &str) -> CliResult<Table> {
+    let d = model.n_features();
+    if let (Some(want), Some(have)) = (model.feature_names(), table.feature_names()) {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = have.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(CliError::data(format!(
+                "{data}: column {dup:?} appears twice; the model's features are matched by name, so names must be unique (rename it, or select columns with --columns)"
+            )));
+        }
+        let missing: Vec<String> = want.iter().filter(|n| !have.contains(n)).cloned().collect();
+        let extra: Vec<String> = have.iter().filter(|n| !want.contains(n)).cloned().collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            let mut parts = Vec::new();
+            if !missing.is_empty() {
+                parts.push(format!(
+                    "missing {} the model was fitted on: {}",
+                    plural(missing.len(), "column", "columns"),
+                    name_list(&missing, 10)
+                ));
+            }
+            if !extra.is_empty() {
+                parts.push(format!(
+                    "{} the model does not know: {} (leave {} out with --exclude)",
+                    plural(extra.len(), "extra column", "extra columns"),
+                    name_list(&extra, 10),
+                    if extra.len() == 1 { "it" } else { "them" }
+                ));
+            }
+            return Err(CliError::data(format!(
+                "{data}: the columns do not match the model's features ({}); {}",
+                name_list(want, 10),
+                parts.join("; ")
+            )));
+        }
+        let order: Vec<usize> = want
+            .iter()
+            .map(|n| have.iter().position(|h| h == n).unwrap_or(0))
+            .collect();
+        if order.iter().enumerate().all(|(i, &j)| i == j) {
+            return Ok(table.clone());
+        }
+        return Ok(table.select(&order)?);
+    }
+    if table.n_cols() != d {
+        return Err(CliError::data(format!(
+            "{data} has {} but the model has {}; choose the model's columns with --columns or --exclude",
+            plural(table.n_cols(), "column", "columns"),
+            plural(d, "feature", "features")
+        )));
+    }
+    Ok(table.clone())
+}
+
+/// "1 column", "3 columns".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(names: Option<&[&str]>) -> GaussianMixture {
+        let x = ndarray::array![[0.0, 1.0, 2.0], [1.0, 2.5, 0.0], [2.0, 0.0, 1.0], [3.0, 1.0, 5.0]];
+        let mut o = GaussianMixture::params(1);
+        if let Some(n) = names {
+            o = o.feature_names(Some(n.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        }
+        o.fit(&x).unwrap()
+    }
+
+    fn table(names: Option<&[&str]>) -> Table {
+        Table::new(
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            2,
+            3,
+            names.map(|n| n.iter().map(|s| s.to_string()).collect()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn names_reorder_and_refuse() {
+        let m = model(Some(&["a", "b", "c"]));
+        let t = features_for(&m, &table(Some(&["c", "a", "b"])), "d.csv").unwrap();
+        assert_eq!(t.values(), [2.0, 3.0, 1.0, 5.0, 6.0, 4.0]);
+        assert_eq!(t.columns(), ["a", "b", "c"]);
+        let e = features_for(&m, &table(Some(&["a", "b", "x"])), "d.csv").unwrap_err();
+        assert_eq!(
+            e.message,
+            "d.csv: the columns do not match the model's features (a, b, c); missing 1 column the model was fitted on: c; 1 extra column the model does not know: x (leave it out with --exclude)"
+        );
+        // Positional without names on either side.
+        let t = features_for(&m, &table(None), "d.csv").unwrap();
+        assert_eq!(t.values(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let e = features_for(&model(None), &Table::new(vec![1.0; 4], 2, 2, None).unwrap(), "d.csv")
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "d.csv has 2 columns but the model has 3 features; choose the model's columns with --columns or --exclude"
+        );
+    }
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural(1, "component", "components"), "1 component");
+        assert_eq!(plural(0, "component", "components"), "0 components");
+    }
+}

@@ -1,0 +1,257 @@
+//! What the commands tell people: fit summaries and model descriptions in text
+//! (significant digits, column names, a compact layout for wide models) and JSON,
+//! and warnings (stderr, `--strict`).
+
+use gaussmix::{FitRecord, GaussianMixture};
+use serde_json::{json, Value};
+
+use crate::error::{CliError, CliResult};
+use crate::input::{name_list, plural};
+
+/// `x` with `digits` significant digits: plain decimals for magnitudes in
+/// [1e-3, 1e6), scientific otherwise (so small-scale data never prints as 0.0000).
+pub fn sig(x: f64, digits: usize) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    let a = x.abs();
+    if (1e-3..1e6).contains(&a) {
+        let magnitude = a.log10().floor() as i64;
+        let decimals = (digits as i64 - 1 - magnitude).max(0) as usize;
+        format!("{x:.decimals$}")
+    } else {
+        format!("{x:.prec$e}", prec = digits.saturating_sub(1))
+    }
+}
+
+/// The model's feature names, or `x0 …` when it has none.
+pub fn feature_labels(model: &GaussianMixture) -> Vec<String> {
+    match model.feature_names() {
+        Some(n) => n.to_vec(),
+        None => (0..model.n_features()).map(|j| format!("x{j}")).collect(),
+    }
+}
+
+/// Most features and components shown without `--full`.
+const SHORT_FEATURES: usize = 12;
+const SHORT_COMPONENTS: usize = 6;
+
+/// Weights, then one row per feature with each component's mean and standard
+/// deviation; wide models are cut (with a note) unless `full`.
+pub fn component_table(model: &GaussianMixture, full: bool) -> String {
+    let k = model.n_components();
+    let names = feature_labels(model);
+    let show_k = if full { k } else { k.min(SHORT_COMPONENTS) };
+    let show_d = if full {
+        names.len()
+    } else {
+        names.len().min(SHORT_FEATURES)
+    };
+    let covs = model.component_covariances();
+    let label_w = names[..show_d]
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(6, 24);
+    let cell = |s: String| format!("  {s:>20}");
+    let mut s = format!("{:<label_w$}", "");
+    for c in 0..show_k {
+        s += &cell(format!("component {c}"));
+    }
+    s += &format!("\n{:<label_w$}", "weight");
+    for c in 0..show_k {
+        s += &cell(sig(model.weights()[c], 4));
+    }
+    s += "\n";
+    for (j, name) in names.iter().enumerate().take(show_d) {
+        let short: String = if name.chars().count() > label_w {
+            name.chars().take(label_w - 1).chain(['…']).collect()
+        } else {
+            name.clone()
+        };
+        s += &format!("{short:<label_w$}");
+        for (c, cov) in covs.iter().enumerate().take(show_k) {
+            let sd = cov[[j, j]].max(0.0).sqrt();
+            s += &cell(format!(
+                "{} ± {}",
+                sig(model.means()[[c, j]], 4),
+                sig(sd, 3)
+            ));
+        }
+        s += "\n";
+    }
+    if show_d < names.len() || show_k < k {
+        s += &format!(
+            "(mean ± standard deviation; showing {} of {} and {} of {}: gaussmix info --full shows all)\n",
+            show_d,
+            plural(names.len(), "feature", "features"),
+            show_k,
+            plural(k, "component", "components")
+        );
+    } else {
+        s += "(mean ± standard deviation)\n";
+    }
+    s
+}
+
+/// The text summary of a fit (stderr).
+pub fn fit_text(
+    model: &GaussianMixture,
+    rec: &FitRecord,
+    columns: &[String],
+    named: bool,
+) -> String {
+    let mut s = format!(
+        "fitted {} ({} covariance) to {} × {}: {} after {}\n",
+        plural(model.n_components(), "component", "components"),
+        model.covariance_type(),
+        plural(rec.n_samples, "row", "rows"),
+        plural(model.n_features(), "feature", "features"),
+        if rec.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        plural(rec.n_iter, "iteration", "iterations"),
+    );
+    if named {
+        s += &format!("columns: {}\n", name_list(columns, 20));
+    } else {
+        s += &format!(
+            "columns: {} (0-based; no header, so the model matches columns by position)\n",
+            name_list(columns, 20)
+        );
+    }
+    s += &format!(
+        "mean log-likelihood {}   BIC {}   AIC {}   {}\n",
+        sig(rec.score, 6),
+        sig(rec.bic, 6),
+        sig(rec.aic, 6),
+        plural(rec.n_parameters, "free parameter", "free parameters")
+    );
+    for r in rec.recoveries.iter().take(10) {
+        let place = match r.row {
+            Some(row) => format!("re-seeded on row {row} after iteration {}", r.iteration),
+            None => "widened at initialisation".to_string(),
+        };
+        s += &format!(
+            "recovered: component {} {place}: {}\n",
+            r.component, r.reason
+        );
+    }
+    if rec.recoveries.len() > 10 {
+        s += &format!(
+            "recovered: … {} more re-seeds (see fit.recoveries in the model file)\n",
+            rec.recoveries.len() - 10
+        );
+    }
+    s += &component_table(model, false);
+    s
+}
+
+/// The model described as JSON (`fit --json`, `info --json`).
+pub fn model_json(model: &GaussianMixture) -> Value {
+    let mut v = json!({
+        "n_components": model.n_components(),
+        "covariance_type": model.covariance_type().as_str(),
+        "n_features": model.n_features(),
+        "feature_names": model.feature_names(),
+        "n_parameters": model.n_parameters(),
+        "weights": model.weights().to_vec(),
+        "means": model.means().rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+    });
+    if let Some(rec) = model.fit_record() {
+        v["n_samples"] = json!(rec.n_samples);
+        v["converged"] = json!(rec.converged);
+        v["n_iter"] = json!(rec.n_iter);
+        v["lower_bound"] = json!(rec.lower_bound);
+        v["score"] = json!(rec.score);
+        v["bic"] = json!(rec.bic);
+        v["aic"] = json!(rec.aic);
+        v["warnings"] = json!(rec.warnings);
+    }
+    v
+}
+
+/// Library words in a message turned into the flags a user of the CLI types.
+pub fn flagify(message: &str) -> String {
+    const WORDS: [(&str, &str); 8] = [
+        ("reg_covar", "--reg-covar"),
+        ("max_iter", "--max-iter"),
+        ("n_init", "--n-init"),
+        ("n_components", "-k"),
+        ("variance_floor", "--variance-floor"),
+        ("covariance_type", "--covariance"),
+        ("n_threads", "--threads"),
+        ("tol", "--tol"),
+    ];
+    let mut out = String::with_capacity(message.len() + 8);
+    let mut rest = message;
+    'outer: while !rest.is_empty() {
+        let before = out.chars().last();
+        let word_start = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+        if word_start {
+            for (w, flag) in WORDS {
+                if let Some(after) = rest.strip_prefix(w) {
+                    let ends = after
+                        .chars()
+                        .next()
+                        .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                    if ends {
+                        out += flag;
+                        rest = after;
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Prints warnings on stderr (never silenced by `--quiet`); with `strict`, any
+/// warning is an error (exit 1) and the command writes nothing.
+pub fn report_warnings(warnings: &[String], strict: bool) -> CliResult<()> {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    if strict && !warnings.is_empty() {
+        return Err(CliError::data(format!(
+            "--strict: {} (see above); nothing was written",
+            plural(warnings.len(), "warning", "warnings")
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn significant_digits() {
+        assert_eq!(sig(5.00612, 4), "5.006");
+        assert_eq!(sig(-0.000012345, 4), "-1.234e-5");
+        assert_eq!(sig(0.5, 4), "0.5000");
+        assert_eq!(sig(1234.5678, 4), "1235");
+        assert_eq!(sig(2.5e7, 3), "2.50e7");
+        assert_eq!(sig(0.0, 4), "0");
+    }
+
+    #[test]
+    fn library_words_become_flags() {
+        assert_eq!(
+            flagify("try a larger reg_covar (now 1e-6); raise max_iter or tol"),
+            "try a larger --reg-covar (now 1e-6); raise --max-iter or --tol"
+        );
+        // Only whole words.
+        assert_eq!(flagify("tolerance total_tol tol."), "tolerance total_tol --tol.");
+    }
+}
