@@ -2,7 +2,7 @@
 //! the file's first bytes and extension, [`parse_bytes`] by the bytes and the name.
 //!
 //! gzip and zstd compression are recognized by their magic bytes; the format inside
-//! by its magic bytes (NPY, Parquet's `PAR1`, Arrow IPC's `ARROW1`), else by the extension under the
+//! by its magic bytes (NPY, Parquet's `PAR1`; Arrow IPC's `ARROW1` is refused), else by the extension under the
 //! compression suffix (`x.npy.gz`, `x.tsv.zst`), else it is text.
 
 use std::io::Read;
@@ -139,12 +139,14 @@ pub fn parse_bytes(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Table
             name,
             opts,
         ),
-        #[cfg(feature = "parquet")]
-        Format::Ipc => crate::columnar::read_ipc(bytes, name, opts),
-        #[cfg(not(feature = "parquet"))]
-        Format::Parquet | Format::Ipc => Err(ReadError::Options {
+        Format::Ipc => Err(ReadError::Options {
             file: name.to_string(),
-            reason: "this build reads no Parquet or Feather files (the gaussmix-io feature `parquet` is off); convert the file to CSV or NPY".into(),
+            reason: "Arrow IPC / Feather files are not read; save the data as Parquet (df.to_parquet), CSV or NPY".into(),
+        }),
+        #[cfg(not(feature = "parquet"))]
+        Format::Parquet => Err(ReadError::Options {
+            file: name.to_string(),
+            reason: "this build reads no Parquet files (the gaussmix-io feature `parquet` is off); convert the file to CSV or NPY".into(),
         }),
         Format::Text => {
             let text = std::str::from_utf8(bytes).map_err(|e| ReadError::NotText {
