@@ -13,7 +13,7 @@ use crate::error::{ReadError, Result};
 use crate::npy::{NpyReader, NPY_MAGIC};
 use crate::options::ReadOptions;
 use crate::table::Table;
-use crate::text::parse_text_with;
+use crate::text::{csv_delimiter, parse_text_with};
 
 /// The first bytes of a Parquet file.
 pub(crate) const PARQUET_MAGIC: &[u8] = b"PAR1";
@@ -57,13 +57,14 @@ pub(crate) fn format_of(head: &[u8], name: &str) -> Format {
 }
 
 /// The options with the delimiter the extension suggests if none is given: tab for
-/// `.tsv`/`.tab`, comma for `.csv` (else `None`: sniffed).
-fn with_extension_delimiter(name: &str, opts: &ReadOptions) -> ReadOptions {
+/// `.tsv`/`.tab`, comma for `.csv` (unless no line has one and another delimiter
+/// fits: semicolons), else `None`: sniffed.
+fn with_extension_delimiter(name: &str, text: &str, opts: &ReadOptions) -> ReadOptions {
     let mut opts = opts.clone();
     if opts.delimiter.is_none() {
         opts.delimiter = match extension(name).as_str() {
             "tsv" | "tab" => Some('\t'),
-            "csv" if opts.decimal != ',' => Some(','),
+            "csv" => Some(csv_delimiter(text, opts.decimal)),
             _ => None,
         };
     }
@@ -153,7 +154,7 @@ pub fn parse_bytes(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Table
                 file: name.to_string(),
                 byte: e.valid_up_to(),
             })?;
-            parse_text_with(text, name, &with_extension_delimiter(name, opts))
+            parse_text_with(text, name, &with_extension_delimiter(name, text, opts))
         }
     }
 }

@@ -306,6 +306,18 @@ mod parquet {
 }
 
 #[test]
+fn csv_means_comma_unless_no_line_has_one() {
+    let t = read("a;b\n1;2\n", "x.csv", &opts());
+    assert_eq!(
+        (t.columns(), t.values()),
+        (&strings(&["a", "b"])[..], &[1.0, 2.0][..])
+    );
+    // Commas on the lines: a comma it is.
+    let e = fail("a;b,c\n1;2,3\n", "x.csv", &opts());
+    assert_eq!(e, "x.csv: line 2, column 1 (a;b): \"1;2\" is not a number");
+}
+
+#[test]
 fn feather_files_are_refused_with_a_typed_error() {
     let e = parse_bytes(b"ARROW1\0\0rest", "f.bin", &opts()).unwrap_err();
     assert_eq!(e.to_string(), "f.bin: Arrow IPC / Feather files are not read; save the data as Parquet (df.to_parquet), CSV or NPY");
