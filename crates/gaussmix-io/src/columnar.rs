@@ -1,6 +1,8 @@
-//! Parquet files (pandas' `to_parquet`, pyarrow, Spark, …) and Arrow IPC files
-//! (Feather v2, pandas' `to_feather`) through the Apache Arrow Rust crates: read a
-//! batch of rows at a time, only the selected columns decoded.
+//! Parquet files (pandas' `to_parquet`, pyarrow, Spark, …) through the Apache Arrow
+//! Rust crates: read a batch of rows at a time, only the selected columns decoded.
+//!
+//! (Arrow IPC / Feather files are refused with a typed error: `arrow-ipc` 60 aborts
+//! the process, uncatchably, on a corrupt compressed buffer's length prefix.)
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -123,9 +125,26 @@ fn checked_plan(name: &str, schema: &Schema, opts: &ReadOptions) -> Result<Plan>
     Ok(plan)
 }
 
+/// Runs a reader of third-party decoders, turning a panic on corrupt input (which
+/// they should not have, but a reader of this crate must never pass on) into `err`.
+fn guarded(read: impl FnOnce() -> Result<Table>, err: impl FnOnce() -> ReadError) -> Result<Table> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|_| Err(err()))
+}
+
 /// Reads Parquet data from `reader` (a [`std::fs::File`] or bytes) as `opts` say:
 /// columns by name or index, integers and floats as f64, nulls and NaN missing.
 pub(crate) fn read_parquet<R: ChunkReader + 'static>(
+    reader: R,
+    name: &str,
+    opts: &ReadOptions,
+) -> Result<Table> {
+    guarded(
+        || read_parquet_unguarded(reader, name, opts),
+        || parquet_error(name, &"the file is corrupt (the decoder failed)"),
+    )
+}
+
+fn read_parquet_unguarded<R: ChunkReader + 'static>(
     reader: R,
     name: &str,
     opts: &ReadOptions,
@@ -140,22 +159,6 @@ pub(crate) fn read_parquet<R: ChunkReader + 'static>(
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| err(&e))?;
-    collect(name, plan, opts, batches, err)
-}
-
-/// Reads an Arrow IPC file (Feather v2) held in memory as `opts` say, like
-/// [`read_parquet`].
-pub(crate) fn read_ipc(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Table> {
-    let err = |e: &dyn std::fmt::Display| ReadError::Arrow {
-        file: name.to_string(),
-        reason: e.to_string(),
-    };
-    let open = |projection| {
-        arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), projection)
-            .map_err(|e| err(&e))
-    };
-    let plan = checked_plan(name, &open(None)?.schema(), opts)?;
-    let batches = open(Some(plan.used()))?;
     collect(name, plan, opts, batches, err)
 }
 

@@ -28,7 +28,7 @@ pub enum ReadError {
     },
 
     /// The bytes are neither UTF-8 text nor an NPY file.
-    #[error("{file}: not a text file (invalid UTF-8 at byte {byte}); expected delimited text, .npy, .parquet or .feather")]
+    #[error("{file}: not a text file (invalid UTF-8 at byte {byte}); expected delimited text, .npy or .parquet")]
     NotText {
         /// The file.
         file: String,
@@ -259,16 +259,7 @@ pub enum ReadError {
         reason: String,
     },
 
-    /// An Arrow IPC (Feather) file that cannot be read.
-    #[error("{file}: cannot read the Arrow IPC (Feather) data: {reason}")]
-    Arrow {
-        /// The file.
-        file: String,
-        /// What the Arrow reader said.
-        reason: String,
-    },
-
-    /// A selected Parquet or Arrow column whose type is not a number (or, kept, not text-like).
+    /// A selected Parquet column whose type is not a number (or, kept, not text-like).
     #[error("{file}: column {column:?} has type {data_type}, {expected}; leave it out (exclude it) or convert it")]
     ColumnType {
         /// The file.

@@ -2,7 +2,7 @@
 //! the file's first bytes and extension, [`parse_bytes`] by the bytes and the name.
 //!
 //! gzip and zstd compression are recognized by their magic bytes; the format inside
-//! by its magic bytes (NPY, Parquet's `PAR1`, Arrow IPC's `ARROW1`), else by the extension under the
+//! by its magic bytes (NPY, Parquet's `PAR1`; Arrow IPC's `ARROW1` is refused), else by the extension under the
 //! compression suffix (`x.npy.gz`, `x.tsv.zst`), else it is text.
 
 use std::io::Read;
@@ -13,7 +13,7 @@ use crate::error::{ReadError, Result};
 use crate::npy::{NpyReader, NPY_MAGIC};
 use crate::options::ReadOptions;
 use crate::table::Table;
-use crate::text::parse_text_with;
+use crate::text::{csv_delimiter, parse_text_with};
 
 /// The first bytes of a Parquet file.
 pub(crate) const PARQUET_MAGIC: &[u8] = b"PAR1";
@@ -57,13 +57,14 @@ pub(crate) fn format_of(head: &[u8], name: &str) -> Format {
 }
 
 /// The options with the delimiter the extension suggests if none is given: tab for
-/// `.tsv`/`.tab`, comma for `.csv` (else `None`: sniffed).
-fn with_extension_delimiter(name: &str, opts: &ReadOptions) -> ReadOptions {
+/// `.tsv`/`.tab`, comma for `.csv` (unless no line has one and another delimiter
+/// fits: semicolons), else `None`: sniffed.
+fn with_extension_delimiter(name: &str, text: &str, opts: &ReadOptions) -> ReadOptions {
     let mut opts = opts.clone();
     if opts.delimiter.is_none() {
         opts.delimiter = match extension(name).as_str() {
             "tsv" | "tab" => Some('\t'),
-            "csv" if opts.decimal != ',' => Some(','),
+            "csv" => Some(csv_delimiter(text, opts.decimal)),
             _ => None,
         };
     }
@@ -139,19 +140,21 @@ pub fn parse_bytes(bytes: &[u8], name: &str, opts: &ReadOptions) -> Result<Table
             name,
             opts,
         ),
-        #[cfg(feature = "parquet")]
-        Format::Ipc => crate::columnar::read_ipc(bytes, name, opts),
-        #[cfg(not(feature = "parquet"))]
-        Format::Parquet | Format::Ipc => Err(ReadError::Options {
+        Format::Ipc => Err(ReadError::Options {
             file: name.to_string(),
-            reason: "this build reads no Parquet or Feather files (the gaussmix-io feature `parquet` is off); convert the file to CSV or NPY".into(),
+            reason: "Arrow IPC / Feather files are not read; save the data as Parquet (df.to_parquet), CSV or NPY".into(),
+        }),
+        #[cfg(not(feature = "parquet"))]
+        Format::Parquet => Err(ReadError::Options {
+            file: name.to_string(),
+            reason: "this build reads no Parquet files (the gaussmix-io feature `parquet` is off); convert the file to CSV or NPY".into(),
         }),
         Format::Text => {
             let text = std::str::from_utf8(bytes).map_err(|e| ReadError::NotText {
                 file: name.to_string(),
                 byte: e.valid_up_to(),
             })?;
-            parse_text_with(text, name, &with_extension_delimiter(name, opts))
+            parse_text_with(text, name, &with_extension_delimiter(name, text, opts))
         }
     }
 }

@@ -126,22 +126,12 @@ fn for_each_record(
 /// ```
 pub fn sniff_delimiter(text: &str, decimal: char) -> char {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let sample: String = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(SNIFF_LINES)
-        .flat_map(|l| [l, "\n"])
-        .collect();
     let mut best: Option<(usize, char)> = None;
     for c in CANDIDATES {
         if c == decimal {
             continue;
         }
-        let mut counts: Vec<usize> = Vec::new();
-        let _ = for_each_record(&sample, c, "", |_, fields| {
-            counts.push(fields.len());
-            Ok(true)
-        });
+        let counts = sample_counts(text, c);
         // How many lines share the most common field count above one.
         let mut score = 0;
         for &k in counts.iter().filter(|&&k| k > 1) {
@@ -152,6 +142,34 @@ pub fn sniff_delimiter(text: &str, decimal: char) -> char {
         }
     }
     best.map_or(if decimal == ',' { ';' } else { ',' }, |(_, c)| c)
+}
+
+/// The number of fields on each of the first non-blank lines of `text` with `delim`.
+fn sample_counts(text: &str, delim: char) -> Vec<usize> {
+    let sample: String = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(SNIFF_LINES)
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    let mut counts = Vec::new();
+    let _ = for_each_record(&sample, delim, "", |_, fields| {
+        counts.push(fields.len());
+        Ok(true)
+    });
+    counts
+}
+
+/// The delimiter of a `.csv` file: a comma, unless commas split none of the first
+/// lines and another delimiter does (a "CSV" with semicolons, as spreadsheets in
+/// many locales save it).
+pub(crate) fn csv_delimiter(text: &str, decimal: char) -> char {
+    let sniffed = sniff_delimiter(text, decimal);
+    if decimal == ',' || sample_counts(text, ',').iter().all(|&k| k <= 1) {
+        sniffed
+    } else {
+        ','
+    }
 }
 
 /// Whether `fields` are pandas' default column names `0,1,…` (d ≥ 2), maybe after an

@@ -90,3 +90,50 @@ proptest! {
         drain_chunks(&b, rows);
     }
 }
+
+/// Parquet and Feather files with bytes overwritten: a table or an error, never a
+/// panic (the decoders' own panics on corrupt input are caught too).
+#[cfg(feature = "parquet")]
+mod columnar {
+    use super::*;
+    use gaussmix_io::{write_parquet, ParquetColumn};
+
+    fn parquet_file() -> Vec<u8> {
+        let xs: Vec<f64> = (0..50).map(|i| i as f64 * 0.5).collect();
+        let ys: Vec<Option<i64>> = (0..50).map(|i| (i % 7 != 0).then_some(i)).collect();
+        let mut out = Vec::new();
+        write_parquet(
+            &mut out,
+            &[
+                ("x", ParquetColumn::F64(&xs)),
+                ("y", ParquetColumn::OptI64(&ys)),
+            ],
+        )
+        .unwrap();
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn corrupt_columnar_files_never_panic(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let pandas = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pandas.parquet")).unwrap();
+            for mut b in [parquet_file(), pandas] {
+                for (at, byte) in &edits {
+                    let i = at.index(b.len());
+                    b[i] = *byte;
+                }
+                let name = if b.starts_with(b"PAR1") { "f.parquet" } else { "f.feather" };
+                let drop = ReadOptions::default().with_missing(gaussmix_io::Missing::Drop).with_keep(["0"]);
+                if let Ok(t) = parse_bytes(&b, name, &drop) {
+                    prop_assert!(t.values().iter().all(|v| v.is_finite()));
+                }
+                let _ = parse_bytes(&b[..cut.index(b.len())], name, &ReadOptions::default());
+            }
+        }
+    }
+}

@@ -280,31 +280,6 @@ mod parquet {
         );
     }
 
-    /// Written by pandas 3.1 / pyarrow 26 (`df.to_feather`, lz4): Arrow IPC.
-    #[test]
-    fn a_feather_file_written_by_pandas() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pandas.feather");
-        let o = opts().with_keep(["id"]).with_missing(Missing::Drop);
-        let t = read_file(path, &o).unwrap();
-        assert_eq!(t.columns(), strings(&["x", "k"]));
-        assert_eq!(
-            (t.values(), t.dropped_rows()),
-            (&[1.5, 1.0, 3.0, 3.0][..], &[1][..])
-        );
-        assert_eq!(t.kept()[0].values, strings(&["a", "b", "c"]));
-        let bytes = std::fs::read(path).unwrap();
-        let e = parse_bytes(&gzip(&bytes), "f.bin", &opts().with_columns(["x"])).unwrap_err();
-        assert_eq!(e.to_string(), "f.bin: row 2, column 2 (x): missing value (null); remove or impute missing values, or pass missing drop to skip incomplete rows");
-        let e = parse_bytes(&bytes, "f.feather", &opts()).unwrap_err();
-        assert_eq!(e.to_string(), "f.feather: column \"id\" has type LargeUtf8, which is not a number type (integers and floats are read); leave it out (exclude it) or convert it");
-        let e = parse_bytes(&bytes[..100], "f.feather", &opts()).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("f.feather: cannot read the Arrow IPC (Feather) data: "),
-            "{e}"
-        );
-    }
-
     /// Written by pandas 3.1 / pyarrow 26 (`df.to_parquet`, snappy): strings as
     /// large_string, a nullable Int64, int32, float32, NaN, and a stored index
     /// (`__index_level_0__`, left out of the default features).
@@ -328,6 +303,24 @@ mod parquet {
         let e = read_file(path, &opts().with_columns(["species"])).unwrap_err();
         assert!(e.to_string().ends_with("column \"species\" has type LargeUtf8, which is not a number type (integers and floats are read); leave it out (exclude it) or convert it"), "{e}");
     }
+}
+
+#[test]
+fn csv_means_comma_unless_no_line_has_one() {
+    let t = read("a;b\n1;2\n", "x.csv", &opts());
+    assert_eq!(
+        (t.columns(), t.values()),
+        (&strings(&["a", "b"])[..], &[1.0, 2.0][..])
+    );
+    // Commas on the lines: a comma it is.
+    let e = fail("a;b,c\n1;2,3\n", "x.csv", &opts());
+    assert_eq!(e, "x.csv: line 2, column 1 (a;b): \"1;2\" is not a number");
+}
+
+#[test]
+fn feather_files_are_refused_with_a_typed_error() {
+    let e = parse_bytes(b"ARROW1\0\0rest", "f.bin", &opts()).unwrap_err();
+    assert_eq!(e.to_string(), "f.bin: Arrow IPC / Feather files are not read; save the data as Parquet (df.to_parquet), CSV or NPY");
 }
 
 #[test]
