@@ -9,7 +9,9 @@ use gaussmix::Data;
 use serde_json::{json, Value};
 
 use crate::error::{CliError, CliResult};
-use crate::input::{features_for, load_model, one_stdin, read_options, read_table, Table};
+use crate::input::{
+    features_for, load_model, one_stdin, read_for_model, read_options, read_warnings, Table,
+};
 use crate::output::{check_figure_path, check_out, emit, write_columns, Column, Format};
 use crate::plot;
 use crate::summary::{feature_labels, report_warnings};
@@ -32,8 +34,8 @@ fn load(a: &ApplyArgs) -> CliResult<Applied> {
         ));
     }
     let model = load_model(&a.model)?;
-    let input = read_table(&a.data, &read_options(&a.data_args, None, &a.keep)?)?;
-    report_warnings(input.warnings(), false)?;
+    let input = read_for_model(&a.data, &read_options(&a.data_args, None, &a.keep)?, &model)?;
+    report_warnings(&read_warnings(&input), false)?;
     let features = features_for(&model, &input, &a.data)?;
     Ok(Applied {
         model,
@@ -87,12 +89,7 @@ impl Applied {
 }
 
 /// Writes kept columns then the result columns.
-fn write_out(
-    a: &ApplyArgs,
-    ap: &Applied,
-    names: Vec<String>,
-    cols: Vec<Column>,
-) -> CliResult<()> {
+fn write_out(a: &ApplyArgs, ap: &Applied, names: Vec<String>, cols: Vec<Column>) -> CliResult<()> {
     let (mut all_names, kept) = ap.kept();
     all_names.extend(names);
     let mut all: Vec<Column> = kept.into_iter().map(Column::Text).collect();
@@ -173,7 +170,12 @@ pub fn score(a: &ApplyArgs, per_sample: bool) -> CliResult<()> {
             let v = json!({ "kept": kept_json(&ap), "log_likelihood": json_rows(&all, 1), "n_dropped": ap.input.dropped_rows().len() });
             return emit(a.output.as_deref(), &format!("{v}\n"));
         }
-        return write_out(a, &ap, vec!["log_likelihood".into()], vec![Column::F64(&all)]);
+        return write_out(
+            a,
+            &ap,
+            vec!["log_likelihood".into()],
+            vec![Column::F64(&all)],
+        );
     }
     if !a.keep.is_empty() {
         return Err(CliError::usage(
@@ -192,13 +194,7 @@ pub fn score(a: &ApplyArgs, per_sample: bool) -> CliResult<()> {
     emit(a.output.as_deref(), &text)
 }
 
-pub fn sample(
-    model: &str,
-    n: usize,
-    seed: u64,
-    labels: bool,
-    out: Option<&Path>,
-) -> CliResult<()> {
+pub fn sample(model: &str, n: usize, seed: u64, labels: bool, out: Option<&Path>) -> CliResult<()> {
     check_out(out)?;
     let m = load_model(model)?;
     let (x, l) = m.sample(n, seed)?;
@@ -233,8 +229,8 @@ pub fn plot(model: &str, data: &str, out: &Path, features: &str, a: &DataArgs) -
     check_figure_path(out, "-o")?;
     one_stdin(model, data)?;
     let m = load_model(model)?;
-    let input = read_table(data, &read_options(a, None, &[])?)?;
-    report_warnings(input.warnings(), false)?;
+    let input = read_for_model(data, &read_options(a, None, &[])?, &m)?;
+    report_warnings(&read_warnings(&input), false)?;
     let table = features_for(&m, &input, data)?;
     let names: Vec<String> = table.columns().to_vec();
     let parts: Vec<&str> = features.split(',').collect();

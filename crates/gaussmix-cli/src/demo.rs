@@ -14,9 +14,9 @@ use gaussmix::{Covariances, Data, GaussianMixture, StartParameters};
 use ndarray::{array, Array1, Array2, Array3};
 
 use crate::error::{CliError, CliResult};
+use crate::input::Table;
 use crate::output::{num, write_atomic};
 use crate::plot;
-use crate::input::Table;
 use gaussmix_io::parse_text;
 
 static DATA_1D: &str = include_str!("../data/notebook_1d.csv");

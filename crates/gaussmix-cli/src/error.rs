@@ -63,8 +63,28 @@ impl From<GmmError> for CliError {
     }
 }
 
-/// A reader's error is bad data (exit code 1) with the reader's message, except that
-/// an f32 overflow names the flag that avoids it.
+/// The reader's option words in a message (`missing drop`, `exclude 0`, `columns:`)
+/// turned into the flags a user of the CLI types.
+pub fn read_words(message: &str) -> String {
+    let mut m = message.to_string();
+    for (lib, flag) in [
+        ("pass missing drop", "pass --missing drop"),
+        ("pass header no", "pass --header no"),
+        ("(exclude ", "(--exclude "),
+        ("(exclude it)", "(--exclude it)"),
+        ("leave it out of columns", "leave it out of --columns"),
+        (": columns: ", ": --columns: "),
+        (": exclude: ", ": --exclude: "),
+        (": keep: ", ": --keep: "),
+        (": weight column: ", ": --weight-column: "),
+    ] {
+        m = m.replace(lib, flag);
+    }
+    m
+}
+
+/// A reader's error is bad data (exit code 1) with the reader's message in the CLI's
+/// words; a cell that is not a number gets the hints that fix the usual causes.
 impl From<ReadError> for CliError {
     fn from(e: ReadError) -> Self {
         match e {
@@ -76,8 +96,45 @@ impl From<ReadError> for CliError {
             } => CliError::data(format!(
                 "{file}: row {row}, column {column} (1-based) is {value} in f32; remove or impute missing and infinite values, or use --dtype f64"
             )),
-            other => CliError::data(other.to_string()),
+            ReadError::NotANumber {
+                ref text,
+                ref column_name,
+                ..
+            } => {
+                let decimal_comma = {
+                    let t = text.trim();
+                    t.contains(',')
+                        && t.replacen(',', ".", 1).parse::<f64>().is_ok()
+                };
+                let hint = if decimal_comma {
+                    "; for decimal commas pass --decimal , (and --delimiter if the fields are not separated by semicolons)".to_string()
+                } else {
+                    format!(
+                        "; if it is not a feature, leave it out with --exclude {} (or choose the features with --columns)",
+                        token(column_name)
+                    )
+                };
+                CliError::data(format!("{e}{hint}"))
+            }
+            // A column flag naming no column: a usage error (exit code 2).
+            e @ (ReadError::NoSuchColumn { .. } | ReadError::ReversedRange { .. }) => {
+                CliError::usage(read_words(&e.to_string()))
+            }
+            other => CliError::data(read_words(&other.to_string())),
         }
+    }
+}
+
+/// A column name as a `--columns`/`--exclude` token (quoted for the shell when needed).
+pub fn token(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        name.to_string()
+    } else {
+        format!("{name:?}")
     }
 }
 

@@ -10,7 +10,7 @@ use crate::input::{load_model, read_options, read_table, Table};
 use crate::output::{check_figure_path, check_out, emit, is_stdout, write_atomic};
 use crate::plot;
 use crate::progress::Bar;
-use crate::summary::{fit_text, flagify, model_json, report_warnings};
+use crate::summary::{fit_text, fit_warning_lines, model_json, report_warnings};
 use crate::{DataArgs, EmArgs, FitArgs, FitFlags};
 
 impl EmArgs {
@@ -150,10 +150,13 @@ pub fn read_fit_data(
         f32_values = t.values().iter().map(|v| *v as f32).collect();
     }
     Ok(FitData {
-        names: t.feature_names().map(<[String]>::to_vec),
+        names: t
+            .feature_names()
+            .map(crate::input::feature_names)
+            .transpose()?,
         columns: t.columns().to_vec(),
         dropped: t.dropped_rows().len(),
-        warnings: t.warnings().to_vec(),
+        warnings: crate::input::read_warnings(&t),
         table: (!f32 || keep_table).then_some(t),
         f32_values,
         weights,
@@ -288,7 +291,7 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
 
     let notes = input_notes(&a.data, &fd);
     let mut warnings = fd.warnings.clone();
-    warnings.extend(rec.warnings.iter().map(|w| flagify(&w.message)));
+    warnings.extend(fit_warning_lines(&rec.warnings, ""));
     if !a.flags.quiet && !a.flags.json {
         for n in &notes {
             eprintln!("note: {n}");

@@ -3,7 +3,7 @@
 use crate::error::CliResult;
 use crate::input::{load_model, name_list, plural};
 use crate::output::emit;
-use crate::summary::{component_table, flagify, model_json, sig};
+use crate::summary::{component_table, fit_warning_lines, flagify, model_json, sig};
 
 pub fn run(model: &str, full: bool, json: bool) -> CliResult<()> {
     let m = load_model(model)?;
@@ -20,7 +20,12 @@ pub fn run(model: &str, full: bool, json: bool) -> CliResult<()> {
         plural(m.n_parameters(), "free parameter", "free parameters")
     );
     match m.feature_names() {
-        Some(n) => s += &format!("features: {}\n", if full { n.join(", ") } else { name_list(n, 20) }),
+        Some(n) => {
+            s += &format!(
+                "features: {}\n",
+                if full { n.join(", ") } else { name_list(n, 20) }
+            )
+        }
         None => s += "features: unnamed (matched by position)\n",
     }
     match m.fit_record() {
@@ -28,7 +33,11 @@ pub fn run(model: &str, full: bool, json: bool) -> CliResult<()> {
             s += &format!(
                 "fit: {}, {} after {} (tol {}, max_iter {}, n_init {}, init {}, seed {})\n",
                 plural(r.n_samples, "row", "rows"),
-                if r.converged { "converged" } else { "not converged" },
+                if r.converged {
+                    "converged"
+                } else {
+                    "not converged"
+                },
                 plural(r.n_iter, "iteration", "iterations"),
                 r.options.tol,
                 r.options.max_iter,
@@ -42,8 +51,13 @@ pub fn run(model: &str, full: bool, json: bool) -> CliResult<()> {
                 sig(r.bic, 6),
                 sig(r.aic, 6)
             );
-            for w in &r.warnings {
-                s += &format!("warning: {}\n", flagify(&w.message));
+            let lines = if full {
+                r.warnings.iter().map(|w| flagify(&w.message)).collect()
+            } else {
+                fit_warning_lines(&r.warnings, "")
+            };
+            for w in lines {
+                s += &format!("warning: {w}\n");
             }
         }
         None => s += "fit: no record (parameters given directly)\n",

@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use gaussmix::GaussianMixture;
-pub use gaussmix_io::{ReadOptions, Table};
+pub use gaussmix_io::{ReadError, ReadOptions, Table};
 
 use crate::error::{CliError, CliResult};
 use crate::DataArgs;
@@ -60,6 +60,14 @@ pub fn read_options(
     Ok(opts)
 }
 
+/// The reader's warnings in the CLI's words.
+pub fn read_warnings(t: &Table) -> Vec<String> {
+    t.warnings()
+        .iter()
+        .map(|w| crate::error::read_words(w))
+        .collect()
+}
+
 /// Reads all of stdin (a data file or a model given as `-`).
 fn read_stdin(what: &str) -> CliResult<Vec<u8>> {
     let mut bytes = Vec::new();
@@ -72,11 +80,39 @@ fn read_stdin(what: &str) -> CliResult<Vec<u8>> {
 /// Reads `path` (`-` for stdin) as CSV/TSV, NPY or Parquet (by extension or first
 /// bytes, compressed or not).
 pub fn read_table(path: &str, opts: &ReadOptions) -> CliResult<Table> {
+    Ok(read_raw(path, opts)??)
+}
+
+/// [`read_table`] with the reader's own error, for callers that explain some of them.
+pub fn read_raw(path: &str, opts: &ReadOptions) -> CliResult<Result<Table, ReadError>> {
     if path == "-" {
         let bytes = read_stdin("data")?;
-        return Ok(gaussmix_io::parse_bytes(&bytes, "<stdin>", opts)?);
+        return Ok(gaussmix_io::parse_bytes(&bytes, "<stdin>", opts));
     }
-    Ok(gaussmix_io::read_file(path, opts)?)
+    Ok(gaussmix_io::read_file(path, opts))
+}
+
+/// Reads data for a model: as [`read_table`], but a text column that is not one of
+/// the model's features is explained as such (it is the usual cause: an id or a label
+/// next to the features).
+pub fn read_for_model(path: &str, opts: &ReadOptions, model: &GaussianMixture) -> CliResult<Table> {
+    match read_raw(path, opts)? {
+        Ok(t) => Ok(t),
+        Err(ReadError::NotANumber { column_name, .. })
+            if opts.columns.is_none()
+                && model
+                    .feature_names()
+                    .is_some_and(|n| !n.contains(&column_name)) =>
+        {
+            let names = model.feature_names().unwrap_or_default();
+            Err(CliError::data(format!(
+                "{path}: column {column_name:?} holds text and is not one of the model's features ({}); leave it out with --exclude {}",
+                name_list(names, 10),
+                crate::error::token(&column_name)
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Reads a model file (`-` for stdin).
@@ -121,12 +157,7 @@ pub fn name_list(names: &[String], max: usize) -> String {
 pub fn features_for(model: &GaussianMixture, table: &Table, data: &str) -> CliResult<Table> {
     let d = model.n_features();
     if let (Some(want), Some(have)) = (model.feature_names(), table.feature_names()) {
-        let mut seen = std::collections::HashSet::new();
-        if let Some(dup) = have.iter().find(|n| !seen.insert(n.as_str())) {
-            return Err(CliError::data(format!(
-                "{data}: column {dup:?} appears twice; the model's features are matched by name, so names must be unique (rename it, or select columns with --columns)"
-            )));
-        }
+        let have = &feature_names(have).map_err(|e| e.context(data))?;
         let missing: Vec<String> = want.iter().filter(|n| !have.contains(n)).cloned().collect();
         let extra: Vec<String> = have.iter().filter(|n| !want.contains(n)).cloned().collect();
         if !missing.is_empty() || !extra.is_empty() {
@@ -171,6 +202,30 @@ pub fn features_for(model: &GaussianMixture, table: &Table, data: &str) -> CliRe
     Ok(table.clone())
 }
 
+/// A header's names as model feature names: an empty name (pandas' and R's index
+/// column) becomes pandas' `Unnamed: J`; a name used twice is refused, since
+/// predictions match columns by name.
+pub fn feature_names(names: &[String]) -> CliResult<Vec<String>> {
+    let names: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(j, n)| {
+            if n.trim().is_empty() {
+                format!("Unnamed: {j}")
+            } else {
+                n.clone()
+            }
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+        return Err(CliError::data(format!(
+            "the header names column {dup:?} twice; the model matches columns by name, so rename one (or pass --header no to use positions)"
+        )));
+    }
+    Ok(names)
+}
+
 /// "1 column", "3 columns".
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
@@ -185,7 +240,12 @@ mod tests {
     use super::*;
 
     fn model(names: Option<&[&str]>) -> GaussianMixture {
-        let x = ndarray::array![[0.0, 1.0, 2.0], [1.0, 2.5, 0.0], [2.0, 0.0, 1.0], [3.0, 1.0, 5.0]];
+        let x = ndarray::array![
+            [0.0, 1.0, 2.0],
+            [1.0, 2.5, 0.0],
+            [2.0, 0.0, 1.0],
+            [3.0, 1.0, 5.0]
+        ];
         let mut o = GaussianMixture::params(1);
         if let Some(n) = names {
             o = o.feature_names(Some(n.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
@@ -217,8 +277,12 @@ mod tests {
         // Positional without names on either side.
         let t = features_for(&m, &table(None), "d.csv").unwrap();
         assert_eq!(t.values(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        let e = features_for(&model(None), &Table::new(vec![1.0; 4], 2, 2, None).unwrap(), "d.csv")
-            .unwrap_err();
+        let e = features_for(
+            &model(None),
+            &Table::new(vec![1.0; 4], 2, 2, None).unwrap(),
+            "d.csv",
+        )
+        .unwrap_err();
         assert_eq!(
             e.message,
             "d.csv has 2 columns but the model has 3 features; choose the model's columns with --columns or --exclude"

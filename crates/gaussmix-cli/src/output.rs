@@ -116,7 +116,12 @@ impl<W: Write> CsvWriter<W> {
 }
 
 /// Writes named columns of `n` rows as CSV (header row first).
-pub fn write_csv(w: impl Write, names: &[String], cols: &[Column], n: usize) -> std::io::Result<()> {
+pub fn write_csv(
+    w: impl Write,
+    names: &[String],
+    cols: &[Column],
+    n: usize,
+) -> std::io::Result<()> {
     let mut c = CsvWriter::new(w);
     for (j, name) in names.iter().enumerate() {
         if j > 0 {

@@ -6,9 +6,11 @@ use serde_json::json;
 
 use crate::error::{CliError, CliResult};
 use crate::fit_cmd::{input_notes, read_fit_data};
-use crate::output::{check_figure_path, check_out, check_output_path, emit, is_stdout, num, write_atomic};
+use crate::output::{
+    check_figure_path, check_out, check_output_path, emit, is_stdout, num, write_atomic,
+};
 use crate::plot;
-use crate::summary::{flagify, report_warnings};
+use crate::summary::{fit_warning_lines, report_warnings};
 use crate::SelectArgs;
 
 /// Parses `1..10` (inclusive), `2,3,5` or `4`.
@@ -177,14 +179,15 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
         }
     }
     let mut warnings = fd.warnings.clone();
-    warnings.extend(sel.warnings.iter().map(|w| flagify(&w.message)));
+    warnings.extend(fit_warning_lines(&sel.warnings, ""));
     if let Some(rec) = sel.best.fit_record() {
-        warnings.extend(
-            rec.warnings
-                .iter()
-                .filter(|w| w.kind != gaussmix::WarningKind::NotConverged)
-                .map(|w| format!("best model: {}", flagify(&w.message))),
-        );
+        let others: Vec<gaussmix::FitWarning> = rec
+            .warnings
+            .iter()
+            .filter(|w| w.kind != gaussmix::WarningKind::NotConverged)
+            .cloned()
+            .collect();
+        warnings.extend(fit_warning_lines(&others, "best model: "));
     }
     report_warnings(&warnings, a.flags.strict)?;
     if let Some(o) = &a.output {

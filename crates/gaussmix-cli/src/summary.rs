@@ -179,7 +179,7 @@ pub fn model_json(model: &GaussianMixture) -> Value {
 
 /// Library words in a message turned into the flags a user of the CLI types.
 pub fn flagify(message: &str) -> String {
-    const WORDS: [(&str, &str); 8] = [
+    const WORDS: [(&str, &str); 9] = [
         ("reg_covar", "--reg-covar"),
         ("max_iter", "--max-iter"),
         ("n_init", "--n-init"),
@@ -188,9 +188,11 @@ pub fn flagify(message: &str) -> String {
         ("covariance_type", "--covariance"),
         ("n_threads", "--threads"),
         ("tol", "--tol"),
+        ("init", "--init"),
     ];
+    let message = message.replace("the recover option", "--recover");
     let mut out = String::with_capacity(message.len() + 8);
-    let mut rest = message;
+    let mut rest = message.as_str();
     'outer: while !rest.is_empty() {
         let before = out.chars().last();
         let word_start = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
@@ -214,6 +216,35 @@ pub fn flagify(message: &str) -> String {
         rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// A fit's warnings as CLI lines (library words turned into flags); a kind that
+/// repeats more than three times (one per component or feature) shows its first two
+/// and a count, the rest being in the model file's `fit.warnings`.
+pub fn fit_warning_lines(warnings: &[gaussmix::FitWarning], prefix: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut kinds: Vec<gaussmix::WarningKind> = Vec::new();
+    for w in warnings {
+        if !kinds.contains(&w.kind) {
+            kinds.push(w.kind);
+        }
+    }
+    for kind in kinds {
+        let of_kind: Vec<&gaussmix::FitWarning> =
+            warnings.iter().filter(|w| w.kind == kind).collect();
+        let show = if of_kind.len() > 3 { 2 } else { of_kind.len() };
+        for w in &of_kind[..show] {
+            lines.push(format!("{prefix}{}", flagify(&w.message)));
+        }
+        if of_kind.len() > show {
+            lines.push(format!(
+                "{prefix}… and {} more {} warnings like these (all are in the model file's fit.warnings, and in --json)",
+                of_kind.len() - show,
+                kind.as_str()
+            ));
+        }
+    }
+    lines
 }
 
 /// Prints warnings on stderr (never silenced by `--quiet`); with `strict`, any
@@ -252,6 +283,9 @@ mod tests {
             "try a larger --reg-covar (now 1e-6); raise --max-iter or --tol"
         );
         // Only whole words.
-        assert_eq!(flagify("tolerance total_tol tol."), "tolerance total_tol --tol.");
+        assert_eq!(
+            flagify("tolerance total_tol tol."),
+            "tolerance total_tol --tol."
+        );
     }
 }

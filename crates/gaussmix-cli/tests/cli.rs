@@ -57,8 +57,10 @@ fn assert_close(what: &str, got: &[f64], want: &[f64], rtol: f64) {
     );
 }
 
+/// The numbers of a CSV output, after its header row.
 fn numbers(text: &str) -> Vec<f64> {
     text.lines()
+        .skip(1)
         .filter(|l| !l.is_empty())
         .flat_map(|l| {
             l.split(',')
@@ -154,11 +156,10 @@ fn predict_proba_and_score_reproduce_every_fixture() {
             .output()
             .unwrap();
         assert!(out.status.success());
-        let labels: Vec<u64> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| l.parse().unwrap())
-            .collect();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("component"), "{name}: header");
+        let labels: Vec<u64> = lines.map(|l| l.parse().unwrap()).collect();
         let want: Vec<u64> = c["predict"]
             .as_array()
             .unwrap()
@@ -199,7 +200,12 @@ fn predict_proba_and_score_reproduce_every_fixture() {
             .arg(&x)
             .output()
             .unwrap();
-        let s = numbers(&String::from_utf8(out.stdout).unwrap());
+        // The mean is one number, no header.
+        let s: Vec<f64> = vec![String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()];
         assert_close(
             &format!("{name} score"),
             &s,
@@ -224,7 +230,7 @@ fn outputs_go_to_files_with_o() {
         .assert()
         .success()
         .stdout("");
-    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 150);
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 151);
     let out = dir.path().join("scores.txt");
     gaussmix()
         .arg("score")
@@ -234,7 +240,7 @@ fn outputs_go_to_files_with_o() {
         .arg(&out)
         .assert()
         .success();
-    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 150);
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 151);
 }
 
 #[test]
@@ -278,13 +284,16 @@ fn fit_prints_summary_and_json() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            "fitted 2 components (full covariance) to 272 rows",
+            "fitted 2 components (full covariance) to 272 rows × 2 features",
         ))
         .stderr(predicate::str::contains("BIC"));
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
     let out = gaussmix()
         .arg("fit")
         .arg(&x)
-        .args(["-k", "2", "--json", "--covariance", "diag"])
+        .args(["-k", "2", "--json", "--covariance", "diag", "-o"])
+        .arg(&model)
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -292,7 +301,9 @@ fn fit_prints_summary_and_json() {
     assert_eq!(v["n_components"], 2);
     assert_eq!(v["covariance_type"], "diag");
     assert!(v["bic"].as_f64().unwrap().is_finite());
-    assert_eq!(v["model"]["covariance_type"], "diag");
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(m["covariance_type"], "diag");
+    assert_eq!(m["means"], v["means"]);
     // Without -o and --json, the model goes to stdout.
     let out = gaussmix()
         .arg("fit")
@@ -404,8 +415,10 @@ fn sample_draws_rows_and_labels() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().next(), Some("x0,x1,component"));
     let rows: Vec<Vec<f64>> = text
         .lines()
+        .skip(1)
         .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
         .collect();
     assert_eq!(rows.len(), 500);
@@ -678,6 +691,8 @@ fn fit_dtype_f32_matches_f64() {
                 "2",
                 "--quiet",
                 "--json",
+                "-o",
+                "/dev/null",
                 "--dtype",
                 dtype,
                 "--covariance",

@@ -161,12 +161,29 @@ fn sample_counts(text: &str, delim: char) -> Vec<usize> {
 }
 
 /// The delimiter of a `.csv` file: a comma, unless commas split none of the first
-/// lines and another delimiter does (a "CSV" with semicolons, as spreadsheets in
-/// many locales save it).
+/// lines, or split them unevenly while another delimiter splits them all into the
+/// same number of fields (a "CSV" with semicolons and decimal commas, as spreadsheets
+/// in many locales save it: `a;b` then `5,1;3,5`).
 pub(crate) fn csv_delimiter(text: &str, decimal: char) -> char {
     let sniffed = sniff_delimiter(text, decimal);
-    if decimal == ',' || sample_counts(text, ',').iter().all(|&k| k <= 1) {
-        sniffed
+    if decimal == ',' {
+        return sniffed;
+    }
+    let commas = sample_counts(text, ',');
+    if commas.iter().all(|&k| k <= 1) {
+        return sniffed;
+    }
+    let even = |counts: &[usize]| {
+        counts
+            .first()
+            .is_some_and(|&k| k > 1 && counts.iter().all(|&m| m == k))
+    };
+    if even(&commas) {
+        return ',';
+    }
+    let other = sniff_delimiter(text, ',');
+    if even(&sample_counts(text, other)) {
+        other
     } else {
         ','
     }

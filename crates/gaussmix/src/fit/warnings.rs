@@ -243,6 +243,8 @@ fn degenerate_warning(
                 Some(j) => feature_label(*j, names),
                 None => "a combination of features".into(),
             };
+            // Rounding can leave the excess a hair below zero (−1e-305): it is zero.
+            let (excess, ratio) = (excess.max(0.0), ratio.max(0.0));
             FitWarning::new(
                 WarningKind::CollapsedVariance,
                 dg.component,
