@@ -116,7 +116,7 @@ fn cases() -> Vec<Case> {
         case("negative sample weight", vec![data(), ("w.txt", b("1\n1\n1\n-1\n1\n1\n"))], "fit @d.csv -k 1 --weights @w.txt -o @out", 1, &["sample weight -1", "row 3"]),
         case("all-zero weights", vec![data(), ("w.txt", b("0\n0\n0\n0\n0\n0\n"))], "fit @d.csv -k 1 --weights @w.txt -o @out", 1, &["all sample weights are zero"]),
         case("init model disagrees with -k", vec![data(), m(good_model())], "fit @d.csv -k 3 --init-model @m.json -o @out", 2, &["-k 3", "2 components"]),
-        case("select: bad k range", vec![data()], "select @d.csv --k 5..2 -o @out", 2, &["--k"]),
+        case("select: bad k range", vec![data()], "select @d.csv --k 5..2 -o @out", 2, &["-k \"5..2\""]),
         case("select: unknown criterion", vec![data()], "select @d.csv --criterion bicc -o @out", 2, &["bicc", "bic, aic or icl"]),
         case("select: every candidate fails", vec![data()], "select @d.csv --k 7..9 -o @out", 1, &["every candidate failed"]),
         case("unknown subcommand", vec![], "frobnicate", 2, &["unrecognized subcommand"]),
