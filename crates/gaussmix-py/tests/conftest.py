@@ -38,16 +38,14 @@ def fixture_cases():
 
 
 def cli_binary():
-    """The gaussmix CLI for interop tests: $GAUSSMIX_BIN, else target/{release,debug}."""
+    """The gaussmix CLI for interop tests: $GAUSSMIX_BIN, else the newer of
+    target/{release,debug} (a stale release binary must not test an old format)."""
     env = os.environ.get("GAUSSMIX_BIN")
     if env:
         return Path(env)
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    for profile in ("release", "debug"):
-        p = target / profile / "gaussmix"
-        if p.exists():
-            return p
-    return None
+    built = [p for p in (target / "release" / "gaussmix", target / "debug" / "gaussmix") if p.exists()]
+    return max(built, key=lambda p: p.stat().st_mtime) if built else None
 
 
 def blobs(n=600, d=2, k=3, seed=0, spread=8.0, sizes=None):
