@@ -3,6 +3,7 @@
 //! names; outputs have a header row and one row per input row (rows dropped for
 //! missing cells are empty), in CSV, `.npy` or `.parquet`.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use gaussmix::Data;
@@ -12,10 +13,22 @@ use crate::error::{CliError, CliResult};
 use crate::input::{
     features_for, load_model, one_stdin, read_for_model, read_options, read_warnings, Table,
 };
-use crate::output::{check_figure_path, check_out, emit, write_columns, Column, Format};
+use crate::output::{check_figure_path, check_out, emit, write_columns, Column};
 use crate::plot;
 use crate::summary::{feature_labels, report_warnings};
 use crate::{ApplyArgs, DataArgs};
+
+/// A model without feature names applied to a file with a header is matched by
+/// position: said, since a reordered file would then give other answers.
+fn match_warning(model: &gaussmix::GaussianMixture, input: &Table, data: &str) -> Option<String> {
+    match (model.feature_names(), input.feature_names()) {
+        (None, Some(have)) => Some(format!(
+            "{data}: the model has no feature names (it was fitted on data without a header), so the columns {} are matched to its features by position; check their order",
+            crate::input::name_list(have, 8)
+        )),
+        _ => None,
+    }
+}
 
 /// The model, the data as read (kept columns, dropped rows) and its features in the
 /// model's order.
@@ -28,14 +41,30 @@ struct Applied {
 fn load(a: &ApplyArgs) -> CliResult<Applied> {
     check_out(a.output.as_deref())?;
     one_stdin(&a.model, &a.data)?;
-    if a.json && a.output.is_some() && Format::of(a.output.as_deref()) != Format::Csv {
+    let asks_for = |ext: &[&str]| {
+        a.output
+            .as_deref()
+            .and_then(|p| p.extension())
+            .is_some_and(|e| ext.contains(&e.to_string_lossy().to_ascii_lowercase().as_str()))
+    };
+    if a.json && asks_for(&["csv", "tsv", "npy", "parquet", "pq"]) {
         return Err(CliError::usage(
-            "--json prints JSON; -o with .npy or .parquet asks for a binary file: choose one",
+            "--json writes JSON, but the -o file's extension asks for another format: drop --json or name the file .json",
         ));
     }
     let model = load_model(&a.model)?;
-    let input = read_for_model(&a.data, &read_options(&a.data_args, None, &a.keep)?, &model)?;
-    report_warnings(&read_warnings(&input), false)?;
+    let mut opts = read_options(&a.data_args, None, &a.keep)?;
+    // A kept column that is one of the model's features stays a feature: read exactly
+    // the model's columns (matching is by name, so nothing else can be used).
+    if let Some(names) = model.feature_names() {
+        if opts.columns.is_none() && opts.keep.iter().any(|k| names.contains(k)) {
+            opts.columns = Some(names.to_vec());
+        }
+    }
+    let input = read_for_model(&a.data, &opts, &model)?;
+    let mut warnings = read_warnings(&input, &a.data_args, &a.data);
+    warnings.extend(match_warning(&model, &input, &a.data));
+    report_warnings(&warnings, a.strict)?;
     let features = features_for(&model, &input, &a.data)?;
     Ok(Applied {
         model,
@@ -59,10 +88,10 @@ impl Applied {
     }
 
     /// Spreads per-kept-row values over all input rows, `fill` where a row was dropped.
-    fn spread<T: Copy>(&self, values: &[T], width: usize, fill: T) -> Vec<T> {
+    fn spread<'v, T: Copy>(&self, values: &'v [T], width: usize, fill: T) -> Cow<'v, [T]> {
         let dropped = self.input.dropped_rows();
         if dropped.is_empty() {
-            return values.to_vec();
+            return Cow::Borrowed(values);
         }
         let mut out = Vec::with_capacity(self.n_out() * width);
         let mut next = dropped.iter().peekable();
@@ -75,7 +104,7 @@ impl Applied {
                 out.extend_from_slice(row);
             }
         }
-        out
+        Cow::Owned(out)
     }
 
     /// The `--keep` columns: names and text per output row.
@@ -123,22 +152,25 @@ fn kept_json(ap: &Applied) -> Value {
 pub fn predict(a: &ApplyArgs, proba: bool) -> CliResult<()> {
     let ap = load(a)?;
     let data = ap.data()?;
-    let n_out = ap.n_out();
     if proba {
         let p = ap.model.predict_proba(&data)?;
         let k = ap.model.n_components();
-        let flat: Vec<f64> = p.iter().copied().collect();
+        let flat: Cow<[f64]> = match p.as_slice() {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(p.iter().copied().collect()),
+        };
         let all = ap.spread(&flat, k, f64::NAN);
         if a.json {
             let v = json!({ "kept": kept_json(&ap), "proba": json_rows(&all, k), "n_dropped": ap.input.dropped_rows().len() });
             return emit(a.output.as_deref(), &format!("{v}\n"));
         }
-        // Column-wise for the writers.
-        let cols: Vec<Vec<f64>> = (0..k)
-            .map(|c| (0..n_out).map(|i| all[i * k + c]).collect())
-            .collect();
         let names = (0..k).map(|c| format!("proba_{c}")).collect();
-        write_out(a, &ap, names, cols.iter().map(|c| Column::F64(c)).collect())
+        write_out(
+            a,
+            &ap,
+            names,
+            (0..k).map(|c| Column::Matrix(&all, k, c)).collect(),
+        )
     } else {
         let labels: Vec<i64> = ap
             .model
@@ -230,7 +262,9 @@ pub fn plot(model: &str, data: &str, out: &Path, features: &str, a: &DataArgs) -
     one_stdin(model, data)?;
     let m = load_model(model)?;
     let input = read_for_model(data, &read_options(a, None, &[])?, &m)?;
-    report_warnings(&read_warnings(&input), false)?;
+    let mut warnings = read_warnings(&input, a, data);
+    warnings.extend(match_warning(&m, &input, data));
+    report_warnings(&warnings, false)?;
     let table = features_for(&m, &input, data)?;
     let names: Vec<String> = table.columns().to_vec();
     let parts: Vec<&str> = features.split(',').collect();

@@ -204,6 +204,10 @@ pub struct ApplyArgs {
     /// Print JSON on stdout instead of CSV.
     #[arg(long)]
     pub json: bool,
+    /// Treat warnings (columns matched by position, an index-like column …) as
+    /// errors: exit 1 and write nothing.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub data_args: DataArgs,
 }

@@ -58,7 +58,7 @@ impl From<GmmError> for CliError {
                 };
                 CliError::usage(format!("invalid value for {flag}: {message}"))
             }
-            other => CliError::data(other.to_string()),
+            other => CliError::data(crate::summary::flagify(&other.to_string())),
         }
     }
 }
@@ -77,6 +77,11 @@ pub fn read_words(message: &str) -> String {
         (": exclude: ", ": --exclude: "),
         (": keep: ", ": --keep: "),
         (": weight column: ", ": --weight-column: "),
+        (
+            "check columns, exclude, keep and the weight column",
+            "check --columns, --exclude, --keep and --weight-column",
+        ),
+        ("leave it out (exclude it)", "leave it out (--exclude it)"),
     ] {
         m = m.replace(lib, flag);
     }
@@ -106,7 +111,26 @@ impl From<ReadError> for CliError {
                     t.contains(',')
                         && t.replacen(',', ".", 1).parse::<f64>().is_ok()
                 };
-                let hint = if decimal_comma {
+                // "5,1" is a decimal comma; "5.1,3.5" or "5,1,2" are fields.
+                let split_by = [',', ';', '\t', '|'].into_iter().find(|&c| {
+                    let parts: Vec<&str> = text.split(c).collect();
+                    (parts.len() > 2 || (parts.len() == 2 && (c != ',' || text.contains('.'))))
+                        && parts
+                            .iter()
+                            .all(|p| p.trim().is_empty() || p.trim().replace(',', ".").parse::<f64>().is_ok())
+                });
+                let hint = if split_by == Some(',') {
+                    "; the fields look separated by commas: a comma cannot be both the delimiter and the decimal separator, so drop --decimal , (or give another --delimiter)".to_string()
+                } else if let Some(c) = split_by {
+                    let name = match c {
+                        '\t' => "tab".to_string(),
+                        c => c.to_string(),
+                    };
+                    format!(
+                        "; the fields look separated by {name:?}: pass --delimiter {} (a comma cannot be both the delimiter and --decimal)",
+                        if c == '\t' { "tab".to_string() } else { format!("'{c}'") }
+                    )
+                } else if decimal_comma {
                     "; for decimal commas pass --decimal , (and --delimiter if the fields are not separated by semicolons)".to_string()
                 } else {
                     format!(

@@ -152,11 +152,12 @@ pub fn read_fit_data(
     Ok(FitData {
         names: t
             .feature_names()
-            .map(crate::input::feature_names)
-            .transpose()?,
+            .map(|n| crate::input::feature_names(n, t.source_columns()))
+            .transpose()
+            .map_err(|e| e.context(path))?,
         columns: t.columns().to_vec(),
         dropped: t.dropped_rows().len(),
-        warnings: crate::input::read_warnings(&t),
+        warnings: crate::input::read_warnings(&t, data_args, path),
         table: (!f32 || keep_table).then_some(t),
         f32_values,
         weights,

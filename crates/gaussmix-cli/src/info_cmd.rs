@@ -31,7 +31,7 @@ pub fn run(model: &str, full: bool, json: bool) -> CliResult<()> {
     match m.fit_record() {
         Some(r) => {
             s += &format!(
-                "fit: {}, {} after {} (tol {}, max_iter {}, n_init {}, init {}, seed {})\n",
+                "fit: {}, {} after {} (--tol {}, --max-iter {}, --n-init {}, --init {}, --seed {})\n",
                 plural(r.n_samples, "row", "rows"),
                 if r.converged {
                     "converged"

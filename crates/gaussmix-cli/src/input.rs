@@ -47,25 +47,60 @@ pub fn read_options(
     opts.header = a
         .header
         .parse()
-        .map_err(|e| CliError::usage(format!("--header {:?}: {e}", a.header)))?;
+        .map_err(|e| CliError::usage(format!("--{e}")))?;
     opts.missing = a
         .missing
         .parse()
-        .map_err(|e| CliError::usage(format!("--missing {:?}: {e}", a.missing)))?;
+        .map_err(|e| CliError::usage(format!("--{e}")))?;
     opts.decimal = decimal;
-    opts.columns = a.columns.clone();
-    opts.exclude = a.exclude.clone();
+    // pandas' name for an unnamed column J, which the CLI also uses, means column J.
+    let token = |t: &String| match t.strip_prefix("Unnamed: ") {
+        Some(j) if j.parse::<usize>().is_ok() => j.to_string(),
+        _ => t.clone(),
+    };
+    opts.columns = a.columns.as_ref().map(|c| c.iter().map(token).collect());
+    opts.exclude = a.exclude.iter().map(token).collect();
     opts.weight_column = weight_column.map(str::to_string);
-    opts.keep = keep.to_vec();
+    opts.keep = keep.iter().map(token).collect();
     Ok(opts)
 }
 
 /// The reader's warnings in the CLI's words.
-pub fn read_warnings(t: &Table) -> Vec<String> {
-    t.warnings()
+pub fn read_warnings(t: &Table, a: &DataArgs, path: &str) -> Vec<String> {
+    let mut w: Vec<String> = t
+        .warnings()
         .iter()
         .map(|w| crate::error::read_words(w))
-        .collect()
+        .collect();
+    if a.header == "auto" {
+        w.extend(numeric_first_row(t, path));
+    }
+    w
+}
+
+/// A first row of distinct whole numbers (pandas' names for a subset of columns, such
+/// as `1,2,3`) above rows with decimals was probably a header: read as data, it would
+/// be a wrong row, so it is said.
+fn numeric_first_row(t: &Table, path: &str) -> Option<String> {
+    if t.feature_names().is_some() || t.n_cols() < 2 || t.n_rows() < 2 {
+        return None;
+    }
+    let first = t.row(0)?;
+    let whole = |v: f64| v.fract() == 0.0 && (0.0..100_000.0).contains(&v);
+    let mut seen = std::collections::HashSet::new();
+    if !first.iter().all(|&v| whole(v) && seen.insert(v as i64)) {
+        return None;
+    }
+    let later_decimals = (1..t.n_rows().min(100))
+        .filter_map(|i| t.row(i))
+        .any(|r| r.iter().any(|v| v.fract() != 0.0));
+    later_decimals.then(|| {
+        let names: Vec<String> = first.iter().map(|v| format!("{v}")).collect();
+        format!(
+            "{path}: the first row ({}) looks like column names (distinct whole numbers above rows with decimals, as pandas writes a subset of unnamed columns) but was read as data; pass --header yes if it is a header",
+            names.join(",")
+        )
+    })
 }
 
 /// Reads all of stdin (a data file or a model given as `-`).
@@ -157,7 +192,7 @@ pub fn name_list(names: &[String], max: usize) -> String {
 pub fn features_for(model: &GaussianMixture, table: &Table, data: &str) -> CliResult<Table> {
     let d = model.n_features();
     if let (Some(want), Some(have)) = (model.feature_names(), table.feature_names()) {
-        let have = &feature_names(have).map_err(|e| e.context(data))?;
+        let have = &feature_names(have, table.source_columns()).map_err(|e| e.context(data))?;
         let missing: Vec<String> = want.iter().filter(|n| !have.contains(n)).cloned().collect();
         let extra: Vec<String> = have.iter().filter(|n| !want.contains(n)).cloned().collect();
         if !missing.is_empty() || !extra.is_empty() {
@@ -205,22 +240,30 @@ pub fn features_for(model: &GaussianMixture, table: &Table, data: &str) -> CliRe
 /// A header's names as model feature names: an empty name (pandas' and R's index
 /// column) becomes pandas' `Unnamed: J`; a name used twice is refused, since
 /// predictions match columns by name.
-pub fn feature_names(names: &[String]) -> CliResult<Vec<String>> {
+///
+/// `J` is the column's place in the file (`source`, all its columns), so the name does
+/// not depend on which columns were chosen or in what order.
+pub fn feature_names(names: &[String], source: &[String]) -> CliResult<Vec<String>> {
+    let empty_in_source: Vec<usize> = (0..source.len())
+        .filter(|&j| source[j].trim().is_empty())
+        .collect();
     let names: Vec<String> = names
         .iter()
         .enumerate()
         .map(|(j, n)| {
-            if n.trim().is_empty() {
-                format!("Unnamed: {j}")
-            } else {
+            if !n.trim().is_empty() {
                 n.clone()
+            } else if let [only] = empty_in_source[..] {
+                format!("Unnamed: {only}")
+            } else {
+                format!("Unnamed: {j}")
             }
         })
         .collect();
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
         return Err(CliError::data(format!(
-            "the header names column {dup:?} twice; the model matches columns by name, so rename one (or pass --header no to use positions)"
+            "column {dup:?} is used twice (named twice in the header, or chosen twice with --columns); the model matches columns by name, so rename one or choose it once (or pass --header no to use positions)"
         )));
     }
     Ok(names)

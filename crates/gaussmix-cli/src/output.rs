@@ -49,10 +49,22 @@ impl Format {
 pub enum Column<'a> {
     /// Floating-point values.
     F64(&'a [f64]),
+    /// Column `col` of a row-major matrix `width` wide (probabilities: no copy).
+    Matrix(&'a [f64], usize, usize),
     /// Integer labels.
     I64(&'a [i64]),
     /// Text copied from the input.
     Text(&'a [String]),
+}
+
+/// Row `i` of a float column.
+fn value(c: &Column, i: usize) -> f64 {
+    match c {
+        Column::F64(v) => v[i],
+        Column::Matrix(v, width, col) => v[i * width + col],
+        Column::I64(v) => v[i] as f64,
+        Column::Text(_) => f64::NAN,
+    }
 }
 
 /// Buffered CSV writing with shortest round-trip numbers, no allocation per value.
@@ -137,6 +149,7 @@ pub fn write_csv(
             }
             match col {
                 Column::F64(v) => c.f64(v[i])?,
+                Column::Matrix(v, width, col) => c.f64(v[i * width + col])?,
                 Column::I64(v) => c.label(v[i])?,
                 Column::Text(v) => c.text(&v[i])?,
             }
@@ -159,21 +172,30 @@ pub fn write_columns(
         Format::Csv => write_stream(out, |w| write_csv(w, names, cols, n)),
         Format::Npy => {
             let path = out.unwrap_or(Path::new("-"));
-            let mut bytes = Vec::new();
-            match cols {
-                [Column::I64(v)] => gaussmix_io::write_npy_i64(&mut bytes, v, &[n]),
-                [Column::F64(v)] => gaussmix_io::write_npy_f64(&mut bytes, v, &[n]),
-                _ if cols.iter().all(|c| matches!(c, Column::F64(_))) => {
-                    let m = cols.len();
-                    let mut flat = Vec::with_capacity(n * m);
-                    for i in 0..n {
-                        for c in cols {
-                            if let Column::F64(v) = c {
-                                flat.push(v[i]);
-                            }
-                        }
-                    }
-                    gaussmix_io::write_npy_f64(&mut bytes, &flat, &[n, m])
+            let m = cols.len();
+            // A whole row-major matrix is written as it is, without a copy.
+            let whole = match cols.first() {
+                Some(Column::Matrix(v, width, _)) if *width == m => cols
+                    .iter()
+                    .enumerate()
+                    .all(|(j, c)| matches!(c, Column::Matrix(u, w, col) if u.as_ptr() == v.as_ptr() && *w == m && *col == j))
+                    .then_some(*v),
+                _ => None,
+            };
+            let flat: Vec<f64>;
+            let write: Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<()>> = match cols {
+                [Column::I64(v)] => Box::new(move |w| gaussmix_io::write_npy_i64(&mut std::io::BufWriter::new(w), v, &[n])),
+                [Column::F64(v)] => Box::new(move |w| gaussmix_io::write_npy_f64(&mut std::io::BufWriter::new(w), v, &[n])),
+                _ if whole.is_some() => {
+                    let v = whole.unwrap_or_default();
+                    Box::new(move |w| gaussmix_io::write_npy_f64(&mut std::io::BufWriter::new(w), v, &[n, m]))
+                }
+                _ if cols.iter().all(|c| matches!(c, Column::F64(_) | Column::Matrix(..))) => {
+                    flat = (0..n)
+                        .flat_map(|i| cols.iter().map(move |c| value(c, i)))
+                        .collect();
+                    let flat = &flat;
+                    Box::new(move |w| gaussmix_io::write_npy_f64(&mut std::io::BufWriter::new(w), flat, &[n, m]))
                 }
                 _ => {
                     return Err(CliError::usage(format!(
@@ -181,12 +203,30 @@ pub fn write_columns(
                         path.display()
                     )))
                 }
-            }
-            .map_err(|e| CliError::data(format!("cannot write {}: {e}", path.display())))?;
-            write_atomic(path, &bytes)
+            };
+            write_stream(Some(path), write)
         }
         Format::Parquet => {
             let path = out.unwrap_or(Path::new("-"));
+            // Parquet takes whole columns: matrix columns are copied out.
+            let owned: Vec<Vec<f64>> = cols
+                .iter()
+                .map(|c| match c {
+                    Column::Matrix(..) => (0..n).map(|i| value(c, i)).collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let cols: Vec<Column> = cols
+                .iter()
+                .zip(&owned)
+                .map(|(c, o)| match c {
+                    Column::Matrix(..) => Column::F64(o),
+                    Column::F64(v) => Column::F64(v),
+                    Column::I64(v) => Column::I64(v),
+                    Column::Text(v) => Column::Text(v),
+                })
+                .collect();
+            let cols = &cols[..];
             // Parquet has nulls: a dropped row (NaN, label −1) is a null there.
             let opt_f: Vec<Option<Vec<Option<f64>>>> = cols
                 .iter()
@@ -214,7 +254,9 @@ pub fn write_columns(
                     let pc = match (c, &opt_f[j], &opt_i[j]) {
                         (_, Some(v), _) => gaussmix_io::ParquetColumn::OptF64(v),
                         (_, _, Some(v)) => gaussmix_io::ParquetColumn::OptI64(v),
-                        (Column::F64(v), _, _) => gaussmix_io::ParquetColumn::F64(v),
+                        (Column::F64(v) | Column::Matrix(v, ..), _, _) => {
+                            gaussmix_io::ParquetColumn::F64(v)
+                        }
                         (Column::I64(v), _, _) => gaussmix_io::ParquetColumn::I64(v),
                         (Column::Text(v), _, _) => gaussmix_io::ParquetColumn::Str(v),
                     };

@@ -147,8 +147,14 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
     let types = parse_types(&a.covariance)?;
     let criterion: Criterion = a.criterion.parse()?;
     check_out(a.output.as_deref())?;
-    if let Some(t) = &a.table {
+    let table_to_stdout = a.table.as_deref().is_some_and(|t| is_stdout(Some(t)));
+    if let Some(t) = a.table.as_deref().filter(|_| !table_to_stdout) {
         check_output_path(t)?;
+    }
+    if table_to_stdout && a.flags.json {
+        return Err(CliError::usage(
+            "--table - and --json both print on stdout; write the table to a file",
+        ));
     }
     if let Some(p) = &a.plot {
         check_figure_path(p, "--plot")?;
@@ -192,6 +198,10 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
     report_warnings(&warnings, a.flags.strict)?;
     if let Some(o) = &a.output {
         write_atomic(o, sel.best.to_json().as_bytes())?;
+    }
+    if table_to_stdout {
+        // The CSV table takes stdout's place of the text table.
+        return emit(None, &table_csv(&sel));
     }
     if let Some(t) = &a.table {
         write_atomic(t, table_csv(&sel).as_bytes())?;

@@ -27,6 +27,23 @@ pub fn sig(x: f64, digits: usize) -> String {
     }
 }
 
+/// A mean with as many decimals as its standard deviation's second significant digit
+/// needs (so that components 1e6 from the origin but 3 apart do not print alike, and
+/// small-scale data never prints as 0.0000), and the deviation to 3 digits.
+pub fn mean_sd(mean: f64, sd: f64) -> String {
+    let m = if sd > 0.0 && sd.is_finite() && mean.is_finite() && mean.abs() < 1e15 {
+        let decimals = (1 - sd.log10().floor() as i64).max(0) as usize;
+        if decimals <= 12 {
+            format!("{mean:.decimals$}")
+        } else {
+            sig(mean, 4)
+        }
+    } else {
+        sig(mean, 4)
+    };
+    format!("{m} ± {}", sig(sd, 3))
+}
+
 /// The model's feature names, or `x0 …` when it has none.
 pub fn feature_labels(model: &GaussianMixture) -> Vec<String> {
     match model.feature_names() {
@@ -76,11 +93,7 @@ pub fn component_table(model: &GaussianMixture, full: bool) -> String {
         s += &format!("{short:<label_w$}");
         for (c, cov) in covs.iter().enumerate().take(show_k) {
             let sd = cov[[j, j]].max(0.0).sqrt();
-            s += &cell(format!(
-                "{} ± {}",
-                sig(model.means()[[c, j]], 4),
-                sig(sd, 3)
-            ));
+            s += &cell(mean_sd(model.means()[[c, j]], sd));
         }
         s += "\n";
     }
@@ -119,11 +132,11 @@ pub fn fit_text(
         plural(rec.n_iter, "iteration", "iterations"),
     );
     if named {
-        s += &format!("columns: {}\n", name_list(columns, 20));
+        s += &format!("columns: {}\n", name_list(columns, 8));
     } else {
         s += &format!(
             "columns: {} (0-based; no header, so the model matches columns by position)\n",
-            name_list(columns, 20)
+            name_list(columns, 8)
         );
     }
     s += &format!(
@@ -265,6 +278,15 @@ pub fn report_warnings(warnings: &[String], strict: bool) -> CliResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn means_show_the_digits_their_spread_needs() {
+        assert_eq!(mean_sd(1000004.312, 0.822), "1000004.31 ± 0.822");
+        assert_eq!(mean_sd(1000001.512, 0.172), "1000001.51 ± 0.172");
+        assert_eq!(mean_sd(5.914, 0.525), "5.91 ± 0.525");
+        assert_eq!(mean_sd(5.914e-5, 5.25e-6), "0.0000591 ± 5.25e-6");
+        assert_eq!(mean_sd(8.9e-308, 0.001), "0.0000 ± 0.00100");
+    }
 
     #[test]
     fn significant_digits() {

@@ -721,3 +721,162 @@ fn select_takes_the_fit_flags() {
         "{err}"
     );
 }
+
+/// Cases an independent review found (each was a silent or misleading answer).
+#[test]
+fn review_regressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let iris = data("iris.csv");
+    let m = reference_model(d);
+    // A model without names applied to a file with a header: matched by position, said.
+    let nohead = d.join("nohead.csv");
+    let text = std::fs::read_to_string(&iris).unwrap();
+    std::fs::write(&nohead, text.split_once('\n').unwrap().1).unwrap();
+    let nh = d.join("nh.json");
+    let (code, _, err) = run(
+        &[
+            "fit",
+            p(&nohead),
+            "-k",
+            "3",
+            "--seed",
+            "0",
+            "--quiet",
+            "-o",
+            p(&nh),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let reordered = data("iris_reordered.csv");
+    let (code, _, err) = run(
+        &["predict", p(&nh), p(&reordered), "--exclude", "species"],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        local(&err),
+        "warning: iris_reordered.csv: the model has no feature names (it was fitted on data without a header), so the columns petal_width, sepal_length, petal_length, sepal_width are matched to its features by position; check their order\n"
+    );
+    let (code, out, _) = run(
+        &[
+            "predict",
+            p(&nh),
+            p(&reordered),
+            "--exclude",
+            "species",
+            "--strict",
+        ],
+        None,
+    );
+    assert_eq!((code, out.as_str()), (1, ""));
+    // pandas' names for a subset of unnamed columns: a warning, not a silent data row.
+    let subset = d.join("subset.csv");
+    let body: String = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap().1.to_string() + "\n")
+        .collect();
+    std::fs::write(&subset, format!("1,2,3\n{body}")).unwrap();
+    let (code, _, err) = run(
+        &[
+            "fit",
+            p(&subset),
+            "-k",
+            "2",
+            "--quiet",
+            "-o",
+            p(&d.join("s.json")),
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("the first row (1,2,3) looks like column names"),
+        "{err}"
+    );
+    // --keep of a model feature copies it and keeps it a feature.
+    let (_, want, _) = run(&["predict", p(&m), p(&iris)], None);
+    let (code, out, err) = run(
+        &["predict", p(&m), p(&iris), "--keep", "sepal_length"],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("sepal_length,component"));
+    let labels: Vec<&str> = lines.map(|l| l.split_once(',').unwrap().1).collect();
+    assert_eq!(labels, want.lines().skip(1).collect::<Vec<_>>());
+    // `--table -` is stdout; --json into a .csv is refused.
+    let (code, out, _) = run(
+        &[
+            "select",
+            p(&iris),
+            "-k",
+            "1..2",
+            "--covariance",
+            "diag",
+            "--table",
+            "-",
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("rank,k,covariance_type,"), "{out}");
+    assert!(!std::path::Path::new("-").exists());
+    let (code, _, err) = run(
+        &[
+            "predict",
+            p(&m),
+            p(&iris),
+            "--json",
+            "-o",
+            p(&d.join("x.csv")),
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    // --decimal , on a comma-separated file says why.
+    let (code, _, err) = run(&["fit", p(&iris), "-k", "2", "--decimal", ","], None);
+    assert_eq!(code, 1);
+    assert!(err.ends_with("a comma cannot be both the delimiter and the decimal separator, so drop --decimal , (or give another --delimiter)\n"), "{err}");
+    // The name of an empty header does not depend on the order of --columns.
+    let u = d.join("u.json");
+    let pandas = data("iris_pandas_index.csv");
+    let (code, _, err) = run(
+        &[
+            "fit",
+            p(&pandas),
+            "-k",
+            "2",
+            "--columns",
+            "sepal_length,0",
+            "--quiet",
+            "-o",
+            p(&u),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&u).unwrap()).unwrap();
+    assert_eq!(
+        v["feature_names"],
+        serde_json::json!(["sepal_length", "Unnamed: 0"])
+    );
+    let (a, out_a, _) = run(
+        &["predict", p(&u), p(&pandas), "--columns", "0,sepal_length"],
+        None,
+    );
+    let (b, out_b, _) = run(
+        &[
+            "predict",
+            p(&u),
+            p(&pandas),
+            "--columns",
+            "sepal_length,Unnamed: 0",
+        ],
+        None,
+    );
+    assert_eq!((a, b), (0, 0));
+    assert_eq!(out_a, out_b);
+}

@@ -171,8 +171,10 @@ pub(crate) fn fit_warnings(w: &WarningInput) -> Vec<FitWarning> {
             None,
             None,
             format!(
-                "the model has {} free parameters but the data has only {} rows: it can fit the rows themselves rather than their distribution; use fewer n_components, a simpler covariance_type (diag or spherical), or more data",
-                w.n_parameters, w.n_rows
+                "the model has {} free parameters but the data has only {} {}: it can fit the rows themselves rather than their distribution; use fewer n_components, a simpler covariance_type (diag or spherical), or more data",
+                w.n_parameters,
+                w.n_rows,
+                if w.n_rows == 1 { "row" } else { "rows" }
             ),
         ));
     }
