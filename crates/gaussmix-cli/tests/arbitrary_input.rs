@@ -138,7 +138,11 @@ fn check_fit_outcome(
         (Expected::TooFewRows, Err(GmmError::InvalidData(msg))) => {
             prop_assert_eq!(
                 msg,
-                format!("{n} samples (with positive weight) are fewer than n_components = {k}; use at most {n} components or more data")
+                if n == 1 {
+                    format!("1 sample (with positive weight) is fewer than n_components = {k}; use at most 1 component or more data")
+                } else {
+                    format!("{n} samples (with positive weight) are fewer than n_components = {k}; use at most {n} components or more data")
+                }
             );
         }
         (Expected::Overflow { column }, Err(GmmError::InvalidData(msg))) => {

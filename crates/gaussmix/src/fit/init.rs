@@ -146,7 +146,10 @@ fn estimate_start(
     let eff = data.n_effective_rows();
     if eff < k {
         return Err(GmmError::InvalidData(format!(
-            "{eff} samples (with positive weight) are fewer than n_components = {k}; use at most {eff} components or more data"
+            "{eff} {} (with positive weight) {} fewer than n_components = {k}; use at most {eff} {} or more data",
+            if eff == 1 { "sample" } else { "samples" },
+            if eff == 1 { "is" } else { "are" },
+            if eff == 1 { "component" } else { "components" }
         )));
     }
     let centers: Option<Vec<f64>> = match (&opts.start.means, opts.init) {
