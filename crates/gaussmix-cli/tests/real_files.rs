@@ -338,6 +338,20 @@ fn npy_i64(bytes: &[u8]) -> Vec<i64> {
         .collect()
 }
 
+/// The lines of a CSV output with the given data rows (0-based, after the header) empty.
+fn blank_rows<'a>(text: &'a str, rows: &[usize]) -> Vec<&'a str> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i > 0 && rows.contains(&(i - 1)) {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn dropped_rows_keep_outputs_aligned() {
     let dir = tempfile::tempdir().unwrap();
@@ -359,17 +373,7 @@ fn dropped_rows_keep_outputs_aligned() {
     let (code, got, err) = run(&["predict", p(&m), p(&missing), "--missing", "drop"], None);
     assert_eq!(code, 0, "{err}");
     let dropped = [3, 10, 20];
-    let want: Vec<&str> = all
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            if i > 0 && dropped.contains(&(i - 1)) {
-                ""
-            } else {
-                l
-            }
-        })
-        .collect();
+    let want = blank_rows(&all, &dropped);
     assert_eq!(got.lines().collect::<Vec<_>>(), want);
     let (_, got, _) = run(
         &[
@@ -382,17 +386,7 @@ fn dropped_rows_keep_outputs_aligned() {
         ],
         None,
     );
-    let want: Vec<&str> = all_scores
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            if i > 0 && dropped.contains(&(i - 1)) {
-                ""
-            } else {
-                l
-            }
-        })
-        .collect();
+    let want = blank_rows(&all_scores, &dropped);
     assert_eq!(got.lines().collect::<Vec<_>>(), want);
     // Binary: NaN for dropped scores, −1 for dropped labels.
     let npy = dir.path().join("labels.npy");
