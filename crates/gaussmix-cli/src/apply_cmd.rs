@@ -214,6 +214,11 @@ pub fn score(a: &ApplyArgs, per_sample: bool) -> CliResult<()> {
             "--keep copies input columns next to per-row results: add --per-sample",
         ));
     }
+    if crate::output::Format::of(a.output.as_deref()) != crate::output::Format::Csv {
+        return Err(CliError::usage(
+            "the mean score is one number, written as text: -o .npy/.parquet needs --per-sample (or name the file .txt)",
+        ));
+    }
     let mean = ap.model.score(&data)?;
     let text = if a.json {
         format!(

@@ -57,9 +57,18 @@ fn resolve(file: &str, option: &str, token: &str, names: &[String]) -> Result<Ve
         return Ok(vec![j]);
     }
     if let Some((a, b)) = t.split_once("..") {
+        // An open end is the first or the last column (`2..`, `..petal_width`); a bad
+        // end is named by itself, so `1..9` on 6 columns says there is no column 9.
         let (a, b) = (a.trim(), b.trim());
-        let ja = one(a, names).ok_or_else(|| no_such(file, option, t, names))?;
-        let jb = one(b, names).ok_or_else(|| no_such(file, option, t, names))?;
+        let end = |e: &str, open: usize| {
+            if e.is_empty() {
+                Ok(open)
+            } else {
+                one(e, names).ok_or_else(|| no_such(file, option, e, names))
+            }
+        };
+        let ja = end(a, 0)?;
+        let jb = end(b, names.len().saturating_sub(1))?;
         if ja > jb {
             return Err(ReadError::ReversedRange {
                 file: file.to_string(),
@@ -181,6 +190,9 @@ mod tests {
             (&["2"], vec![2]), // the name "2" (index 2 too here)
             (&["b..4"], vec![3, 4]),
             (&[" c "], vec![4]),
+            (&["b.."], vec![3, 4]),
+            (&["..1"], vec![0, 1]),
+            (&["2.."], vec![2, 3, 4]),
         ];
         for (tokens, want) in cases {
             let opts = ReadOptions::default().with_columns(tokens.iter().copied());
@@ -203,7 +215,8 @@ mod tests {
             (ReadOptions::default().with_columns(["z"]), "f: columns: no column \"z\"; columns are \"\", a, b (names, 0-based indices, or ranges A..B)"),
             (ReadOptions::default().with_exclude(["3"]), "f: exclude: no column \"3\"; columns are \"\", a, b (names, 0-based indices, or ranges A..B)"),
             (ReadOptions::default().with_columns(["b..a"]), "f: columns: the range \"b..a\" runs backwards; write it low..high; columns are \"\", a, b"),
-            (ReadOptions::default().with_columns(["a..z"]), "f: columns: no column \"a..z\"; columns are \"\", a, b (names, 0-based indices, or ranges A..B)"),
+            (ReadOptions::default().with_columns(["a..z"]), "f: columns: no column \"z\"; columns are \"\", a, b (names, 0-based indices, or ranges A..B)"),
+            (ReadOptions::default().with_columns(["1..9"]), "f: columns: no column \"9\"; columns are \"\", a, b (names, 0-based indices, or ranges A..B)"),
             (ReadOptions::default().with_columns(["a"]).with_weight_column("a"), "f: column \"a\" is the weight column and cannot also be a feature; leave it out of columns"),
             (ReadOptions::default().with_weight_column("0..1"), "f: the weight column \"0..1\" must be one column, not a range"),
             (ReadOptions::default().with_exclude(["0..2"]), "f: no feature columns are left to read (columns are \"\", a, b); check columns, exclude, keep and the weight column"),

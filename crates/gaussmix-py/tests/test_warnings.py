@@ -102,3 +102,11 @@ def test_a_version_1_file_still_loads(tmp_path):
     p.write_text(p.read_text().replace('"version": 1', '"version": 2').replace('["a", "b"]', '["a", "a"]'))
     with pytest.raises(ValueError, match="unique"):
         gaussmix.load(p)
+
+
+def test_select_warns_when_its_winner_did_not_converge():
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal(6, 1, (100, 2))])
+    with pytest.warns(gaussmix.ConvergenceWarning, match="the selected model did not converge"):
+        _, best = gaussmix.select(X, k=[2], covariance_types=["full"], max_iter=1, tol=0.0, random_state=0)
+    assert [w["kind"] for w in best.fit_warnings_] == ["not_converged"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any, Iterable, Optional, Sequence, Tuple
 
 from . import _native
-from ._compat import HAVE_PANDAS
+from ._compat import HAVE_PANDAS, ConvergenceWarning, DegenerateWarning
 from ._convert import _estimator_from_model
 from ._estimator import COVARIANCE_TYPES, GaussianMixture
 from ._validation import check_sample_weight, random_seed, validate_X
@@ -147,6 +148,21 @@ def select(
         dtype=dtype,
     )
     best._set_model(model, in_dtype)
+    # The winner's warnings, as fit() raises them: a winner that did not converge
+    # (its criterion is not final, so the ranking may change) and degenerate components.
+    fit_warnings = []
+    for kind, component, feature, message in model.warnings:
+        fit_warnings.append(dict(kind=kind, component=component, feature=feature, message=message))
+        if kind == "not_converged":
+            warnings.warn(
+                "the selected model did not converge, so its criterion is not final and the "
+                f"ranking may change; increase max_iter or loosen tol ({message})",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        else:
+            warnings.warn(message, DegenerateWarning, stacklevel=2)
+    best.fit_warnings_ = fit_warnings
     table: Any = rows
     if HAVE_PANDAS:
         import pandas as pd
