@@ -53,7 +53,8 @@ fn load(a: &ApplyArgs) -> CliResult<Applied> {
         ));
     }
     let model = load_model(&a.model)?;
-    let mut opts = read_options(&a.data_args, None, &a.keep)?;
+    let keep: Vec<String> = a.keep.iter().flatten().cloned().collect();
+    let mut opts = read_options(&a.data_args, None, &keep)?;
     // A kept column that is one of the model's features stays a feature: read exactly
     // the model's columns (matching is by name, so nothing else can be used).
     if let Some(names) = model.feature_names() {

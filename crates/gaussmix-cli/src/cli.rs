@@ -40,13 +40,14 @@ pub struct DataArgs {
     /// or pandas' 0,1,… names), yes or no.
     #[arg(long, value_name = "auto|yes|no", default_value = "auto")]
     pub header: String,
-    /// Columns to use: header names, 0-based indices and inclusive ranges A..B, mixed
-    /// and comma-separated (default: all but --exclude and --weight-column).
-    #[arg(long, value_name = "COLS", value_delimiter = ',')]
-    pub columns: Option<Vec<String>>,
+    /// Columns to use: header names, 0-based indices and inclusive ranges A..B (or
+    /// open, A.. and ..B), mixed and comma-separated; quote a name holding a comma
+    /// ('"a, b",c') [default: all but --exclude and --weight-column].
+    #[arg(long, value_name = "COLS", value_parser = crate::input::column_tokens)]
+    pub columns: Option<Vec<Vec<String>>>,
     /// Columns to leave out (same forms as --columns), e.g. an id or a label.
-    #[arg(long, value_name = "COLS", value_delimiter = ',')]
-    pub exclude: Vec<String>,
+    #[arg(long, value_name = "COLS", value_parser = crate::input::column_tokens)]
+    pub exclude: Vec<Vec<String>>,
     /// Decimal separator: "." or "," (then the delimiter is never a comma).
     #[arg(long, value_name = "CHAR", default_value = ".")]
     pub decimal: String,
@@ -199,8 +200,8 @@ pub struct ApplyArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Input columns copied in front of the output (names or indices), e.g. an id.
-    #[arg(long, value_name = "COLS", value_delimiter = ',')]
-    pub keep: Vec<String>,
+    #[arg(long, value_name = "COLS", value_parser = crate::input::column_tokens)]
+    pub keep: Vec<Vec<String>>,
     /// Print JSON on stdout instead of CSV.
     #[arg(long)]
     pub json: bool,

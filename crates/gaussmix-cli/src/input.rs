@@ -10,6 +10,32 @@ pub use gaussmix_io::{ReadError, ReadOptions, Table};
 use crate::error::{CliError, CliResult};
 use crate::DataArgs;
 
+/// One `--columns`/`--exclude`/`--keep` value split into tokens at commas outside
+/// double quotes (so `"sepal, length",b` names two columns); `""` inside quotes is a
+/// quote.
+pub fn column_tokens(s: &str) -> Result<Vec<String>, String> {
+    let mut tokens = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => tokens.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err(format!("unbalanced double quote in {s:?}"));
+    }
+    tokens.push(cur);
+    Ok(tokens)
+}
+
 /// What the reading flags ask for, plus the command's own extras (`--weight-column`,
 /// `--keep`).
 pub fn read_options(
@@ -58,8 +84,11 @@ pub fn read_options(
         Some(j) if j.parse::<usize>().is_ok() => j.to_string(),
         _ => t.clone(),
     };
-    opts.columns = a.columns.as_ref().map(|c| c.iter().map(token).collect());
-    opts.exclude = a.exclude.iter().map(token).collect();
+    opts.columns = a
+        .columns
+        .as_ref()
+        .map(|c| c.iter().flatten().map(token).collect());
+    opts.exclude = a.exclude.iter().flatten().map(token).collect();
     opts.weight_column = weight_column.map(str::to_string);
     opts.keep = keep.iter().map(token).collect();
     Ok(opts)
@@ -330,6 +359,17 @@ mod tests {
             e.message,
             "d.csv has 2 columns but the model has 3 features; choose the model's columns with --columns or --exclude"
         );
+    }
+
+    #[test]
+    fn column_tokens_respect_quotes() {
+        assert_eq!(column_tokens("a,1..3").unwrap(), ["a", "1..3"]);
+        assert_eq!(
+            column_tokens("\"sepal, length\",b").unwrap(),
+            ["sepal, length", "b"]
+        );
+        assert_eq!(column_tokens("\"a \"\"b\"\"\"").unwrap(), ["a \"b\""]);
+        assert!(column_tokens("\"a,b").is_err());
     }
 
     #[test]

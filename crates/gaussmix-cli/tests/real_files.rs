@@ -497,6 +497,21 @@ fn outputs_have_headers_keep_columns_and_binary_forms() {
         out.lines().next(),
         Some("\"sepal, length\",sepal_width,petal_length,petal_width,component")
     );
+    // A name holding a comma, quoted in --columns.
+    let (code, out, err) = run(
+        &[
+            "predict",
+            p(&m),
+            p(&quoted),
+            "--columns",
+            "\"sepal, length\",sepal_width",
+            "--columns",
+            "petal_length..petal_width",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 151);
     // .npy: float64 probabilities, n × K.
     let npy = dir.path().join("p.npy");
     let (code, _, err) = run(
