@@ -140,6 +140,11 @@ impl From<ReadError> for CliError {
                 };
                 CliError::data(format!("{e}{hint}"))
             }
+            ReadError::FieldCount { found, expected, .. } if found == expected + 1 => {
+                CliError::data(format!(
+                    "{e}; if the numbers use decimal commas (a comma then splits each in two), pass --decimal ,"
+                ))
+            }
             // A column flag naming no column: a usage error (exit code 2).
             e @ (ReadError::NoSuchColumn { .. } | ReadError::ReversedRange { .. }) => {
                 CliError::usage(read_words(&e.to_string()))

@@ -103,8 +103,29 @@ pub fn read_warnings(t: &Table, a: &DataArgs, path: &str) -> Vec<String> {
         .collect();
     if a.header == "auto" {
         w.extend(numeric_first_row(t, path));
+        w.extend(numbers_as_names(t, path));
     }
     w
+}
+
+/// A header guessed from a first row that holds decimals among text (a headerless
+/// file with an id column: `r0,0.12,-0.13`) was probably data: said, since the row is
+/// then lost and the names are numbers.
+fn numbers_as_names(t: &Table, path: &str) -> Option<String> {
+    t.feature_names()?;
+    let decimals: Vec<&String> = t
+        .source_columns()
+        .iter()
+        .filter(|n| n.trim().parse::<f64>().is_ok_and(|v| v.fract() != 0.0))
+        .collect();
+    (!decimals.is_empty()).then(|| {
+        format!(
+            "{path}: the first row was read as column names, but {} of them {} numbers with decimals ({}); if that row is data, pass --header no",
+            decimals.len(),
+            if decimals.len() == 1 { "is" } else { "are" },
+            decimals.iter().take(3).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// A first row of distinct whole numbers (pandas' names for a subset of columns, such

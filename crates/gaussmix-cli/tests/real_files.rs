@@ -889,3 +889,104 @@ fn review_regressions() {
     assert_eq!((a, b), (0, 0));
     assert_eq!(out_a, out_b);
 }
+
+/// Cases a second review found (each gave exit code 0 with a wrong or shifted result).
+#[test]
+fn second_review_regressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |name: &str, text: &str| {
+        let path = d.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // pandas writes a one-column row with a missing value as `""`: a row, not a blank
+    // line, so outputs stay aligned with the input.
+    let train = write("t.csv", "x\n0.0\n0.3\n-0.2\n10.0\n10.4\n9.7\n");
+    let m = d.join("m.json");
+    let (code, _, err) = run(
+        &[
+            "fit",
+            p(&train),
+            "-k",
+            "2",
+            "--seed",
+            "0",
+            "--quiet",
+            "-o",
+            p(&m),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let q = write("q.csv", "x\n0.0\n\"\"\n10.5\n0.2\n");
+    let (code, _, err) = run(&["predict", p(&m), p(&q)], None);
+    assert_eq!(code, 1);
+    assert!(
+        local(&err).contains("q.csv: line 3, column 1 (x): missing value (empty field)"),
+        "{err}"
+    );
+    let (code, out, err) = run(&["predict", p(&m), p(&q), "--missing", "drop"], None);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert_eq!(
+        (lines[2], lines[1] == lines[4], lines[1] != lines[3]),
+        ("", true, true),
+        "{out}"
+    );
+    // A name the header gives twice cannot choose (or leave out) one of them.
+    let dup = write("dup.csv", "id,x,x,y\na,1,100,1\nb,2,200,2\n");
+    let (code, _, err) = run(&["fit", p(&dup), "-k", "1", "--exclude", "id,x"], None);
+    assert_eq!(code, 1);
+    assert_eq!(
+        local(err.trim_end()),
+        format!("error: {}: --exclude: the header names 2 columns \"x\" (columns 1 and 2); choose them by 0-based index", p(&dup))
+    );
+    // A headerless file with a text id: its first row, taken as names, is said.
+    let noh = write(
+        "noh.csv",
+        "r0,0.125,-0.5\nr1,0.25,0.5\nr2,10.5,9.5\nr3,10.25,9.75\n",
+    );
+    let (code, _, err) = run(
+        &[
+            "fit",
+            p(&noh),
+            "-k",
+            "1",
+            "--exclude",
+            "0",
+            "--quiet",
+            "-o",
+            p(&d.join("n.json")),
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(err.contains("the first row was read as column names, but 2 of them are numbers with decimals (0.125, -0.5); if that row is data, pass --header no"), "{err}");
+    // One column with decimal commas is not split into two features.
+    let eu = write("eu.txt", "x\n0,5\n1,25\n10,5\n");
+    let (code, _, err) = run(&["fit", p(&eu), "-k", "1"], None);
+    assert_eq!(code, 1);
+    assert!(
+        err.trim_end().ends_with(
+            "if the numbers use decimal commas (a comma then splits each in two), pass --decimal ,"
+        ),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        &[
+            "fit",
+            p(&eu),
+            "-k",
+            "1",
+            "--decimal",
+            ",",
+            "--quiet",
+            "-o",
+            p(&d.join("e.json")),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+}

@@ -50,9 +50,29 @@ fn one(token: &str, names: &[String]) -> Option<usize> {
     token.parse::<usize>().ok().filter(|&j| j < names.len())
 }
 
+/// A name the header gives to several columns cannot choose one of them.
+fn unambiguous(file: &str, option: &str, token: &str, names: &[String]) -> Result<()> {
+    let at: Vec<String> = (0..names.len())
+        .filter(|&j| names[j] == token)
+        .map(|j| j.to_string())
+        .collect();
+    if at.len() > 1 {
+        return Err(ReadError::Options {
+            file: file.to_string(),
+            reason: format!(
+                "{option}: the header names {} columns {token:?} (columns {}); choose them by 0-based index",
+                at.len(),
+                at.join(" and ")
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The columns one token means, in order.
 fn resolve(file: &str, option: &str, token: &str, names: &[String]) -> Result<Vec<usize>> {
     let t = token.trim();
+    unambiguous(file, option, t, names)?;
     if let Some(j) = names.iter().position(|n| n == t) {
         return Ok(vec![j]);
     }
@@ -64,6 +84,7 @@ fn resolve(file: &str, option: &str, token: &str, names: &[String]) -> Result<Ve
             if e.is_empty() {
                 Ok(open)
             } else {
+                unambiguous(file, option, e, names)?;
                 one(e, names).ok_or_else(|| no_such(file, option, e, names))
             }
         };

@@ -90,9 +90,6 @@ fn for_each_record(
             }
         }
         let fields: Vec<&str> = record.iter().map(clean).collect();
-        if fields.len() == 1 && fields[0].is_empty() && !record.as_slice().contains('"') {
-            continue; // a blank line (spaces only)
-        }
         // The csv crate's line counter skips blank lines: count newlines up to the
         // record's first byte instead.
         // (Its position is where the previous record ended: step over the empty
@@ -100,6 +97,17 @@ fn for_each_record(
         let mut byte = record.position().map_or(0, |p| p.byte() as usize);
         while matches!(text.as_bytes().get(byte), Some(b'\n' | b'\r')) {
             byte += 1;
+        }
+        // A blank line (spaces only) is skipped; a line holding `""` is a row with one
+        // empty field (pandas writes a one-column row with a missing value that way),
+        // so it must stay a row, or every later output row would shift. The record's
+        // fields have lost their quotes: look at the raw line.
+        if fields.len() == 1 && fields[0].is_empty() {
+            let raw = text.get(byte..).unwrap_or("");
+            let raw_line = raw.split('\n').next().unwrap_or("");
+            if !raw_line.contains('"') {
+                continue;
+            }
         }
         if let Some(skipped) = text.as_bytes().get(seen_byte..byte) {
             seen_lines += skipped.iter().filter(|&&b| b == b'\n').count();
@@ -319,7 +327,10 @@ pub fn parse_text_with(text: &str, name: &str, opts: &ReadOptions) -> Result<Tab
                         .unwrap_or_default();
                 }
                 Some((_, mut names)) => {
-                    if names.len() + 1 == fields.len() {
+                    // R's write.table (space or tab delimited) leaves the row names'
+                    // header out; with commas (write.csv writes it as "") a short
+                    // header is more likely a number split at a decimal comma.
+                    if names.len() + 1 == fields.len() && delim != ',' {
                         names.insert(0, String::new());
                     }
                     expected = names.len();
