@@ -1,6 +1,7 @@
 //! Output: where results go (a file written atomically, or stdout for `-`), in which
 //! format (CSV, or binary `.npy`/`.parquet` by extension), and fast number formatting.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -56,9 +57,6 @@ pub enum Column<'a> {
     /// Text copied from the input.
     Text(&'a [String]),
 }
-
-/// Something that writes an output's bytes.
-type Render<'a> = dyn FnOnce(&mut dyn Write) -> std::io::Result<()> + 'a;
 
 /// Row `i` of a float column.
 fn value(c: &Column, i: usize) -> f64 {
@@ -194,21 +192,21 @@ pub fn write_columns(
                     .then_some(*v),
                 _ => None,
             };
-            let flat: Vec<f64>;
-            let write: Box<Render> = match cols {
-                [Column::I64(v)] => Box::new(move |w| gaussmix_io::write_npy_i64(&mut std::io::BufWriter::new(w), v, &[n])),
-                [Column::F64(v)] => Box::new(move |w| gaussmix_io::write_npy_f64(&mut std::io::BufWriter::new(w), v, &[n])),
-                _ if whole.is_some() => {
-                    let v = whole.unwrap_or_default();
-                    Box::new(move |w| gaussmix_io::write_npy_f64(&mut std::io::BufWriter::new(w), v, &[n, m]))
+            // One array: labels (1-D), one float column (1-D), or floats n × m.
+            let (floats, shape): (Cow<[f64]>, Vec<usize>) = match cols {
+                [Column::I64(v)] => {
+                    return write_stream(Some(path), |w| {
+                        gaussmix_io::write_npy_i64(&mut std::io::BufWriter::new(w), v, &[n])
+                    })
                 }
-                _ if cols.iter().all(|c| matches!(c, Column::F64(_) | Column::Matrix(..))) => {
-                    flat = (0..n)
+                [Column::F64(v)] => (Cow::Borrowed(*v), vec![n]),
+                _ if whole.is_some() => (Cow::Borrowed(whole.unwrap_or_default()), vec![n, m]),
+                _ if cols.iter().all(|c| matches!(c, Column::F64(_) | Column::Matrix(..))) => (
+                    (0..n)
                         .flat_map(|i| cols.iter().map(move |c| value(c, i)))
-                        .collect();
-                    let flat = &flat;
-                    Box::new(move |w| gaussmix_io::write_npy_f64(&mut std::io::BufWriter::new(w), flat, &[n, m]))
-                }
+                        .collect(),
+                    vec![n, m],
+                ),
                 _ => {
                     return Err(CliError::usage(format!(
                         "-o {}: a .npy file holds one array of one type; --keep and --labels need .csv or .parquet",
@@ -216,7 +214,9 @@ pub fn write_columns(
                     )))
                 }
             };
-            write_stream(Some(path), write)
+            write_stream(Some(path), |w| {
+                gaussmix_io::write_npy_f64(&mut std::io::BufWriter::new(w), &floats, &shape)
+            })
         }
         Format::Parquet => {
             let path = out.unwrap_or(Path::new("-"));

@@ -298,7 +298,7 @@ impl Whitener {
             })
             .collect();
         let (vals, vecs) = symmetric_eigen(&c, m)?;
-        let ratio = vals[0];
+        let ratio = *vals.first()?;
         // NaN (a non-finite covariance) is not "collapsed" either.
         if ratio.is_nan() || ratio > COLLAPSE_RATIO {
             return None;
