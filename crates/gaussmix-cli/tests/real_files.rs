@@ -990,3 +990,76 @@ fn second_review_regressions() {
     );
     assert_eq!(code, 0, "{err}");
 }
+
+/// A Parquet file written by pandas 3.1 / pyarrow (snappy; nullable Int64, float32,
+/// a text column, nulls; `gaussmix-io/tests/data/pandas.parquet`) through the CLI:
+/// refused at its first null, or fitted and predicted with the null rows dropped and
+/// the output still one row per input row.
+#[test]
+fn parquet_with_nulls_from_pandas() {
+    let pq =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../gaussmix-io/tests/data/pandas.parquet");
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    let (code, _, err) = run(
+        &[
+            "fit",
+            p(&pq),
+            "-k",
+            "1",
+            "--exclude",
+            "id,species",
+            "-o",
+            p(&m),
+        ],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.trim_end().ends_with("pandas.parquet: row 2, column 2 (x): missing value (null); remove or impute missing values, or pass --missing drop to skip incomplete rows"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        &[
+            "fit",
+            p(&pq),
+            "-k",
+            "1",
+            "--exclude",
+            "id,species",
+            "--missing",
+            "drop",
+            "-o",
+            p(&m),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("dropped 2 rows with missing cells (--missing drop); fitted on 2 rows"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    assert_eq!(v["feature_names"], serde_json::json!(["x", "n", "k", "f"]));
+    // The mean of the two complete rows (1.5, 1, 10, 0.5) and (4.25, 4, 40, 3.5).
+    assert_eq!(v["means"], serde_json::json!([[2.875, 2.5, 25.0, 2.0]]));
+    let (code, out, err) = run(
+        &[
+            "predict",
+            p(&m),
+            p(&pq),
+            "--exclude",
+            "id,species",
+            "--keep",
+            "species",
+            "--missing",
+            "drop",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "species,component\nsetosa,0\nversicolor,\nvirginica,\nsetosa,0\n"
+    );
+}
