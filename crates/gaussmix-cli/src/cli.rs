@@ -60,9 +60,23 @@ pub struct DataArgs {
 /// EM options shared by `fit` and `select`.
 #[derive(Args, Debug)]
 pub struct EmArgs {
-    /// Initialisation: kmeans++, kmeans, random or random-from-data.
-    #[arg(long, default_value = "kmeans++", value_name = "METHOD")]
+    /// How each restart starts: em-em (many short runs from greedy k-means++ starts, the
+    /// best continued; measured best, see bench/README.md "Optima"), kmeans++,
+    /// greedy-kmeans++, kmeans (scikit-learn's), hierarchical (mclust's, Ward on a
+    /// sample), random or random-from-data.
+    #[arg(long, default_value = "em-em", value_name = "METHOD")]
     pub init: String,
+    /// em-em: starts drawn per restart.
+    #[arg(long, default_value_t = gaussmix::DEFAULT_INIT_CANDIDATES, value_name = "N")]
+    pub init_candidates: usize,
+    /// em-em: EM iterations every start gets before the best is continued.
+    #[arg(long, default_value_t = gaussmix::DEFAULT_INIT_ITER, value_name = "N")]
+    pub init_iter: usize,
+    /// Let a spurious optimum (a component on fewer rows than its covariance needs, or
+    /// collapsed onto near-identical rows) win the restarts; by default it only wins
+    /// when every restart is spurious, with a warning.
+    #[arg(long)]
+    pub allow_spurious: bool,
     /// Restarts; the best final log-likelihood is kept.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub n_init: usize,

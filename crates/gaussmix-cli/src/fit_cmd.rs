@@ -18,6 +18,9 @@ impl EmArgs {
     pub fn options(&self, k: usize) -> Result<GmmOptions, gaussmix::GmmError> {
         let mut b = GaussianMixture::params(k)
             .init(self.init.parse()?)
+            .init_candidates(self.init_candidates)
+            .init_iter(self.init_iter)
+            .allow_spurious(self.allow_spurious)
             .n_init(self.n_init)
             .max_iter(self.max_iter)
             .tol(self.tol)

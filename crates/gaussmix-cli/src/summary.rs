@@ -146,6 +146,7 @@ pub fn fit_text(
         sig(rec.aic, 6),
         plural(rec.n_parameters, "free parameter", "free parameters")
     );
+    s += &restarts_line(rec);
     for r in rec.recoveries.iter().take(10) {
         let place = match r.row {
             Some(row) => format!("re-seeded on row {row} after iteration {}", r.iteration),
@@ -164,6 +165,46 @@ pub fn fit_text(
     }
     s += &component_table(model, false);
     s
+}
+
+/// How the kept run was found: the start, the restarts, the spurious and failed ones.
+fn restarts_line(rec: &FitRecord) -> String {
+    let o = &rec.options;
+    let start = if o.init == gaussmix::InitMethod::EmEm {
+        format!(
+            "em-em ({} starts × {} iterations per restart)",
+            o.init_candidates, o.init_iter
+        )
+    } else {
+        o.init.to_string()
+    };
+    let mut s = format!("start: {start}");
+    if o.n_init > 1 {
+        s += &format!(", kept restart {} of {}", rec.best_init, o.n_init);
+    }
+    if !rec.spurious_inits.is_empty() {
+        s += &format!(
+            "; {} spurious ({}){}",
+            plural(rec.spurious_inits.len(), "restart", "restarts"),
+            rec.spurious_inits
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if o.allow_spurious {
+                ", allowed to win"
+            } else {
+                ", set aside"
+            }
+        );
+    }
+    if !rec.failed_inits.is_empty() {
+        s += &format!(
+            "; {} failed",
+            plural(rec.failed_inits.len(), "restart", "restarts")
+        );
+    }
+    s + "\n"
 }
 
 /// The model described as JSON (`fit --json`, `info --json`).
@@ -186,14 +227,19 @@ pub fn model_json(model: &GaussianMixture) -> Value {
         v["bic"] = json!(rec.bic);
         v["aic"] = json!(rec.aic);
         v["warnings"] = json!(rec.warnings);
+        v["best_init"] = json!(rec.best_init);
+        v["spurious_inits"] = json!(rec.spurious_inits);
     }
     v
 }
 
 /// Library words in a message turned into the flags a user of the CLI types.
 pub fn flagify(message: &str) -> String {
-    const WORDS: [(&str, &str); 9] = [
+    const WORDS: [(&str, &str); 12] = [
         ("reg_covar", "--reg-covar"),
+        ("allow_spurious", "--allow-spurious"),
+        ("init_candidates", "--init-candidates"),
+        ("init_iter", "--init-iter"),
         ("max_iter", "--max-iter"),
         ("n_init", "--n-init"),
         ("n_components", "-k"),

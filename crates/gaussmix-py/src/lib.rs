@@ -276,6 +276,27 @@ impl Model {
         Ok(Model { inner })
     }
 
+    /// The spurious components on `x` (the restarts' rule; see the library's
+    /// `GaussianMixture::spurious_components`).
+    #[pyo3(signature = (x, reg_covar, sample_weight=None))]
+    fn spurious_components(
+        &self,
+        py: Python<'_>,
+        x: &Bound<'_, PyAny>,
+        reg_covar: f64,
+        sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<Vec<usize>> {
+        let input = Input::new(x)?;
+        let (rows, n, d) = input.rows()?;
+        let w = weights_slice(&sample_weight)?;
+        let inner = &self.inner;
+        py.detach(move || {
+            let data = rows.data(n, d, w)?;
+            inner.spurious_components(&data, reg_covar)
+        })
+        .map_err(value_error)
+    }
+
     /// The JSON model file (the CLI's format).
     fn to_json(&self) -> String {
         self.inner.to_json()

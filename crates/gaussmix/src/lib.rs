@@ -90,7 +90,10 @@ pub use error::{GmmError, Result};
 pub use fit::kmeans;
 pub use fit::{FitRecord, FitWarning, Progress, Recovery, WarningKind};
 pub use model::{GaussianMixture, MODEL_VERSION};
-pub use options::{GmmOptions, InitMethod, StartParameters, MAX_THREADS};
+pub use options::{
+    GmmOptions, InitMethod, StartParameters, DEFAULT_INIT_CANDIDATES, DEFAULT_INIT_ITER,
+    INIT_METHODS, MAX_THREADS,
+};
 
 /// Entry points for the benchmarks (`benches/kernels.rs`), behind the `bench` feature;
 /// not part of the stable API.

@@ -13,12 +13,16 @@ use crate::error::{invalid_option, GmmError, Result};
 /// Upper bound on `n_threads`: far beyond any machine, low enough not to exhaust the OS.
 pub const MAX_THREADS: usize = 1024;
 
-/// How starting responsibilities are chosen (scikit-learn's `init_params`).
+/// How each EM run starts (scikit-learn's `init_params`, plus mclust's and em-EM's).
+///
+/// The default was chosen by measurement (`bench/optima.py`, bench/README.md "Optima"):
+/// see [`InitMethod::EmEm`].
 ///
 /// ```
 /// use gaussmix::InitMethod;
 /// assert_eq!("kmeans++".parse::<InitMethod>()?, InitMethod::KMeansPlusPlus);
-/// assert_eq!(InitMethod::default(), InitMethod::KMeansPlusPlus);
+/// assert_eq!("em-em".parse::<InitMethod>()?, InitMethod::EmEm);
+/// assert_eq!(InitMethod::default(), InitMethod::EmEm);
 /// assert!("kmeans+".parse::<InitMethod>().is_err());
 /// # Ok::<(), gaussmix::GmmError>(())
 /// ```
@@ -26,25 +30,56 @@ pub const MAX_THREADS: usize = 1024;
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum InitMethod {
-    /// k-means++ seeding; each row is assigned to its nearest seed (the default).
-    #[default]
+    /// k-means++ seeding (Arthur & Vassilvitskii 2007: each centre drawn with probability
+    /// proportional to the squared distance to the nearest centre so far); each row is
+    /// assigned to its nearest seed.
     #[serde(rename = "kmeans++")]
     KMeansPlusPlus,
-    /// k-means++ seeding followed by Lloyd's k-means; hard assignment to the centres.
+    /// Greedy k-means++: `2 + ⌊ln K⌋` candidates drawn per centre, the one lowering the
+    /// squared distances most kept (what scikit-learn's `KMeans` does).
+    #[serde(rename = "greedy-kmeans++")]
+    GreedyKMeansPlusPlus,
+    /// Greedy k-means++ seeding followed by Lloyd's k-means (scikit-learn's default);
+    /// hard assignment to the centres.
     #[serde(rename = "kmeans")]
     KMeans,
+    /// Ward's agglomerative clustering (mclust's model-based hierarchical start, EII
+    /// criterion) on a seeded sample of at most 2,000 rows; hard assignment to the
+    /// clusters' means.
+    Hierarchical,
+    /// em-EM ("short runs", Biernacki, Celeux & Govaert 2003), the default: each run
+    /// draws [`GmmOptions::init_candidates`] greedy k-means++ starts, runs EM from all of
+    /// them for [`GmmOptions::init_iter`] iterations (their passes share each read of
+    /// the data), and continues the best one that is not spurious to convergence.
+    #[default]
+    #[serde(rename = "em-em")]
+    EmEm,
     /// Random responsibilities, normalised per row.
     Random,
     /// `K` distinct rows drawn at random as means; hard assignment to the nearest.
     RandomFromData,
 }
 
+/// Every [`InitMethod`], in the order the command line lists them.
+pub const INIT_METHODS: [InitMethod; 7] = [
+    InitMethod::EmEm,
+    InitMethod::KMeansPlusPlus,
+    InitMethod::GreedyKMeansPlusPlus,
+    InitMethod::KMeans,
+    InitMethod::Hierarchical,
+    InitMethod::Random,
+    InitMethod::RandomFromData,
+];
+
 impl InitMethod {
     /// The name used on the command line and in model files.
     pub fn as_str(self) -> &'static str {
         match self {
             InitMethod::KMeansPlusPlus => "kmeans++",
+            InitMethod::GreedyKMeansPlusPlus => "greedy-kmeans++",
             InitMethod::KMeans => "kmeans",
+            InitMethod::Hierarchical => "hierarchical",
+            InitMethod::EmEm => "em-em",
             InitMethod::Random => "random",
             InitMethod::RandomFromData => "random-from-data",
         }
@@ -60,16 +95,28 @@ impl fmt::Display for InitMethod {
 impl FromStr for InitMethod {
     type Err = GmmError;
     fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "kmeans++" | "k-means++" => Ok(InitMethod::KMeansPlusPlus),
-            "kmeans" | "k-means" => Ok(InitMethod::KMeans),
-            "random" => Ok(InitMethod::Random),
-            "random-from-data" => Ok(InitMethod::RandomFromData),
-            other => Err(invalid_option(
-                "init",
-                format!("unknown init method {other:?}; expected kmeans++, kmeans, random or random-from-data"),
-            )),
-        }
+        let norm = s.trim().to_ascii_lowercase().replace('_', "-");
+        let alias = match norm.as_str() {
+            "k-means++" => "kmeans++",
+            "greedy-k-means++" => "greedy-kmeans++",
+            "k-means" => "kmeans",
+            "emem" => "em-em",
+            other => other,
+        };
+        INIT_METHODS
+            .iter()
+            .copied()
+            .find(|m| m.as_str() == alias)
+            .ok_or_else(|| {
+                let names: Vec<&str> = INIT_METHODS.iter().map(|m| m.as_str()).collect();
+                invalid_option(
+                    "init",
+                    format!(
+                        "unknown init method {norm:?}; expected one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })
     }
 }
 
@@ -136,8 +183,20 @@ pub struct GmmOptions {
     pub n_components: usize,
     /// Covariance kind.
     pub covariance_type: CovarianceType,
-    /// Initialisation method for the responsibilities.
+    /// How each run starts.
     pub init: InitMethod,
+    /// em-EM: starts drawn per run (≥ 1; only with [`InitMethod::EmEm`]).
+    #[serde(default = "default_init_candidates")]
+    pub init_candidates: usize,
+    /// em-EM: EM iterations every start gets before the best is chosen (≥ 1; only with
+    /// [`InitMethod::EmEm`]).
+    #[serde(default = "default_init_iter")]
+    pub init_iter: usize,
+    /// Let a spurious optimum (a component on a few near-identical rows:
+    /// `fit::degenerate`'s rule, see the README) win the restarts. Off by default: such
+    /// a run only wins when every run is spurious (with a warning).
+    #[serde(default)]
+    pub allow_spurious: bool,
     /// Number of restarts; the run with the best final lower bound is kept (≥ 1).
     pub n_init: usize,
     /// Maximum EM iterations per run (≥ 1).
@@ -165,13 +224,29 @@ pub struct GmmOptions {
     pub feature_names: Option<Vec<String>>,
 }
 
+/// em-EM's starts per run by default (bench/README.md, "Optima").
+pub const DEFAULT_INIT_CANDIDATES: usize = 10;
+/// em-EM's short-run iterations by default (bench/README.md, "Optima").
+pub const DEFAULT_INIT_ITER: usize = 5;
+
+fn default_init_candidates() -> usize {
+    DEFAULT_INIT_CANDIDATES
+}
+
+fn default_init_iter() -> usize {
+    DEFAULT_INIT_ITER
+}
+
 impl Default for GmmOptions {
     /// scikit-learn's defaults, with one component.
     fn default() -> Self {
         GmmOptions {
             n_components: 1,
             covariance_type: CovarianceType::Full,
-            init: InitMethod::KMeansPlusPlus,
+            init: InitMethod::default(),
+            init_candidates: default_init_candidates(),
+            init_iter: default_init_iter(),
+            allow_spurious: false,
             n_init: 1,
             max_iter: 100,
             tol: 1e-3,
@@ -209,9 +284,30 @@ impl GmmOptions {
         self.covariance_type = t;
         self
     }
-    /// Initialisation method (default k-means++).
+    /// How each run starts (default em-EM).
     pub fn init(mut self, m: InitMethod) -> Self {
         self.init = m;
+        self
+    }
+    /// em-EM's starts per run (default 10).
+    pub fn init_candidates(mut self, n: usize) -> Self {
+        self.init_candidates = n;
+        self
+    }
+    /// em-EM's short-run iterations (default 5).
+    pub fn init_iter(mut self, n: usize) -> Self {
+        self.init_iter = n;
+        self
+    }
+    /// Let a spurious optimum win the restarts (default off): see
+    /// [`FitRecord::spurious_inits`](crate::FitRecord::spurious_inits).
+    ///
+    /// ```
+    /// let opts = gaussmix::GmmOptions::new(2).allow_spurious(true);
+    /// assert!(opts.allow_spurious && opts.validate().is_ok());
+    /// ```
+    pub fn allow_spurious(mut self, on: bool) -> Self {
+        self.allow_spurious = on;
         self
     }
     /// Restarts (default 1).
@@ -354,6 +450,15 @@ impl GmmOptions {
         if o.max_iter == 0 {
             return Err(invalid_option("max_iter", "must be at least 1, got 0"));
         }
+        if o.init_candidates == 0 {
+            return Err(invalid_option(
+                "init_candidates",
+                "must be at least 1, got 0",
+            ));
+        }
+        if o.init_iter == 0 {
+            return Err(invalid_option("init_iter", "must be at least 1, got 0"));
+        }
         if !(o.tol.is_finite() && o.tol >= 0.0) {
             return Err(invalid_option(
                 "tol",
@@ -405,6 +510,8 @@ mod tests {
             (GaussianMixture::params(0), "n_components"),
             (b().n_init(0), "n_init"),
             (b().max_iter(0), "max_iter"),
+            (b().init_candidates(0), "init_candidates"),
+            (b().init_iter(0), "init_iter"),
             (b().tol(-1.0), "tol"),
             (b().tol(f64::NAN), "tol"),
             (b().reg_covar(-1e-6), "reg_covar"),

@@ -12,7 +12,7 @@ validation) and pandas (DataFrames in and out) are used when installed.
 """
 
 from ._compat import ConvergenceWarning, DegenerateWarning, NotFittedError
-from ._convert import from_sklearn, load
+from ._convert import from_sklearn, load, spurious_components
 from ._estimator import GaussianMixture
 from ._native import MODEL_VERSION, RunFailed, read_data
 from ._native import __version__ as __version__
@@ -29,4 +29,5 @@ __all__ = [
     "load",
     "read_data",
     "select",
+    "spurious_components",
 ]

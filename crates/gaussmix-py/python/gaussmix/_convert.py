@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Optional, Union
+from typing import Any, List, Optional, Union
 
 import numpy as np
 
@@ -169,3 +169,62 @@ def from_sklearn(model: Any, **params: Any) -> GaussianMixture:
     if hasattr(model, "feature_names_in_"):
         est.feature_names_in_ = np.asarray(model.feature_names_in_, dtype=object)
     return est
+
+
+def spurious_components(model: Any, X: Any, sample_weight: Any = None) -> List[int]:
+    """The components that make a fitted mixture a *spurious optimum* on ``X``.
+
+    A component is spurious when it holds less mass than its covariance needs
+    (``n_features + 1`` average rows for ``'full'``, 2 for ``'diag'`` and
+    ``'spherical'``) or when its variance above ``reg_covar`` collapsed to at most
+    1e-10 of the data's along some direction: a likelihood spike on a few
+    (near-)identical rows, not a better model. It is the rule gaussmix's restarts use
+    to keep such runs from winning; here it can judge any fit, including a
+    scikit-learn one.
+
+    Parameters
+    ----------
+    model : GaussianMixture or sklearn.mixture.GaussianMixture
+        A fitted mixture (its ``reg_covar`` is what the fit added to every
+        covariance).
+    X : array-like of shape (n_samples, n_features)
+        The data it was fitted to.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Per-row weights of the fit.
+
+    Returns
+    -------
+    components : list of int
+        The spurious components, ascending; empty for a sound fit.
+
+    Examples
+    --------
+    >>> import numpy as np, gaussmix
+    >>> X = np.r_[np.linspace(0, 2, 40), [7.0]][:, None]
+    >>> m = gaussmix.GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
+    >>> gaussmix.spurious_components(m, X)
+    [1]
+    """
+    if isinstance(model, GaussianMixture):
+        from ._validation import check_is_fitted
+
+        check_is_fitted(model)
+        native = model._model
+    else:
+        for name in ("weights_", "means_", "covariances_"):
+            if not hasattr(model, name):
+                raise ValueError(f"{type(model).__name__} is not fitted: it has no {name}")
+        weights = np.asarray(model.weights_, dtype=np.float64)
+        native = _native.Model.from_parameters(
+            model.covariance_type,
+            np.ascontiguousarray(weights / weights.sum()),
+            np.ascontiguousarray(model.means_, dtype=np.float64),
+            np.ascontiguousarray(model.covariances_, dtype=np.float64),
+        )
+    Xc = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
+    if Xc.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {Xc.shape}")
+    w = None
+    if sample_weight is not None:
+        w = np.ascontiguousarray(np.asarray(sample_weight, dtype=np.float64).ravel())
+    return list(native.spurious_components(Xc, float(model.reg_covar), w))

@@ -14,7 +14,10 @@ from ._validation import check_sample_weight, random_seed, validate_X
 
 _INIT_TO_LIBRARY = {
     "kmeans": "kmeans",
-    "k-means++": "kmeans++",
+    # scikit-learn's k-means++ is the greedy variant (2 + ln K trials per centre).
+    "k-means++": "greedy-kmeans++",
+    "em-em": "em-em",
+    "hierarchical": "hierarchical",
     "random": "random",
     "random_from_data": "random-from-data",
 }
@@ -60,8 +63,10 @@ def select(
         Non-negative row weights.
     n_init : int, default=1
         Complete EM runs per candidate.
-    init_params : {'k-means++', 'kmeans', 'random', 'random_from_data'}, default='k-means++'
-        Initialisation of every run (the library's methods).
+    init_params : {'k-means++', 'kmeans', 'em-em', 'hierarchical', 'random', 'random_from_data'}, default='k-means++'
+        Initialisation of every run (the library's methods; 'k-means++' is the greedy
+        variant scikit-learn uses; 'em-em' is the command line's default: short EM
+        runs from several starts, the best continued).
     tol, reg_covar, max_iter : float, float, int
         As for :class:`GaussianMixture`.
     random_state : int, RandomState instance or None, default=None

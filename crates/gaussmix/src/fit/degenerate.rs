@@ -38,6 +38,11 @@
 //! holds the variance above `ε` times the data's: the `recover` option re-seeds empty
 //! and singular components (and, after its re-seeds run out, reports a singular one as
 //! an error); the warnings report every degenerate component.
+//!
+//! The restarts' guard against **spurious optima** ([`spurious_components`]) is the same
+//! rule with the mass threshold raised from half a row to the rows a covariance needs
+//! (`D + 1` for full, 2 for diag and spherical): such a component's likelihood is a spike
+//! on a few rows, not a better model, so a run holding one does not win the restarts.
 
 use crate::covariance::Covariances;
 use crate::linalg::symmetric_eigen;
@@ -200,6 +205,58 @@ pub(crate) fn degenerate_components(
             });
         }
     }
+    out
+}
+
+/// Fewest rows' mass a component needs to estimate its covariance without a spike:
+/// `D + 1` (live features) for a full covariance, 2 for diag and spherical ones, none for
+/// a tied (shared) one.
+pub(crate) fn spurious_min_rows(cov: &Covariances, live_features: usize) -> f64 {
+    match cov {
+        Covariances::Full(_) => (live_features + 1) as f64,
+        Covariances::Diag(_) | Covariances::Spherical(_) => 2.0,
+        Covariances::Tied(_) => 0.0,
+    }
+}
+
+/// The components that make a fit a **spurious optimum** (Biernacki & Chrétien 2003; McLachlan
+/// & Peel §3.10): a component sitting on a few (near-)identical rows, whose likelihood
+/// grows without a better model. It is the degenerate-component rule above with the mass
+/// threshold raised to what a covariance needs: a component is spurious when it has
+/// collapsed (as above: variance above `reg_covar` ≤ 1e-10 of the data's along a
+/// direction), or when its mass is below [`spurious_min_rows`] average rows (`D + 1`
+/// for full covariances, 2 for diag and spherical: fewer rows cannot span the
+/// covariance, so its spread along some direction is rounding or `reg_covar`). An
+/// *empty* component (below half a row) is not spurious: it explains no row, adds no
+/// spike, and is reported as empty. A collapsed tied covariance makes every component
+/// spurious; it is reported as component 0. `row_weight` is an average row's weight
+/// (`Σw / n`).
+pub(crate) fn spurious_components(
+    nk: &[f64],
+    row_weight: f64,
+    cov: &Covariances,
+    reg_covar: f64,
+    spread: &DataSpread,
+) -> Vec<usize> {
+    let live = spread_features(spread).len();
+    let min_rows = spurious_min_rows(cov, live) * row_weight;
+    let empty = MIN_MASS_ROWS * row_weight;
+    let mut out: Vec<usize> = nk
+        .iter()
+        .enumerate()
+        .filter(|&(_, &n)| n >= empty && n < min_rows)
+        .map(|(c, _)| c)
+        .collect();
+    for dg in degenerate_components(nk, empty, cov, reg_covar, spread) {
+        if matches!(dg.why, Degeneracy::Empty { .. }) {
+            continue;
+        }
+        let c = dg.component.unwrap_or(0);
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out.sort_unstable();
     out
 }
 

@@ -4,12 +4,14 @@
 use crate::covariance::{CovarianceType, Covariances};
 use crate::data::Data;
 use crate::error::{GmmError, Result};
-use crate::fit::degenerate::{degenerate_components, min_mass, DataSpread, Degeneracy};
+use crate::fit::degenerate::{
+    degenerate_components, min_mass, spurious_components, DataSpread, Degeneracy,
+};
 use crate::fit::init::widen;
-use crate::fit::pass::e_pass;
 use crate::fit::Recovery;
 use crate::options::GmmOptions;
 use crate::params::Params;
+use crate::stats::SuffStats;
 
 /// The outcome of one EM run.
 pub(crate) struct Run {
@@ -18,6 +20,8 @@ pub(crate) struct Run {
     pub n_iter: usize,
     pub lower_bounds: Vec<f64>,
     pub recoveries: Vec<Recovery>,
+    /// The components the spurious-optimum rule flags in the final parameters.
+    pub spurious: Vec<usize>,
 }
 
 /// What re-seeding needs to know about the data.
@@ -70,8 +74,14 @@ impl Reseeder {
     }
 }
 
-/// Runs EM from `params` until `|Lᵗ − Lᵗ⁻¹| < tol` or `max_iter` iterations
-/// (fixtures README: L⁰ = −∞, strict inequality).
+/// One EM run as a state machine: [`EmRun::step`] takes the statistics of an E-step pass
+/// under [`EmRun::params`] and does the rest of the iteration. Whoever owns the runs
+/// decides how the passes are made: one run at a time, several runs' passes
+/// from one read of each chunk (`fit::restarts`, with `pass::e_passes`), or runs on
+/// different threads; the arithmetic of each run is the same in every case.
+///
+/// EM stops when `|Lᵗ − Lᵗ⁻¹| < tol` or after `max_iter` iterations (fixtures README:
+/// L⁰ = −∞, strict inequality).
 ///
 /// With `opts.recover`, a component that is degenerate by the rule of `fit::degenerate`
 /// — it lost its mass (less than half an average row), or its covariance collapsed and
@@ -82,36 +92,134 @@ impl Reseeder {
 /// convergence is not declared on the iteration that re-seeded. At most `2K` re-seeds
 /// happen per run; after that the default behaviour applies: an empty component stays,
 /// a singular or not positive definite covariance is an error saying recovery gave up.
-/// A collapse that `reg_covar` holds is left alone (the fit's warnings report it). `constant` marks the data's constant columns
-/// (left out of the collapse test).
-pub(crate) fn run_em(
-    data: &Data,
-    opts: &GmmOptions,
-    constant: &[bool],
-    mut params: Params,
-    mut recoveries: Vec<Recovery>,
-    mut on_iter: impl FnMut(usize, f64),
-) -> Result<Run> {
-    let mut prev = f64::NEG_INFINITY;
-    let mut lower_bounds = Vec::new();
-    let mut converged = false;
-    let reseeder = opts.recover.then(|| Reseeder {
-        budget: 2 * opts.n_components,
-        ..Reseeder::new(data)
-    });
-    for t in 1..=opts.max_iter {
-        let st = e_pass(data, &params, reseeder.is_some());
+/// A collapse that `reg_covar` holds is left alone (the fit's warnings report it).
+/// `constant` marks the data's constant columns (left out of the collapse test).
+pub(crate) struct EmRun<'a, 'd> {
+    data: &'a Data<'d>,
+    opts: &'a GmmOptions,
+    constant: &'a [bool],
+    reseeder: Option<Reseeder>,
+    params: Params,
+    recoveries: Vec<Recovery>,
+    lower_bounds: Vec<f64>,
+    prev: f64,
+    converged: bool,
+    max_iter: usize,
+    /// The masses of the last E-step: with `params` (its M-step) they are what the
+    /// spurious-optimum rule judges.
+    last_nk: Option<Vec<f64>>,
+    /// The data's spread, from the first pass's statistics (they describe the data
+    /// whatever the parameters).
+    spread: Option<DataSpread>,
+}
+
+impl<'a, 'd> EmRun<'a, 'd> {
+    /// A run from `params` (with `fixes`, the widenings its initialisation needed).
+    pub fn new(
+        data: &'a Data<'d>,
+        opts: &'a GmmOptions,
+        constant: &'a [bool],
+        params: Params,
+        fixes: Vec<Recovery>,
+    ) -> Self {
+        let reseeder = opts.recover.then(|| Reseeder {
+            budget: 2 * opts.n_components,
+            ..Reseeder::new(data)
+        });
+        EmRun {
+            data,
+            opts,
+            constant,
+            reseeder,
+            params,
+            recoveries: fixes,
+            lower_bounds: Vec::new(),
+            prev: f64::NEG_INFINITY,
+            converged: false,
+            max_iter: opts.max_iter,
+            last_nk: None,
+            spread: None,
+        }
+    }
+
+    /// The current parameters (the next E-step is made under these).
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Whether the next pass must keep the worst-explained rows (for re-seeding).
+    pub fn track_worst(&self) -> bool {
+        self.reseeder.is_some()
+    }
+
+    /// Iterations done.
+    pub fn n_iter(&self) -> usize {
+        self.lower_bounds.len()
+    }
+
+    /// The last iteration's mean log-likelihood (−∞ before the first).
+    pub fn lower_bound(&self) -> f64 {
+        self.lower_bounds
+            .last()
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY)
+    }
+
+    /// Iteration `i`'s (0-based) mean log-likelihood.
+    pub fn lower_bound_at(&self, i: usize) -> f64 {
+        self.lower_bounds
+            .get(i)
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY)
+    }
+
+    /// Whether the stopping rule fired or `max_iter` iterations were made.
+    pub fn done(&self) -> bool {
+        self.converged || self.n_iter() >= self.max_iter
+    }
+
+    /// The spurious components (`fit::degenerate::spurious_components`) of the current
+    /// parameters with the masses that produced them; empty before the first step.
+    pub fn spurious(&self) -> Vec<usize> {
+        match (&self.last_nk, &self.spread) {
+            (Some(nk), Some(spread)) => spurious_components(
+                nk,
+                self.data.total_weight() / self.data.n_effective_rows().max(1) as f64,
+                &self.params.covariances,
+                self.opts.reg_covar,
+                spread,
+            ),
+            _ => Vec::new(),
+        }
+    }
+
+    /// One iteration given `st`, the statistics of an E-step pass under
+    /// [`EmRun::params`]: returns that pass's mean log-likelihood.
+    pub fn step(&mut self, st: SuffStats) -> Result<f64> {
+        let EmRun {
+            data,
+            opts,
+            constant,
+            reseeder,
+            recoveries,
+            ..
+        } = self;
+        let (data, opts, constant) = (*data, *opts, *constant);
+        let t = self.lower_bounds.len() + 1;
         let l = st.mean_log_likelihood();
         if !l.is_finite() {
             return Err(GmmError::Numerical(format!(
                 "the log-likelihood became {l} at EM iteration {t}"
             )));
         }
+        if self.spread.is_none() {
+            self.spread = Some(DataSpread::from_stats(&st, constant));
+        }
         let (mut w, mut m, mut c) = st.m_step(opts.reg_covar, opts.variance_floor)?;
         let mut reseeded: Vec<usize> = Vec::new();
         let mut next_row = st.worst.iter().map(|x| x.1);
         let mut reseed = |comp: usize, reason: String, w: &mut _, m: &mut _, c: &mut _| -> bool {
-            let Some(rs) = &reseeder else {
+            let Some(rs) = reseeder.as_ref() else {
                 return false;
             };
             if recoveries.len() >= rs.budget {
@@ -129,12 +237,9 @@ pub(crate) fn run_em(
             });
             true
         };
-        if let Some(rs) = &reseeder {
-            // The statistics describe the data whatever the parameters: they give its
-            // covariance without another pass.
-            let spread = DataSpread::from_stats(&st, constant);
+        if let (Some(rs), Some(spread)) = (reseeder.as_ref(), self.spread.as_ref()) {
             let tied = opts.covariance_type == CovarianceType::Tied;
-            for dg in degenerate_components(&st.nk, rs.min_mass, &c, opts.reg_covar, &spread) {
+            for dg in degenerate_components(&st.nk, rs.min_mass, &c, opts.reg_covar, spread) {
                 let Some(comp) = dg.component else {
                     continue;
                 };
@@ -185,7 +290,7 @@ pub(crate) fn run_em(
                 }
             }
         }
-        params = loop {
+        let params = loop {
             match Params::new(w.clone(), m.clone(), c.clone(), opts.reg_covar) {
                 Ok(p) => break p,
                 Err(GmmError::NotPositiveDefinite { component, .. })
@@ -213,26 +318,32 @@ pub(crate) fn run_em(
                 }
             }
         };
-        lower_bounds.push(l);
-        on_iter(t, l);
+        self.params = params;
+        self.last_nk = Some(st.nk);
+        self.lower_bounds.push(l);
         if !reseeded.is_empty() {
             // The jump a re-seed causes is not convergence.
-            prev = f64::NEG_INFINITY;
-            continue;
+            self.prev = f64::NEG_INFINITY;
+        } else if (l - self.prev).abs() < opts.tol {
+            self.converged = true;
+        } else {
+            self.prev = l;
         }
-        if (l - prev).abs() < opts.tol {
-            converged = true;
-            break;
-        }
-        prev = l;
+        Ok(l)
     }
-    Ok(Run {
-        n_iter: lower_bounds.len(),
-        params,
-        converged,
-        lower_bounds,
-        recoveries,
-    })
+
+    /// The finished run.
+    pub fn finish(self) -> Run {
+        let spurious = self.spurious();
+        Run {
+            n_iter: self.lower_bounds.len(),
+            params: self.params,
+            converged: self.converged,
+            lower_bounds: self.lower_bounds,
+            recoveries: self.recoveries,
+            spurious,
+        }
+    }
 }
 
 pub(crate) fn with_iteration(e: GmmError, t: usize) -> GmmError {

@@ -21,6 +21,18 @@ pub(crate) fn initial_params(
     opts: &GmmOptions,
     seed: u64,
 ) -> Result<(Params, Vec<Recovery>)> {
+    initial_params_with(data, opts, seed, opts.init)
+}
+
+/// [`initial_params`] with the seeding method `init` instead of `opts.init` (em-EM's
+/// candidates are greedy k-means++ starts; em-EM itself, which chooses among whole
+/// starts, seeds one start as greedy k-means++).
+pub(crate) fn initial_params_with(
+    data: &Data,
+    opts: &GmmOptions,
+    seed: u64,
+    init: InitMethod,
+) -> Result<(Params, Vec<Recovery>)> {
     let (k, d) = (opts.n_components, data.n_features());
     let kind = opts.covariance_type;
     let start = &opts.start;
@@ -66,7 +78,7 @@ pub(crate) fn initial_params(
     let (weights, means, cov) = match (&start.weights, &start.means, given_cov) {
         (Some(w), Some(m), Some(c)) => (w.clone(), m.clone(), c),
         (w, m, c) => {
-            let (ew, em, ec) = estimate_start(data, opts, seed)?;
+            let (ew, em, ec) = estimate_start(data, opts, seed, init)?;
             (
                 w.clone().unwrap_or(ew),
                 m.clone().unwrap_or(em),
@@ -140,6 +152,7 @@ fn estimate_start(
     data: &Data,
     opts: &GmmOptions,
     seed: u64,
+    init: InitMethod,
 ) -> Result<(ndarray::Array1<f64>, ndarray::Array2<f64>, Covariances)> {
     let k = opts.n_components;
     let kind = opts.covariance_type;
@@ -152,10 +165,22 @@ fn estimate_start(
             if eff == 1 { "component" } else { "components" }
         )));
     }
-    let centers: Option<Vec<f64>> = match (&opts.start.means, opts.init) {
+    let centers: Option<Vec<f64>> = match (&opts.start.means, init) {
         (Some(m), _) => Some(m.iter().copied().collect()),
         (None, InitMethod::KMeansPlusPlus) => Some(
+            kmeans::kmeans_plus_plus_trials(data, k, seed, 1)?
+                .iter()
+                .copied()
+                .collect(),
+        ),
+        (None, InitMethod::GreedyKMeansPlusPlus | InitMethod::EmEm) => Some(
             kmeans::kmeans_plus_plus(data, k, seed)?
+                .iter()
+                .copied()
+                .collect(),
+        ),
+        (None, InitMethod::Hierarchical) => Some(
+            crate::fit::hierarchical::ward_centers(data, k, seed)?
                 .iter()
                 .copied()
                 .collect(),

@@ -194,8 +194,19 @@ fn draw_many(
 /// Greedy k-means++ seeding (Arthur & Vassilvitskii, with `2 + ln k` local trials per
 /// centre as scikit-learn does), weighted by the sample weights.
 pub(crate) fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>> {
+    kmeans_plus_plus_trials(data, k, seed, 2 + (k as f64).ln() as usize)
+}
+
+/// k-means++ seeding with `trials` candidates per centre (1: the original algorithm,
+/// without the scoring pass).
+pub(crate) fn kmeans_plus_plus_trials(
+    data: &Data,
+    k: usize,
+    seed: u64,
+    trials: usize,
+) -> Result<Array2<f64>> {
     let d = data.n_features();
-    let picks = kmeans_plus_plus_indices(data, k, seed)?;
+    let picks = plus_plus_indices(data, k, seed, trials.max(1))?;
     let centers: Vec<f64> = picks.iter().flat_map(|&i| data.row_f64(i)).collect();
     Array2::from_shape_vec((k, d), centers).map_err(|e| GmmError::Numerical(e.to_string()))
 }
@@ -203,6 +214,10 @@ pub(crate) fn kmeans_plus_plus(data: &Data, k: usize, seed: u64) -> Result<Array
 /// The rows [`kmeans_plus_plus`] picks as centres, in order (the same draws: the centres
 /// are exactly these rows).
 pub(crate) fn kmeans_plus_plus_indices(data: &Data, k: usize, seed: u64) -> Result<Vec<usize>> {
+    plus_plus_indices(data, k, seed, 2 + (k as f64).ln() as usize)
+}
+
+fn plus_plus_indices(data: &Data, k: usize, seed: u64, trials: usize) -> Result<Vec<usize>> {
     check(data, k)?;
     let n = data.n_samples();
     let w = |i: usize| data.weights().map_or(1.0, |w| w[i]);
@@ -213,7 +228,6 @@ pub(crate) fn kmeans_plus_plus_indices(data: &Data, k: usize, seed: u64) -> Resu
     picked.push(first);
     let mut closest: Vec<f64> = vec![f64::INFINITY; n];
     lower_closest(data, &mut closest, &first_row);
-    let trials = 2 + (k as f64).ln() as usize;
     for _ in 1..k {
         let potential: f64 = (0..n).map(|i| w(i) * closest[i]).sum();
         // All trials' draws in one scan of the running sum.
@@ -229,6 +243,12 @@ pub(crate) fn kmeans_plus_plus_indices(data: &Data, k: usize, seed: u64) -> Resu
             draw_many((0..n).map(w), data.total_weight(), trials, &mut rng)
         };
         let candidates: Vec<usize> = picks.into_iter().map(|p| p.unwrap_or(0)).collect();
+        if let [only] = candidates[..] {
+            // One candidate: nothing to compare, no scoring pass.
+            lower_closest(data, &mut closest, &data.row_f64(only));
+            picked.push(only);
+            continue;
+        }
         // Pick the candidate that lowers the potential most (ties: first drawn); all
         // candidates are scored in one parallel pass over the data.
         let cand_rows: Vec<Vec<f64>> = candidates.iter().map(|&c| data.row_f64(c)).collect();

@@ -1,11 +1,14 @@
 //! Fitting: passes over the data, initialisation, the EM driver and restarts.
 //!
 //! The data path of a fit, top-down:
-//! - [`restarts`](fit) (this file): `n_init` runs from independent seeds, the best lower
-//!   bound kept, the fit's record built;
-//! - `init`: each run's starting parameters (k-means, k-means++, random, given);
-//! - `em`: one run: E-step pass, M-step (`crate::stats`), factorisation (`crate::params`),
-//!   stopping rule, re-seeding with `recover`;
+//! - this file: a fit's checks, and its record built from the winning run;
+//! - `restarts`: the `n_init` runs — scheduled on shared passes (large data) or on
+//!   separate threads (small data), em-EM's short runs, and the winner (the best lower
+//!   bound among the runs that are not spurious optima);
+//! - `init`: each run's starting parameters (k-means++, greedy k-means++, k-means,
+//!   hierarchical (`hierarchical`), random, given);
+//! - `em`: one run as a state machine fed by passes: M-step (`crate::stats`),
+//!   factorisation (`crate::params`), stopping rule, re-seeding with `recover`;
 //! - `pass`: a pass over the data as a map-reduce over chunks: each worker runs the
 //!   chosen kernel (`crate::kernels`) over its chunks into its own statistics, merged in
 //!   a fixed order (results do not depend on the thread count). [`pass::e_passes`] serves
@@ -21,10 +24,12 @@
 
 pub(crate) mod degenerate;
 pub(crate) mod em;
+mod hierarchical;
 pub(crate) mod init;
 pub mod kmeans;
 pub(crate) mod pass;
 mod record;
+mod restarts;
 pub(crate) mod warnings;
 
 pub use record::{FitRecord, Progress, Recovery};
@@ -33,9 +38,8 @@ pub use warnings::{FitWarning, WarningKind};
 use crate::data::Data;
 use crate::error::{GmmError, Result};
 use crate::options::{check_feature_names, GmmOptions};
-use crate::parallel::{derive_seed, install};
+use crate::parallel::install;
 use crate::params::Params;
-use em::{run_em, Run};
 use init::initial_params;
 use pass::e_pass;
 
@@ -64,53 +68,47 @@ pub(crate) fn fit(
     install(opts.n_threads, || restarts(opts, data, &constant, progress))?
 }
 
-/// The restarts: the run with the best final lower bound is kept (the first on ties).
+/// The restarts (`restarts`): every run, the winner kept, the fit's record built.
 fn restarts(
     opts: &GmmOptions,
     data: &Data,
     constant: &[bool],
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<(Params, FitRecord)> {
-    let mut best: Option<(usize, Run)> = None;
-    let mut failures: Vec<(usize, GmmError)> = Vec::new();
-    for run in 0..opts.n_init {
-        let seed = derive_seed(opts.seed, run as u64, 0x1A17);
-        let outcome = initial_params(data, opts, seed).and_then(|(p, init_fixes)| {
-            let mut prev = f64::NEG_INFINITY;
-            run_em(data, opts, constant, p, init_fixes, |t, l| {
-                progress(&Progress {
-                    run,
-                    n_init: opts.n_init,
-                    iteration: t,
-                    lower_bound: l,
-                    change: (l - prev).abs(),
-                });
-                prev = l;
-            })
-        });
-        match outcome {
-            Ok(r) => {
-                let lb = r.lower_bounds.last().copied().unwrap_or(f64::NEG_INFINITY);
-                let better = best.as_ref().is_none_or(|(_, b)| {
-                    lb > b.lower_bounds.last().copied().unwrap_or(f64::NEG_INFINITY)
-                });
-                if better {
-                    best = Some((run, r));
-                }
-            }
-            // Bad user input is the same for every restart: report it at once.
-            Err(
-                e @ (GmmError::InvalidData(_)
-                | GmmError::InvalidInit(_)
-                | GmmError::InvalidOption { .. }),
-            ) => return Err(e),
-            Err(e) => failures.push((run, e)),
+    let mut runs = restarts::run_all(opts, data, constant, progress);
+    // Bad user input is the same for every restart: report it at once.
+    for r in &runs {
+        if let Err(
+            e @ (GmmError::InvalidData(_)
+            | GmmError::InvalidInit(_)
+            | GmmError::InvalidOption { .. }),
+        ) = r
+        {
+            return Err(e.clone());
         }
     }
-    let Some((best_init, run)) = best else {
+    let spurious_inits: Vec<usize> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.as_ref().is_ok_and(|r| !r.spurious.is_empty()))
+        .map(|(i, _)| i)
+        .collect();
+    let failures: Vec<(usize, String)> = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.to_string())))
+        .collect();
+    let Some(best_init) = restarts::winner(&runs, opts.allow_spurious) else {
         // Every restart failed: the first reason is the one to show.
-        let (_, e) = failures.swap_remove(0);
-        return Err(e);
+        let first = runs.iter().position(|r| r.is_err()).unwrap_or(0);
+        return Err(match runs.swap_remove(first) {
+            Err(e) => e,
+            Ok(_) => GmmError::Numerical("no restart finished".into()),
+        });
+    };
+    let run = match runs.swap_remove(best_init) {
+        Ok(r) => r,
+        Err(e) => return Err(e),
     };
     let final_stats = e_pass(data, &run.params, false);
     let score = final_stats.mean_log_likelihood();
@@ -132,7 +130,7 @@ fn restarts(
         .zip(&first)
         .map(|(&c, &v)| c.then_some(v))
         .collect();
-    let warnings = warnings::fit_warnings(&warnings::WarningInput {
+    let mut warnings = warnings::fit_warnings(&warnings::WarningInput {
         opts,
         params: &run.params,
         stats: &final_stats,
@@ -144,6 +142,14 @@ fn restarts(
         min_mass,
         n_parameters,
     });
+    if !run.spurious.is_empty() {
+        warnings.push(warnings::spurious_warning(
+            &run.spurious,
+            spurious_inits.len(),
+            opts.n_init,
+            opts.allow_spurious,
+        ));
+    }
     // The names live on the model (at the top of its file), not in the record.
     let mut options = opts.clone();
     options.feature_names = None;
@@ -167,6 +173,7 @@ fn restarts(
             .iter()
             .map(|(r, e)| format!("restart {r}: {e}"))
             .collect(),
+        spurious_inits,
         recoveries: run.recoveries,
         warnings,
         options,
@@ -177,7 +184,7 @@ fn restarts(
 /// Exactly one EM iteration from the starting parameters of the first run: the new
 /// parameters and the mean log-likelihood of the start.
 pub(crate) fn one_step(opts: &GmmOptions, data: &Data) -> Result<(Params, f64)> {
-    let seed = derive_seed(opts.seed, 0, 0x1A17);
+    let seed = restarts::run_seed(opts.seed, 0);
     install(opts.n_threads, || {
         let (p, _) = initial_params(data, opts, seed)?;
         let st = e_pass(data, &p, false);

@@ -46,6 +46,12 @@ pub struct FitRecord {
     pub best_init: usize,
     /// Restarts that failed, with their reasons.
     pub failed_inits: Vec<String>,
+    /// Restarts (0-based) whose result was a spurious optimum: a component with fewer
+    /// rows' mass than its covariance needs (`D + 1` full, 2 diag/spherical) or whose
+    /// covariance collapsed (the degenerate-component rule; README "Degenerate
+    /// components"). Unless `allow_spurious`, such a run only wins when every run is
+    /// spurious (the fit then carries a `spurious_optimum` warning).
+    pub spurious_inits: Vec<usize>,
     /// Components re-seeded by the `recover` option during the kept run.
     pub recoveries: Vec<Recovery>,
     /// What the user should know about the result (not converged, empty or collapsed

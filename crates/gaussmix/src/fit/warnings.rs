@@ -36,6 +36,9 @@ pub enum WarningKind {
     ConstantFeature,
     /// Model selection: the winning candidate's fit did not converge.
     SelectWinnerNotConverged,
+    /// The kept run is a spurious optimum (a component on a few near-identical rows):
+    /// every run was, or `allow_spurious` let it win.
+    SpuriousOptimum,
 }
 
 impl WarningKind {
@@ -49,6 +52,7 @@ impl WarningKind {
             WarningKind::TooManyParameters => "too_many_parameters",
             WarningKind::ConstantFeature => "constant_feature",
             WarningKind::SelectWinnerNotConverged => "select_winner_not_converged",
+            WarningKind::SpuriousOptimum => "spurious_optimum",
         }
     }
 }
@@ -145,6 +149,41 @@ pub(crate) struct WarningInput<'a> {
 /// The warnings of a finished fit, in a fixed order: not converged; too many
 /// parameters; per feature (in column order) constant, then `reg_covar` large; per
 /// component (in order) empty or collapsed, a tied covariance's collapse last.
+/// The warning for a kept run that is a spurious optimum (components `components`);
+/// `n_spurious` of the `n_init` runs were.
+pub(crate) fn spurious_warning(
+    components: &[usize],
+    n_spurious: usize,
+    n_init: usize,
+    allowed: bool,
+) -> FitWarning {
+    let mut list: Vec<String> = components.iter().take(8).map(|c| c.to_string()).collect();
+    if components.len() > 8 {
+        list.push(format!("… ({} in all)", components.len()));
+    }
+    let (noun, verb, its) = if components.len() == 1 {
+        ("component", "sits", "its covariance needs")
+    } else {
+        ("components", "sit", "their covariances need")
+    };
+    let why = if allowed {
+        "allow_spurious let this run win".to_string()
+    } else if n_init == 1 {
+        "the only run was spurious".to_string()
+    } else {
+        format!("all {n_spurious} of {n_init} runs were spurious")
+    };
+    FitWarning::new(
+        WarningKind::SpuriousOptimum,
+        components.first().copied(),
+        None,
+        format!(
+            "spurious optimum: {noun} {} {verb} on fewer rows than {its} or collapsed onto near-identical rows, a likelihood spike rather than a better model ({why}); try more restarts (n_init), fewer n_components, a simpler covariance_type, or a larger reg_covar",
+            list.join(", ")
+        ),
+    )
+}
+
 pub(crate) fn fit_warnings(w: &WarningInput) -> Vec<FitWarning> {
     let opts = w.opts;
     let names = opts.feature_names.as_deref();

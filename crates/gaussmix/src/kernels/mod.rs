@@ -100,8 +100,10 @@ fn e_step_unfused<K: ChunkKernel + ?Sized>(
     kernel.accumulate(st, rows, weights, resp, ws);
 }
 
-/// Reusable per-worker buffers of every kernel (their contents never carry over
-/// between chunks, so results do not depend on which thread ran what).
+/// Reusable per-worker buffers of every kernel. Their contents never carry over between
+/// chunks, so results do not depend on which thread ran what — except [`Carried`]: the
+/// anchored kernel's pair accumulators, which collect a group's chunks until the
+/// kernel's `finish`.
 #[derive(Default)]
 pub(crate) struct Workspace {
     products: products::ProductsWs,
@@ -112,6 +114,21 @@ pub(crate) struct Workspace {
     diff: Vec<f64>,
     /// f32 rows converted for the f64-only kernels (and the initialisation).
     pub(crate) conv: Vec<f64>,
+}
+
+/// What a kernel carries from chunk to chunk of a group until its `finish` (the anchored
+/// kernel's accumulators, with its scratch). A pass serving several parameter sets keeps
+/// one per set and swaps it into the workspace around that set's steps, so the sets'
+/// accumulators never mix (they did: found when em-EM's shared passes made f32 full fits
+/// non-monotone).
+#[derive(Default)]
+pub(crate) struct Carried(AnchorWs);
+
+impl Workspace {
+    /// Exchanges the carried state with `c`.
+    pub(crate) fn swap_carried(&mut self, c: &mut Carried) {
+        std::mem::swap(&mut self.anchor, &mut c.0);
+    }
 }
 
 /// The row-by-row kernel: a direct, centred evaluation per component (the reference

@@ -62,6 +62,57 @@ impl GaussianMixture {
         Ok(Array1::from_vec(out))
     }
 
+    /// The components that make this model a **spurious optimum** on `x` (ascending;
+    /// empty for a sound fit): by the rule the restarts use (README, "Degenerate
+    /// components"), a component with less mass than its covariance needs (`D + 1`
+    /// average rows for full, 2 for diag and spherical) or whose variance above
+    /// `reg_covar` collapsed to ≤ 1e-10 of the data's along some direction. Works on any
+    /// model — e.g. one built from scikit-learn's parameters, to see whether its best
+    /// restart is a likelihood spike on a few rows. `reg_covar` is what the fit added to
+    /// every covariance.
+    ///
+    /// ```
+    /// use gaussmix::{Covariances, GaussianMixture};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.5], [1.0], [1.5], [2.0], [7.0]];
+    /// // Component 1 holds the single row at 7 with a tiny variance: a spike.
+    /// let m = GaussianMixture::from_parameters(
+    ///     array![5.0 / 6.0, 1.0 / 6.0], array![[1.0], [7.0]],
+    ///     Covariances::Diag(array![[0.5], [1e-6]]))?;
+    /// assert_eq!(m.spurious_components(&x, 1e-6)?, vec![1]);
+    /// # Ok::<(), gaussmix::GmmError>(())
+    /// ```
+    pub fn spurious_components<X: AsData + ?Sized>(
+        &self,
+        x: &X,
+        reg_covar: f64,
+    ) -> Result<Vec<usize>> {
+        if !(reg_covar.is_finite() && reg_covar >= 0.0) {
+            return Err(crate::error::invalid_option(
+                "reg_covar",
+                format!("must be a finite number ≥ 0, got {reg_covar}"),
+            ));
+        }
+        let data = self.checked(x)?;
+        let data = data.as_ref();
+        let constant = data.check_range()?;
+        let st = crate::fit::pass::e_pass(data, &self.params, false);
+        if !st.mean_log_likelihood().is_finite() {
+            return Err(GmmError::Numerical(
+                "the log-likelihood of the data under the model is not finite".into(),
+            ));
+        }
+        let spread = crate::fit::degenerate::DataSpread::from_stats(&st, &constant);
+        let row_weight = data.total_weight() / data.n_effective_rows().max(1) as f64;
+        Ok(crate::fit::degenerate::spurious_components(
+            &st.nk,
+            row_weight,
+            &self.params.covariances,
+            reg_covar,
+            &spread,
+        ))
+    }
+
     /// Mean log-likelihood of the rows, weighted when the data carry weights
     /// (scikit-learn's `score`).
     pub fn score<X: AsData + ?Sized>(&self, x: &X) -> Result<f64> {

@@ -1,0 +1,253 @@
+//! Model-based hierarchical agglomeration for starting means (mclust's default start).
+//!
+//! Every row of a sample starts as its own cluster; the two clusters whose merge raises
+//! the within-cluster sum of squares least are merged until `K` remain. That is Ward's
+//! criterion, which is exactly the classification likelihood of mclust's `EII` model
+//! (spherical, equal volumes): the merge cost of `A` and `B` is
+//! `w_A·w_B / (w_A + w_B) · ‖c_A − c_B‖²` with `w` the clusters' weights and `c` their
+//! weighted means. The `K` clusters' means then start EM (each row assigned to the
+//! nearest).
+//!
+//! Why on a sample: agglomeration costs `O(m²·D)` time with the nearest-neighbour-chain
+//! algorithm used here (and `O(m·D)` memory: cluster means, no distance matrix), so it
+//! runs on at most [`SAMPLE_ROWS`] rows drawn without replacement by the run's seed
+//! (all rows when there are fewer; the result then does not depend on the seed).
+//!
+//! Ward's criterion is *reducible*, so the nearest-neighbour chain finds the same merges
+//! as the greedy algorithm, possibly out of order; the merges are then sorted by cost
+//! (ties by the order they were found) and the first `m − K` replayed with a union-find.
+
+use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::data::Data;
+use crate::error::{GmmError, Result};
+
+/// At most this many rows are agglomerated (see the module documentation).
+pub(crate) const SAMPLE_ROWS: usize = 2000;
+
+/// The means of the `k` clusters Ward's agglomeration leaves on a sample of the rows with
+/// positive weight (`k×D`).
+pub(crate) fn ward_centers(data: &Data, k: usize, seed: u64) -> Result<Array2<f64>> {
+    let d = data.n_features();
+    let weight = |i: usize| data.weights().map_or(1.0, |w| w[i]);
+    let mut rows: Vec<usize> = (0..data.n_samples()).filter(|&i| weight(i) > 0.0).collect();
+    if rows.len() < k || k == 0 {
+        return Err(GmmError::InvalidData(format!(
+            "{} samples (with positive weight) cannot be split into {k} components",
+            rows.len()
+        )));
+    }
+    if rows.len() > SAMPLE_ROWS {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rows = rows
+            .choose_multiple(&mut rng, SAMPLE_ROWS)
+            .copied()
+            .collect();
+        rows.sort_unstable();
+    }
+    let m = rows.len();
+    let mut means: Vec<f64> = rows.iter().flat_map(|&i| data.row_f64(i)).collect();
+    let mut w: Vec<f64> = rows.iter().map(|&i| weight(i)).collect();
+    let merges = nn_chain(&mut means, &mut w, d);
+    // Replay the cheapest m − k merges.
+    let mut order: Vec<usize> = (0..merges.len()).collect();
+    order.sort_by(|&a, &b| merges[a].0.total_cmp(&merges[b].0).then(a.cmp(&b)));
+    let mut parent: Vec<usize> = (0..m).collect();
+    for &i in order.iter().take(m - k) {
+        let (_, a, b) = merges[i];
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        parent[ra.max(rb)] = ra.min(rb);
+    }
+    // Cluster means in order of their first row.
+    let mut roots: Vec<usize> = Vec::with_capacity(k);
+    let mut sums: Vec<Vec<f64>> = Vec::with_capacity(k);
+    let mut mass: Vec<f64> = Vec::with_capacity(k);
+    for (j, &row) in rows.iter().enumerate() {
+        let r = find(&mut parent, j);
+        let slot = match roots.iter().position(|&x| x == r) {
+            Some(s) => s,
+            None => {
+                roots.push(r);
+                sums.push(vec![0.0; d]);
+                mass.push(0.0);
+                roots.len() - 1
+            }
+        };
+        let wr = weight(row);
+        // Summed about the cluster's first row's value would be more exact; the start
+        // only needs to be near the clusters.
+        for (s, v) in sums[slot].iter_mut().zip(data.row_f64(row)) {
+            *s += wr * v;
+        }
+        mass[slot] += wr;
+    }
+    let centers: Vec<f64> = sums
+        .iter()
+        .zip(&mass)
+        .flat_map(|(s, &mw)| s.iter().map(move |v| v / mw).collect::<Vec<_>>())
+        .collect();
+    Array2::from_shape_vec((roots.len(), d), centers)
+        .map_err(|e| GmmError::Numerical(e.to_string()))
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Ward's cost of merging clusters `a` and `b`.
+fn cost(means: &[f64], w: &[f64], d: usize, a: usize, b: usize) -> f64 {
+    let (wa, wb) = (w[a], w[b]);
+    let sq = crate::kernels::sum_sq_diff(&means[a * d..(a + 1) * d], &means[b * d..(b + 1) * d]);
+    wa * wb / (wa + wb) * sq
+}
+
+/// All `m − 1` merges `(cost, a, b)` of Ward's agglomeration of the `m` clusters with
+/// means `means` (`m×D`, overwritten) and weights `w`, by the nearest-neighbour chain.
+/// A merged cluster lives on in the lower of its two slots.
+fn nn_chain(means: &mut [f64], w: &mut [f64], d: usize) -> Vec<(f64, usize, usize)> {
+    let m = w.len();
+    let mut live: Vec<usize> = (0..m).collect();
+    let mut merges = Vec::with_capacity(m.saturating_sub(1));
+    let mut chain: Vec<usize> = Vec::new();
+    while live.len() > 1 {
+        if chain.is_empty() {
+            chain.push(live[0]);
+        }
+        let a = chain[chain.len() - 1];
+        let prev = chain.len().checked_sub(2).map(|i| chain[i]);
+        // The nearest active cluster to `a`; ties go to the chain's previous element
+        // (so that the chain always ends), then to the lowest slot.
+        let mut best: Option<(f64, usize)> = prev.map(|p| (cost(means, w, d, a, p), p));
+        for &b in &live {
+            if b == a || Some(b) == prev {
+                continue;
+            }
+            let c = cost(means, w, d, a, b);
+            if best.is_none_or(|(bc, _)| c < bc) {
+                best = Some((c, b));
+            }
+        }
+        let Some((c, b)) = best else {
+            break;
+        };
+        if Some(b) == prev {
+            chain.truncate(chain.len() - 2);
+            let (lo, hi) = (a.min(b), a.max(b));
+            let (wl, wh) = (w[lo], w[hi]);
+            let total = wl + wh;
+            for j in 0..d {
+                let (ml, mh) = (means[lo * d + j], means[hi * d + j]);
+                means[lo * d + j] = ml + (mh - ml) * (wh / total);
+            }
+            w[lo] = total;
+            live.retain(|&x| x != hi);
+            merges.push((c, lo, hi));
+        } else {
+            chain.push(b);
+        }
+    }
+    merges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Brute force: merge the cheapest pair until `k` clusters remain.
+    fn greedy(points: &[Vec<f64>], k: usize) -> Vec<Vec<usize>> {
+        let mut clusters: Vec<Vec<usize>> = (0..points.len()).map(|i| vec![i]).collect();
+        let mean = |c: &Vec<usize>| -> Vec<f64> {
+            let d = points[0].len();
+            (0..d)
+                .map(|j| c.iter().map(|&i| points[i][j]).sum::<f64>() / c.len() as f64)
+                .collect()
+        };
+        while clusters.len() > k {
+            let mut best = (f64::INFINITY, 0, 0);
+            for a in 0..clusters.len() {
+                for b in a + 1..clusters.len() {
+                    let (ma, mb) = (mean(&clusters[a]), mean(&clusters[b]));
+                    let (na, nb) = (clusters[a].len() as f64, clusters[b].len() as f64);
+                    let sq: f64 = ma.iter().zip(&mb).map(|(x, y)| (x - y) * (x - y)).sum();
+                    let c = na * nb / (na + nb) * sq;
+                    if c < best.0 {
+                        best = (c, a, b);
+                    }
+                }
+            }
+            let b = clusters.remove(best.2);
+            clusters[best.1].extend(b);
+        }
+        for c in &mut clusters {
+            c.sort_unstable();
+        }
+        clusters.sort();
+        clusters
+    }
+
+    #[test]
+    fn nearest_neighbour_chain_equals_greedy_ward() {
+        use rand::Rng;
+        for seed in 0..20u64 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let n = 5 + (seed as usize % 30);
+            let d = 1 + (seed as usize % 3);
+            let points: Vec<Vec<f64>> = (0..n)
+                .map(|_| (0..d).map(|_| rng.gen::<f64>() * 10.0).collect())
+                .collect();
+            for k in [1, 2, 3, n / 2] {
+                let mut means: Vec<f64> = points.concat();
+                let mut w = vec![1.0; n];
+                let merges = nn_chain(&mut means, &mut w, d);
+                assert_eq!(merges.len(), n - 1);
+                let mut order: Vec<usize> = (0..merges.len()).collect();
+                order.sort_by(|&a, &b| merges[a].0.total_cmp(&merges[b].0).then(a.cmp(&b)));
+                let mut parent: Vec<usize> = (0..n).collect();
+                for &i in order.iter().take(n - k) {
+                    let (_, a, b) = merges[i];
+                    let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+                    parent[ra.max(rb)] = ra.min(rb);
+                }
+                let mut got: Vec<Vec<usize>> = Vec::new();
+                let mut roots: Vec<usize> = Vec::new();
+                for i in 0..n {
+                    let r = find(&mut parent, i);
+                    match roots.iter().position(|&x| x == r) {
+                        Some(s) => got[s].push(i),
+                        None => {
+                            roots.push(r);
+                            got.push(vec![i]);
+                        }
+                    }
+                }
+                got.sort();
+                assert_eq!(got, greedy(&points, k), "seed {seed}, n {n}, k {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn ward_centres_find_separated_clusters() {
+        let x = ndarray::array![
+            [0.0, 0.0],
+            [0.1, 0.0],
+            [10.0, 10.0],
+            [10.1, 10.0],
+            [20.0, 0.0]
+        ];
+        let data = Data::from_view(x.view()).unwrap();
+        let c = ward_centers(&data, 3, 1).unwrap();
+        let mut firsts: Vec<f64> = c.column(0).to_vec();
+        firsts.sort_by(f64::total_cmp);
+        assert!((firsts[0] - 0.05).abs() < 1e-12);
+        assert!((firsts[1] - 10.05).abs() < 1e-12);
+        assert!((firsts[2] - 20.0).abs() < 1e-12);
+    }
+}

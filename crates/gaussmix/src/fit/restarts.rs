@@ -1,0 +1,232 @@
+//! Restarts: `n_init` complete EM runs, how their passes are scheduled, em-EM's short
+//! runs, and which run wins.
+//!
+//! **Scheduling.** Every run is an [`EmRun`] state machine fed by E-step passes, so the
+//! same runs can be driven two ways with bit-identical results:
+//! - *shared passes* (data with enough chunks to keep every thread busy): all live runs
+//!   advance in lockstep, and one read of each chunk serves every run's parameters
+//!   (`pass::e_passes`) — the data are read once per iteration, not once per run;
+//! - *parallel runs* (small data, where one pass cannot use every thread): the runs are
+//!   spread over the threads, each making its own passes.
+//!
+//! Each pass merges its chunks in a fixed order, so neither choice, nor the thread
+//! count, changes any run's numbers.
+//!
+//! **em-EM** ([`InitMethod::EmEm`], Biernacki, Celeux & Govaert 2003): each of the
+//! `n_init` runs draws `init_candidates` greedy k-means++ starts (the first is the start
+//! `greedy-kmeans++` would use), all of them run `init_iter` EM iterations (in one
+//! schedule), and each run continues its best candidate that is not spurious. `n_init`
+//! still counts complete runs.
+//!
+//! **The winner** is the run with the highest final lower bound among those that are not
+//! spurious optima (`degenerate::spurious_components`); a spurious run only wins when
+//! every run is spurious, or with `allow_spurious` (the record lists the spurious runs
+//! and the fit carries a warning when the kept run is one).
+
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::data::Data;
+use crate::error::{GmmError, Result};
+use crate::fit::em::{EmRun, Run};
+use crate::fit::init::initial_params_with;
+use crate::fit::pass::e_passes;
+use crate::fit::Progress;
+use crate::options::{GmmOptions, InitMethod};
+use crate::parallel::{derive_seed, CHUNK_ROWS};
+
+/// A run's seed (the same for every strategy, so `n_init` runs are reproducible).
+pub(crate) fn run_seed(seed: u64, run: usize) -> u64 {
+    derive_seed(seed, run as u64, 0x1A17)
+}
+
+/// em-EM candidate `c`'s seed within run `run` (candidate 0 uses the run's own seed).
+fn candidate_seed(seed: u64, run: usize, c: usize) -> u64 {
+    if c == 0 {
+        run_seed(seed, run)
+    } else {
+        derive_seed(seed, run as u64, 0xE3E3_0000 + c as u64)
+    }
+}
+
+/// One run (or em-EM candidate) being advanced.
+struct Slot<'a, 'd> {
+    /// The restart it belongs to (for progress and the record).
+    run: usize,
+    state: std::result::Result<EmRun<'a, 'd>, GmmError>,
+}
+
+impl Slot<'_, '_> {
+    fn live(&self, cap: usize) -> bool {
+        matches!(&self.state, Ok(r) if !r.done() && r.n_iter() < cap)
+    }
+}
+
+/// Whether runs share passes (lockstep) rather than run on separate threads: when the
+/// data have at least four chunks per thread, one pass already keeps every thread busy.
+fn share_passes(data: &Data) -> bool {
+    data.n_samples().div_ceil(CHUNK_ROWS) >= 4 * rayon::current_num_threads()
+}
+
+type ProgressFn<'p> = Mutex<&'p mut (dyn FnMut(&Progress) + Send)>;
+
+/// Advances every live slot until it is done or has `cap` iterations.
+fn advance(data: &Data, slots: &mut [Slot], cap: usize, n_init: usize, progress: &ProgressFn) {
+    let report = |run: usize, r: &EmRun, l: f64| {
+        let lbs = r.n_iter();
+        let prev = if lbs >= 2 {
+            r.lower_bound_at(lbs - 2)
+        } else {
+            f64::NEG_INFINITY
+        };
+        if let Ok(mut p) = progress.lock() {
+            p(&Progress {
+                run,
+                n_init,
+                iteration: lbs,
+                lower_bound: l,
+                change: (l - prev).abs(),
+            });
+        }
+    };
+    if share_passes(data) {
+        loop {
+            let live: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].live(cap)).collect();
+            if live.is_empty() {
+                break;
+            }
+            let sts = {
+                let ps: Vec<_> = live
+                    .iter()
+                    .filter_map(|&i| slots[i].state.as_ref().ok().map(|r| r.params()))
+                    .collect();
+                let track = live
+                    .iter()
+                    .any(|&i| slots[i].state.as_ref().is_ok_and(|r| r.track_worst()));
+                e_passes(data, &ps, track)
+            };
+            for (&i, st) in live.iter().zip(sts) {
+                let slot = &mut slots[i];
+                let run = slot.run;
+                if let Ok(r) = &mut slot.state {
+                    match r.step(st) {
+                        Ok(l) => report(run, r, l),
+                        Err(e) => slot.state = Err(e),
+                    }
+                }
+            }
+        }
+    } else {
+        slots.par_iter_mut().for_each(|slot| {
+            let run = slot.run;
+            while slot.live(cap) {
+                let Ok(r) = &mut slot.state else {
+                    break;
+                };
+                let st = crate::fit::pass::e_pass(data, r.params(), r.track_worst());
+                match r.step(st) {
+                    Ok(l) => report(run, r, l),
+                    Err(e) => slot.state = Err(e),
+                }
+            }
+        });
+    }
+}
+
+/// The outcome of every restart, in order.
+pub(crate) fn run_all(
+    opts: &GmmOptions,
+    data: &Data,
+    constant: &[bool],
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Vec<Result<Run>> {
+    let progress: ProgressFn = Mutex::new(progress);
+    let shared = share_passes(data);
+    let start = |run: usize, seed: u64, init: InitMethod| -> Slot {
+        let state = initial_params_with(data, opts, seed, init)
+            .map(|(p, fixes)| EmRun::new(data, opts, constant, p, fixes));
+        Slot { run, state }
+    };
+    let em_em = opts.init == InitMethod::EmEm && opts.start.is_empty();
+    let mut slots: Vec<Slot> = if em_em {
+        let cands = opts.init_candidates;
+        let make = |i: usize| {
+            let (run, c) = (i / cands, i % cands);
+            start(
+                run,
+                candidate_seed(opts.seed, run, c),
+                InitMethod::GreedyKMeansPlusPlus,
+            )
+        };
+        let n = opts.n_init * cands;
+        let mut cand: Vec<Slot> = if shared {
+            (0..n).map(make).collect()
+        } else {
+            (0..n).into_par_iter().map(make).collect()
+        };
+        advance(data, &mut cand, opts.init_iter, opts.n_init, &progress);
+        // Each run keeps its best candidate that is not spurious (the best of all when
+        // every one is), the first on ties; the first failure when all failed.
+        let mut kept: Vec<Option<Slot>> = (0..opts.n_init).map(|_| None).collect();
+        for slot in cand {
+            let run = slot.run;
+            let better = match (&kept[run], &slot.state) {
+                (None, _) => true,
+                (Some(_), Err(_)) => false,
+                (Some(k), Ok(r)) => match &k.state {
+                    Err(_) => true,
+                    Ok(b) => {
+                        let (sr, sb) = (r.spurious().is_empty(), b.spurious().is_empty());
+                        (sr && !sb) || (sr == sb && r.lower_bound() > b.lower_bound())
+                    }
+                },
+            };
+            if better {
+                kept[run] = Some(slot);
+            }
+        }
+        kept.into_iter().flatten().collect()
+    } else {
+        let init = if opts.init == InitMethod::EmEm {
+            // Explicit starting parameters: there is nothing to draw candidates from.
+            InitMethod::GreedyKMeansPlusPlus
+        } else {
+            opts.init
+        };
+        let make = |run: usize| start(run, run_seed(opts.seed, run), init);
+        if shared {
+            (0..opts.n_init).map(make).collect()
+        } else {
+            (0..opts.n_init).into_par_iter().map(make).collect()
+        }
+    };
+    advance(data, &mut slots, opts.max_iter, opts.n_init, &progress);
+    slots
+        .into_iter()
+        .map(|s| s.state.map(EmRun::finish))
+        .collect()
+}
+
+/// The index of the winning run: the highest final lower bound among the runs that are
+/// not spurious (all of them with `allow_spurious`, or when every run is spurious); the
+/// first on ties. `None` when every run failed.
+pub(crate) fn winner(runs: &[Result<Run>], allow_spurious: bool) -> Option<usize> {
+    let ok = |i: usize| runs[i].as_ref().ok();
+    let lb = |r: &Run| r.lower_bounds.last().copied().unwrap_or(f64::NEG_INFINITY);
+    let pick = |eligible: &dyn Fn(&Run) -> bool| {
+        let mut best: Option<(usize, f64)> = None;
+        for i in 0..runs.len() {
+            if let Some(r) = ok(i).filter(|r| eligible(r)) {
+                if best.is_none_or(|(_, b)| lb(r) > b) {
+                    best = Some((i, lb(r)));
+                }
+            }
+        }
+        best.map(|b| b.0)
+    };
+    if allow_spurious {
+        return pick(&|_| true);
+    }
+    pick(&|r| r.spurious.is_empty()).or_else(|| pick(&|_| true))
+}

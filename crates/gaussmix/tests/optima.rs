@@ -1,0 +1,271 @@
+//! Initialisation strategies and restarts (issue "better optima"): every strategy is
+//! deterministic for a seed and independent of the thread count (which also switches
+//! the restarts between shared passes and separate threads), em-EM with one candidate
+//! is greedy k-means++, and the spurious-optimum guard on data with duplicated rows.
+
+use gaussmix::{CovarianceType, GaussianMixture, InitMethod, WarningKind, INIT_METHODS};
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Three 2-D Gaussian clusters of `n_per` rows (seeded).
+fn blobs(n_per: usize, seed: u64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let centres = [[0.0, 0.0], [6.0, 1.0], [2.0, 7.0]];
+    let mut normal = || {
+        // Box-Muller: a test that does not depend on rand_distr's stream.
+        let (u, v): (f64, f64) = (rng.gen::<f64>().max(1e-300), rng.gen());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    };
+    Array2::from_shape_fn((3 * n_per, 2), |(i, j)| centres[i / n_per][j] + normal())
+}
+
+fn fingerprint(m: &GaussianMixture) -> (Vec<u64>, Vec<u64>, usize, usize) {
+    let rec = m.fit_record().unwrap();
+    (
+        m.means().iter().map(|v| v.to_bits()).collect(),
+        rec.lower_bounds.iter().map(|v| v.to_bits()).collect(),
+        rec.best_init,
+        rec.n_iter,
+    )
+}
+
+/// Every strategy, n_init 3: the same seed gives bit-identical fits on 1, 2 and 3
+/// threads. 512 × 3 rows are 6 chunks: on one thread the restarts share passes, on two
+/// and three they run on separate threads — so this also shows that the two schedules
+/// give the same results.
+#[test]
+fn every_strategy_is_deterministic_and_thread_independent() {
+    let x = blobs(512, 1);
+    for init in INIT_METHODS {
+        for kind in [CovarianceType::Full, CovarianceType::Diag] {
+            let fit = |threads: usize| {
+                GaussianMixture::params(3)
+                    .covariance_type(kind)
+                    .init(init)
+                    .n_init(3)
+                    .seed(11)
+                    .n_threads(threads)
+                    .fit(&x)
+                    .unwrap()
+            };
+            let one = fingerprint(&fit(1));
+            assert_eq!(
+                one,
+                fingerprint(&fit(1)),
+                "{init} {kind}: not deterministic"
+            );
+            for t in [2, 3] {
+                assert_eq!(
+                    one,
+                    fingerprint(&fit(t)),
+                    "{init} {kind}: {t} threads differ"
+                );
+            }
+            // A different seed starts elsewhere (hierarchical on all rows is the
+            // exception: below 2,000 rows it does not sample).
+            let other = GaussianMixture::params(3)
+                .covariance_type(kind)
+                .init(init)
+                .n_init(3)
+                .seed(12)
+                .n_threads(1)
+                .fit(&x)
+                .unwrap();
+            let lbs = |m: &GaussianMixture| m.fit_record().unwrap().lower_bounds.clone();
+            // (k-means converges to the same clusters from any seed on these blobs.)
+            if !matches!(init, InitMethod::Hierarchical | InitMethod::KMeans) {
+                assert_ne!(
+                    lbs(&fit(1)),
+                    lbs(&other),
+                    "{init} {kind}: the seed is ignored"
+                );
+            }
+        }
+    }
+}
+
+/// em-EM with a single candidate per run is greedy k-means++ from the run's seed: the
+/// short run is simply continued.
+#[test]
+fn em_em_with_one_candidate_is_greedy_kmeans_plus_plus() {
+    let x = blobs(200, 2);
+    for kind in CovarianceType::ALL {
+        let a = GaussianMixture::params(4)
+            .covariance_type(kind)
+            .init(InitMethod::EmEm)
+            .init_candidates(1)
+            .n_init(2)
+            .fit(&x)
+            .unwrap();
+        let b = GaussianMixture::params(4)
+            .covariance_type(kind)
+            .init(InitMethod::GreedyKMeansPlusPlus)
+            .n_init(2)
+            .fit(&x)
+            .unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b), "{kind}");
+    }
+}
+
+/// More candidates never lose to candidate 0 at the point of choice, and the choice is
+/// reported as one complete run per `n_init`.
+#[test]
+fn em_em_counts_complete_runs() {
+    let x = blobs(200, 3);
+    let m = GaussianMixture::params(5)
+        .init(InitMethod::EmEm)
+        .init_candidates(8)
+        .init_iter(3)
+        .n_init(2)
+        .fit(&x)
+        .unwrap();
+    let rec = m.fit_record().unwrap();
+    assert!(rec.best_init < 2);
+    // The kept candidate's short run is part of its history.
+    assert!(rec.n_iter >= 3 && rec.lower_bounds.len() == rec.n_iter);
+    for w in rec.lower_bounds.windows(2) {
+        assert!(w[1] >= w[0] - 1e-12, "EM decreased: {:?}", rec.lower_bounds);
+    }
+}
+
+/// Two clusters plus two identical rows far away, K = 3 full: the third component can
+/// only sit on the duplicates, so every run is spurious — the best is returned with a
+/// warning naming the component, and every run is listed.
+#[test]
+fn all_runs_spurious_returns_the_best_with_a_warning() {
+    let base = blobs(60, 4);
+    let mut rows: Vec<[f64; 2]> = base
+        .rows()
+        .into_iter()
+        .take(120)
+        .map(|r| [r[0], r[1]])
+        .collect();
+    rows.push([40.0, -30.0]);
+    rows.push([40.0, -30.0]);
+    let x = Array2::from(rows);
+    let m = GaussianMixture::params(3)
+        .init(InitMethod::KMeans)
+        .n_init(4)
+        .fit(&x)
+        .unwrap();
+    let rec = m.fit_record().unwrap();
+    assert_eq!(rec.spurious_inits, vec![0, 1, 2, 3]);
+    let w: Vec<_> = rec
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::SpuriousOptimum)
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", rec.warnings);
+    let spurious = m.spurious_components(&x, 1e-6).unwrap();
+    assert_eq!(spurious.len(), 1);
+    assert_eq!(w[0].component, Some(spurious[0]));
+    assert!(
+        w[0].message.contains("all 4 of 4 runs were spurious"),
+        "{}",
+        w[0].message
+    );
+    // The spurious component is the one on the duplicates.
+    let c = spurious[0];
+    assert!((m.means()[[c, 0]] - 40.0).abs() < 1e-9);
+}
+
+/// Two clusters and three duplicated rows far away, K = 3 diag: a start with a seed on
+/// the duplicates ends with a component collapsed on them (a likelihood spike), the
+/// other starts with the far rows absorbed by a wide component. The guard keeps a sound
+/// run; `allow_spurious` lets the spike win.
+#[test]
+fn the_guard_keeps_spurious_runs_from_winning() {
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let mut v: Vec<f64> = (0..120)
+        .map(|i| {
+            let (u, w): (f64, f64) = (rng.gen::<f64>().max(1e-300), rng.gen());
+            let z = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * w).cos();
+            if i < 60 {
+                z
+            } else {
+                8.0 + z
+            }
+        })
+        .collect();
+    v.extend([30.0, 30.0, 30.0]);
+    let x = Array2::from_shape_vec((v.len(), 1), v).unwrap();
+    let fit = |allow: bool| {
+        GaussianMixture::params(3)
+            .covariance_type(CovarianceType::Diag)
+            .init(InitMethod::RandomFromData)
+            .n_init(40)
+            .seed(3)
+            .allow_spurious(allow)
+            .fit(&x)
+            .unwrap()
+    };
+    let guarded = fit(false);
+    let allowed = fit(true);
+    let rec = guarded.fit_record().unwrap();
+    assert!(
+        !rec.spurious_inits.is_empty(),
+        "no run was spurious: the test data do not exercise the guard"
+    );
+    assert!(rec.spurious_inits.len() < 40, "every run was spurious");
+    assert!(!rec.spurious_inits.contains(&rec.best_init));
+    assert!(guarded.spurious_components(&x, 1e-6).unwrap().is_empty());
+    assert!(rec
+        .warnings
+        .iter()
+        .all(|w| w.kind != WarningKind::SpuriousOptimum));
+    // Allowed, the spike wins: a higher likelihood, a spurious component on the
+    // duplicates, a warning.
+    let arec = allowed.fit_record().unwrap();
+    assert_eq!(arec.spurious_inits, rec.spurious_inits);
+    assert!(arec.spurious_inits.contains(&arec.best_init));
+    assert!(arec.lower_bound > rec.lower_bound);
+    let sp = allowed.spurious_components(&x, 1e-6).unwrap();
+    assert_eq!(sp.len(), 1);
+    assert_eq!(allowed.means()[[sp[0], 0]], 30.0);
+    assert!(arec
+        .warnings
+        .iter()
+        .any(|w| w.kind == WarningKind::SpuriousOptimum && w.message.contains("allow_spurious")));
+}
+
+/// The rule's mass threshold: `D + 1` rows for full, 2 for diag (a component on three
+/// distinct rows of 4-D data is spurious for full, not for diag).
+#[test]
+fn spurious_mass_threshold_depends_on_the_covariance_type() {
+    use gaussmix::Covariances;
+    use ndarray::{array, Array3};
+    let mut rows: Vec<[f64; 4]> = Vec::new();
+    for i in 0..60 {
+        let t = i as f64;
+        rows.push([
+            (t * 0.37).sin(),
+            (t * 0.61).cos(),
+            (t * 0.23).sin(),
+            (t * 0.91).cos(),
+        ]);
+    }
+    rows.push([9.0, 9.0, 9.0, 9.0]);
+    rows.push([9.5, 9.2, 8.8, 9.1]);
+    rows.push([8.7, 9.3, 9.4, 8.9]);
+    let x = Array2::from(rows.clone());
+    let far = Array2::from(rows[60..].to_vec());
+    let near = Array2::from(rows[..60].to_vec());
+    let mean = |a: &Array2<f64>| a.mean_axis(ndarray::Axis(0)).unwrap();
+    let var = |a: &Array2<f64>| a.var_axis(ndarray::Axis(0), 0.0) + 1e-6;
+    let w = array![60.0 / 63.0, 3.0 / 63.0];
+    let means = ndarray::stack![ndarray::Axis(0), mean(&near), mean(&far)];
+    let diag = ndarray::stack![ndarray::Axis(0), var(&near), var(&far)];
+    let d =
+        GaussianMixture::from_parameters(w.clone(), means.clone(), Covariances::Diag(diag.clone()))
+            .unwrap();
+    assert!(d.spurious_components(&x, 1e-6).unwrap().is_empty());
+    let mut full = Array3::zeros((2, 4, 4));
+    for c in 0..2 {
+        for j in 0..4 {
+            full[[c, j, j]] = diag[[c, j]];
+        }
+    }
+    let f = GaussianMixture::from_parameters(w, means, Covariances::Full(full)).unwrap();
+    assert_eq!(f.spurious_components(&x, 1e-6).unwrap(), vec![1]);
+}
