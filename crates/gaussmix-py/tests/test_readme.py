@@ -28,9 +28,10 @@ def test_readme_python_section_runs(tmp_path, monkeypatch):
 def test_docstring_examples_run():
     import doctest
 
+    import gaussmix._convert
     import gaussmix._estimator
     import gaussmix._select
 
-    for module in (gaussmix._estimator, gaussmix._select):
+    for module in (gaussmix._estimator, gaussmix._select, gaussmix._convert):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, (module.__name__, result)
