@@ -100,7 +100,12 @@ fn check_symmetric(cov: &Covariances, k: usize, d: usize) -> Result<()> {
         for i in 0..d {
             for j in 0..i {
                 let (a, c) = (m[i * d + j], m[j * d + i]);
-                let scale = a.abs().max(c.abs()).max(f64::MIN_POSITIVE);
+                // Relative to the diagonal (the scale of the entry's row and column):
+                // scikit-learn's covariances carry rounding of that size in off-diagonal
+                // entries that are themselves tiny (1.9e-31 against 1.8e-31 next to
+                // variances near 1 must pass).
+                let diag = (m[i * d + i].abs() * m[j * d + j].abs()).sqrt();
+                let scale = a.abs().max(c.abs()).max(diag).max(f64::MIN_POSITIVE);
                 if (a - c).abs() > 1e-8 * scale {
                     return Err(GmmError::InvalidModel(format!(
                         "covariance of component {b} is not symmetric: [{i},{j}] = {a} but [{j},{i}] = {c}"
@@ -110,4 +115,30 @@ fn check_symmetric(cov: &Covariances, k: usize, d: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array3};
+
+    fn full(off_a: f64, off_b: f64) -> Result<Params> {
+        let mut c = Array3::zeros((1, 2, 2));
+        c[[0, 0, 0]] = 1.0;
+        c[[0, 1, 1]] = 2.0;
+        c[[0, 1, 0]] = off_a;
+        c[[0, 0, 1]] = off_b;
+        Params::new(array![1.0], array![[0.0, 0.0]], Covariances::Full(c), 0.0)
+    }
+
+    /// Regression: a scikit-learn covariance with off-diagonal entries of 1.9e-31 and
+    /// 1.8e-31 (rounding next to variances of order 1) was refused as asymmetric.
+    #[test]
+    fn symmetry_is_judged_at_the_scale_of_the_diagonal() {
+        assert!(full(1.931_982_422_045_3e-31, 1.772_643_665_587_9e-31).is_ok());
+        assert!(full(0.5, 0.5 + 1e-12).is_ok());
+        let e = full(0.5, 0.4).unwrap_err().to_string();
+        assert!(e.contains("not symmetric"), "{e}");
+        assert!(full(1e-3, -1e-3).is_err());
+    }
 }
