@@ -66,7 +66,8 @@ pub struct EmArgs {
     /// sample), random or random-from-data.
     #[arg(long, default_value = "em-em", value_name = "METHOD")]
     pub init: String,
-    /// em-em: starts drawn per restart.
+    /// em-em: short runs for one restart (N + n_init − 1 for n_init restarts, the best
+    /// n_init continued).
     #[arg(long, default_value_t = gaussmix::DEFAULT_INIT_CANDIDATES, value_name = "N")]
     pub init_candidates: usize,
     /// em-em: EM iterations every start gets before the best is continued.

@@ -172,8 +172,10 @@ fn restarts_line(rec: &FitRecord) -> String {
     let o = &rec.options;
     let start = if o.init == gaussmix::InitMethod::EmEm {
         format!(
-            "em-em ({} starts × {} iterations per restart)",
-            o.init_candidates, o.init_iter
+            "em-em ({} short runs of {} iterations, the best {} continued)",
+            o.init_candidates + o.n_init - 1,
+            o.init_iter,
+            o.n_init
         )
     } else {
         o.init.to_string()

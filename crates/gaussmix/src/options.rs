@@ -47,10 +47,12 @@ pub enum InitMethod {
     /// criterion) on a seeded sample of at most 2,000 rows; hard assignment to the
     /// clusters' means.
     Hierarchical,
-    /// em-EM ("short runs", Biernacki, Celeux & Govaert 2003), the default: each run
-    /// draws [`GmmOptions::init_candidates`] greedy k-means++ starts, runs EM from all of
-    /// them for [`GmmOptions::init_iter`] iterations (their passes share each read of
-    /// the data), and continues the best one that is not spurious to convergence.
+    /// em-EM ("short runs", Biernacki, Celeux & Govaert 2003), the default: draws
+    /// `init_candidates + n_init − 1` greedy k-means++ starts
+    /// ([`GmmOptions::init_candidates`], 10 by default: ten starts for one run, one more
+    /// per further run), runs EM from all of them for [`GmmOptions::init_iter`]
+    /// iterations (their passes share each read of the data), and continues the best
+    /// `n_init` — those that are not spurious first — to convergence.
     #[default]
     #[serde(rename = "em-em")]
     EmEm,
@@ -185,7 +187,8 @@ pub struct GmmOptions {
     pub covariance_type: CovarianceType,
     /// How each run starts.
     pub init: InitMethod,
-    /// em-EM: starts drawn per run (≥ 1; only with [`InitMethod::EmEm`]).
+    /// em-EM: short runs for a single run; `n_init` runs draw `init_candidates + n_init
+    /// − 1` (≥ 1; only with [`InitMethod::EmEm`]).
     #[serde(default = "default_init_candidates")]
     pub init_candidates: usize,
     /// em-EM: EM iterations every start gets before the best is chosen (≥ 1; only with
@@ -289,7 +292,8 @@ impl GmmOptions {
         self.init = m;
         self
     }
-    /// em-EM's starts per run (default 10).
+    /// em-EM's short runs for one run (default 10; `n_init` runs draw
+    /// `init_candidates + n_init − 1`).
     pub fn init_candidates(mut self, n: usize) -> Self {
         self.init_candidates = n;
         self

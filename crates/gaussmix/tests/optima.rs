@@ -85,8 +85,8 @@ fn every_strategy_is_deterministic_and_thread_independent() {
     }
 }
 
-/// em-EM with a single candidate per run is greedy k-means++ from the run's seed: the
-/// short run is simply continued.
+/// em-EM with `init_candidates = 1` draws exactly `n_init` starts, those greedy
+/// k-means++ gives the runs, and continues them all: greedy k-means++ itself.
 #[test]
 fn em_em_with_one_candidate_is_greedy_kmeans_plus_plus() {
     let x = blobs(200, 2);

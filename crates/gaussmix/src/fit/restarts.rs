@@ -12,11 +12,11 @@
 //! Each pass merges its chunks in a fixed order, so neither choice, nor the thread
 //! count, changes any run's numbers.
 //!
-//! **em-EM** ([`InitMethod::EmEm`], Biernacki, Celeux & Govaert 2003): each of the
-//! `n_init` runs draws `init_candidates` greedy k-means++ starts (the first is the start
-//! `greedy-kmeans++` would use), all of them run `init_iter` EM iterations (in one
-//! schedule), and each run continues its best candidate that is not spurious. `n_init`
-//! still counts complete runs.
+//! **em-EM** ([`InitMethod::EmEm`], Biernacki, Celeux & Govaert 2003): `init_candidates +
+//! n_init − 1` greedy k-means++ starts are drawn (start `c` is the one `greedy-kmeans++`
+//! would give run `c`), all of them run `init_iter` EM iterations (in one schedule), and
+//! the best `n_init` that are not spurious continue to convergence. `n_init` still
+//! counts complete runs.
 //!
 //! **The winner** is the run with the highest final lower bound among those that are not
 //! spurious optima (`degenerate::spurious_components`); a spurious run only wins when
@@ -41,13 +41,10 @@ pub(crate) fn run_seed(seed: u64, run: usize) -> u64 {
     derive_seed(seed, run as u64, 0x1A17)
 }
 
-/// em-EM candidate `c`'s seed within run `run` (candidate 0 uses the run's own seed).
-fn candidate_seed(seed: u64, run: usize, c: usize) -> u64 {
-    if c == 0 {
-        run_seed(seed, run)
-    } else {
-        derive_seed(seed, run as u64, 0xE3E3_0000 + c as u64)
-    }
+/// em-EM's short runs: `init_candidates` for one run, one more per further run (the
+/// measured trade-off between finding better optima and time: bench/README.md "Optima").
+pub(crate) fn em_em_pool(opts: &GmmOptions) -> usize {
+    opts.init_candidates + opts.n_init - 1
 }
 
 /// One run (or em-EM candidate) being advanced.
@@ -150,43 +147,48 @@ pub(crate) fn run_all(
     };
     let em_em = opts.init == InitMethod::EmEm && opts.start.is_empty();
     let mut slots: Vec<Slot> = if em_em {
-        let cands = opts.init_candidates;
-        let make = |i: usize| {
-            let (run, c) = (i / cands, i % cands);
+        let pool = em_em_pool(opts);
+        let make = |c: usize| {
             start(
-                run,
-                candidate_seed(opts.seed, run, c),
+                c,
+                run_seed(opts.seed, c),
                 InitMethod::GreedyKMeansPlusPlus,
             )
         };
-        let n = opts.n_init * cands;
         let mut cand: Vec<Slot> = if shared {
-            (0..n).map(make).collect()
+            (0..pool).map(make).collect()
         } else {
-            (0..n).into_par_iter().map(make).collect()
+            (0..pool).into_par_iter().map(make).collect()
         };
         advance(data, &mut cand, opts.init_iter, opts.n_init, &progress);
-        // Each run keeps its best candidate that is not spurious (the best of all when
-        // every one is), the first on ties; the first failure when all failed.
-        let mut kept: Vec<Option<Slot>> = (0..opts.n_init).map(|_| None).collect();
-        for slot in cand {
-            let run = slot.run;
-            let better = match (&kept[run], &slot.state) {
-                (None, _) => true,
-                (Some(_), Err(_)) => false,
-                (Some(k), Ok(r)) => match &k.state {
-                    Err(_) => true,
-                    Ok(b) => {
-                        let (sr, sb) = (r.spurious().is_empty(), b.spurious().is_empty());
-                        (sr && !sb) || (sr == sb && r.lower_bound() > b.lower_bound())
-                    }
-                },
-            };
-            if better {
-                kept[run] = Some(slot);
-            }
-        }
-        kept.into_iter().flatten().collect()
+        // The n_init best short runs continue: those that are not spurious first, then
+        // by lower bound (the first drawn on ties), failures last; kept in the order
+        // they were drawn, and numbered as runs 0..n_init.
+        let rank = |s: &Slot| match &s.state {
+            Ok(r) => (0u8, !r.spurious().is_empty(), -r.lower_bound()),
+            Err(_) => (1u8, true, f64::INFINITY),
+        };
+        let mut order: Vec<usize> = (0..cand.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (ra, rb) = (rank(&cand[a]), rank(&cand[b]));
+            ra.0.cmp(&rb.0)
+                .then(ra.1.cmp(&rb.1))
+                .then(ra.2.total_cmp(&rb.2))
+                .then(a.cmp(&b))
+        });
+        let mut chosen: Vec<usize> = order.into_iter().take(opts.n_init).collect();
+        chosen.sort_unstable();
+        let mut cand: Vec<Option<Slot>> = cand.into_iter().map(Some).collect();
+        chosen
+            .iter()
+            .enumerate()
+            .filter_map(|(run, &c)| {
+                cand[c].take().map(|mut s| {
+                    s.run = run;
+                    s
+                })
+            })
+            .collect()
     } else {
         let init = if opts.init == InitMethod::EmEm {
             // Explicit starting parameters: there is nothing to draw candidates from.
