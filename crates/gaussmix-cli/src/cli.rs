@@ -60,14 +60,13 @@ pub struct DataArgs {
 /// EM options shared by `fit` and `select`.
 #[derive(Args, Debug)]
 pub struct EmArgs {
-    /// How each restart starts: em-em (many short runs from greedy k-means++ starts, the
+    /// How each restart starts: em-em (short runs from several k-means++ starts, the
     /// best continued; measured best, see bench/README.md "Optima"), kmeans++,
     /// greedy-kmeans++, kmeans (scikit-learn's), hierarchical (mclust's, Ward on a
     /// sample), random or random-from-data.
     #[arg(long, default_value = "em-em", value_name = "METHOD")]
     pub init: String,
-    /// em-em: short runs for one restart (N + n_init − 1 for n_init restarts, the best
-    /// n_init continued).
+    /// em-em: short runs per restart (the best --n-init of all of them continue).
     #[arg(long, default_value_t = gaussmix::DEFAULT_INIT_CANDIDATES, value_name = "N")]
     pub init_candidates: usize,
     /// em-em: EM iterations every start gets before the best is continued.

@@ -173,7 +173,7 @@ fn restarts_line(rec: &FitRecord) -> String {
     let start = if o.init == gaussmix::InitMethod::EmEm {
         format!(
             "em-em ({} short runs of {} iterations, the best {} continued)",
-            o.init_candidates + o.n_init - 1,
+            o.init_candidates.saturating_mul(o.n_init),
             o.init_iter,
             o.n_init
         )

@@ -48,11 +48,10 @@ pub enum InitMethod {
     /// clusters' means.
     Hierarchical,
     /// em-EM ("short runs", Biernacki, Celeux & Govaert 2003), the default: draws
-    /// `init_candidates + n_init − 1` greedy k-means++ starts
-    /// ([`GmmOptions::init_candidates`], 10 by default: ten starts for one run, one more
-    /// per further run), runs EM from all of them for [`GmmOptions::init_iter`]
-    /// iterations (their passes share each read of the data), and continues the best
-    /// `n_init` — those that are not spurious first — to convergence.
+    /// [`GmmOptions::init_candidates`] k-means++ starts per run, runs EM from all of them
+    /// for [`GmmOptions::init_iter`] iterations (their passes share each read of the
+    /// data), and continues the best `n_init` of them — those that are not spurious
+    /// first — to convergence.
     #[default]
     #[serde(rename = "em-em")]
     EmEm,
@@ -187,8 +186,7 @@ pub struct GmmOptions {
     pub covariance_type: CovarianceType,
     /// How each run starts.
     pub init: InitMethod,
-    /// em-EM: short runs for a single run; `n_init` runs draw `init_candidates + n_init
-    /// − 1` (≥ 1; only with [`InitMethod::EmEm`]).
+    /// em-EM: short runs per complete run (≥ 1; only with [`InitMethod::EmEm`]).
     #[serde(default = "default_init_candidates")]
     pub init_candidates: usize,
     /// em-EM: EM iterations every start gets before the best is chosen (≥ 1; only with
@@ -292,8 +290,7 @@ impl GmmOptions {
         self.init = m;
         self
     }
-    /// em-EM's short runs for one run (default 10; `n_init` runs draw
-    /// `init_candidates + n_init − 1`).
+    /// em-EM's starts per run (default 10).
     pub fn init_candidates(mut self, n: usize) -> Self {
         self.init_candidates = n;
         self

@@ -85,10 +85,10 @@ fn every_strategy_is_deterministic_and_thread_independent() {
     }
 }
 
-/// em-EM with `init_candidates = 1` draws exactly `n_init` starts, those greedy
-/// k-means++ gives the runs, and continues them all: greedy k-means++ itself.
+/// em-EM with `init_candidates = 1` draws exactly the `n_init` starts k-means++ gives
+/// the runs and continues them all: k-means++ itself.
 #[test]
-fn em_em_with_one_candidate_is_greedy_kmeans_plus_plus() {
+fn em_em_with_one_candidate_is_kmeans_plus_plus() {
     let x = blobs(200, 2);
     for kind in CovarianceType::ALL {
         let a = GaussianMixture::params(4)
@@ -100,7 +100,7 @@ fn em_em_with_one_candidate_is_greedy_kmeans_plus_plus() {
             .unwrap();
         let b = GaussianMixture::params(4)
             .covariance_type(kind)
-            .init(InitMethod::GreedyKMeansPlusPlus)
+            .init(InitMethod::KMeansPlusPlus)
             .n_init(2)
             .fit(&x)
             .unwrap();

@@ -25,8 +25,8 @@ pub(crate) fn initial_params(
 }
 
 /// [`initial_params`] with the seeding method `init` instead of `opts.init` (em-EM's
-/// candidates are greedy k-means++ starts; em-EM itself, which chooses among whole
-/// starts, seeds one start as greedy k-means++).
+/// candidates are k-means++ starts; em-EM itself, which chooses among whole starts,
+/// seeds one start as k-means++).
 pub(crate) fn initial_params_with(
     data: &Data,
     opts: &GmmOptions,
@@ -167,13 +167,13 @@ fn estimate_start(
     }
     let centers: Option<Vec<f64>> = match (&opts.start.means, init) {
         (Some(m), _) => Some(m.iter().copied().collect()),
-        (None, InitMethod::KMeansPlusPlus) => Some(
+        (None, InitMethod::KMeansPlusPlus | InitMethod::EmEm) => Some(
             kmeans::kmeans_plus_plus_trials(data, k, seed, 1)?
                 .iter()
                 .copied()
                 .collect(),
         ),
-        (None, InitMethod::GreedyKMeansPlusPlus | InitMethod::EmEm) => Some(
+        (None, InitMethod::GreedyKMeansPlusPlus) => Some(
             kmeans::kmeans_plus_plus(data, k, seed)?
                 .iter()
                 .copied()
