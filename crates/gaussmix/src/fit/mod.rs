@@ -106,10 +106,7 @@ fn restarts(
             Ok(_) => GmmError::Numerical("no restart finished".into()),
         });
     };
-    let run = match runs.swap_remove(best_init) {
-        Ok(r) => r,
-        Err(e) => return Err(e),
-    };
+    let run = runs.swap_remove(best_init)?;
     let final_stats = e_pass(data, &run.params, false);
     let score = final_stats.mean_log_likelihood();
     if !score.is_finite() {
