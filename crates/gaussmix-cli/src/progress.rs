@@ -27,13 +27,13 @@ impl Bar {
 
     pub fn update(&self, p: &Progress) {
         if let Some(b) = &self.bar {
+            let what = match p.short_run {
+                Some(c) => format!("em-em short run {}/{}", c + 1, p.short_runs),
+                None => format!("restart {}/{}", p.run + 1, p.n_init),
+            };
             b.set_message(format!(
-                "restart {}/{}  iteration {}  log-likelihood {:.6}  change {:.3e}",
-                p.run + 1,
-                p.n_init,
-                p.iteration,
-                p.lower_bound,
-                p.change
+                "{what}  iteration {}  log-likelihood {:.6}  change {:.3e}",
+                p.iteration, p.lower_bound, p.change
             ));
         }
     }

@@ -225,6 +225,10 @@ pub struct GmmOptions {
     pub feature_names: Option<Vec<String>>,
 }
 
+/// Upper bound on `init_candidates`: every short run keeps its parameters until the
+/// best are chosen, so the pool's memory is `init_candidates × n_init` parameter sets.
+pub const MAX_INIT_CANDIDATES: usize = 1000;
+
 /// em-EM's starts per run by default (bench/README.md, "Optima").
 pub const DEFAULT_INIT_CANDIDATES: usize = 10;
 /// em-EM's short-run iterations by default (bench/README.md, "Optima").
@@ -451,10 +455,13 @@ impl GmmOptions {
         if o.max_iter == 0 {
             return Err(invalid_option("max_iter", "must be at least 1, got 0"));
         }
-        if o.init_candidates == 0 {
+        if !(1..=MAX_INIT_CANDIDATES).contains(&o.init_candidates) {
             return Err(invalid_option(
                 "init_candidates",
-                "must be at least 1, got 0",
+                format!(
+                    "must be between 1 and {MAX_INIT_CANDIDATES}, got {}",
+                    o.init_candidates
+                ),
             ));
         }
         if o.init_iter == 0 {
@@ -512,6 +519,10 @@ mod tests {
             (b().n_init(0), "n_init"),
             (b().max_iter(0), "max_iter"),
             (b().init_candidates(0), "init_candidates"),
+            (
+                b().init_candidates(MAX_INIT_CANDIDATES + 1),
+                "init_candidates",
+            ),
             (b().init_iter(0), "init_iter"),
             (b().tol(-1.0), "tol"),
             (b().tol(f64::NAN), "tol"),

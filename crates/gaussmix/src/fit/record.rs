@@ -92,9 +92,17 @@ pub struct Recovery {
 /// ```
 /// let x = ndarray::array![[0.0], [0.2], [5.0], [5.2]];
 /// let mut seen = Vec::new();
-/// let m = gaussmix::GaussianMixture::params(2)
-///     .fit_with_progress(&x, &mut |p: &gaussmix::Progress| seen.push(p.iteration))?;
-/// assert_eq!(seen.len(), m.n_iter());
+/// let mut short = 0;
+/// let m = gaussmix::GaussianMixture::params(2).fit_with_progress(&x, &mut |p: &gaussmix::Progress| {
+///     match p.short_run {
+///         Some(_) => short += 1,                // em-EM's short runs (the default start)
+///         None => seen.push(p.iteration),       // the complete run
+///     }
+/// })?;
+/// assert!(short > 0);
+/// // The complete run reports the iterations after its short run's, up to the last.
+/// assert!(seen.is_empty() || seen.last() == Some(&m.n_iter()));
+/// assert!(seen.windows(2).all(|w| w[1] == w[0] + 1));
 /// # Ok::<(), gaussmix::GmmError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -102,6 +110,11 @@ pub struct Recovery {
 pub struct Progress {
     /// Restart (0-based).
     pub run: usize,
+    /// em-EM's short run being advanced (0-based, of `short_runs`), before the restarts
+    /// continue; `None` in the complete runs.
+    pub short_run: Option<usize>,
+    /// em-EM's short runs in all (0 for other starts).
+    pub short_runs: usize,
     /// Total restarts.
     pub n_init: usize,
     /// EM iteration (1-based) within the run.

@@ -71,7 +71,16 @@ fn share_passes(data: &Data) -> bool {
 type ProgressFn<'p> = Mutex<&'p mut (dyn FnMut(&Progress) + Send)>;
 
 /// Advances every live slot until it is done or has `cap` iterations.
-fn advance(data: &Data, slots: &mut [Slot], cap: usize, n_init: usize, progress: &ProgressFn) {
+/// `short`: em-EM's short runs (reported as such, each slot's `run` being its index).
+fn advance(
+    data: &Data,
+    slots: &mut [Slot],
+    cap: usize,
+    n_init: usize,
+    short: bool,
+    progress: &ProgressFn,
+) {
+    let n_slots = slots.len();
     let report = |run: usize, r: &EmRun, l: f64| {
         let lbs = r.n_iter();
         let prev = if lbs >= 2 {
@@ -81,7 +90,13 @@ fn advance(data: &Data, slots: &mut [Slot], cap: usize, n_init: usize, progress:
         };
         if let Ok(mut p) = progress.lock() {
             p(&Progress {
-                run,
+                run: if short {
+                    run * n_init / n_slots.max(1)
+                } else {
+                    run
+                },
+                short_run: short.then_some(run),
+                short_runs: if short { n_slots } else { 0 },
                 n_init,
                 iteration: lbs,
                 lower_bound: l,
@@ -156,7 +171,14 @@ pub(crate) fn run_all(
         } else {
             (0..pool).into_par_iter().map(make).collect()
         };
-        advance(data, &mut cand, opts.init_iter, opts.n_init, &progress);
+        advance(
+            data,
+            &mut cand,
+            opts.init_iter,
+            opts.n_init,
+            true,
+            &progress,
+        );
         // The n_init best short runs continue: those that are not spurious first, then
         // by lower bound (the first drawn on ties), failures last; kept in the order
         // they were drawn, and numbered as runs 0..n_init.
@@ -225,7 +247,14 @@ pub(crate) fn run_all(
             (0..opts.n_init).into_par_iter().map(make).collect()
         }
     };
-    advance(data, &mut slots, opts.max_iter, opts.n_init, &progress);
+    advance(
+        data,
+        &mut slots,
+        opts.max_iter,
+        opts.n_init,
+        false,
+        &progress,
+    );
     slots
         .into_iter()
         .map(|s| s.state.map(EmRun::finish))
