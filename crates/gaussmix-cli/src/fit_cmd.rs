@@ -336,7 +336,16 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         return emit(None, &format!("{summary}\n"));
     }
     if !a.flags.quiet {
-        eprint!("{}", fit_text(&model, rec, &fd.columns, fd.names.is_some()));
+        eprint!(
+            "{}",
+            fit_text(
+                &model,
+                rec,
+                &fd.columns,
+                fd.names.is_some(),
+                a.init_model.as_deref()
+            )
+        );
     }
     if is_stdout(a.output.as_deref()) {
         emit(None, &format!("{model_json_text}\n"))?;

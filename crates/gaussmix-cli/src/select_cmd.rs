@@ -67,11 +67,11 @@ fn opt(v: Option<f64>) -> String {
 
 fn table_csv(sel: &Selection) -> String {
     let mut s = String::from(
-        "rank,k,covariance_type,criterion,criterion_value,bic,aic,icl,log_likelihood,n_parameters,converged,n_iter,error\n",
+        "rank,k,covariance_type,criterion,criterion_value,bic,aic,icl,log_likelihood,n_parameters,converged,n_iter,spurious,error\n",
     );
     for (i, c) in sel.candidates.iter().enumerate() {
         s += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             i + 1,
             c.k,
             c.covariance_type,
@@ -84,6 +84,11 @@ fn table_csv(sel: &Selection) -> String {
             c.n_parameters,
             c.converged.map(|b| b.to_string()).unwrap_or_default(),
             c.n_iter.map(|b| b.to_string()).unwrap_or_default(),
+            if c.error.is_some() {
+                String::new()
+            } else {
+                c.spurious.to_string()
+            },
             c.error
                 .as_deref()
                 .map(|e| format!("\"{}\"", e.replace('"', "'")))
@@ -131,6 +136,10 @@ fn table_text(sel: &Selection) -> String {
                 .unwrap_or("-"),
             c.n_iter.map(|b| b.to_string()).unwrap_or_default()
         );
+        if c.spurious {
+            s.pop();
+            s += "  spurious (ranked after sound fits)\n";
+        }
     }
     let b = &sel.candidates[0];
     s += &format!(

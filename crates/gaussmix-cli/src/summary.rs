@@ -117,6 +117,7 @@ pub fn fit_text(
     rec: &FitRecord,
     columns: &[String],
     named: bool,
+    init_model: Option<&std::path::Path>,
 ) -> String {
     let mut s = format!(
         "fitted {} ({} covariance) to {} × {}: {} after {}\n",
@@ -146,7 +147,7 @@ pub fn fit_text(
         sig(rec.aic, 6),
         plural(rec.n_parameters, "free parameter", "free parameters")
     );
-    s += &restarts_line(rec);
+    s += &restarts_line(rec, init_model);
     for r in rec.recoveries.iter().take(10) {
         let place = match r.row {
             Some(row) => format!("re-seeded on row {row} after iteration {}", r.iteration),
@@ -168,17 +169,20 @@ pub fn fit_text(
 }
 
 /// How the kept run was found: the start, the restarts, the spurious and failed ones.
-fn restarts_line(rec: &FitRecord) -> String {
+fn restarts_line(rec: &FitRecord, init_model: Option<&std::path::Path>) -> String {
     let o = &rec.options;
-    let start = if o.init == gaussmix::InitMethod::EmEm {
-        format!(
-            "em-em ({} short runs of {} iterations, the best {} continued)",
-            o.init_candidates.saturating_mul(o.n_init),
-            o.init_iter,
-            o.n_init
-        )
-    } else {
-        o.init.to_string()
+    let start = match init_model {
+        Some(p) => format!("--init-model {}", p.display()),
+        None if o.init == gaussmix::InitMethod::EmEm => {
+            let n = o.init_candidates.saturating_mul(o.n_init);
+            format!(
+                "em-em ({} of {}, the best {} continued)",
+                plural(n, "short run", "short runs"),
+                plural(o.init_iter.min(o.max_iter), "iteration", "iterations"),
+                o.n_init
+            )
+        }
+        None => o.init.to_string(),
     };
     let mut s = format!("start: {start}");
     if o.n_init > 1 {
@@ -195,6 +199,8 @@ fn restarts_line(rec: &FitRecord) -> String {
                 .join(", "),
             if o.allow_spurious {
                 ", allowed to win"
+            } else if rec.spurious_inits.len() == o.n_init {
+                ": all were, the best kept"
             } else {
                 ", set aside"
             }

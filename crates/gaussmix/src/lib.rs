@@ -92,7 +92,7 @@ pub use fit::{FitRecord, FitWarning, Progress, Recovery, WarningKind};
 pub use model::{GaussianMixture, MODEL_VERSION};
 pub use options::{
     GmmOptions, InitMethod, StartParameters, DEFAULT_INIT_CANDIDATES, DEFAULT_INIT_ITER,
-    INIT_METHODS, MAX_INIT_CANDIDATES, MAX_THREADS,
+    INIT_METHODS, MAX_INIT_CANDIDATES, MAX_N_INIT, MAX_THREADS,
 };
 
 /// Entry points for the benchmarks (`benches/kernels.rs`), behind the `bench` feature;

@@ -225,6 +225,10 @@ pub struct GmmOptions {
     pub feature_names: Option<Vec<String>>,
 }
 
+/// Upper bound on `n_init` (and on em-EM's `init_candidates × n_init` short runs, each
+/// of which keeps its parameters until the best are chosen).
+pub const MAX_N_INIT: usize = 100_000;
+
 /// Upper bound on `init_candidates`: every short run keeps its parameters until the
 /// best are chosen, so the pool's memory is `init_candidates × n_init` parameter sets.
 pub const MAX_INIT_CANDIDATES: usize = 1000;
@@ -461,6 +465,21 @@ impl GmmOptions {
                 format!(
                     "must be between 1 and {MAX_INIT_CANDIDATES}, got {}",
                     o.init_candidates
+                ),
+            ));
+        }
+        if !(1..=MAX_N_INIT).contains(&o.n_init) {
+            return Err(invalid_option(
+                "n_init",
+                format!("must be between 1 and {MAX_N_INIT}, got {}", o.n_init),
+            ));
+        }
+        if o.init == InitMethod::EmEm && o.init_candidates.saturating_mul(o.n_init) > MAX_N_INIT {
+            return Err(invalid_option(
+                "init_candidates",
+                format!(
+                    "init_candidates × n_init = {} × {} em-EM short runs; at most {MAX_N_INIT} in all",
+                    o.init_candidates, o.n_init
                 ),
             ));
         }

@@ -162,6 +162,11 @@ pub struct Candidate {
     pub n_iter: Option<usize>,
     /// Why the fit failed, if it did.
     pub error: Option<String>,
+    /// Whether the kept fit is a spurious optimum (every restart was, or
+    /// `allow_spurious`): a likelihood spike on a few rows. Spurious candidates rank
+    /// after every sound one, whatever their criterion.
+    #[serde(default)]
+    pub spurious: bool,
 }
 
 /// The outcome of [`select`].
@@ -270,6 +275,10 @@ pub fn select<X: AsData + ?Sized>(x: &X, opts: &SelectOptions) -> Result<Selecti
                             converged: Some(rec.converged),
                             n_iter: Some(rec.n_iter),
                             error: None,
+                            spurious: rec
+                                .warnings
+                                .iter()
+                                .any(|w| w.kind == WarningKind::SpuriousOptimum),
                         };
                         (c, Some(m))
                     }
@@ -286,6 +295,7 @@ pub fn select<X: AsData + ?Sized>(x: &X, opts: &SelectOptions) -> Result<Selecti
                             converged: None,
                             n_iter: None,
                             error: Some(e.to_string()),
+                            spurious: false,
                         },
                         None,
                     ),
@@ -294,12 +304,15 @@ pub fn select<X: AsData + ?Sized>(x: &X, opts: &SelectOptions) -> Result<Selecti
             .collect()
     })?;
     let mut order: Vec<usize> = (0..results.len()).collect();
-    // Best first: lowest criterion, then fewer parameters; failures keep their order last.
+    // Best first: sound before spurious, then lowest criterion, then fewer parameters;
+    // failures keep their order last.
     order.sort_by(|&a, &b| {
         let (ca, cb) = (&results[a].0, &results[b].0);
         match (ca.criterion_value, cb.criterion_value) {
-            (Some(x), Some(y)) => x
-                .total_cmp(&y)
+            (Some(x), Some(y)) => ca
+                .spurious
+                .cmp(&cb.spurious)
+                .then(x.total_cmp(&y))
                 .then(ca.n_parameters.cmp(&cb.n_parameters))
                 .then(a.cmp(&b)),
             (Some(_), None) => std::cmp::Ordering::Less,

@@ -269,3 +269,102 @@ fn spurious_mass_threshold_depends_on_the_covariance_type() {
     let f = GaussianMixture::from_parameters(w, means, Covariances::Full(full)).unwrap();
     assert_eq!(f.spurious_components(&x, 1e-6).unwrap(), vec![1]);
 }
+
+/// Regression (review): with sample weights the rules counted rows in *average* weights,
+/// so 12 rows of weight 5 beside 200 of weight 100 were "spurious" (fewer than D + 1 =
+/// 3 average rows) and, with weight 1, "empty". Weights count rows: the light cluster is
+/// twelve rows, and its fit is sound.
+#[test]
+fn weighted_rows_count_as_rows_in_the_spurious_and_empty_rules() {
+    let heavy = blobs(200, 7).slice(ndarray::s![..200, ..]).to_owned();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let mut rows: Vec<[f64; 2]> = heavy.rows().into_iter().map(|r| [r[0], r[1]]).collect();
+    for _ in 0..12 {
+        rows.push([10.0 + rng.gen::<f64>() * 2.0, 10.0 + rng.gen::<f64>() * 2.0]);
+    }
+    let x = Array2::from(rows);
+    for light in [5.0, 1.0] {
+        let w: Vec<f64> = (0..212)
+            .map(|i| if i < 200 { 100.0 } else { light })
+            .collect();
+        let data = gaussmix::Data::from_view(x.view())
+            .unwrap()
+            .with_weights(&w)
+            .unwrap();
+        let m = GaussianMixture::params(2).n_init(3).fit(&data).unwrap();
+        let rec = m.fit_record().unwrap();
+        assert!(
+            rec.spurious_inits.is_empty(),
+            "weight {light}: {:?}",
+            rec.spurious_inits
+        );
+        assert!(
+            rec.warnings.is_empty(),
+            "weight {light}: {:#?}",
+            rec.warnings
+        );
+        assert!(m.spurious_components(&data, 1e-6).unwrap().is_empty());
+        // One component holds the light cluster.
+        assert!(m
+            .means()
+            .rows()
+            .into_iter()
+            .any(|r| r[0] > 9.0 && r[1] > 9.0));
+    }
+}
+
+/// Regression (review): `select` ranked spike fits (every restart spurious) above sound
+/// ones by their criterion; they now rank after every sound candidate and say so.
+#[test]
+fn select_ranks_spurious_candidates_last() {
+    use gaussmix::select::{select, Criterion, SelectOptions};
+    // 60 spread rows and three far groups of five identical rows: components on the
+    // groups collapse (spikes with a huge likelihood and a better BIC).
+    let mut rows: Vec<[f64; 2]> = blobs(20, 9)
+        .rows()
+        .into_iter()
+        .map(|r| [r[0], r[1]])
+        .collect();
+    for g in 0..3 {
+        for _ in 0..5 {
+            rows.push([40.0 + 15.0 * g as f64, -30.0]);
+        }
+    }
+    let x = Array2::from(rows);
+    let opts = SelectOptions::new(1..=4, vec![CovarianceType::Full], Criterion::Bic)
+        .with_fit_options(GaussianMixture::params(1).n_init(2));
+    let sel = select(&x, &opts).unwrap();
+    let flags: Vec<bool> = sel.candidates.iter().map(|c| c.spurious).collect();
+    assert!(flags.iter().any(|s| *s), "no spurious candidate: {flags:?}");
+    assert!(flags.iter().any(|s| !*s), "no sound candidate: {flags:?}");
+    let first_spurious = flags.iter().position(|s| *s).unwrap();
+    assert!(flags[first_spurious..].iter().all(|s| *s), "{flags:?}");
+    assert!(!sel.candidates[0].spurious);
+    // Their BIC is better: the ranking, not the criterion, put them last.
+    let best_bic = sel.candidates[0].bic.unwrap();
+    assert!(sel.candidates[first_spurious..]
+        .iter()
+        .any(|c| c.bic.unwrap() < best_bic));
+}
+
+/// With fewer rows than K sound components need, the warning says so instead of
+/// suggesting more restarts.
+#[test]
+fn too_few_rows_for_sound_components_is_said() {
+    let x = ndarray::array![[0.0, 0.0], [1.0, 0.3], [0.2, 1.1], [5.0, 5.0], [6.0, 5.2]];
+    let m = GaussianMixture::params(2).n_init(3).fit(&x).unwrap();
+    let w = m
+        .fit_record()
+        .unwrap()
+        .warnings
+        .iter()
+        .find(|w| w.kind == WarningKind::SpuriousOptimum)
+        .cloned()
+        .expect("5 rows cannot hold 2 full 2-D components of 3 rows each");
+    assert!(
+        w.message
+            .contains("the data have 5 rows, fewer than the 2 × 3 that 2 sound components need"),
+        "{}",
+        w.message
+    );
+}

@@ -313,6 +313,23 @@ impl<'a> Data<'a> {
             None => self.n,
         }
     }
+
+    /// The weight of one row, for rules that count rows (an empty component holds less
+    /// than half a row; a spurious one fewer rows than its covariance needs): 1 without
+    /// weights, else the smallest positive weight — weights are counts ("a row of weight
+    /// 3 counts as three rows"), and a light row is a row too (the average weight made
+    /// 12 rows of weight 5 beside 200 of weight 100 "less than half a row").
+    pub(crate) fn row_unit(&self) -> f64 {
+        match self.weights {
+            Some(w) => w
+                .iter()
+                .copied()
+                .filter(|v| *v > 0.0)
+                .fold(f64::INFINITY, f64::min)
+                .min(f64::MAX),
+            None => 1.0,
+        }
+    }
 }
 
 /// Anything the model can read rows from: [`Data`] (validated once, may carry sample

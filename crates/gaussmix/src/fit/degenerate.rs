@@ -4,8 +4,8 @@
 //!
 //! A component is **degenerate** when either
 //!
-//! 1. **it is empty**: its responsibility mass `N_k` is below half an average row's
-//!    weight (`0.5 · Σw / n`, i.e. `N_k < 0.5` with unit weights). Below half a row it
+//! 1. **it is empty**: its responsibility mass `N_k` is below half a row (`N_k < 0.5`;
+//!    with sample weights, half the smallest positive weight: weights count rows). Below half a row it
 //!    explains no row of the data: its mean and covariance are estimated from
 //!    rounding-level shares of rows that belong elsewhere. (The same threshold
 //!    `recover` has always used for "lost its mass", so that behaviour is unchanged.)
@@ -52,12 +52,13 @@ use crate::stats::SuffStats;
 /// in the same direction has collapsed (see the module documentation for why 1e-10).
 pub(crate) const COLLAPSE_RATIO: f64 = 1e-10;
 
-/// A component with less than this many average rows' weight is empty.
+/// A component with less than this many rows' weight is empty.
 pub(crate) const MIN_MASS_ROWS: f64 = 0.5;
 
-/// The mass below which a component is empty: half an average row's weight.
-pub(crate) fn min_mass(total_weight: f64, n_effective_rows: usize) -> f64 {
-    MIN_MASS_ROWS * total_weight / n_effective_rows.max(1) as f64
+/// The mass below which a component is empty: half a row (`Data::row_unit`: 1 without
+/// weights, the smallest positive weight with them).
+pub(crate) fn min_mass(row_unit: f64) -> f64 {
+    MIN_MASS_ROWS * row_unit
 }
 
 /// The data's spread the rule measures collapse against.
@@ -98,7 +99,7 @@ impl DataSpread {
 /// Why a component is degenerate.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Degeneracy {
-    /// Its mass is below `threshold` (half an average row).
+    /// Its mass is below `threshold` (half a row).
     Empty { mass: f64, threshold: f64 },
     /// Its variance above `reg_covar` along a direction is `excess`, against the data's
     /// `data_variance` there (`ratio = excess / data_variance ≤ COLLAPSE_RATIO`);
@@ -224,13 +225,13 @@ pub(crate) fn spurious_min_rows(cov: &Covariances, live_features: usize) -> f64 
 /// grows without a better model. It is the degenerate-component rule above with the mass
 /// threshold raised to what a covariance needs: a component is spurious when it has
 /// collapsed (as above: variance above `reg_covar` ≤ 1e-10 of the data's along a
-/// direction), or when its mass is below [`spurious_min_rows`] average rows (`D + 1`
+/// direction), or when its mass is below [`spurious_min_rows`] rows (`D + 1`
 /// for full covariances, 2 for diag and spherical: fewer rows cannot span the
 /// covariance, so its spread along some direction is rounding or `reg_covar`). An
 /// *empty* component (below half a row) is not spurious: it explains no row, adds no
 /// spike, and is reported as empty. A collapsed tied covariance makes every component
-/// spurious; it is reported as component 0. `row_weight` is an average row's weight
-/// (`Σw / n`).
+/// spurious; it is reported as component 0. `row_weight` is one row's weight
+/// (`Data::row_unit`).
 pub(crate) fn spurious_components(
     nk: &[f64],
     row_weight: f64,

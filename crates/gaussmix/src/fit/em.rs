@@ -28,7 +28,7 @@ pub(crate) struct Run {
 struct Reseeder {
     /// Per-feature variance of the whole data: a re-seeded component starts this wide.
     variance: Vec<f64>,
-    /// A component with less mass than this is dead (half an average row; the rule of
+    /// A component with less mass than this is dead (half a row; the rule of
     /// `fit::degenerate`).
     min_mass: f64,
     /// Re-seeds allowed per run, so that a point that keeps capturing a component cannot
@@ -41,7 +41,7 @@ impl Reseeder {
         let (_, variance) = data.column_moments();
         Reseeder {
             variance,
-            min_mass: min_mass(data.total_weight(), data.n_effective_rows()),
+            min_mass: min_mass(data.row_unit()),
             budget: 0,
         }
     }
@@ -84,7 +84,7 @@ impl Reseeder {
 /// L⁰ = −∞, strict inequality).
 ///
 /// With `opts.recover`, a component that is degenerate by the rule of `fit::degenerate`
-/// — it lost its mass (less than half an average row), or its covariance collapsed and
+/// — it lost its mass (less than half a row), or its covariance collapsed and
 /// is numerically singular (not even `reg_covar` holds it above the rounding of the
 /// data's variance: `Degeneracy::singular`, in practice `reg_covar` ≈ 0) — or whose
 /// covariance stops being positive definite is re-seeded on the worst-explained row not
@@ -184,7 +184,7 @@ impl<'a, 'd> EmRun<'a, 'd> {
         match (&self.last_nk, &self.spread) {
             (Some(nk), Some(spread)) => spurious_components(
                 nk,
-                self.data.total_weight() / self.data.n_effective_rows().max(1) as f64,
+                self.data.row_unit(),
                 &self.params.covariances,
                 self.opts.reg_covar,
                 spread,

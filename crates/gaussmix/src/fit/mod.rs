@@ -119,7 +119,7 @@ fn restarts(
         .covariance_type
         .n_parameters(opts.n_components, data.n_features());
     let n_rows = data.n_effective_rows();
-    let min_mass = degenerate::min_mass(n, n_rows);
+    let min_mass = degenerate::min_mass(data.row_unit());
     let spread = degenerate::DataSpread::from_stats(&final_stats, constant);
     let first = data.row_f64(0);
     let constant_values: Vec<Option<f64>> = constant
@@ -140,11 +140,19 @@ fn restarts(
         n_parameters,
     });
     if !run.spurious.is_empty() {
+        let live = constant.iter().filter(|c| !**c).count();
+        let need = degenerate::spurious_min_rows(&run.params.covariances, live).ceil() as usize;
+        let too_few = (need > 0 && n_rows < opts.n_components.saturating_mul(need)).then_some((
+            n_rows,
+            opts.n_components,
+            need,
+        ));
         warnings.push(warnings::spurious_warning(
             &run.spurious,
             spurious_inits.len(),
             opts.n_init,
             opts.allow_spurious,
+            too_few,
         ));
     }
     // The names live on the model (at the top of its file), not in the record.

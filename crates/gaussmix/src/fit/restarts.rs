@@ -186,7 +186,11 @@ pub(crate) fn run_all(
         let ranks: Vec<(u8, bool, f64)> = cand
             .iter()
             .map(|s| match &s.state {
-                Ok(r) => (0u8, !r.spurious().is_empty(), -r.lower_bound()),
+                Ok(r) => (
+                    0u8,
+                    !opts.allow_spurious && !r.spurious().is_empty(),
+                    -r.lower_bound(),
+                ),
                 Err(_) => (1u8, true, f64::INFINITY),
             })
             .collect();

@@ -150,12 +150,14 @@ pub(crate) struct WarningInput<'a> {
 /// parameters; per feature (in column order) constant, then `reg_covar` large; per
 /// component (in order) empty or collapsed, a tied covariance's collapse last.
 /// The warning for a kept run that is a spurious optimum (components `components`);
-/// `n_spurious` of the `n_init` runs were.
+/// `n_spurious` of the `n_init` runs were; `too_few_rows` when the data cannot hold `K`
+/// sound components at all (fewer rows than `K ×` the rows each needs).
 pub(crate) fn spurious_warning(
     components: &[usize],
     n_spurious: usize,
     n_init: usize,
     allowed: bool,
+    too_few_rows: Option<(usize, usize, usize)>,
 ) -> FitWarning {
     let mut list: Vec<String> = components.iter().take(8).map(|c| c.to_string()).collect();
     if components.len() > 8 {
@@ -166,19 +168,37 @@ pub(crate) fn spurious_warning(
     } else {
         ("components", "sit", "their covariances need")
     };
-    let why = if allowed {
-        "allow_spurious let this run win".to_string()
-    } else if n_init == 1 {
-        "the only run was spurious".to_string()
+    let (why, advice) = if allowed {
+        (
+            "allow_spurious let this run win".to_string(),
+            "without allow_spurious a sound run wins when there is one".to_string(),
+        )
+    } else if let Some((rows, k, need)) = too_few_rows {
+        (
+            if n_init == 1 {
+                "the only run was spurious".to_string()
+            } else {
+                format!("all {n_spurious} of {n_init} runs were spurious")
+            },
+            format!("the data have {rows} rows, fewer than the {k} × {need} that {k} sound components need: use fewer n_components or a simpler covariance_type"),
+        )
     } else {
-        format!("all {n_spurious} of {n_init} runs were spurious")
+        (
+            if n_init == 1 {
+                "the only run was spurious".to_string()
+            } else {
+                format!("all {n_spurious} of {n_init} runs were spurious")
+            },
+            "try more restarts (n_init), fewer n_components, or a simpler covariance_type"
+                .to_string(),
+        )
     };
     FitWarning::new(
         WarningKind::SpuriousOptimum,
         components.first().copied(),
         None,
         format!(
-            "spurious optimum: {noun} {} {verb} on fewer rows than {its} or collapsed onto near-identical rows, a likelihood spike rather than a better model ({why}); try more restarts (n_init), fewer n_components, a simpler covariance_type, or a larger reg_covar",
+            "spurious optimum: {noun} {} {verb} on fewer rows than {its} or collapsed onto near-identical rows, a likelihood spike rather than a better model ({why}); {advice}",
             list.join(", ")
         ),
     )

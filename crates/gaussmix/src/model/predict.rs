@@ -65,7 +65,7 @@ impl GaussianMixture {
     /// The components that make this model a **spurious optimum** on `x` (ascending;
     /// empty for a sound fit): by the rule the restarts use (README, "Degenerate
     /// components"), a component with less mass than its covariance needs (`D + 1`
-    /// average rows for full, 2 for diag and spherical) or whose variance above
+    /// rows for full, 2 for diag and spherical) or whose variance above
     /// `reg_covar` collapsed to ≤ 1e-10 of the data's along some direction. Works on any
     /// model — e.g. one built from scikit-learn's parameters, to see whether its best
     /// restart is a likelihood spike on a few rows. `reg_covar` is what the fit added to
@@ -103,7 +103,7 @@ impl GaussianMixture {
             ));
         }
         let spread = crate::fit::degenerate::DataSpread::from_stats(&st, &constant);
-        let row_weight = data.total_weight() / data.n_effective_rows().max(1) as f64;
+        let row_weight = data.row_unit();
         Ok(crate::fit::degenerate::spurious_components(
             &st.nk,
             row_weight,
