@@ -47,6 +47,8 @@ impl From<GmmError> for CliError {
                     "covariance_type" => "--covariance",
                     "init" => "--init",
                     "n_init" => "--n-init",
+                    "init_candidates" => "--init-candidates",
+                    "init_iter" => "--init-iter",
                     "max_iter" => "--max-iter",
                     "tol" => "--tol",
                     "reg_covar" => "--reg-covar",
@@ -56,7 +58,10 @@ impl From<GmmError> for CliError {
                     "k" => "--k",
                     other => other,
                 };
-                CliError::usage(format!("invalid value for {flag}: {message}"))
+                CliError::usage(format!(
+                    "invalid value for {flag}: {}",
+                    crate::summary::flagify(&message)
+                ))
             }
             other => CliError::data(crate::summary::flagify(&other.to_string())),
         }
