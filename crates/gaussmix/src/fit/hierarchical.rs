@@ -52,15 +52,7 @@ pub(crate) fn ward_centers(data: &Data, k: usize, seed: u64) -> Result<Array2<f6
     let mut means: Vec<f64> = rows.iter().flat_map(|&i| data.row_f64(i)).collect();
     let mut w: Vec<f64> = rows.iter().map(|&i| weight(i)).collect();
     let merges = nn_chain(&mut means, &mut w, d);
-    // Replay the cheapest m − k merges.
-    let mut order: Vec<usize> = (0..merges.len()).collect();
-    order.sort_by(|&a, &b| merges[a].0.total_cmp(&merges[b].0).then(a.cmp(&b)));
-    let mut parent: Vec<usize> = (0..m).collect();
-    for &i in order.iter().take(m - k) {
-        let (_, a, b) = merges[i];
-        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-        parent[ra.max(rb)] = ra.min(rb);
-    }
+    let mut parent = cut(&merges, m, k);
     // Cluster means in order of their first row.
     let mut roots: Vec<usize> = Vec::with_capacity(k);
     let mut sums: Vec<Vec<f64>> = Vec::with_capacity(k);
@@ -91,6 +83,20 @@ pub(crate) fn ward_centers(data: &Data, k: usize, seed: u64) -> Result<Array2<f6
         .collect();
     Array2::from_shape_vec((roots.len(), d), centers)
         .map_err(|e| GmmError::Numerical(e.to_string()))
+}
+
+/// The union-find forest of the `m` points after the cheapest `m − k` of `merges`
+/// (sorted by cost, ties in the order found): `find` gives each point's cluster.
+fn cut(merges: &[(f64, usize, usize)], m: usize, k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..merges.len()).collect();
+    order.sort_by(|&a, &b| merges[a].0.total_cmp(&merges[b].0).then(a.cmp(&b)));
+    let mut parent: Vec<usize> = (0..m).collect();
+    for &i in order.iter().take(m.saturating_sub(k)) {
+        let (_, a, b) = merges[i];
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        parent[ra.max(rb)] = ra.min(rb);
+    }
+    parent
 }
 
 fn find(parent: &mut [usize], mut i: usize) -> usize {
@@ -207,14 +213,7 @@ mod tests {
                 let mut w = vec![1.0; n];
                 let merges = nn_chain(&mut means, &mut w, d);
                 assert_eq!(merges.len(), n - 1);
-                let mut order: Vec<usize> = (0..merges.len()).collect();
-                order.sort_by(|&a, &b| merges[a].0.total_cmp(&merges[b].0).then(a.cmp(&b)));
-                let mut parent: Vec<usize> = (0..n).collect();
-                for &i in order.iter().take(n - k) {
-                    let (_, a, b) = merges[i];
-                    let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-                    parent[ra.max(rb)] = ra.min(rb);
-                }
+                let mut parent = cut(&merges, n, k);
                 let mut got: Vec<Vec<usize>> = Vec::new();
                 let mut roots: Vec<usize> = Vec::new();
                 for i in 0..n {
