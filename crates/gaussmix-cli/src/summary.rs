@@ -185,13 +185,18 @@ fn restarts_line(rec: &FitRecord, init_model: Option<&std::path::Path>) -> Strin
         None => o.init.to_string(),
     };
     let mut s = format!("start: {start}");
-    if o.n_init > 1 {
+    if rec.best_init >= o.n_init {
+        s += &format!(
+            ", kept extra run {} (every restart ended spurious, so em-em continued up to {} more short runs)",
+            rec.best_init, o.n_init
+        );
+    } else if o.n_init > 1 {
         s += &format!(", kept restart {} of {}", rec.best_init, o.n_init);
     }
     if !rec.spurious_inits.is_empty() {
         s += &format!(
             "; {} spurious ({}){}",
-            plural(rec.spurious_inits.len(), "restart", "restarts"),
+            plural(rec.spurious_inits.len(), "run", "runs"),
             rec.spurious_inits
                 .iter()
                 .map(|r| r.to_string())
@@ -199,7 +204,7 @@ fn restarts_line(rec: &FitRecord, init_model: Option<&std::path::Path>) -> Strin
                 .join(", "),
             if o.allow_spurious {
                 ", allowed to win"
-            } else if rec.spurious_inits.len() == o.n_init {
+            } else if rec.spurious_inits.contains(&rec.best_init) {
                 ": all were, the best kept"
             } else {
                 ", set aside"

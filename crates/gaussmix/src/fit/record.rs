@@ -42,12 +42,14 @@ pub struct FitRecord {
     pub aic: f64,
     /// Free parameters of the model.
     pub n_parameters: usize,
-    /// Which restart (0-based) was kept.
+    /// Which restart (0-based) was kept. With em-EM, when every one of the `n_init`
+    /// restarts ended spurious, up to `n_init` more short runs are continued as runs
+    /// `n_init..`; one of them may be kept.
     pub best_init: usize,
     /// Restarts that failed, with their reasons.
     pub failed_inits: Vec<String>,
-    /// Restarts (0-based) whose result was a spurious optimum: a component with fewer
-    /// rows' mass than its covariance needs (`D + 1` full, 2 diag/spherical) or whose
+    /// Runs (0-based, extra em-EM runs included) whose result was a spurious optimum: a
+    /// component with fewer rows' mass than its covariance needs (`D + 1` full, 2 diag/spherical) or whose
     /// covariance collapsed (the degenerate-component rule; README "Degenerate
     /// components"). Unless `allow_spurious`, such a run only wins when every run is
     /// spurious (the fit then carries a `spurious_optimum` warning).

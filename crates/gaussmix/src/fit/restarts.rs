@@ -16,7 +16,9 @@
 //! n_init` k-means++ starts are drawn (start `c` is the one `kmeans++` would give run
 //! `c`), all of them run `init_iter` EM iterations (in one schedule), and the best
 //! `n_init` that are not spurious continue to convergence. `n_init` still counts
-//! complete runs. Measured (bench/README.md "Optima"): plain k-means++ seeds beat greedy
+//! complete runs — except when every one of them ends spurious: short runs heading for a
+//! collapse can look best before they collapse (a discrete column invites it), so up to
+//! `n_init` more short runs, the next in rank order, are then continued once. Measured (bench/README.md "Optima"): plain k-means++ seeds beat greedy
 //! ones here (more diverse starts, and cheaper); the best `n_init` of one pool beat the
 //! best of each run's own candidates; a pool of `init_candidates + n_init − 1` was 4×
 //! cheaper but lost to scikit-learn's best-of-10 far more often.
@@ -163,6 +165,7 @@ pub(crate) fn run_all(
         Slot { run, state }
     };
     let em_em = opts.init == InitMethod::EmEm && opts.start.is_empty();
+    let mut reserve: Vec<Slot> = Vec::new();
     let mut slots: Vec<Slot> = if em_em {
         let pool = em_em_pool(opts);
         let make = |c: usize| start(c, run_seed(opts.seed, c), InitMethod::KMeansPlusPlus);
@@ -227,7 +230,7 @@ pub(crate) fn run_all(
         chosen.extend(spare.into_iter().take(missing));
         chosen.sort_unstable();
         let mut cand: Vec<Option<Slot>> = cand.into_iter().map(Some).collect();
-        chosen
+        let kept: Vec<Slot> = chosen
             .iter()
             .enumerate()
             .filter_map(|(run, &c)| {
@@ -236,7 +239,14 @@ pub(crate) fn run_all(
                     s
                 })
             })
-            .collect()
+            .collect();
+        // The rest, best first, in case every continued run ends spurious.
+        reserve = order
+            .iter()
+            .filter(|&&c| ranks[c].0 == 0)
+            .filter_map(|&c| cand[c].take())
+            .collect();
+        kept
     } else {
         let init = if opts.init == InitMethod::EmEm {
             // Explicit starting parameters: there is nothing to draw candidates from.
@@ -259,6 +269,33 @@ pub(crate) fn run_all(
         false,
         &progress,
     );
+    // em-EM: short runs heading for a collapse can look best before they collapse (a
+    // discrete column invites it). When every continued run ended spurious, up to
+    // n_init more short runs — the next in rank order — are continued once, as runs
+    // n_init.. (a sound one among them then wins).
+    let all_spurious = slots
+        .iter()
+        .all(|s| s.state.as_ref().map_or(true, |r| !r.spurious().is_empty()));
+    if em_em && !opts.allow_spurious && all_spurious && !reserve.is_empty() {
+        let mut extra: Vec<Slot> = reserve
+            .into_iter()
+            .take(opts.n_init)
+            .enumerate()
+            .map(|(i, mut s)| {
+                s.run = opts.n_init + i;
+                s
+            })
+            .collect();
+        advance(
+            data,
+            &mut extra,
+            opts.max_iter,
+            opts.n_init,
+            false,
+            &progress,
+        );
+        slots.extend(extra);
+    }
     slots
         .into_iter()
         .map(|s| s.state.map(EmRun::finish))
