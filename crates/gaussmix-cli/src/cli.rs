@@ -66,12 +66,13 @@ pub struct EmArgs {
     /// sample), random or random-from-data.
     #[arg(long, default_value = "em-em", value_name = "METHOD")]
     pub init: String,
-    /// em-em: short runs per restart (the best --n-init of all of them continue).
-    #[arg(long, default_value_t = gaussmix::DEFAULT_INIT_CANDIDATES, value_name = "N")]
-    pub init_candidates: usize,
-    /// em-em: EM iterations every start gets before the best is continued.
-    #[arg(long, default_value_t = gaussmix::DEFAULT_INIT_ITER, value_name = "N")]
-    pub init_iter: usize,
+    /// em-em: short runs per restart (the best --n-init of all of them continue)
+    /// [default: 10].
+    #[arg(long, value_name = "N")]
+    pub init_candidates: Option<usize>,
+    /// em-em: EM iterations every start gets before the best is continued [default: 5].
+    #[arg(long, value_name = "N")]
+    pub init_iter: Option<usize>,
     /// Let a spurious optimum (a component on fewer rows than its covariance needs, or
     /// collapsed onto near-identical rows) win the restarts; by default it only wins
     /// when every restart is spurious, with a warning.

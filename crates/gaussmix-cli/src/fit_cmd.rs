@@ -18,8 +18,11 @@ impl EmArgs {
     pub fn options(&self, k: usize) -> Result<GmmOptions, gaussmix::GmmError> {
         let mut b = GaussianMixture::params(k)
             .init(self.init.parse()?)
-            .init_candidates(self.init_candidates)
-            .init_iter(self.init_iter)
+            .init_candidates(
+                self.init_candidates
+                    .unwrap_or(gaussmix::DEFAULT_INIT_CANDIDATES),
+            )
+            .init_iter(self.init_iter.unwrap_or(gaussmix::DEFAULT_INIT_ITER))
             .allow_spurious(self.allow_spurious)
             .n_init(self.n_init)
             .max_iter(self.max_iter)
@@ -30,6 +33,37 @@ impl EmArgs {
             b = b.n_threads(t);
         }
         Ok(b)
+    }
+}
+
+impl EmArgs {
+    /// A note when em-EM's flags were given but do nothing: another `--init`, or a start
+    /// from `--init-model` (there is nothing to draw short runs from).
+    pub fn ignored_flags_note(&self, init_model: bool) -> Option<String> {
+        let given: Vec<&str> = [
+            ("--init-candidates", self.init_candidates.is_some()),
+            ("--init-iter", self.init_iter.is_some()),
+        ]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(f, _)| *f)
+        .collect();
+        if given.is_empty() {
+            return None;
+        }
+        let why = if init_model {
+            "the start comes from --init-model".to_string()
+        } else if self.init.parse::<gaussmix::InitMethod>().ok() != Some(gaussmix::InitMethod::EmEm)
+        {
+            format!("--init is {}", self.init)
+        } else {
+            return None;
+        };
+        Some(format!(
+            "{} {} only for --init em-em; ignored ({why})",
+            given.join(" and "),
+            if given.len() == 1 { "counts" } else { "count" }
+        ))
     }
 }
 
@@ -293,7 +327,8 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         .fit_record()
         .ok_or_else(|| CliError::data("internal: the fit has no record"))?;
 
-    let notes = input_notes(&a.data, &fd);
+    let mut notes = input_notes(&a.data, &fd);
+    notes.extend(a.em.ignored_flags_note(a.init_model.is_some()));
     let mut warnings = fd.warnings.clone();
     warnings.extend(fit_warning_lines(&rec.warnings, ""));
     if !a.flags.quiet && !a.flags.json {

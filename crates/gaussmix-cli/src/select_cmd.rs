@@ -189,7 +189,9 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
         &SelectOptions::new(ks, types, criterion).with_fit_options(fit),
     )?;
     if !a.flags.quiet && !a.flags.json {
-        for n in input_notes(&a.data, &fd) {
+        let mut notes = input_notes(&a.data, &fd);
+        notes.extend(a.em.ignored_flags_note(false));
+        for n in notes {
             eprintln!("note: {n}");
         }
     }

@@ -729,3 +729,44 @@ fn fit_dtype_f32_matches_f64() {
         .code(2)
         .stderr(predicate::str::contains("--dtype"));
 }
+
+/// Regression (review): em-EM's flags were accepted and silently unused with another
+/// `--init` or with `--init-model`; now a note says so (and nothing is said when they
+/// apply).
+#[test]
+fn em_em_flags_that_do_nothing_are_noted() {
+    let x = fixture("iris_full").join("X.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    let run = |extra: &[&str]| {
+        let out = gaussmix()
+            .arg("fit")
+            .arg(&x)
+            .args(["-k", "3", "-o"])
+            .arg(&model)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.starts_with("note: "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(run(&["--init-candidates", "3", "--init-iter", "2"]).is_empty());
+    assert_eq!(
+        run(&["--init", "kmeans", "--init-candidates", "3"]),
+        vec!["note: --init-candidates counts only for --init em-em; ignored (--init is kmeans)"]
+    );
+    let start = dir.path().join("start.json");
+    std::fs::copy(&model, &start).unwrap();
+    assert_eq!(
+        run(&["--init-model", start.to_str().unwrap(), "--init-iter", "2"]),
+        vec!["note: --init-iter counts only for --init em-em; ignored (the start comes from --init-model)"]
+    );
+}
