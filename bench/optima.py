@@ -160,7 +160,7 @@ def default_mode(a, data, tmp):
         path = tmp / f"{name}.npy"
         if not path.exists():
             np.save(path, x)
-        seed = 1000 + i
+        seed = a.seed_base + i
         case = f"{name} K={k} {kind}"
         key = f"{case} n_init={a.n_init} seed={seed}"
         if key not in sk_cache:
@@ -216,7 +216,7 @@ def strategies_mode(a, data, tmp):
         path = tmp / f"{name}.npy"
         if not path.exists():
             np.save(path, x)
-        seed = 1000 + i
+        seed = a.seed_base + i
         res = {}
         for n_init in (1, 10):
             for s in STRATEGIES:
@@ -252,6 +252,9 @@ def main():
     ap.add_argument("--strategies", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated data set names")
     ap.add_argument("--n-init", type=int, default=10)
+    ap.add_argument("--seed-base", type=int, default=1000,
+                    help="case i uses seed SEED_BASE + i (both tools); other bases test the "
+                         "result's dependence on the draw")
     ap.add_argument("--json", default="")
     ap.add_argument("--gm-args", default="", help="extra flags for gaussmix fit (e.g. '--init-iter 3')")
     ap.add_argument("--sk-cache", default="", help="JSON file keeping scikit-learn's results "

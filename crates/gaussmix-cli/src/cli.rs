@@ -60,17 +60,19 @@ pub struct DataArgs {
 /// EM options shared by `fit` and `select`.
 #[derive(Args, Debug)]
 pub struct EmArgs {
-    /// How each restart starts: em-em (short runs from several k-means++ starts, the
-    /// best continued; measured best, see bench/README.md "Optima"), kmeans++,
+    /// How each restart starts: em-em (short runs from several starts, Lloyd's k-means
+    /// and k-means++ in turn, the best continued; measured best, see bench/README.md
+    /// "Optima"), kmeans++,
     /// greedy-kmeans++, kmeans (scikit-learn's), hierarchical (mclust's, Ward on a
     /// sample), random or random-from-data.
     #[arg(long, default_value = "em-em", value_name = "METHOD")]
     pub init: String,
     /// em-em: short runs per restart (the best --n-init of all of them continue)
-    /// [default: 10].
+    /// [default: 5].
     #[arg(long, value_name = "N")]
     pub init_candidates: Option<usize>,
-    /// em-em: EM iterations every start gets before the best is continued [default: 5].
+    /// em-em: EM iterations every start gets before the best is continued (on a sample
+    /// of the rows for large data) [default: 15].
     #[arg(long, value_name = "N")]
     pub init_iter: Option<usize>,
     /// Let a spurious optimum (a component on fewer rows than its covariance needs, or

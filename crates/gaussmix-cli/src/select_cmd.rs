@@ -67,11 +67,11 @@ fn opt(v: Option<f64>) -> String {
 
 fn table_csv(sel: &Selection) -> String {
     let mut s = String::from(
-        "rank,k,covariance_type,criterion,criterion_value,bic,aic,icl,log_likelihood,n_parameters,converged,n_iter,spurious,error\n",
+        "rank,k,covariance_type,criterion,criterion_value,bic,aic,icl,log_likelihood,n_parameters,converged,n_iter,spurious,warm_start,error\n",
     );
     for (i, c) in sel.candidates.iter().enumerate() {
         s += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             i + 1,
             c.k,
             c.covariance_type,
@@ -88,6 +88,11 @@ fn table_csv(sel: &Selection) -> String {
                 String::new()
             } else {
                 c.spurious.to_string()
+            },
+            if c.error.is_some() {
+                String::new()
+            } else {
+                c.warm_start.to_string()
             },
             c.error
                 .as_deref()
@@ -139,6 +144,10 @@ fn table_text(sel: &Selection) -> String {
         if c.spurious {
             s.pop();
             s += "  spurious (ranked after sound fits)\n";
+        }
+        if c.warm_start {
+            s.pop();
+            s += &format!("  from k={}'s fit, split\n", c.k - 1);
         }
     }
     let b = &sel.candidates[0];

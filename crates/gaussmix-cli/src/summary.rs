@@ -176,9 +176,12 @@ fn restarts_line(rec: &FitRecord, init_model: Option<&std::path::Path>) -> Strin
         None if o.init == gaussmix::InitMethod::EmEm => {
             let n = o.init_candidates.saturating_mul(o.n_init);
             format!(
-                "em-em ({} of {}, the best {} continued)",
+                "em-em ({} of {}{}, the best {} continued)",
                 plural(n, "short run", "short runs"),
                 plural(o.init_iter.min(o.max_iter), "iteration", "iterations"),
+                rec.screen_rows
+                    .map(|m| format!(" on {m} sampled rows"))
+                    .unwrap_or_default(),
                 o.n_init
             )
         }
@@ -242,6 +245,7 @@ pub fn model_json(model: &GaussianMixture) -> Value {
         v["warnings"] = json!(rec.warnings);
         v["best_init"] = json!(rec.best_init);
         v["spurious_inits"] = json!(rec.spurious_inits);
+        v["screen_rows"] = json!(rec.screen_rows);
     }
     v
 }

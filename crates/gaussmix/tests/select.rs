@@ -241,3 +241,57 @@ fn selection_is_identical_for_any_thread_count() {
     assert_eq!(a.candidates, b.candidates);
     assert_eq!(a.best.means(), b.best.means());
 }
+
+/// `select` warm-starts `k` from `k − 1`'s kept model (its widest component split): the
+/// warm run replaces a candidate's fit only when it ends higher, and says so
+/// (`warm_start`); a candidate without it is exactly the plain fit. With one random
+/// start per candidate, the plain fits of these four clusters miss some of them; the
+/// chain of warm starts finds them, so the log-likelihood rises with `k` up to 4.
+#[test]
+fn select_warm_starts_k_from_k_minus_one() {
+    let x = separated(4, 2, 3);
+    let fit_opts = GaussianMixture::params(1)
+        .init(gaussmix::InitMethod::Random)
+        .seed(2);
+    let types = vec![CovarianceType::Full, CovarianceType::Diag];
+    let sel = select(
+        &x,
+        &SelectOptions::new(1..=5, types.clone(), Criterion::Bic)
+            .with_fit_options(fit_opts.clone()),
+    )
+    .unwrap();
+    let mut warm = 0;
+    for c in &sel.candidates {
+        let mut o = fit_opts.clone().covariance_type(c.covariance_type);
+        o.n_components = c.k;
+        let plain = o.fit(&x).unwrap();
+        let plain_score = plain.fit_record().unwrap().score;
+        let got = c.log_likelihood.unwrap();
+        if c.warm_start {
+            warm += 1;
+            assert!(c.k > 1);
+            assert!(
+                got >= plain_score - 1e-9,
+                "k={} {}: {got} < {plain_score}",
+                c.k,
+                c.covariance_type
+            );
+        } else {
+            assert_eq!(got, plain_score, "k={} {}", c.k, c.covariance_type);
+        }
+    }
+    assert!(warm > 0, "{:#?}", sel.candidates);
+    for t in types {
+        let ll = |k: usize| {
+            sel.candidates
+                .iter()
+                .find(|c| c.k == k && c.covariance_type == t)
+                .and_then(|c| c.log_likelihood)
+                .unwrap()
+        };
+        for k in 2..=4 {
+            assert!(ll(k) > ll(k - 1), "{t}: k={k} {} vs {}", ll(k), ll(k - 1));
+        }
+    }
+    assert_eq!(sel.best.n_components(), 4);
+}

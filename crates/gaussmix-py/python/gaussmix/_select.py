@@ -45,8 +45,10 @@ def select(
 
     Candidates are fitted in parallel by the engine (results do not depend on the
     thread count) with gaussmix's own initialisation (k-means++ seeds, each row
-    assigned to its nearest seed; ``init_params`` picks another library method). A
-    candidate that fails is kept in the table with its reason, ranked last.
+    assigned to its nearest seed; ``init_params`` picks another library method). Each
+    ``k`` whose ``k - 1`` is also tried gets one more run, warm-started from ``k - 1``'s
+    kept model with its widest component split in two; it is kept when it ends higher.
+    A candidate that fails is kept in the table with its reason, ranked last.
 
     Parameters
     ----------
@@ -86,7 +88,10 @@ def select(
         One row per candidate, best first: ``rank``, ``k``, ``covariance_type``, the
         criterion value (``criterion``), ``bic``, ``aic``, ``icl``,
         ``log_likelihood`` (mean per row), ``n_parameters``, ``converged``,
-        ``n_iter``, ``error``. A DataFrame when pandas is installed.
+        ``n_iter``, ``spurious`` (the kept fit is a spurious optimum; ranked after the
+        sound ones), ``warm_start`` (the kept fit started from ``k - 1``'s model with
+        one component split, not from ``init_params``), ``error``. A DataFrame when
+        pandas is installed.
     best : GaussianMixture
         The best candidate, fitted.
 
@@ -139,6 +144,8 @@ def select(
                 "n_parameters": c["n_parameters"],
                 "converged": c["converged"],
                 "n_iter": c["n_iter"],
+                "spurious": c.get("spurious", False),
+                "warm_start": c.get("warm_start", False),
                 "error": c["error"],
             }
         )

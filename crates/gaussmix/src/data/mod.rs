@@ -64,7 +64,7 @@ pub struct Data<'a> {
     x: Values<'a>,
     n: usize,
     d: usize,
-    weights: Option<&'a [f64]>,
+    weights: Option<Cow<'a, [f64]>>,
 }
 
 impl<'a> Data<'a> {
@@ -174,7 +174,7 @@ impl<'a> Data<'a> {
                 "all sample weights are zero; at least one row must have positive weight".into(),
             ));
         }
-        self.weights = Some(w);
+        self.weights = Some(Cow::Borrowed(w));
         Ok(self)
     }
 
@@ -243,11 +243,11 @@ impl<'a> Data<'a> {
     }
     /// Sample weights, if any.
     pub fn weights(&self) -> Option<&[f64]> {
-        self.weights
+        self.weights.as_deref()
     }
     /// Total weight (the number of rows when unweighted).
     pub fn total_weight(&self) -> f64 {
-        match self.weights {
+        match self.weights.as_deref() {
             Some(w) => w.iter().sum(),
             None => self.n as f64,
         }
@@ -265,7 +265,7 @@ impl<'a> Data<'a> {
         };
         let mut sum = vec![0.0; d];
         self.for_each_row(0, self.n, |i, x| {
-            let w = self.weights.map_or(1.0, |w| w[i]);
+            let w = self.weights.as_deref().map_or(1.0, |w| w[i]);
             for ((s, x), f) in sum.iter_mut().zip(x).zip(&first) {
                 *s += w * (x - f);
             }
@@ -273,7 +273,7 @@ impl<'a> Data<'a> {
         let mean: Vec<f64> = sum.iter().zip(&first).map(|(s, f)| f + s / tw).collect();
         let mut var = vec![0.0; d];
         self.for_each_row(0, self.n, |i, x| {
-            let w = self.weights.map_or(1.0, |w| w[i]);
+            let w = self.weights.as_deref().map_or(1.0, |w| w[i]);
             for ((v, x), m) in var.iter_mut().zip(x).zip(&mean) {
                 *v += w * (x - m) * (x - m);
             }
@@ -306,9 +306,42 @@ impl<'a> Data<'a> {
         Ok((0..self.d).map(|j| lo[j] == hi[j]).collect())
     }
 
+    /// The rows `idx` (each must be below `n_samples`; `None` otherwise) as data of
+    /// their own, with their weights: em-EM screens its short runs on such a sample.
+    pub(crate) fn subset(&self, idx: &[usize]) -> Option<Data<'static>> {
+        if idx.is_empty() || idx.iter().any(|&i| i >= self.n) {
+            return None;
+        }
+        let d = self.d;
+        let x = match &self.x {
+            Values::F64(v) => Values::F64(Cow::Owned(
+                idx.iter()
+                    .flat_map(|&i| &v[i * d..(i + 1) * d])
+                    .copied()
+                    .collect(),
+            )),
+            Values::F32(v) => Values::F32(Cow::Owned(
+                idx.iter()
+                    .flat_map(|&i| &v[i * d..(i + 1) * d])
+                    .copied()
+                    .collect(),
+            )),
+        };
+        let weights = self
+            .weights
+            .as_deref()
+            .map(|w| Cow::Owned(idx.iter().map(|&i| w[i]).collect()));
+        Some(Data {
+            x,
+            n: idx.len(),
+            d,
+            weights,
+        })
+    }
+
     /// Number of rows with positive weight.
     pub(crate) fn n_effective_rows(&self) -> usize {
-        match self.weights {
+        match self.weights.as_deref() {
             Some(w) => w.iter().filter(|v| **v > 0.0).count(),
             None => self.n,
         }
@@ -320,7 +353,7 @@ impl<'a> Data<'a> {
     /// 3 counts as three rows"), and a light row is a row too (the average weight made
     /// 12 rows of weight 5 beside 200 of weight 100 "less than half a row").
     pub(crate) fn row_unit(&self) -> f64 {
-        match self.weights {
+        match self.weights.as_deref() {
             Some(w) => w
                 .iter()
                 .copied()

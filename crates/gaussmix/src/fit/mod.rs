@@ -75,7 +75,7 @@ fn restarts(
     constant: &[bool],
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<(Params, FitRecord)> {
-    let mut runs = restarts::run_all(opts, data, constant, progress);
+    let (mut runs, screen_rows) = restarts::run_all(opts, data, constant, progress);
     // Bad user input is the same for every restart: report it at once.
     for r in &runs {
         if let Err(
@@ -179,6 +179,7 @@ fn restarts(
             .map(|(r, e)| format!("restart {r}: {e}"))
             .collect(),
         spurious_inits,
+        screen_rows,
         recoveries: run.recoveries,
         warnings,
         options,

@@ -54,6 +54,11 @@ pub struct FitRecord {
     /// components"). Unless `allow_spurious`, such a run only wins when every run is
     /// spurious (the fit then carries a `spurious_optimum` warning).
     pub spurious_inits: Vec<usize>,
+    /// em-EM: the number of rows its short runs were made on when they were screened on
+    /// a sample (data with at least twice `max(1000, 10·K·D)` rows); `None` when they
+    /// ran on every row, or without em-EM.
+    #[serde(default)]
+    pub screen_rows: Option<usize>,
     /// Components re-seeded by the `recover` option during the kept run.
     pub recoveries: Vec<Recovery>,
     /// What the user should know about the result (not converged, empty or collapsed

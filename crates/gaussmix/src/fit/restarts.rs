@@ -30,6 +30,8 @@
 
 use std::sync::Mutex;
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::data::Data;
@@ -73,16 +75,17 @@ fn share_passes(data: &Data) -> bool {
 type ProgressFn<'p> = Mutex<&'p mut (dyn FnMut(&Progress) + Send)>;
 
 /// Advances every live slot until it is done or has `cap` iterations.
-/// `short`: em-EM's short runs (reported as such, each slot's `run` being its index).
+/// `short`: em-EM's short runs, with the size of the pool they were drawn from (reported
+/// as such, each slot's `run` being its index in the pool).
 fn advance(
     data: &Data,
     slots: &mut [Slot],
     cap: usize,
     n_init: usize,
-    short: bool,
+    short: Option<usize>,
     progress: &ProgressFn,
 ) {
-    let n_slots = slots.len();
+    let n_slots = short.unwrap_or(0);
     let report = |run: usize, r: &EmRun, l: f64| {
         let lbs = r.n_iter();
         let prev = if lbs >= 2 {
@@ -92,13 +95,13 @@ fn advance(
         };
         if let Ok(mut p) = progress.lock() {
             p(&Progress {
-                run: if short {
+                run: if short.is_some() {
                     run * n_init / n_slots.max(1)
                 } else {
                     run
                 },
-                short_run: short.then_some(run),
-                short_runs: if short { n_slots } else { 0 },
+                short_run: short.map(|_| run),
+                short_runs: n_slots,
                 n_init,
                 iteration: lbs,
                 lower_bound: l,
@@ -150,13 +153,95 @@ fn advance(
     }
 }
 
-/// The outcome of every restart, in order.
+/// A short run screened on the rows `idx` (`None`: on all of them) as a run on all the
+/// rows, from its current parameters (its recoveries so far count as the start's, on
+/// the rows they name in the data).
+fn onto_data<'a, 'd>(
+    s: Slot<'a, 'd>,
+    idx: Option<&[usize]>,
+    data: &'a Data<'d>,
+    opts: &'a GmmOptions,
+    constant: &'a [bool],
+) -> Slot<'a, 'd> {
+    match (idx, s.state) {
+        (Some(idx), Ok(r)) => {
+            let (p, mut fixes) = r.into_start();
+            for f in &mut fixes {
+                f.iteration = 0;
+                f.row = f.row.and_then(|i| idx.get(i).copied());
+            }
+            Slot {
+                run: s.run,
+                state: Ok(EmRun::new(data, opts, constant, p, fixes)),
+            }
+        }
+        (_, state) => Slot { run: s.run, state },
+    }
+}
+
+/// Fewest rows em-EM screens its short runs on when it samples.
+const SCREEN_MIN_ROWS: usize = 1000;
+
+/// The rows em-EM's short runs are made on: `None` (all of them) unless the data have
+/// at least twice `m = max(1000, 10·K·D)` rows of positive weight; then `m` of those,
+/// drawn uniformly (seeded by the fit's seed), in data order. The short runs only rank
+/// the starts — a few EM iterations on 1,000 rows tell a good start from a bad one
+/// about as well as on all of them — and the chosen ones then run on every row; on
+/// large data this makes em-EM's screening cost independent of N.
+fn screen_rows(data: &Data, opts: &GmmOptions) -> Option<Vec<usize>> {
+    let m = SCREEN_MIN_ROWS.max(
+        10usize
+            .saturating_mul(opts.n_components)
+            .saturating_mul(data.n_features()),
+    );
+    let eligible: Vec<usize> = (0..data.n_samples())
+        .filter(|&i| data.weights().is_none_or(|w| w[i] > 0.0))
+        .collect();
+    if eligible.len() < m.saturating_mul(2) {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(opts.seed, 0, 0x5C2E));
+    let mut pick = rand::seq::index::sample(&mut rng, eligible.len(), m).into_vec();
+    pick.sort_unstable();
+    Some(pick.into_iter().map(|i| eligible[i]).collect())
+}
+
+/// Each candidate's rank key: failed, spurious (unless allowed), −lower bound.
+fn rank_keys(cand: &[Slot], allow_spurious: bool) -> Vec<(u8, bool, f64)> {
+    cand.iter()
+        .map(|s| match &s.state {
+            Ok(r) => (
+                0u8,
+                !allow_spurious && !r.spurious().is_empty(),
+                -r.lower_bound(),
+            ),
+            Err(_) => (1u8, true, f64::INFINITY),
+        })
+        .collect()
+}
+
+/// Candidates best first: those that did not fail, then those not spurious, then by
+/// lower bound, then the first drawn.
+fn rank_order_of(ranks: &[(u8, bool, f64)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ranks.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (ranks[a], ranks[b]);
+        ra.0.cmp(&rb.0)
+            .then(ra.1.cmp(&rb.1))
+            .then(ra.2.total_cmp(&rb.2))
+            .then(a.cmp(&b))
+    });
+    order
+}
+
+/// The outcome of every restart, in order, and the number of rows em-EM screened its
+/// short runs on when it sampled them.
 pub(crate) fn run_all(
     opts: &GmmOptions,
     data: &Data,
     constant: &[bool],
     progress: &mut (dyn FnMut(&Progress) + Send),
-) -> Vec<Result<Run>> {
+) -> (Vec<Result<Run>>, Option<usize>) {
     let progress: ProgressFn = Mutex::new(progress);
     let shared = share_passes(data);
     let start = |run: usize, seed: u64, init: InitMethod| -> Slot {
@@ -166,45 +251,41 @@ pub(crate) fn run_all(
     };
     let em_em = opts.init == InitMethod::EmEm && opts.start.is_empty();
     let mut reserve: Vec<Slot> = Vec::new();
+    let screen_idx = if em_em { screen_rows(data, opts) } else { None };
+    let screen: Option<Data<'static>> = screen_idx.as_deref().and_then(|i| data.subset(i));
     let mut slots: Vec<Slot> = if em_em {
         let pool = em_em_pool(opts);
-        let make = |c: usize| start(c, run_seed(opts.seed, c), InitMethod::KMeansPlusPlus);
-        let mut cand: Vec<Slot> = if shared {
+        let sdata = screen.as_ref().unwrap_or(data);
+        let make = |c: usize| {
+            // Alternately Lloyd's k-means and plain k-means++ (see the module notes).
+            let init = if c.is_multiple_of(2) {
+                InitMethod::KMeans
+            } else {
+                InitMethod::KMeansPlusPlus
+            };
+            let state = initial_params_with(sdata, opts, run_seed(opts.seed, c), init)
+                .map(|(p, fixes)| EmRun::new(sdata, opts, constant, p, fixes));
+            Slot { run: c, state }
+        };
+        let mut cand: Vec<Slot> = if share_passes(sdata) {
             (0..pool).map(make).collect()
         } else {
             (0..pool).into_par_iter().map(make).collect()
         };
         advance(
-            data,
+            sdata,
             &mut cand,
             opts.init_iter,
             opts.n_init,
-            true,
+            Some(pool),
             &progress,
         );
         // The n_init best short runs continue: those that are not spurious first, then
         // by lower bound (the first drawn on ties), failures last; kept in the order
         // they were drawn, and numbered as runs 0..n_init.
         // (Each rank computed once: the spurious test factorises covariances.)
-        let ranks: Vec<(u8, bool, f64)> = cand
-            .iter()
-            .map(|s| match &s.state {
-                Ok(r) => (
-                    0u8,
-                    !opts.allow_spurious && !r.spurious().is_empty(),
-                    -r.lower_bound(),
-                ),
-                Err(_) => (1u8, true, f64::INFINITY),
-            })
-            .collect();
-        let mut order: Vec<usize> = (0..cand.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (ra, rb) = (ranks[a], ranks[b]);
-            ra.0.cmp(&rb.0)
-                .then(ra.1.cmp(&rb.1))
-                .then(ra.2.total_cmp(&rb.2))
-                .then(a.cmp(&b))
-        });
+        let ranks = rank_keys(&cand, opts.allow_spurious);
+        let order = rank_order_of(&ranks);
         // Short runs whose lower bounds agree to 1e-10 have (almost surely) reached the
         // same optimum: one of them is continued, and the next distinct one takes the
         // other's place (more diverse complete runs for the same time); duplicates only
@@ -241,12 +322,15 @@ pub(crate) fn run_all(
             })
             .collect();
         // The rest, best first, in case every continued run ends spurious.
-        reserve = order
+        let rest: Vec<Slot> = order
             .iter()
             .filter(|&&c| ranks[c].0 == 0)
             .filter_map(|&c| cand[c].take())
             .collect();
-        kept
+        // Short runs screened on a sample continue as runs on all the rows.
+        let onto = |s| onto_data(s, screen_idx.as_deref(), data, opts, constant);
+        reserve = rest.into_iter().map(onto).collect();
+        kept.into_iter().map(onto).collect()
     } else {
         let init = if opts.init == InitMethod::EmEm {
             // Explicit starting parameters: there is nothing to draw candidates from.
@@ -266,7 +350,7 @@ pub(crate) fn run_all(
         &mut slots,
         opts.max_iter,
         opts.n_init,
-        false,
+        None,
         &progress,
     );
     // em-EM: short runs heading for a collapse can look best before they collapse (a
@@ -291,15 +375,16 @@ pub(crate) fn run_all(
             &mut extra,
             opts.max_iter,
             opts.n_init,
-            false,
+            None,
             &progress,
         );
         slots.extend(extra);
     }
-    slots
+    let runs = slots
         .into_iter()
         .map(|s| s.state.map(EmRun::finish))
-        .collect()
+        .collect();
+    (runs, screen.as_ref().map(Data::n_samples))
 }
 
 /// The index of the winning run: the highest final lower bound among the runs that are

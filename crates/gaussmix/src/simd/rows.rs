@@ -6,7 +6,7 @@
 //! lengths they rely on under `# Safety`; the instruction set is never a precondition (the
 //! token proves it).
 
-use super::math::{exp_nonpositive_f32, exp_nonpositive_f64, ln_fast};
+use super::math::{exp_nonpositive_f32, exp_nonpositive_f64, ln_in_place};
 use super::{load_upto, store_upto, Elem, Isa, Mask, Scalar, Vector, MAX_LANES};
 
 /// `0, 1, …, 15`: lane indices.
@@ -33,6 +33,9 @@ pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &
     const BLOCK: usize = 64;
     let l = S::F64::LANES;
     let ninf = S::F64::splat(s, f64::NEG_INFINITY);
+    if k < l {
+        return normalize_narrow_rows(s, lp, k, log_norm);
+    }
     let mut sums = [0.0f64; BLOCK];
     for (lpb, lnb) in lp.chunks_mut(BLOCK * k).zip(log_norm.chunks_mut(BLOCK)) {
         // Maxima (NaN if a value is NaN).
@@ -73,11 +76,26 @@ pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &
             }
             *sum = acc.sum();
         }
-        // log p and the scaling (uniform responsibilities for a row without a density).
-        for ((row, ln), sum) in lpb.chunks_exact_mut(k).zip(lnb.iter_mut()).zip(sums.iter()) {
+        // log p (the logarithms as one loop that vectorises; a row without a density has
+        // an unused sum, made a harmless 1) and the scaling (uniform responsibilities for
+        // a row without a density).
+        let rows = lnb.len().min(lpb.len() / k);
+        for (sum, ln) in sums.iter_mut().zip(lnb.iter()) {
+            if !ln.is_finite() {
+                *sum = 1.0;
+            }
+        }
+        let mut logs = sums;
+        ln_in_place(&mut logs[..rows]);
+        for (((row, ln), sum), lg) in lpb
+            .chunks_exact_mut(k)
+            .zip(lnb.iter_mut())
+            .zip(sums.iter())
+            .zip(logs.iter())
+        {
             let finite = ln.is_finite();
             let f = if finite {
-                *ln += ln_fast(*sum);
+                *ln += lg;
                 S::F64::splat(s, 1.0 / *sum)
             } else {
                 S::F64::splat(s, 1.0 / k as f64)
@@ -95,6 +113,76 @@ pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &
                     store_upto(v, p, k - kb);
                 }
                 kb += l;
+            }
+        }
+    }
+}
+
+/// [`normalize_rows`] for rows narrower than a vector (`K < LANES`). Vectorising along a
+/// row would leave most lanes idle (at `K = 2` with AVX-512, six of eight) and pay a
+/// partial load and store per row and sweep; instead the per-row work (maximum, shift,
+/// sum, scaling: a few scalar operations each) stays scalar, and only the exponentials,
+/// the costly part, run vectorised over the block as one flat array, whole lanes across
+/// row boundaries.
+#[inline(always)]
+fn normalize_narrow_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
+    const BLOCK: usize = 64;
+    let l = S::F64::LANES;
+    let mut sums = [0.0f64; BLOCK];
+    for (lpb, lnb) in lp.chunks_mut(BLOCK * k).zip(log_norm.chunks_mut(BLOCK)) {
+        let rows = lnb.len().min(lpb.len() / k);
+        let (lpb, lnb) = (&mut lpb[..rows * k], &mut lnb[..rows]);
+        // Maxima (NaN if a value is NaN), and each row shifted by its maximum; a row
+        // without a finite maximum is zeroed here and made uniform below.
+        for (row, ln) in lpb.chunks_exact_mut(k).zip(lnb.iter_mut()) {
+            let (mut mx, mut nan) = (f64::NEG_INFINITY, false);
+            for &v in row.iter() {
+                nan |= v.is_nan();
+                mx = mx.max(v);
+            }
+            *ln = if nan { f64::NAN } else { mx };
+            if mx.is_finite() && !nan {
+                row.iter_mut().for_each(|v| *v -= mx);
+            } else {
+                row.fill(0.0);
+            }
+        }
+        // The exponentials, whole vectors across rows (all arguments are ≤ 0).
+        let n = lpb.len();
+        let p = lpb.as_mut_ptr();
+        let mut j = 0;
+        while j < n {
+            // SAFETY: `min(n − j, LANES)` values from `j < n`: inside `lpb`.
+            unsafe {
+                let x = load_upto::<S::F64>(s, p.add(j), n - j, 0.0);
+                store_upto(exp_nonpositive_f64(s, x), p.add(j), n - j);
+            }
+            j += l;
+        }
+        // Sums, then their logarithms as one loop that vectorises (a scalar `ln` per row
+        // is a long dependency chain), then log p and the scaling (uniform
+        // responsibilities for a row without a density; its sum is a placeholder 1).
+        for ((row, ln), sum) in lpb.chunks_exact(k).zip(lnb.iter()).zip(sums.iter_mut()) {
+            *sum = if ln.is_finite() {
+                row.iter().sum()
+            } else {
+                1.0
+            };
+        }
+        let mut logs = sums;
+        ln_in_place(&mut logs[..rows]);
+        for (((row, ln), sum), lg) in lpb
+            .chunks_exact_mut(k)
+            .zip(lnb.iter_mut())
+            .zip(sums.iter())
+            .zip(logs.iter())
+        {
+            if ln.is_finite() {
+                *ln += lg;
+                let f = 1.0 / sum;
+                row.iter_mut().for_each(|v| *v *= f);
+            } else {
+                row.fill(1.0 / k as f64);
             }
         }
     }
