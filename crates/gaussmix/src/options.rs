@@ -48,10 +48,11 @@ pub enum InitMethod {
     /// clusters' means.
     Hierarchical,
     /// em-EM ("short runs", Biernacki, Celeux & Govaert 2003), the default: draws
-    /// [`GmmOptions::init_candidates`] k-means++ starts per run, runs EM from all of them
-    /// for [`GmmOptions::init_iter`] iterations (their passes share each read of the
-    /// data), and continues the best `n_init` of them — those that are not spurious
-    /// first — to convergence.
+    /// [`GmmOptions::init_candidates`] starts per run (Lloyd's k-means and k-means++ in
+    /// turn), runs EM from all of them for [`GmmOptions::init_iter`] iterations (their
+    /// passes share each read of the data; on large data they run on a sample of the
+    /// rows), and continues the best `n_init` of them — those that are not spurious
+    /// first — to convergence on all the rows.
     #[default]
     #[serde(rename = "em-em")]
     EmEm,

@@ -1,5 +1,7 @@
 //! Model selection: fit every (k, covariance type) candidate in parallel and rank them
-//! by BIC, AIC or ICL (lower is better for all three).
+//! by BIC, AIC or ICL (lower is better for all three). Then, for each type in ascending
+//! `k`, one more run warm-started from `k − 1`'s kept model with a component split
+//! (`warm_starts`) replaces a candidate's fit when it ends higher.
 //!
 //! ```
 //! use gaussmix::select::{select, Criterion, SelectOptions};
