@@ -42,7 +42,10 @@ pub fn run(model: &str, full: bool, json: bool) -> CliResult<()> {
                 r.options.tol,
                 r.options.max_iter,
                 r.options.n_init,
-                r.options.init,
+                match r.split_from {
+                    Some(k0) => format!("a split of select's k={k0} fit"),
+                    None => r.options.init.to_string(),
+                },
                 r.options.seed
             );
             s += &format!(

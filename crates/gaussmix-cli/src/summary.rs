@@ -173,6 +173,10 @@ fn restarts_line(rec: &FitRecord, init_model: Option<&std::path::Path>) -> Strin
     let o = &rec.options;
     let start = match init_model {
         Some(p) => format!("--init-model {}", p.display()),
+        None if rec.split_from.is_some() => format!(
+            "select's warm start: the k={} fit with its widest component split in two",
+            rec.split_from.unwrap_or_default()
+        ),
         None if o.init == gaussmix::InitMethod::EmEm => {
             let n = o.init_candidates.saturating_mul(o.n_init);
             format!(
@@ -246,6 +250,7 @@ pub fn model_json(model: &GaussianMixture) -> Value {
         v["best_init"] = json!(rec.best_init);
         v["spurious_inits"] = json!(rec.spurious_inits);
         v["screen_rows"] = json!(rec.screen_rows);
+        v["split_from"] = json!(rec.split_from);
     }
     v
 }

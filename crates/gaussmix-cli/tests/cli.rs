@@ -677,6 +677,106 @@ fn select_ranks_candidates_and_keeps_the_best() {
     assert_eq!(v["candidates"].as_array().unwrap().len(), 12);
 }
 
+/// `select`'s warm starts as the user sees them: marked in the table, a `warm_start`
+/// column in the CSV and the JSON, and the kept model's record says where it started
+/// (`info`, `fit.split_from`).
+#[test]
+fn select_shows_its_warm_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    // Four separated clusters; one random start per candidate misses some of them.
+    let mut rows = String::new();
+    let centres = [[0.0, 0.0], [12.0, 0.0], [24.0, 12.0], [36.0, 12.0]];
+    for i in 0..800usize {
+        let c = centres[i % 4];
+        let (a, b) = (
+            ((i * 37) % 101) as f64 / 50.0 - 1.0,
+            ((i * 53) % 97) as f64 / 48.0 - 1.0,
+        );
+        rows += &format!("{},{}\n", c[0] + a, c[1] + b);
+    }
+    let data = dir.path().join("x.csv");
+    std::fs::write(&data, rows).unwrap();
+    let (best, table) = (dir.path().join("best.json"), dir.path().join("t.csv"));
+    let out = gaussmix()
+        .arg("select")
+        .arg(&data)
+        .args([
+            "-k",
+            "1..5",
+            "--covariance",
+            "full",
+            "--init",
+            "random",
+            "--seed",
+            "2",
+            "-o",
+        ])
+        .arg(&best)
+        .arg("--table")
+        .arg(&table)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&table).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "warm_start").unwrap();
+    let warm: Vec<(usize, bool)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].parse().unwrap(), f[col] == "true")
+        })
+        .collect();
+    let marked = text.lines().filter(|l| l.contains("'s fit, split")).count();
+    assert!(marked > 0, "{text}");
+    assert_eq!(marked, warm.iter().filter(|w| w.1).count(), "{text}\n{csv}");
+    assert!(warm.iter().all(|&(k, w)| !(w && k == 1)));
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&best).unwrap()).unwrap();
+    assert_eq!(m["n_components"], 4);
+    let best_warm = warm.iter().find(|w| w.0 == 4).unwrap().1;
+    let info = gaussmix().arg("info").arg(&best).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    if best_warm {
+        assert_eq!(m["fit"]["split_from"], 3);
+        assert!(
+            info.contains("--init a split of select's k=3 fit"),
+            "{info}"
+        );
+    } else {
+        assert!(m["fit"]["split_from"].is_null());
+    }
+    let out = gaussmix()
+        .arg("select")
+        .arg(&data)
+        .args([
+            "-k",
+            "1..5",
+            "--covariance",
+            "full",
+            "--init",
+            "random",
+            "--seed",
+            "2",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json_warm = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["warm_start"] == true)
+        .count();
+    assert_eq!(json_warm, marked);
+}
+
 #[test]
 fn fit_dtype_f32_matches_f64() {
     let x = fixture("synthetic_5000x5_full").join("X.npy");

@@ -285,8 +285,9 @@ fn evaluate(
 
 /// Warm starts: for each covariance type, in ascending `k`, when `k − 1` was fitted too,
 /// one more EM run for `k` starts from `k − 1`'s kept model with one component split in
-/// two ([`split_start`]); it replaces the candidate's fit when it ends higher (sound
-/// before spurious, as restarts rank). A mixture with one more component should explain
+/// two ([`split_start`]); it replaces the candidate's fit when it ends higher by more
+/// than `tol` (sound before spurious, as restarts rank), and its record says so
+/// (`FitRecord::split_from`). A mixture with one more component should explain
 /// the data at least as well; restarts alone often miss that (a criterion curve that
 /// dips and rises from one `k` to the next by chance), while `k − 1`'s optimum with its
 /// widest component split is a start close to it. The chain runs through the kept
@@ -313,25 +314,33 @@ fn warm_starts(
         o.n_threads = None;
         o.n_init = 1;
         o.start = start;
-        let Ok(warm) = o.fit(data) else {
+        let Ok(mut warm) = o.fit(data) else {
             continue;
         };
+        if let Some(r) = warm.fit_record_mut() {
+            r.split_from = Some(k - 1);
+        }
+        // Compared by the final score (what the table shows; the last lower bound lags
+        // it by up to `tol`), and only a gain larger than `tol` — the precision of
+        // either fit's convergence — counts: the same optimum reached twice keeps the
+        // plain fit.
         let rank = |m: &GaussianMixture| {
-            let spurious = m.fit_record().is_some_and(|r| {
+            let rec = m.fit_record();
+            let spurious = rec.is_some_and(|r| {
                 r.warnings
                     .iter()
                     .any(|w| w.kind == WarningKind::SpuriousOptimum)
             });
             (
                 !spurious || opts.fit.allow_spurious,
-                m.lower_bound().unwrap_or(f64::NEG_INFINITY),
+                rec.map_or(f64::NEG_INFINITY, |r| r.score),
             )
         };
         let better = match &results[i].1 {
             None => true,
             Some(cur) => {
                 let (a, b) = (rank(&warm), rank(cur));
-                (a.0 && !b.0) || (a.0 == b.0 && a.1 > b.1)
+                (a.0 && !b.0) || (a.0 == b.0 && a.1 > b.1 + opts.fit.tol)
             }
         };
         if better {
@@ -354,29 +363,60 @@ fn split_start(model: &GaussianMixture, data: &Data) -> Option<StartParameters> 
     let resp = model.predict_proba(data).ok()?;
     let means = model.means();
     let weights = model.weights();
+    // Each component's responsibility-weighted scatter about its mean, in one pass over
+    // fixed chunks of rows (in parallel, summed in chunk order: the same for any thread
+    // count); the upper triangles only.
+    let n = data.n_samples();
+    const CHUNK: usize = 4096;
+    let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = starts
+        .par_iter()
+        .map(|&a| {
+            let mut sc = vec![0.0; k * d * d];
+            let mut tot = vec![0.0; k];
+            let mut diff = vec![0.0; d];
+            data.for_each_row(a, (a + CHUNK).min(n), |i, x| {
+                let wi = data.weights().map_or(1.0, |w| w[i]);
+                for c in 0..k {
+                    let r = resp[[i, c]] * wi;
+                    if r <= 0.0 {
+                        continue;
+                    }
+                    tot[c] += r;
+                    for (j, dj) in diff.iter_mut().enumerate() {
+                        *dj = x[j] - means[[c, j]];
+                    }
+                    let s = &mut sc[c * d * d..(c + 1) * d * d];
+                    for p in 0..d {
+                        let rp = r * diff[p];
+                        for q in p..d {
+                            s[p * d + q] += rp * diff[q];
+                        }
+                    }
+                }
+            });
+            (sc, tot)
+        })
+        .collect();
+    let mut scatter = vec![0.0; k * d * d];
+    let mut total = vec![0.0; k];
+    for (sc, tot) in &parts {
+        scatter.iter_mut().zip(sc).for_each(|(a, b)| *a += b);
+        total.iter_mut().zip(tot).for_each(|(a, b)| *a += b);
+    }
     let mut best: Option<(f64, usize, f64, Vec<f64>)> = None;
     for c in 0..k {
-        let mut scatter = vec![0.0; d * d];
-        let mut total = 0.0;
-        for i in 0..data.n_samples() {
-            let r = resp[[i, c]] * data.weights().map_or(1.0, |w| w[i]);
-            if r <= 0.0 {
-                continue;
-            }
-            total += r;
-            let x = data.row_f64(i);
-            for a in 0..d {
-                let da = x[a] - means[[c, a]];
-                for b in 0..d {
-                    scatter[a * d + b] += r * da * (x[b] - means[[c, b]]);
-                }
-            }
-        }
-        if total <= 0.0 {
+        if total[c] <= 0.0 {
             continue;
         }
-        scatter.iter_mut().for_each(|v| *v /= total);
-        let Some((values, vectors)) = symmetric_eigen(&scatter, d) else {
+        let mut s = scatter[c * d * d..(c + 1) * d * d].to_vec();
+        for p in 0..d {
+            for q in p..d {
+                s[p * d + q] /= total[c];
+                s[q * d + p] = s[p * d + q];
+            }
+        }
+        let Some((values, vectors)) = symmetric_eigen(&s, d) else {
             continue;
         };
         let lambda = values[d - 1];

@@ -270,9 +270,11 @@ fn select_warm_starts_k_from_k_minus_one() {
         if c.warm_start {
             warm += 1;
             assert!(c.k > 1);
+            // Replaced only for a gain above tol: the same optimum reached twice keeps
+            // the plain fit (regression, review: a warm fit 8e-5 lower replaced it).
             assert!(
-                got >= plain_score - 1e-9,
-                "k={} {}: {got} < {plain_score}",
+                got > plain_score + 1e-3,
+                "k={} {}: {got} vs {plain_score}",
                 c.k,
                 c.covariance_type
             );
@@ -294,4 +296,11 @@ fn select_warm_starts_k_from_k_minus_one() {
         }
     }
     assert_eq!(sel.best.n_components(), 4);
+    // The kept model's record says where it started.
+    let split_from = sel.best.fit_record().unwrap().split_from;
+    if sel.candidates[0].warm_start {
+        assert_eq!(split_from, Some(3));
+    } else {
+        assert_eq!(split_from, None);
+    }
 }

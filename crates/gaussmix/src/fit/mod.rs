@@ -180,6 +180,7 @@ fn restarts(
             .collect(),
         spurious_inits,
         screen_rows,
+        split_from: None,
         recoveries: run.recoveries,
         warnings,
         options,

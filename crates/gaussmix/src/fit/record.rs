@@ -59,6 +59,11 @@ pub struct FitRecord {
     /// ran on every row, or without em-EM.
     #[serde(default)]
     pub screen_rows: Option<usize>,
+    /// `select`'s warm start: this fit is one EM run started from the kept model with
+    /// this many components (`k − 1`), its widest component split in two — not from
+    /// `options.init` (and `options.n_init` is 1). `None` for every other fit.
+    #[serde(default)]
+    pub split_from: Option<usize>,
     /// Components re-seeded by the `recover` option during the kept run.
     pub recoveries: Vec<Recovery>,
     /// What the user should know about the result (not converged, empty or collapsed

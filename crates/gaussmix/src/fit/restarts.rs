@@ -47,7 +47,7 @@ use crate::fit::em::{EmRun, Run};
 use crate::fit::init::initial_params_with;
 use crate::fit::pass::e_passes;
 use crate::fit::Progress;
-use crate::options::{GmmOptions, InitMethod};
+use crate::options::{GmmOptions, InitMethod, StartParameters};
 use crate::parallel::{derive_seed, CHUNK_ROWS};
 
 /// A run's seed (the same for every strategy, so `n_init` runs are reproducible).
@@ -160,27 +160,30 @@ fn advance(
     }
 }
 
-/// A short run screened on the rows `idx` (`None`: on all of them) as a run on all the
-/// rows, from its current parameters (its recoveries so far count as the start's, on
-/// the rows they name in the data).
+/// A short run screened on a sample (`sampled`) as a run on all the rows. The sample
+/// only chose the start: the run on all rows starts from the short run's means the way
+/// k-means++'s centres start a run (each row to its nearest mean, weights and
+/// covariances from those clusters), not from its covariances — a component that sat on
+/// the one or two rows a rare cluster had in the sample would otherwise carry that
+/// collapsed covariance onto all the rows and stay a spike.
 fn onto_data<'a, 'd>(
     s: Slot<'a, 'd>,
-    idx: Option<&[usize]>,
+    sampled: bool,
     data: &'a Data<'d>,
     opts: &'a GmmOptions,
     constant: &'a [bool],
 ) -> Slot<'a, 'd> {
-    match (idx, s.state) {
-        (Some(idx), Ok(r)) => {
-            let (p, mut fixes) = r.into_start();
-            for f in &mut fixes {
-                f.iteration = 0;
-                f.row = f.row.and_then(|i| idx.get(i).copied());
-            }
-            Slot {
-                run: s.run,
-                state: Ok(EmRun::new(data, opts, constant, p, fixes)),
-            }
+    match (sampled, s.state) {
+        (true, Ok(r)) => {
+            let (p, _) = r.into_start();
+            let mut o = opts.clone();
+            o.start = StartParameters {
+                means: Some(p.means),
+                ..Default::default()
+            };
+            let state = initial_params_with(data, &o, 0, InitMethod::KMeansPlusPlus)
+                .map(|(p, fixes)| EmRun::new(data, opts, constant, p, fixes));
+            Slot { run: s.run, state }
         }
         (_, state) => Slot { run: s.run, state },
     }
@@ -190,7 +193,8 @@ fn onto_data<'a, 'd>(
 const SCREEN_MIN_ROWS: usize = 1000;
 
 /// The rows em-EM's short runs are made on: `None` (all of them) unless the data have
-/// at least twice `m = max(1000, 10·K·D)` rows of positive weight; then `m` of those,
+/// at least twice `m = max(1000, 10·K·D)` rows of positive weight (and, with weights, an
+/// effective number of rows as large); then `m` of those,
 /// drawn uniformly (seeded by the fit's seed), in data order. The short runs only rank
 /// the starts — a few EM iterations on 1,000 rows tell a good start from a bad one
 /// about as well as on all of them — and the chosen ones then run on every row; on
@@ -204,7 +208,15 @@ fn screen_rows(data: &Data, opts: &GmmOptions) -> Option<Vec<usize>> {
     let eligible: Vec<usize> = (0..data.n_samples())
         .filter(|&i| data.weights().is_none_or(|w| w[i] > 0.0))
         .collect();
-    if eligible.len() < m.saturating_mul(2) {
+    // With weights, the rows that matter can be few: a uniform sample of 1,000 rows would
+    // miss the 48 heavy rows among 4,000 light ones. Kish's effective number of rows,
+    // (Σw)² / Σw², must reach 2m too (it is N without weights or with equal weights).
+    let effective = data.weights().map_or(eligible.len() as f64, |w| {
+        let (s, s2) = w.iter().fold((0.0, 0.0), |(s, s2), v| (s + v, s2 + v * v));
+        s * s / s2
+    });
+    let need = m.saturating_mul(2);
+    if eligible.len() < need || !(effective >= need as f64) {
         return None;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(opts.seed, 0, 0x5C2E));
@@ -335,7 +347,7 @@ pub(crate) fn run_all(
             .filter_map(|&c| cand[c].take())
             .collect();
         // Short runs screened on a sample continue as runs on all the rows.
-        let onto = |s| onto_data(s, screen_idx.as_deref(), data, opts, constant);
+        let onto = |s| onto_data(s, screen.is_some(), data, opts, constant);
         reserve = rest.into_iter().map(onto).collect();
         kept.into_iter().map(onto).collect()
     } else {

@@ -216,6 +216,10 @@ impl GaussianMixture {
     pub fn fit_record(&self) -> Option<&FitRecord> {
         self.fit.as_ref()
     }
+    /// The record, to annotate (`select` marks its warm starts).
+    pub(crate) fn fit_record_mut(&mut self) -> Option<&mut FitRecord> {
+        self.fit.as_mut()
+    }
     /// Free parameters: `(K−1) + K·D + covariance parameters`.
     pub fn n_parameters(&self) -> usize {
         self.covariance_type()
