@@ -216,7 +216,7 @@ fn screen_rows(data: &Data, opts: &GmmOptions) -> Option<Vec<usize>> {
         s * s / s2
     });
     let need = m.saturating_mul(2);
-    if eligible.len() < need || !(effective >= need as f64) {
+    if eligible.len() < need || effective.is_nan() || effective < need as f64 {
         return None;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(opts.seed, 0, 0x5C2E));
