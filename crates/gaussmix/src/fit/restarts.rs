@@ -27,8 +27,8 @@
 //! the reverse); 5 starts of 15 iterations beat 10 of 5 (the ranking after 5 iterations
 //! often picked starts that end lower) at less cost; successive halving of the pool
 //! (dropping the worse half after each short iteration) was cheaper but lost cases;
-//! screening on a sample changed one case's outcome either way (83 of 88 both) and makes
-//! the screening's cost independent of N.
+//! screening on a sample (measured with 10 × 5 starts) changed one case's outcome either
+//! way (83 of 88 both) and makes the screening's cost independent of N.
 //!
 //! **The winner** is the run with the highest final lower bound among those that are not
 //! spurious optima (`degenerate::spurious_components`); a spurious run only wins when
@@ -41,6 +41,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::covariance::Covariances;
 use crate::data::Data;
 use crate::error::{GmmError, Result};
 use crate::fit::em::{EmRun, Run};
@@ -49,6 +50,8 @@ use crate::fit::pass::e_passes;
 use crate::fit::Progress;
 use crate::options::{GmmOptions, InitMethod, StartParameters};
 use crate::parallel::{derive_seed, CHUNK_ROWS};
+use crate::params::Params;
+use ndarray::Axis;
 
 /// A run's seed (the same for every strategy, so `n_init` runs are reproducible).
 pub(crate) fn run_seed(seed: u64, run: usize) -> u64 {
@@ -160,12 +163,14 @@ fn advance(
     }
 }
 
-/// A short run screened on a sample (`sampled`) as a run on all the rows. The sample
-/// only chose the start: the run on all rows starts from the short run's means the way
-/// k-means++'s centres start a run (each row to its nearest mean, weights and
-/// covariances from those clusters), not from its covariances — a component that sat on
-/// the one or two rows a rare cluster had in the sample would otherwise carry that
-/// collapsed covariance onto all the rows and stay a spike.
+/// A short run screened on a sample (`sampled`) as a run on all the rows, from its
+/// parameters — except for its *thin* components, those with fewer than `5·(D + 1)`
+/// rows of the sample: their weights and covariances are re-estimated on all the rows
+/// from the short run's means (each row to its nearest mean, as k-means++'s centres
+/// start a run). A component that sat on the one or two rows a rare cluster had in the
+/// sample would otherwise carry a collapsed covariance onto all the rows and stay a
+/// spike (review); the thick components keep what the short run learned (restarting
+/// every component from its mean alone lost 7 of the 264 benchmark cases).
 fn onto_data<'a, 'd>(
     s: Slot<'a, 'd>,
     sampled: bool,
@@ -173,20 +178,58 @@ fn onto_data<'a, 'd>(
     opts: &'a GmmOptions,
     constant: &'a [bool],
 ) -> Slot<'a, 'd> {
-    match (sampled, s.state) {
-        (true, Ok(r)) => {
-            let (p, _) = r.into_start();
-            let mut o = opts.clone();
-            o.start = StartParameters {
-                means: Some(p.means),
-                ..Default::default()
-            };
-            let state = initial_params_with(data, &o, 0, InitMethod::KMeansPlusPlus)
-                .map(|(p, fixes)| EmRun::new(data, opts, constant, p, fixes));
-            Slot { run: s.run, state }
+    let r = match (sampled, s.state) {
+        (true, Ok(r)) => r,
+        (_, state) => return Slot { run: s.run, state },
+    };
+    let d = data.n_features();
+    let thin: Vec<bool> = match r.masses() {
+        (Some(nk), unit) => nk
+            .iter()
+            .map(|m| *m < 5.0 * (d + 1) as f64 * unit)
+            .collect(),
+        (None, _) => vec![true; opts.n_components],
+    };
+    let (p, _) = r.into_start();
+    let state = if thin.iter().any(|t| *t) {
+        let mut o = opts.clone();
+        o.start = StartParameters {
+            means: Some(p.means.clone()),
+            ..Default::default()
+        };
+        initial_params_with(data, &o, 0, InitMethod::KMeansPlusPlus).map(|(hard, fixes)| {
+            let merged = merge_thin(&p, &hard, &thin, opts.reg_covar);
+            EmRun::new(data, opts, constant, merged.unwrap_or(hard), fixes)
+        })
+    } else {
+        Ok(EmRun::new(data, opts, constant, p, Vec::new()))
+    };
+    Slot { run: s.run, state }
+}
+
+/// `p` with the weights and covariances of its `thin` components taken from `hard`
+/// (weights renormalised; a tied covariance is shared, so it stays `p`'s). `None` if
+/// the result is not a valid parameter set.
+fn merge_thin(p: &Params, hard: &Params, thin: &[bool], reg_covar: f64) -> Option<Params> {
+    let mut w = p.weights.clone();
+    let mut cov = p.covariances.clone();
+    for (c, _) in thin.iter().enumerate().filter(|(_, t)| **t) {
+        w[c] = hard.weights[c];
+        match (&mut cov, &hard.covariances) {
+            (Covariances::Full(a), Covariances::Full(b)) => a
+                .index_axis_mut(Axis(0), c)
+                .assign(&b.index_axis(Axis(0), c)),
+            (Covariances::Diag(a), Covariances::Diag(b)) => a.row_mut(c).assign(&b.row(c)),
+            (Covariances::Spherical(a), Covariances::Spherical(b)) => a[c] = b[c],
+            _ => {}
         }
-        (_, state) => Slot { run: s.run, state },
     }
+    let total = w.sum();
+    if !(total > 0.0 && total.is_finite()) {
+        return None;
+    }
+    w.mapv_inplace(|v| v / total);
+    Params::new(w, p.means.clone(), cov, reg_covar).ok()
 }
 
 /// Fewest rows em-EM screens its short runs on when it samples.
