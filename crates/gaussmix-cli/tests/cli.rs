@@ -697,20 +697,21 @@ fn select_shows_its_warm_starts() {
     let data = dir.path().join("x.csv");
     std::fs::write(&data, rows).unwrap();
     let (best, table) = (dir.path().join("best.json"), dir.path().join("t.csv"));
+    let sel = [
+        "-k",
+        "1..5",
+        "--covariance",
+        "full",
+        "--init",
+        "random",
+        "--seed",
+        "2",
+    ];
     let out = gaussmix()
         .arg("select")
         .arg(&data)
-        .args([
-            "-k",
-            "1..5",
-            "--covariance",
-            "full",
-            "--init",
-            "random",
-            "--seed",
-            "2",
-            "-o",
-        ])
+        .args(sel)
+        .arg("-o")
         .arg(&best)
         .arg("--table")
         .arg(&table)
@@ -754,17 +755,8 @@ fn select_shows_its_warm_starts() {
     let out = gaussmix()
         .arg("select")
         .arg(&data)
-        .args([
-            "-k",
-            "1..5",
-            "--covariance",
-            "full",
-            "--init",
-            "random",
-            "--seed",
-            "2",
-            "--json",
-        ])
+        .args(sel)
+        .arg("--json")
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
