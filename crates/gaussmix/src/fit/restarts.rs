@@ -209,11 +209,17 @@ fn onto_data<'a, 'd>(
 
 /// `p` with the weights and covariances of its `thin` components taken from `hard`
 /// (weights renormalised; a tied covariance is shared, so it stays `p`'s). `None` if
-/// the result is not a valid parameter set.
+/// the result is not a valid parameter set (the caller then starts from `hard`).
 fn merge_thin(p: &Params, hard: &Params, thin: &[bool], reg_covar: f64) -> Option<Params> {
     let mut w = p.weights.clone();
     let mut cov = p.covariances.clone();
-    for (c, _) in thin.iter().enumerate().filter(|(_, t)| **t) {
+    // A thin component that no row is nearest to has nothing to re-estimate from: it
+    // keeps its short run's parameters.
+    for (c, _) in thin
+        .iter()
+        .enumerate()
+        .filter(|&(c, t)| *t && hard.weights[c] > 0.0)
+    {
         w[c] = hard.weights[c];
         match (&mut cov, &hard.covariances) {
             (Covariances::Full(a), Covariances::Full(b)) => a
@@ -470,4 +476,39 @@ pub(crate) fn winner(runs: &[Result<Run>], allow_spurious: bool) -> Option<usize
         return pick(&|_| true);
     }
     pick(&|r| r.spurious.is_empty()).or_else(|| pick(&|_| true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn params(w: [f64; 2], var: [f64; 2]) -> Params {
+        Params::new(
+            array![w[0], w[1]],
+            array![[0.0, 0.0], [5.0, 5.0]],
+            Covariances::Diag(array![[var[0], var[0]], [var[1], var[1]]]),
+            1e-6,
+        )
+        .unwrap()
+    }
+
+    /// Thin components take their weight and covariance from the all-rows estimate
+    /// (weights renormalised); the others, and a thin one no row is nearest to, keep the
+    /// short run's; the means are the short run's throughout.
+    #[test]
+    fn merge_thin_replaces_only_thin_components_with_rows() {
+        let short = params([0.9, 0.1], [1.0, 1e-6]);
+        let hard = params([0.6, 0.4], [2.0, 0.5]);
+        let m = merge_thin(&short, &hard, &[false, true], 1e-6).unwrap();
+        let total = 0.9 + 0.4;
+        assert!((m.weights[0] - 0.9 / total).abs() < 1e-15);
+        assert!((m.weights[1] - 0.4 / total).abs() < 1e-15);
+        assert_eq!(m.covariances, Covariances::Diag(array![[1.0, 1.0], [0.5, 0.5]]));
+        assert_eq!(m.means, short.means);
+        let empty = params([1.0, 0.0], [2.0, 0.5]);
+        let m = merge_thin(&short, &empty, &[false, true], 1e-6).unwrap();
+        assert_eq!(m.weights, short.weights);
+        assert_eq!(m.covariances, short.covariances);
+    }
 }
