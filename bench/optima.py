@@ -3,8 +3,9 @@ strategies against each other.
 
 Data sets (nothing is downloaded): scikit-learn's bundled iris, wine, breast-cancer
 (first 10 features), diabetes and digits (10 principal components), Old Faithful (the
-fixtures' copy), all standardised; and five seeded synthetic sets (separated, overlapping,
-elongated, unequal sizes, 12-D). A case is one (data set, K, covariance type) with
+fixtures' copy), all standardised; and six seeded synthetic sets (separated, overlapping,
+elongated, unequal sizes, 12-D, and 20,000 rows with a rare far cluster of 40). A case is
+one (data set, K, covariance type) with
 K in {2, 3, 6, 10} and type in {full, diag}.
 
 Default mode: for every case, scikit-learn's `GaussianMixture` with its defaults and
@@ -101,6 +102,10 @@ def datasets():
         weights=[0.6, 0.25, 0.1, 0.04, 0.01],
     )
     out["syn-12d"] = mixture(4000, rng.normal(0, 3, (8, 12)), rng.uniform(0.5, 1.5, (8, 12)))
+    # A rare far cluster (40 rows of 20,000, 0.2%): what a sample of the rows can miss.
+    rare = mixture(19960, rng.normal(0, 6, (5, 2)), np.ones((5, 2)))
+    far = rare.mean(axis=0) + 12.0 + rng.normal(size=(40, 2)) * 0.2
+    out["syn-rare"] = standardise(rng.permutation(np.concatenate([rare, far])))
     return out
 
 

@@ -467,7 +467,9 @@ fn em_em_screens_short_runs_on_a_sample_of_large_data() {
             .unwrap()
     };
     let one = fit(1, 3);
-    assert_eq!(one.fit_record().unwrap().screen_rows, Some(1000));
+    // 1,000 draws; rows drawn twice count once.
+    let screened = one.fit_record().unwrap().screen_rows.unwrap();
+    assert!((700..=1000).contains(&screened), "{screened}");
     assert_eq!(fingerprint(&one), fingerprint(&fit(1, 3)));
     assert_eq!(fingerprint(&one), fingerprint(&fit(2, 3)));
     // The continued runs are runs on all the rows: their statistics count every row.
@@ -541,7 +543,7 @@ fn a_rare_cluster_does_not_become_a_spike_through_the_sample() {
     for seed in 0..10 {
         let m = GaussianMixture::params(6).seed(seed).fit(&x).unwrap();
         let rec = m.fit_record().unwrap();
-        assert_eq!(rec.screen_rows, Some(1000));
+        assert!(rec.screen_rows.is_some_and(|r| r <= 1000));
         assert!(
             rec.spurious_inits.is_empty() && rec.warnings.is_empty(),
             "seed {seed}: {:?}",
@@ -549,10 +551,10 @@ fn a_rare_cluster_does_not_become_a_spike_through_the_sample() {
         );
         found += m.means().rows().into_iter().any(|r| r[0] > 55.0) as usize;
     }
-    // One component holds the far cluster — except when the 1,000-row sample had
-    // (almost) none of its 20 rows (chance e⁻¹ ≈ 37% for none): the short runs cannot
-    // see it then (measured: seeds 0–6 find it, 7–9 do not; their fits are sound).
-    assert!(found >= 6, "found in {found} of 10 seeds");
+    // One component holds the far cluster, for every seed: the sample is a lightweight
+    // coreset, whose draws favour rows far from the mean (review: with a uniform sample
+    // of 1,000 rows, seeds 7–9 had none of its 20 rows and missed it).
+    assert_eq!(found, 10, "found in {found} of 10 seeds");
 }
 
 /// Regression (review): the sample ignored the weights: 48 heavy rows among 3,952 light
@@ -577,5 +579,5 @@ fn skewed_weights_are_not_screened_on_a_uniform_sample() {
         .with_weights(&ones)
         .unwrap();
     let m = GaussianMixture::params(3).fit(&data).unwrap();
-    assert_eq!(m.fit_record().unwrap().screen_rows, Some(1000));
+    assert!(m.fit_record().unwrap().screen_rows.is_some());
 }

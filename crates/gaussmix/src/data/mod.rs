@@ -307,9 +307,15 @@ impl<'a> Data<'a> {
     }
 
     /// The rows `idx` (each must be below `n_samples`; `None` otherwise) as data of
-    /// their own, with their weights: em-EM screens its short runs on such a sample.
-    pub(crate) fn subset(&self, idx: &[usize]) -> Option<Data<'static>> {
-        if idx.is_empty() || idx.iter().any(|&i| i >= self.n) {
+    /// their own, with `weights` (one per row of `idx`), or without weights for `None`:
+    /// em-EM screens its short runs on such a sample.
+    pub(crate) fn subset(&self, idx: &[usize], weights: Option<Vec<f64>>) -> Option<Data<'static>> {
+        if idx.is_empty()
+            || idx.iter().any(|&i| i >= self.n)
+            || weights.as_ref().is_some_and(|w| {
+                w.len() != idx.len() || w.iter().any(|v| !(v.is_finite() && *v >= 0.0))
+            })
+        {
             return None;
         }
         let d = self.d;
@@ -327,10 +333,7 @@ impl<'a> Data<'a> {
                     .collect(),
             )),
         };
-        let weights = self
-            .weights
-            .as_deref()
-            .map(|w| Cow::Owned(idx.iter().map(|&i| w[i]).collect()));
+        let weights = weights.map(Cow::Owned);
         Some(Data {
             x,
             n: idx.len(),

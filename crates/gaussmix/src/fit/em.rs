@@ -333,12 +333,6 @@ impl<'a, 'd> EmRun<'a, 'd> {
     }
 
     /// The finished run.
-    /// Each component's mass at the last E-step (`None` before the first), and the data's
-    /// row unit (`Data::row_unit`): the masses in rows.
-    pub fn masses(&self) -> (Option<&[f64]>, f64) {
-        (self.last_nk.as_deref(), self.data.row_unit())
-    }
-
     /// The current parameters and the recoveries so far: the start of a new run (em-EM
     /// continues short runs made on a sample of the rows as runs on all of them).
     pub fn into_start(self) -> (Params, Vec<Recovery>) {

@@ -37,7 +37,7 @@
 
 use std::sync::Mutex;
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
@@ -46,7 +46,7 @@ use crate::data::Data;
 use crate::error::{GmmError, Result};
 use crate::fit::em::{EmRun, Run};
 use crate::fit::init::initial_params_with;
-use crate::fit::pass::e_passes;
+use crate::fit::pass::{e_pass, e_passes};
 use crate::fit::Progress;
 use crate::options::{GmmOptions, InitMethod, StartParameters};
 use crate::parallel::{derive_seed, CHUNK_ROWS};
@@ -163,9 +163,9 @@ fn advance(
     }
 }
 
-/// A short run screened on a sample (`sampled`) as a run on all the rows, from its
-/// parameters — except for its *thin* components, those with fewer than `5·(D + 1)`
-/// rows of the sample: their weights and covariances are re-estimated on all the rows
+/// A short run screened on a sample (`sample_rows`: its rows, unweighted) as a run on
+/// all the rows, from its parameters — except for its *thin* components, those holding
+/// fewer than `5·(D + 1)` rows of the sample (responsibilities summed, unweighted): their weights and covariances are re-estimated on all the rows
 /// from the short run's means (each row to its nearest mean, as k-means++'s centres
 /// start a run). A component that sat on the one or two rows a rare cluster had in the
 /// sample would otherwise carry a collapsed covariance onto all the rows and stay a
@@ -173,24 +173,20 @@ fn advance(
 /// every component from its mean alone lost 7 of the 264 benchmark cases).
 fn onto_data<'a, 'd>(
     s: Slot<'a, 'd>,
-    sampled: bool,
+    sample_rows: Option<&Data>,
     data: &'a Data<'d>,
     opts: &'a GmmOptions,
     constant: &'a [bool],
 ) -> Slot<'a, 'd> {
-    let r = match (sampled, s.state) {
-        (true, Ok(r)) => r,
+    let (r, sample_rows) = match (sample_rows, s.state) {
+        (Some(rows), Ok(r)) => (r, rows),
         (_, state) => return Slot { run: s.run, state },
     };
     let d = data.n_features();
-    let thin: Vec<bool> = match r.masses() {
-        (Some(nk), unit) => nk
-            .iter()
-            .map(|m| *m < 5.0 * (d + 1) as f64 * unit)
-            .collect(),
-        (None, _) => vec![true; opts.n_components],
-    };
     let (p, _) = r.into_start();
+    // Rows (not weight) per component: an E-step on the sample's rows, unweighted.
+    let rows = e_pass(sample_rows, &p, false).nk;
+    let thin: Vec<bool> = rows.iter().map(|n| *n < 5.0 * (d + 1) as f64).collect();
     let state = if thin.iter().any(|t| *t) {
         let mut o = opts.clone();
         o.start = StartParameters {
@@ -241,37 +237,83 @@ fn merge_thin(p: &Params, hard: &Params, thin: &[bool], reg_covar: f64) -> Optio
 /// Fewest rows em-EM screens its short runs on when it samples.
 const SCREEN_MIN_ROWS: usize = 1000;
 
-/// The rows em-EM's short runs are made on: `None` (all of them) unless the data have
-/// at least twice `m = max(1000, 10·K·D)` rows of positive weight (and, with weights, an
-/// effective number of rows as large); then `m` of those,
-/// drawn uniformly (seeded by the fit's seed), in data order. The short runs only rank
-/// the starts — a few EM iterations on 1,000 rows tell a good start from a bad one
-/// about as well as on all of them — and the chosen ones then run on every row; on
-/// large data this makes em-EM's screening cost independent of N.
-fn screen_rows(data: &Data, opts: &GmmOptions) -> Option<Vec<usize>> {
+/// The sample em-EM's short runs are made on: `None` (all the rows) unless the data
+/// have at least twice `m = max(1000, 10·K·D)` rows of positive weight (and, with
+/// weights, an effective number of rows, (Σw)²/Σw², as large). Then `m` draws — a
+/// *lightweight coreset* (Bachem, Lucic & Krause 2018): row `i` is drawn with
+/// probability `q_i = ½·w_i/Σw + ½·w_i·d_i²/Σ w·d²` (`d_i`: its distance to the data's
+/// mean) and stands for `w_i/(m·q_i)` of the data's weight per draw. Half of the draws
+/// are uniform; the other half favour rows far from the mean, so a small far cluster
+/// that a uniform sample of 1,000 rows would usually miss (20 rows of 20,000: none in
+/// the sample a third of the time) is in the sample, with a small weight. A row drawn
+/// several times appears once, its weights summed. Returns the rows (in data order)
+/// and their sample weights; seeded by the fit's seed.
+fn screen_rows(data: &Data, opts: &GmmOptions) -> Option<(Vec<usize>, Vec<f64>)> {
     let m = SCREEN_MIN_ROWS.max(
         10usize
             .saturating_mul(opts.n_components)
             .saturating_mul(data.n_features()),
     );
-    let eligible: Vec<usize> = (0..data.n_samples())
-        .filter(|&i| data.weights().is_none_or(|w| w[i] > 0.0))
-        .collect();
-    // With weights, the rows that matter can be few: a uniform sample of 1,000 rows would
-    // miss the 48 heavy rows among 4,000 light ones. Kish's effective number of rows,
-    // (Σw)² / Σw², must reach 2m too (it is N without weights or with equal weights).
-    let effective = data.weights().map_or(eligible.len() as f64, |w| {
+    let weight = |i: usize| data.weights().map_or(1.0, |w| w[i]);
+    let eligible = (0..data.n_samples()).filter(|&i| weight(i) > 0.0).count();
+    // With weights, the rows that matter can be few: 48 heavy rows among 4,000 light ones
+    // are 48 rows, not 4,000. Kish's effective number of rows must reach 2m too (it is N
+    // without weights or with equal weights).
+    let effective = data.weights().map_or(eligible as f64, |w| {
         let (s, s2) = w.iter().fold((0.0, 0.0), |(s, s2), v| (s + v, s2 + v * v));
         s * s / s2
     });
     let need = m.saturating_mul(2);
-    if eligible.len() < need || effective.is_nan() || effective < need as f64 {
+    if eligible < need || effective.is_nan() || effective < need as f64 {
         return None;
     }
+    let (mean, _) = data.column_moments();
+    let mut d2 = vec![0.0; data.n_samples()];
+    data.for_each_row(0, data.n_samples(), |i, x| {
+        d2[i] = x.iter().zip(&mean).map(|(a, b)| (a - b) * (a - b)).sum();
+    });
+    let total_w = data.total_weight();
+    let total_wd: f64 = (0..data.n_samples()).map(|i| weight(i) * d2[i]).sum();
+    let q = |i: usize| {
+        let far = if total_wd > 0.0 && total_wd.is_finite() {
+            weight(i) * d2[i] / total_wd
+        } else {
+            weight(i) / total_w
+        };
+        0.5 * weight(i) / total_w + 0.5 * far
+    };
+    // Cumulative probabilities, then m uniform draws located by binary search.
+    let mut cum = Vec::with_capacity(data.n_samples());
+    let mut acc = 0.0;
+    for i in 0..data.n_samples() {
+        acc += q(i);
+        cum.push(acc);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(opts.seed, 0, 0x5C2E));
-    let mut pick = rand::seq::index::sample(&mut rng, eligible.len(), m).into_vec();
-    pick.sort_unstable();
-    Some(pick.into_iter().map(|i| eligible[i]).collect())
+    let mut draws: Vec<usize> = (0..m)
+        .map(|_| {
+            let u = rng.gen::<f64>() * acc;
+            // The first row whose cumulative probability exceeds u (rows of weight 0
+            // have q = 0 and are never chosen).
+            cum.partition_point(|c| *c <= u).min(data.n_samples() - 1)
+        })
+        .filter(|&i| weight(i) > 0.0)
+        .collect();
+    draws.sort_unstable();
+    let mut rows: Vec<usize> = Vec::new();
+    let mut weights: Vec<f64> = Vec::new();
+    for i in draws {
+        let w = weight(i) / (m as f64 * q(i) / acc);
+        if rows.last() == Some(&i) {
+            if let Some(last) = weights.last_mut() {
+                *last += w;
+            }
+        } else {
+            rows.push(i);
+            weights.push(w);
+        }
+    }
+    (rows.len() >= opts.n_components).then_some((rows, weights))
 }
 
 /// Each candidate's rank key: failed, spurious (unless allowed), −lower bound.
@@ -320,7 +362,14 @@ pub(crate) fn run_all(
     let em_em = opts.init == InitMethod::EmEm && opts.start.is_empty();
     let mut reserve: Vec<Slot> = Vec::new();
     let screen_idx = if em_em { screen_rows(data, opts) } else { None };
-    let screen: Option<Data<'static>> = screen_idx.as_deref().and_then(|i| data.subset(i));
+    let screen: Option<Data<'static>> = screen_idx
+        .as_ref()
+        .and_then(|(rows, w)| data.subset(rows, Some(w.clone())));
+    // The same rows without weights: how many *rows* each short run's components hold
+    // (the coreset's weights are not counts of rows).
+    let screen_rows_only: Option<Data<'static>> = screen_idx
+        .as_ref()
+        .and_then(|(rows, _)| data.subset(rows, None));
     let mut slots: Vec<Slot> = if em_em {
         let pool = em_em_pool(opts);
         let sdata = screen.as_ref().unwrap_or(data);
@@ -396,9 +445,11 @@ pub(crate) fn run_all(
             .filter_map(|&c| cand[c].take())
             .collect();
         // Short runs screened on a sample continue as runs on all the rows.
-        let onto = |s| onto_data(s, screen.is_some(), data, opts, constant);
-        reserve = rest.into_iter().map(onto).collect();
-        kept.into_iter().map(onto).collect()
+        // The reserve stays on the sample until it is needed (converting costs a pass).
+        reserve = rest;
+        kept.into_iter()
+            .map(|s| onto_data(s, screen_rows_only.as_ref(), data, opts, constant))
+            .collect()
     } else {
         let init = if opts.init == InitMethod::EmEm {
             // Explicit starting parameters: there is nothing to draw candidates from.
@@ -432,6 +483,7 @@ pub(crate) fn run_all(
         let mut extra: Vec<Slot> = reserve
             .into_iter()
             .take(opts.n_init)
+            .map(|s| onto_data(s, screen_rows_only.as_ref(), data, opts, constant))
             .enumerate()
             .map(|(i, mut s)| {
                 s.run = opts.n_init + i;
@@ -504,7 +556,10 @@ mod tests {
         let total = 0.9 + 0.4;
         assert!((m.weights[0] - 0.9 / total).abs() < 1e-15);
         assert!((m.weights[1] - 0.4 / total).abs() < 1e-15);
-        assert_eq!(m.covariances, Covariances::Diag(array![[1.0, 1.0], [0.5, 0.5]]));
+        assert_eq!(
+            m.covariances,
+            Covariances::Diag(array![[1.0, 1.0], [0.5, 0.5]])
+        );
         assert_eq!(m.means, short.means);
         let empty = params([1.0, 0.0], [2.0, 0.5]);
         let m = merge_thin(&short, &empty, &[false, true], 1e-6).unwrap();
