@@ -47,7 +47,8 @@ def select(
     thread count) with gaussmix's own initialisation (k-means++ seeds, each row
     assigned to its nearest seed; ``init_params`` picks another library method). Each
     ``k`` whose ``k - 1`` is also tried gets one more run, warm-started from ``k - 1``'s
-    kept model with its widest component split in two; it is kept when it ends higher.
+    kept model with its widest component split in two; it is kept when its final mean
+    log-likelihood is higher by more than ``tol``.
     A candidate that fails is kept in the table with its reason, ranked last.
 
     Parameters

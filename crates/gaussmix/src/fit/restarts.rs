@@ -16,8 +16,9 @@
 //! n_init` starts are drawn, Lloyd's k-means and k-means++ in turn (start `c` is the one
 //! that strategy would give run `c`); all of them run `init_iter` EM iterations (in one
 //! schedule), and the best `n_init` that are not spurious continue to convergence. On
-//! large data the short runs are made on a seeded sample of the rows (`screen_rows`)
-//! and the chosen ones continue on all of them. `n_init` still counts complete runs —
+//! large data the short runs are made on a seeded sample of the rows (`screen_rows`: a
+//! lightweight coreset, mostly uniform, partly by distance to the mean) and the chosen
+//! ones continue on all of them (`onto_data`). `n_init` still counts complete runs —
 //! except when every one of them ends spurious: short runs heading for a collapse can
 //! look best before they collapse (a discrete column invites it), so up to `n_init` more
 //! short runs, the next in rank order, are then continued once.
