@@ -630,7 +630,7 @@ fn degenerate_fits_warn_even_when_quiet_and_strict_refuses() {
                 "warning: component 1's variance along a combination of features collapsed",
                 "warning: … and 147 more collapsed_variance warnings like these",
                 "warning: component 149 is empty: it holds 6.661e-15 of the data's weight (less than half a row, 5.000e-1)",
-                "warning: spurious optimum: components 0, 1, 2, 3, 4, 5, 6, 7, … (149 in all) sit on fewer rows than their covariances need or collapsed onto near-identical rows, a likelihood spike rather than a better model (the only run was spurious)",
+                "warning: spurious optimum: components 0, 1, 2, 3, 4, 5, 6, 7, … (149 in all) sit on fewer rows than their covariances need or collapsed onto near-identical rows, a likelihood spike rather than a better model (all 2 of 2 runs were spurious: the 1 restart and 1 more em-EM short run continued)",
             ],
             152,
         ),

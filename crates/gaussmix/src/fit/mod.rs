@@ -76,6 +76,7 @@ fn restarts(
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<(Params, FitRecord)> {
     let (mut runs, screen_rows) = restarts::run_all(opts, data, constant, progress);
+    let n_runs = runs.len();
     // Bad user input is the same for every restart: report it at once.
     for r in &runs {
         if let Err(
@@ -150,6 +151,7 @@ fn restarts(
         warnings.push(warnings::spurious_warning(
             &run.spurious,
             spurious_inits.len(),
+            n_runs,
             opts.n_init,
             opts.allow_spurious,
             too_few,

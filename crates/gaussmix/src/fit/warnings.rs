@@ -150,11 +150,13 @@ pub(crate) struct WarningInput<'a> {
 /// parameters; per feature (in column order) constant, then `reg_covar` large; per
 /// component (in order) empty or collapsed, a tied covariance's collapse last.
 /// The warning for a kept run that is a spurious optimum (components `components`);
-/// `n_spurious` of the `n_init` runs were; `too_few_rows` when the data cannot hold `K`
-/// sound components at all (fewer rows than `K ×` the rows each needs).
+/// `n_spurious` of the `n_runs` runs were (`n_init` restarts, and em-EM's extra runs
+/// beyond them); `too_few_rows` when the data cannot hold `K` sound components at all
+/// (fewer rows than `K ×` the rows each needs).
 pub(crate) fn spurious_warning(
     components: &[usize],
     n_spurious: usize,
+    n_runs: usize,
     n_init: usize,
     allowed: bool,
     too_few_rows: Option<(usize, usize, usize)>,
@@ -168,6 +170,18 @@ pub(crate) fn spurious_warning(
     } else {
         ("components", "sit", "their covariances need")
     };
+    let runs = if n_runs == 1 {
+        "the only run was spurious".to_string()
+    } else if n_runs > n_init {
+        let extra = n_runs - n_init;
+        format!(
+            "all {n_spurious} of {n_runs} runs were spurious: the {n_init} {} and {extra} more em-EM short {} continued",
+            if n_init == 1 { "restart" } else { "restarts" },
+            if extra == 1 { "run" } else { "runs" }
+        )
+    } else {
+        format!("all {n_spurious} of {n_runs} runs were spurious")
+    };
     let (why, advice) = if allowed {
         (
             "allow_spurious let this run win".to_string(),
@@ -175,20 +189,12 @@ pub(crate) fn spurious_warning(
         )
     } else if let Some((rows, k, need)) = too_few_rows {
         (
-            if n_init == 1 {
-                "the only run was spurious".to_string()
-            } else {
-                format!("all {n_spurious} of {n_init} runs were spurious")
-            },
+            runs.clone(),
             format!("the data have {rows} rows, fewer than the {k} × {need} that {k} sound components need: use fewer n_components or a simpler covariance_type"),
         )
     } else {
         (
-            if n_init == 1 {
-                "the only run was spurious".to_string()
-            } else {
-                format!("all {n_spurious} of {n_init} runs were spurious")
-            },
+            runs,
             "try more restarts (n_init), fewer n_components, or a simpler covariance_type"
                 .to_string(),
         )
@@ -315,5 +321,31 @@ fn degenerate_warning(
                 ),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (review): when em-EM continued extra short runs after every restart
+    /// ended spurious and those were spurious too, the warning said "the only run was
+    /// spurious" (for n_init = 1) although two runs were made.
+    #[test]
+    fn the_spurious_warning_counts_every_run() {
+        let m = |n_spurious, n_runs, n_init| {
+            spurious_warning(&[1], n_spurious, n_runs, n_init, false, None).message
+        };
+        assert!(m(1, 1, 1).contains("(the only run was spurious)"));
+        assert!(m(3, 3, 3).contains("(all 3 of 3 runs were spurious)"));
+        assert!(m(2, 2, 1).contains(
+            "(all 2 of 2 runs were spurious: the 1 restart and 1 more em-EM short run continued)"
+        ));
+        let w = spurious_warning(&[0, 2], 6, 6, 3, false, Some((10, 4, 3)));
+        assert!(w
+            .message
+            .contains("all 6 of 6 runs were spurious: the 3 restarts"));
+        assert!(w.message.contains("fewer than the 4 × 3"));
+        assert_eq!(w.component, Some(0));
     }
 }
