@@ -333,10 +333,10 @@ impl<'a, 'd> EmRun<'a, 'd> {
     }
 
     /// The finished run.
-    /// The current parameters and the recoveries so far: the start of a new run (em-EM
-    /// continues short runs made on a sample of the rows as runs on all of them).
-    pub fn into_start(self) -> (Params, Vec<Recovery>) {
-        (self.params, self.recoveries)
+    /// The current parameters: the start of a new run (em-EM continues short runs made
+    /// on a sample of the rows as runs on all of them).
+    pub fn into_params(self) -> Params {
+        self.params
     }
 
     pub fn finish(self) -> Run {

@@ -184,7 +184,7 @@ fn onto_data<'a, 'd>(
         (_, state) => return Slot { run: s.run, state },
     };
     let d = data.n_features();
-    let (p, _) = r.into_start();
+    let p = r.into_params();
     // Rows (not weight) per component: an E-step on the sample's rows, unweighted.
     let rows = e_pass(sample_rows, &p, false).nk;
     let thin: Vec<bool> = rows.iter().map(|n| *n < 5.0 * (d + 1) as f64).collect();
