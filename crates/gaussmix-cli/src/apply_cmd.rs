@@ -16,7 +16,7 @@ use crate::input::{
 use crate::output::{check_figure_path, check_out, emit, write_columns, Column};
 use crate::plot;
 use crate::summary::{feature_labels, report_warnings};
-use crate::{ApplyArgs, DataArgs};
+use crate::{ApplyArgs, DataArgs, FrameArgs, PanelArgs};
 
 /// A model without feature names applied to a file with a header is matched by
 /// position: said, since a reordered file would then give other answers.
@@ -263,8 +263,16 @@ fn feature_index(token: &str, names: &[String], flag: &str) -> CliResult<usize> 
     }
 }
 
-pub fn plot(model: &str, data: &str, out: &Path, features: &str, a: &DataArgs) -> CliResult<()> {
+pub fn plot(
+    model: &str,
+    data: &str,
+    out: &Path,
+    panel: &PanelArgs,
+    frame: &FrameArgs,
+    a: &DataArgs,
+) -> CliResult<()> {
     check_figure_path(out, "-o")?;
+    plot::check_frame(&frame.frame())?;
     one_stdin(model, data)?;
     let m = load_model(model)?;
     let input = read_for_model(data, &read_options(a, None, &[])?, &m)?;
@@ -272,25 +280,55 @@ pub fn plot(model: &str, data: &str, out: &Path, features: &str, a: &DataArgs) -
     warnings.extend(match_warning(&m, &input, data));
     report_warnings(&warnings, false)?;
     let table = features_for(&m, &input, data)?;
-    let names: Vec<String> = table.columns().to_vec();
-    let parts: Vec<&str> = features.split(',').collect();
-    if parts.len() != 2 {
+    let spec = plot_spec(panel, frame, table.columns(), m.n_features())?;
+    for note in plot::plot_model(&m, &table, &spec, out)? {
+        eprintln!("note: {note}");
+    }
+    Ok(())
+}
+
+/// The figure the panel and frame flags ask for, with `--features` resolved against
+/// the data's column names.
+pub fn plot_spec(
+    panel: &PanelArgs,
+    frame: &FrameArgs,
+    names: &[String],
+    d: usize,
+) -> CliResult<plot::PlotSpec> {
+    if panel.max_features < 2 {
         return Err(CliError::usage(format!(
-            "--features {features:?}: expected two features like 0,1 or height,weight"
+            "--max-features {}: a pairs matrix needs at least 2 features",
+            panel.max_features
         )));
     }
-    let title = format!(
-        "Gaussian mixture: {}, {} covariance",
-        crate::input::plural(m.n_components(), "component", "components"),
-        m.covariance_type()
-    );
-    let feats = if m.n_features() == 1 {
-        (0, 0)
-    } else {
-        (
-            feature_index(parts[0], &names, "--features")?,
-            feature_index(parts[1], &names, "--features")?,
-        )
+    let features = match &panel.features {
+        None => None,
+        Some(_) if d == 1 => None,
+        Some(f) => {
+            let parts: Vec<&str> = f.split(',').map(str::trim).collect();
+            if parts.len() < 2 {
+                return Err(CliError::usage(format!(
+                    "--features {f:?}: name two features like 0,1 or height,weight (more \
+                     for a pairs matrix)"
+                )));
+            }
+            Some(
+                parts
+                    .iter()
+                    .map(|p| feature_index(p, names, "--features"))
+                    .collect::<CliResult<Vec<usize>>>()?,
+            )
+        }
     };
-    plot::plot_model(&m, &table, feats, &title, out)
+    Ok(plot::PlotSpec {
+        features,
+        pairs: panel.pairs,
+        max_features: panel.max_features,
+        layers: plot::Layers {
+            uncertainty: panel.uncertainty,
+            contours: panel.contours,
+            density_only: panel.density_only,
+        },
+        frame: frame.frame(),
+    })
 }

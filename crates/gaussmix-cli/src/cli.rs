@@ -167,7 +167,100 @@ pub struct FitArgs {
     #[arg(long, value_name = "FIG")]
     pub plot: Option<PathBuf>,
     #[command(flatten)]
+    pub panel: PanelArgs,
+    #[command(flatten)]
+    pub frame: FrameArgs,
+    #[command(flatten)]
     pub data_args: DataArgs,
+}
+
+/// What the data figures draw (`plot`, and `fit --plot`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PanelArgs {
+    /// Features to draw, by name or 0-based index: two for one scatter panel, more for
+    /// a pairs matrix [default: the first two; with more than two features, a pairs
+    /// matrix of the first --max-features].
+    #[arg(long, value_name = "A,B[,C...]")]
+    pub features: Option<String>,
+    /// Draw a pairs matrix even for two features.
+    #[arg(long)]
+    pub pairs: bool,
+    /// Most features the default pairs matrix shows.
+    #[arg(long, value_name = "N", default_value_t = crate::plot::MAX_FEATURES)]
+    pub max_features: usize,
+    /// Size and shade points by classification uncertainty (1 − max responsibility).
+    #[arg(long)]
+    pub uncertainty: bool,
+    /// Draw the mixture's log-density contours on the 2-D panels.
+    #[arg(long)]
+    pub contours: bool,
+    /// 1-D: the densities only, without the histogram and the rug.
+    #[arg(long)]
+    pub density_only: bool,
+}
+
+impl PanelArgs {
+    /// The flags given, by name (to refuse them where no figure is drawn).
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.features.is_some() {
+            v.push("--features");
+        }
+        if self.pairs {
+            v.push("--pairs");
+        }
+        if self.max_features != crate::plot::MAX_FEATURES {
+            v.push("--max-features");
+        }
+        if self.uncertainty {
+            v.push("--uncertainty");
+        }
+        if self.contours {
+            v.push("--contours");
+        }
+        if self.density_only {
+            v.push("--density-only");
+        }
+        v
+    }
+}
+
+/// Title and size of any figure.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FrameArgs {
+    /// Figure title [default: a description of what is drawn].
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Figure width in pixels [default: depends on the figure].
+    #[arg(long, value_name = "PX")]
+    pub width: Option<u32>,
+    /// Figure height in pixels [default: depends on the figure].
+    #[arg(long, value_name = "PX")]
+    pub height: Option<u32>,
+}
+
+impl FrameArgs {
+    pub fn frame(&self) -> crate::plot::Frame {
+        crate::plot::Frame {
+            title: self.title.clone(),
+            width: self.width,
+            height: self.height,
+        }
+    }
+
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.title.is_some() {
+            v.push("--title");
+        }
+        if self.width.is_some() {
+            v.push("--width");
+        }
+        if self.height.is_some() {
+            v.push("--height");
+        }
+        v
+    }
 }
 
 #[derive(Args, Debug)]
@@ -202,6 +295,12 @@ pub struct SelectArgs {
     /// Draw the criterion against k, one line per covariance type (.png or .svg).
     #[arg(long, value_name = "FIG")]
     pub plot: Option<PathBuf>,
+    /// With --plot: show every candidate as the distance above the best on a log
+    /// scale (by default families far off the best are clipped to the top edge).
+    #[arg(long)]
+    pub log_scale: bool,
+    #[command(flatten)]
+    pub frame: FrameArgs,
     #[command(flatten)]
     pub data_args: DataArgs,
 }
@@ -269,7 +368,8 @@ enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Draw a model over data: histogram (1-D) or scatter with ellipses (2-D and more).
+    /// Draw a model over data: densities and histogram (1-D), scatter with ellipses
+    /// (2-D), a pairs matrix (more).
     Plot {
         /// Model file (`-` reads it from stdin).
         model: String,
@@ -278,10 +378,10 @@ enum Command {
         /// Figure file, .png or .svg.
         #[arg(short = 'o', long = "output", value_name = "FIG")]
         output: PathBuf,
-        /// The two features to show when there are more than two: names or 0-based
-        /// indices.
-        #[arg(long, value_name = "A,B", default_value = "0,1")]
-        features: String,
+        #[command(flatten)]
+        panel: PanelArgs,
+        #[command(flatten)]
+        frame: FrameArgs,
         #[command(flatten)]
         data_args: DataArgs,
     },
@@ -335,9 +435,10 @@ pub fn main() -> ExitCode {
             model,
             data,
             output,
-            features,
+            panel,
+            frame,
             data_args,
-        } => apply_cmd::plot(&model, &data, &output, &features, &data_args),
+        } => apply_cmd::plot(&model, &data, &output, &panel, &frame, &data_args),
         Command::Info { model, full, json } => info_cmd::run(&model, full, json),
         Command::Demo { output } => demo::run(&output),
     };

@@ -67,7 +67,15 @@ fn outputs(
     title: &str,
 ) -> CliResult<()> {
     let fig = dir.join(format!("{stem}.png"));
-    plot::plot_model(model, table, (0, 1.min(table.n_cols() - 1)), title, &fig)?;
+    let spec = plot::PlotSpec {
+        max_features: plot::MAX_FEATURES,
+        frame: plot::Frame {
+            title: Some(title.to_string()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    plot::plot_model(model, table, &spec, &fig)?;
     let rec = model
         .fit_record()
         .ok_or_else(|| CliError::data("internal: the demo fit has no record"))?;
@@ -77,6 +85,7 @@ fn outputs(
             lower_bounds: &rec.lower_bounds,
             title: format!("{title}: convergence"),
         },
+        &plot::Frame::default(),
         &conv_path,
     )?;
     let json = dir.join(format!("{stem}.json"));

@@ -257,6 +257,11 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
     a.flags.check_stdout(a.output.as_deref(), "model")?;
     if let Some(p) = &a.plot {
         check_figure_path(p, "--plot")?;
+        plot::check_frame(&a.frame.frame())?;
+    } else if let Some(flag) = a.panel.given().into_iter().chain(a.frame.given()).next() {
+        return Err(CliError::usage(format!(
+            "{flag} describes the figure: add --plot FIG.png (or .svg)"
+        )));
     }
     a.flags.f32()?;
     a.em.options(1)?.validate()?;
@@ -345,21 +350,25 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         }
     }
     if let Some(p) = &a.plot {
-        let title = format!(
-            "Gaussian mixture: {}, {} covariance",
-            crate::input::plural(model.n_components(), "component", "components"),
-            model.covariance_type()
-        );
         let table = fd
             .table
             .as_ref()
             .ok_or_else(|| CliError::data("internal: no data table to plot"))?;
-        plot::plot_model(&model, table, (0, 1.min(fd.d - 1)), &title, p)?;
+        let spec = crate::apply_cmd::plot_spec(&a.panel, &a.frame, table.columns(), fd.d)?;
+        for note in plot::plot_model(&model, table, &spec, p)? {
+            if !a.flags.quiet {
+                eprintln!("note: {note}");
+            }
+        }
         let conv = plot::Convergence {
             lower_bounds: &rec.lower_bounds,
             title: "EM convergence".into(),
         };
-        plot::render(&conv, &plot::convergence_path(p))?;
+        let size = plot::Frame {
+            title: None,
+            ..a.frame.frame()
+        };
+        plot::render(&conv, &size, &plot::convergence_path(p))?;
     }
     if a.flags.json {
         let mut summary = model_json(&model);

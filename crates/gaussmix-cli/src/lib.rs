@@ -19,4 +19,4 @@ mod progress;
 mod select_cmd;
 pub mod summary;
 
-pub use cli::{ApplyArgs, DataArgs, EmArgs, FitArgs, FitFlags, SelectArgs};
+pub use cli::{ApplyArgs, DataArgs, EmArgs, FitArgs, FitFlags, FrameArgs, PanelArgs, SelectArgs};

@@ -176,6 +176,17 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
     }
     if let Some(p) = &a.plot {
         check_figure_path(p, "--plot")?;
+        plot::check_frame(&a.frame.frame())?;
+    } else if let Some(flag) = a
+        .frame
+        .given()
+        .into_iter()
+        .chain(a.log_scale.then_some("--log-scale"))
+        .next()
+    {
+        return Err(CliError::usage(format!(
+            "{flag} describes the figure: add --plot FIG.png (or .svg)"
+        )));
     }
     let model_to_stdout = a.output.is_some() && is_stdout(a.output.as_deref());
     if model_to_stdout {
@@ -227,7 +238,12 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
         write_atomic(t, table_csv(&sel).as_bytes())?;
     }
     if let Some(p) = &a.plot {
-        plot::render(&plot::SelectionPlot { selection: &sel }, p)?;
+        let fig = plot::SelectionPlot {
+            selection: &sel,
+            title: a.frame.title.clone(),
+            log_scale: a.log_scale,
+        };
+        plot::render(&fig, &a.frame.frame(), p)?;
     }
     if a.flags.json {
         let v = json!({

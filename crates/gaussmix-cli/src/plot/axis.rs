@@ -1,0 +1,102 @@
+//! Axis ranges and tick labels.
+
+/// A padded axis range around values spanning `lo..=hi`, with a sensible width when
+/// they do not span anything: a constant feature at `v` gets `v ± max(1, |v|/10)`
+/// rather than the ±0.002 a regularised variance would suggest.
+pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    if !(lo.is_finite() && hi.is_finite()) || hi < lo {
+        return (0.0, 1.0);
+    }
+    let scale = lo.abs().max(hi.abs());
+    if hi - lo <= 1e-9 * scale.max(1e-300) || hi == lo {
+        let half = (scale / 10.0).max(1.0);
+        let mid = 0.5 * (lo + hi);
+        return (mid - half, mid + half);
+    }
+    let span = hi - lo;
+    (lo - 0.05 * span, hi + 0.05 * span)
+}
+
+/// The smallest and largest of `values` (non-finite ones skipped), or `None`.
+pub fn extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    let mut r: Option<(f64, f64)> = None;
+    for v in values.into_iter().filter(|v| v.is_finite()) {
+        r = Some(match r {
+            None => (v, v),
+            Some((a, b)) => (a.min(v), b.max(v)),
+        });
+    }
+    r
+}
+
+/// A tick label for `v` on an axis showing `lo..hi`: as few decimals as the axis
+/// needs (`2`, not `2.0`; `0.25` where ticks are that fine), scientific notation for
+/// very large or very small magnitudes.
+pub fn tick(v: f64, lo: f64, hi: f64) -> String {
+    let span = (hi - lo).abs();
+    let scale = lo.abs().max(hi.abs());
+    if v == 0.0 || (span > 0.0 && v.abs() < span * 1e-9) {
+        return "0".into();
+    }
+    if scale >= 1e6 || scale < 1e-3 {
+        // Scientific, with the digits the span calls for.
+        let exp = v.abs().log10().floor();
+        let digits = ((exp - (span / 10.0).log10().floor()).max(0.0) as usize).min(8);
+        let s = format!("{:.*e}", digits, v);
+        return trim_exponent(&s);
+    }
+    // Fixed: the fewest decimals that show this tick to within a thousandth of the span.
+    let tol = span.max(f64::MIN_POSITIVE) * 1e-3;
+    for dec in 0..=10 {
+        let p = 10f64.powi(dec);
+        if ((v * p).round() / p - v).abs() <= tol {
+            return format!("{:.*}", dec as usize, v);
+        }
+    }
+    format!("{v}")
+}
+
+/// `1.50e3` → `1.5e3`, `2.00e0` → `2e0`.
+fn trim_exponent(s: &str) -> String {
+    match s.split_once('e') {
+        Some((m, e)) if m.contains('.') => {
+            let m = m.trim_end_matches('0').trim_end_matches('.');
+            format!("{m}e{e}")
+        }
+        _ => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_have_no_spurious_decimals() {
+        assert_eq!(tick(2.0, 0.0, 10.0), "2");
+        assert_eq!(tick(4.000000000001, 0.0, 10.0), "4");
+        assert_eq!(tick(0.25, 0.0, 1.0), "0.25");
+        assert_eq!(tick(-1.5, -3.0, 3.0), "-1.5");
+        assert_eq!(tick(1e-17, -1.0, 1.0), "0");
+        assert_eq!(tick(2_000_000.0, 0.0, 5e6), "2e6");
+        assert_eq!(tick(2.5e-4, 0.0, 5e-4), "2.5e-4");
+        assert_eq!(tick(150.0, 100.0, 200.0), "150");
+    }
+
+    #[test]
+    fn constant_features_get_a_readable_range() {
+        assert_eq!(padded(5.0, 5.0), (4.0, 6.0));
+        assert_eq!(padded(0.0, 0.0), (-1.0, 1.0));
+        let (a, b) = padded(1000.0, 1000.0);
+        assert_eq!((a, b), (900.0, 1100.0));
+        let (a, b) = padded(0.0, 10.0);
+        assert_eq!((a, b), (-0.5, 10.5));
+        assert_eq!(padded(f64::NAN, 1.0), (0.0, 1.0));
+    }
+
+    #[test]
+    fn extent_skips_non_finite_values() {
+        assert_eq!(extent([3.0, f64::NAN, -1.0, 2.0]), Some((-1.0, 3.0)));
+        assert_eq!(extent([f64::INFINITY]), None);
+    }
+}

@@ -1,0 +1,159 @@
+//! The legend, drawn in a column of its own beside the data so it hides nothing.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::palette::{color, marker, shape};
+use super::{e, fs};
+
+/// What a legend line shows before its text.
+pub enum Key {
+    /// Component `k`'s marker.
+    Component(usize),
+    /// A line of this colour and width, dashed or solid.
+    Line(RGBColor, u32, bool),
+    /// A filled box (the histogram).
+    Patch(RGBAColor),
+    /// An open ring (the winner on the criterion plot).
+    Ring,
+    /// A small triangle (points off the scale).
+    Off,
+}
+
+pub struct Entry {
+    pub key: Key,
+    pub text: String,
+}
+
+impl Entry {
+    pub fn new(key: Key, text: impl Into<String>) -> Entry {
+        Entry {
+            key,
+            text: text.into(),
+        }
+    }
+}
+
+/// Draws `entries` top-down in `area`; what does not fit is summed up in a last line.
+pub fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    heading: Option<&str>,
+    entries: &[Entry],
+    scale: f64,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let font = ("sans-serif", fs(scale, 15.0));
+    let line = (fs(scale, 15.0) as i32) + (6.0 * scale) as i32;
+    let (_, h) = area.dim_in_pixel();
+    let mut y = (12.0 * scale) as i32;
+    if let Some(t) = heading {
+        area.draw(&Text::new(
+            t.to_string(),
+            (8, y - line / 3),
+            ("sans-serif", fs(scale, 16.0)).into_font().color(&BLACK),
+        ))
+        .map_err(e)?;
+        y += line;
+    }
+    let fits = ((h as i32 - y - line) / line).max(1) as usize;
+    let shown = if entries.len() > fits + 1 {
+        fits
+    } else {
+        entries.len()
+    };
+    let x = 14i32;
+    for en in &entries[..shown] {
+        let cy = y + line / 2 - 2;
+        match &en.key {
+            Key::Component(k) => {
+                let r = (5.0 * scale).round() as i32;
+                area.draw(&marker::<(i32, i32)>(
+                    (x + 6, cy),
+                    shape(*k),
+                    r,
+                    color(*k).filled(),
+                ))
+                .map_err(e)?;
+                area.draw(&marker::<(i32, i32)>(
+                    (x + 6, cy),
+                    shape(*k),
+                    r,
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(e)?;
+            }
+            Key::Line(c, w, dashed) => {
+                if *dashed {
+                    for s in 0..3 {
+                        area.draw(&PathElement::new(
+                            vec![(x - 4 + 8 * s, cy), (x + 1 + 8 * s, cy)],
+                            c.stroke_width(*w),
+                        ))
+                        .map_err(e)?;
+                    }
+                } else {
+                    area.draw(&PathElement::new(
+                        vec![(x - 4, cy), (x + 16, cy)],
+                        c.stroke_width(*w),
+                    ))
+                    .map_err(e)?;
+                }
+            }
+            Key::Patch(c) => {
+                area.draw(&Rectangle::new(
+                    [(x - 3, cy - 6), (x + 15, cy + 6)],
+                    c.filled(),
+                ))
+                .map_err(e)?;
+            }
+            Key::Ring => {
+                area.draw(&Circle::new((x + 6, cy), 7, BLACK.stroke_width(2)))
+                    .map_err(e)?;
+            }
+            Key::Off => {
+                area.draw(&TriangleMarker::new((x + 6, cy), 6, BLACK.filled()))
+                    .map_err(e)?;
+            }
+        }
+        area.draw(&Text::new(
+            en.text.clone(),
+            (x + 24, cy - line / 3),
+            font.into_font().color(&BLACK),
+        ))
+        .map_err(e)?;
+        y += line;
+    }
+    if shown < entries.len() {
+        area.draw(&Text::new(
+            format!("… and {} more", entries.len() - shown),
+            (x, y + line / 2 - 2 - line / 3),
+            font.into_font().color(&BLACK),
+        ))
+        .map_err(e)?;
+    }
+    Ok(())
+}
+
+/// Legend lines for every component: its index and weight.
+pub fn components(weights: &[f64]) -> Vec<Entry> {
+    weights
+        .iter()
+        .enumerate()
+        .map(|(k, w)| Entry::new(Key::Component(k), format!("{k}  (weight {w:.3})")))
+        .collect()
+}
+
+/// Splits `root` into the data area and a legend column on the right, as wide as the
+/// longest legend line needs (within limits).
+pub fn split<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    longest: usize,
+    scale: f64,
+) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+    let (w, _) = root.dim_in_pixel();
+    let want = (40.0 + 8.6 * scale * longest as f64) as u32;
+    let col = want.clamp(120, (w / 3).max(120));
+    root.split_horizontally(w.saturating_sub(col))
+}

@@ -1,0 +1,351 @@
+//! Figures: the 1-D density figure, the 2-D scatter with ellipses (optionally with
+//! classification uncertainty and density contours), the pairs matrix over several
+//! features, the convergence curve and the criterion-by-k plot. PNG or SVG by
+//! extension, written atomically; the text is drawn with an embedded DejaVu Sans so
+//! no system font is needed.
+//!
+//! The path of the data: [`View`] (model, rows, their classification) → a figure
+//! ([`density::Density`], [`scatter::Scatter`], [`pairs::Pairs`]) whose panels are
+//! drawn by [`panel`] → [`render`]. Colours come from [`palette`], axis ranges and
+//! tick labels from [`axis`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use gaussmix::GaussianMixture;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::error::{CliError, CliResult};
+use crate::output::with_temp_file;
+
+pub mod axis;
+pub mod contour;
+pub mod convergence;
+pub mod density;
+pub mod legend;
+pub mod pairs;
+pub mod palette;
+pub mod panel;
+pub mod scatter;
+pub mod selection;
+
+pub use convergence::Convergence;
+pub use selection::SelectionPlot;
+
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+fn register_font() {
+    REGISTER.call_once(|| {
+        // The font is compiled in and known to be valid; a failure would only lose text.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// Where a figure put things, for the tests: each component's mean (or peak, in 1-D)
+/// as a pixel position, per panel.
+#[derive(Debug, Default, Clone)]
+pub struct Drawn {
+    pub marks: Vec<(usize, (i32, i32))>,
+}
+
+/// Something that can be drawn on any plotters backend.
+pub trait Figure {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Drawn, String>
+    where
+        DB::ErrorType: 'static;
+    /// The size when the user asks for none.
+    fn default_size(&self) -> (u32, u32);
+}
+
+/// The figure flags every command shares: `--title`, `--width`, `--height`.
+#[derive(Debug, Clone, Default)]
+pub struct Frame {
+    pub title: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+impl Frame {
+    fn size(&self, fig: &impl Figure) -> (u32, u32) {
+        let (w, h) = fig.default_size();
+        (self.width.unwrap_or(w), self.height.unwrap_or(h))
+    }
+}
+
+/// Smallest and largest `--width`/`--height` accepted, in pixels.
+pub const MIN_SIDE: u32 = 200;
+pub const MAX_SIDE: u32 = 10_000;
+
+/// Checks `--width`/`--height` before any work is done.
+pub fn check_frame(f: &Frame) -> CliResult<()> {
+    for (flag, v) in [("--width", f.width), ("--height", f.height)] {
+        if let Some(v) = v {
+            if !(MIN_SIDE..=MAX_SIDE).contains(&v) {
+                return Err(CliError::usage(format!(
+                    "{flag} {v}: give a size in pixels from {MIN_SIDE} to {MAX_SIDE}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Renders `fig` to `path` (PNG or SVG by extension), atomically.
+pub fn render(fig: &impl Figure, frame: &Frame, path: &Path) -> CliResult<()> {
+    register_font();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if ext != "png" && ext != "svg" {
+        return Err(CliError::usage(format!(
+            "cannot plot to {}: the file name must end in .png or .svg",
+            path.display()
+        )));
+    }
+    let size = frame.size(fig);
+    with_temp_file(path, |tmp| {
+        let res = if ext == "png" {
+            let root = BitMapBackend::new(tmp, size).into_drawing_area();
+            fig.draw(&root)
+                .and_then(|_| root.present().map_err(|e| e.to_string()))
+        } else {
+            let root = SVGBackend::new(tmp, size).into_drawing_area();
+            fig.draw(&root)
+                .and_then(|_| root.present().map_err(|e| e.to_string()))
+        };
+        res.map_err(|e| CliError::data(format!("drawing failed: {e}")))
+    })
+}
+
+/// Renders `fig` into an RGB pixel buffer (the image tests look at it).
+#[cfg(test)]
+pub fn render_rgb(fig: &impl Figure, size: (u32, u32)) -> (Vec<u8>, Drawn) {
+    register_font();
+    let mut buf = vec![0u8; (size.0 * size.1 * 3) as usize];
+    let drawn = {
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        let d = fig.draw(&root).expect("drawing");
+        root.present().expect("present");
+        d
+    };
+    (buf, drawn)
+}
+
+pub(crate) fn e<T: std::fmt::Display>(x: T) -> String {
+    x.to_string()
+}
+
+/// Font sizes, scaled with the figure so a small figure is not all text.
+pub(crate) fn font_scale(root_px: (u32, u32)) -> f64 {
+    (root_px.0.min(root_px.1) as f64 / 800.0).clamp(0.6, 1.6)
+}
+
+pub(crate) fn fs(scale: f64, px: f64) -> u32 {
+    (px * scale).round().max(8.0) as u32
+}
+
+/// What the data figures draw: a model, the rows (only the model's features, in its
+/// order) with their names, and each row's predicted component and classification
+/// uncertainty (1 − its largest responsibility).
+pub struct View<'a> {
+    pub model: &'a GaussianMixture,
+    pub rows: &'a [f64],
+    pub names: Vec<String>,
+    pub labels: Vec<usize>,
+    pub uncertainty: Vec<f64>,
+}
+
+impl<'a> View<'a> {
+    /// Classifies the rows by `model`.
+    pub fn new(
+        model: &'a GaussianMixture,
+        rows: &'a [f64],
+        names: Vec<String>,
+    ) -> CliResult<View<'a>> {
+        let d = model.n_features();
+        let n = rows.len() / d.max(1);
+        let data = gaussmix::Data::from_slice(rows, n, d)?;
+        let proba = model.predict_proba(&data)?;
+        let mut labels = Vec::with_capacity(n);
+        let mut uncertainty = Vec::with_capacity(n);
+        for r in proba.rows() {
+            let (mut best, mut p) = (0, f64::NEG_INFINITY);
+            for (c, v) in r.iter().enumerate() {
+                if *v > p {
+                    (best, p) = (c, *v);
+                }
+            }
+            labels.push(best);
+            uncertainty.push((1.0 - p).max(0.0));
+        }
+        Ok(View {
+            model,
+            rows,
+            names,
+            labels,
+            uncertainty,
+        })
+    }
+
+    pub fn d(&self) -> usize {
+        self.model.n_features()
+    }
+
+    pub fn n(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn value(&self, row: usize, j: usize) -> f64 {
+        self.rows[row * self.d() + j]
+    }
+
+    /// The axis range of feature `j`: the data and the means, padded.
+    pub fn range(&self, j: usize) -> (f64, f64) {
+        let means = (0..self.model.n_components()).map(|c| self.model.means()[[c, j]]);
+        let col = (0..self.n()).map(|i| self.value(i, j));
+        let (lo, hi) = axis::extent(col.chain(means)).unwrap_or((0.0, 1.0));
+        axis::padded(lo, hi)
+    }
+}
+
+/// What to draw on top of the points.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Layers {
+    /// Point size and shade by classification uncertainty.
+    pub uncertainty: bool,
+    /// The mixture's log-density contours on 2-D panels.
+    pub contours: bool,
+    /// 1-D: the densities only, no histogram or rug.
+    pub density_only: bool,
+}
+
+/// What `plot` and `fit --plot` draw: which features, which figure, which layers.
+#[derive(Debug, Clone, Default)]
+pub struct PlotSpec {
+    /// Chosen features (0-based), or none for the default (the first two, or all in
+    /// a pairs matrix when there are more than two).
+    pub features: Option<Vec<usize>>,
+    /// A pairs matrix even for two features.
+    pub pairs: bool,
+    /// Most features the default pairs matrix shows.
+    pub max_features: usize,
+    pub layers: Layers,
+    pub frame: Frame,
+}
+
+/// Default for `--max-features`.
+pub const MAX_FEATURES: usize = 10;
+
+/// A column's header name, or "feature j" for files without a header.
+pub fn axis_name(table: &crate::input::Table, j: usize) -> String {
+    match table.columns().get(j) {
+        Some(name) if name.parse::<usize>().is_err() && !name.is_empty() => name.clone(),
+        _ => format!("feature {j}"),
+    }
+}
+
+/// The figure's title: the user's, or a description of the model.
+pub fn default_title(model: &GaussianMixture) -> String {
+    format!(
+        "Gaussian mixture: {}, {} covariance",
+        crate::input::plural(model.n_components(), "component", "components"),
+        model.covariance_type()
+    )
+}
+
+/// Picks the figure for the model's dimension and the spec, and renders it. Returns
+/// notes for the user (features left out of a pairs matrix).
+pub fn plot_model(
+    model: &GaussianMixture,
+    table: &crate::input::Table,
+    spec: &PlotSpec,
+    path: &Path,
+) -> CliResult<Vec<String>> {
+    let d = model.n_features();
+    let names: Vec<String> = (0..d).map(|j| axis_name(table, j)).collect();
+    let view = View::new(model, table.values(), names)?;
+    let title = spec
+        .frame
+        .title
+        .clone()
+        .unwrap_or_else(|| default_title(model));
+    let mut notes = Vec::new();
+    if d == 1 {
+        let fig = density::Density {
+            view: &view,
+            title,
+            layers: spec.layers,
+        };
+        render(&fig, &spec.frame, path)?;
+        return Ok(notes);
+    }
+    let features = match &spec.features {
+        Some(f) => {
+            if let Some(bad) = f.iter().find(|j| **j >= d) {
+                return Err(CliError::usage(format!(
+                    "--features: no feature {bad}; the model has {d}"
+                )));
+            }
+            let mut seen = vec![false; d];
+            for j in f {
+                if std::mem::replace(&mut seen[*j], true) {
+                    return Err(CliError::usage(format!(
+                        "--features: {} is named twice",
+                        view.names[*j]
+                    )));
+                }
+            }
+            if f.len() < 2 {
+                return Err(CliError::usage(
+                    "--features: name at least two features (a pair, or more for a pairs matrix)",
+                ));
+            }
+            f.clone()
+        }
+        None if d == 2 || !spec.pairs && d == 2 => vec![0, 1],
+        None => {
+            let m = spec.max_features.max(2);
+            if d > m {
+                notes.push(format!(
+                    "the pairs plot shows the first {m} of {d} features; choose others with \
+                     --features a,b,c or show more with --max-features {d}"
+                ));
+            }
+            (0..d.min(m)).collect()
+        }
+    };
+    if features.len() == 2 && !spec.pairs {
+        let fig = scatter::Scatter {
+            view: &view,
+            features: (features[0], features[1]),
+            title,
+            layers: spec.layers,
+        };
+        render(&fig, &spec.frame, path)?;
+    } else {
+        let fig = pairs::Pairs {
+            view: &view,
+            features,
+            title,
+            layers: spec.layers,
+        };
+        render(&fig, &spec.frame, path)?;
+    }
+    Ok(notes)
+}
+
+/// The convergence figure's path next to `fig`: `FIG.convergence.EXT`.
+pub fn convergence_path(fig: &Path) -> PathBuf {
+    let ext = fig
+        .extension()
+        .map(|e| e.to_string_lossy().to_string())
+        .unwrap_or_else(|| "png".into());
+    fig.with_extension(format!("convergence.{ext}"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,119 @@
+//! The pairs matrix (mclust's default for more than two features): for every pair of
+//! chosen features a scatter-and-ellipse panel, the 1-D marginal densities on the
+//! diagonal, the feature names along the bottom and left margins.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::FontTransform;
+
+use super::legend::{self, Entry, Key};
+use super::panel::{self, PanelSpec};
+use super::{density, e, font_scale, fs, Drawn, Figure, Layers, View};
+
+pub struct Pairs<'a> {
+    pub view: &'a View<'a>,
+    pub features: Vec<usize>,
+    pub title: String,
+    pub layers: Layers,
+}
+
+impl Figure for Pairs<'_> {
+    fn default_size(&self) -> (u32, u32) {
+        let m = self.features.len() as u32;
+        let side = (m * 200).clamp(700, 2200);
+        (side + 220, side + 40)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<Drawn, String>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE).map_err(e)?;
+        let m = self.features.len();
+        let (w, h) = root.dim_in_pixel();
+        let scale = font_scale((w, h));
+        let root = root
+            .titled(&self.title, ("sans-serif", fs(scale, 24.0)))
+            .map_err(e)?;
+        let mut entries = legend::components(self.view.model.weights().as_slice().unwrap_or(&[]));
+        entries.push(Entry::new(Key::Line(BLACK, 2, false), "ellipses: 1σ, 2σ"));
+        entries.push(Entry::new(Key::Line(BLACK, 1, true), "diagonal: mixture"));
+        let longest = entries
+            .iter()
+            .map(|x| x.text.chars().count())
+            .max()
+            .unwrap_or(10);
+        let (grid_area, side) = legend::split(&root, longest, scale);
+        // Panels shrink with m; their text shrinks with them, within limits.
+        let (gw, gh) = grid_area.dim_in_pixel();
+        let panel_scale = (gw.min(gh) as f64 / m as f64 / 260.0).clamp(0.6, 1.2) * scale.max(0.8);
+        let margin = fs(panel_scale, 26.0);
+        let (left, rest) = grid_area.split_horizontally(margin);
+        let (cells, bottom) = rest.split_vertically(gh.saturating_sub(margin));
+        let panels = cells.split_evenly((m, m));
+        let ranges: Vec<(f64, f64)> = self.features.iter().map(|j| self.view.range(*j)).collect();
+        let mut marks = Vec::new();
+        for (p, area) in panels.iter().enumerate() {
+            let (r, c) = (p / m, p % m);
+            if r == c {
+                let got = density::draw_marginal(
+                    area,
+                    self.view,
+                    self.features[c],
+                    ranges[c],
+                    Layers {
+                        density_only: true,
+                        ..self.layers
+                    },
+                    true,
+                    panel_scale,
+                )?;
+                let _ = got;
+            } else {
+                let got = panel::draw(
+                    area,
+                    self.view,
+                    &PanelSpec {
+                        fi: self.features[c],
+                        fj: self.features[r],
+                        xr: ranges[c],
+                        yr: ranges[r],
+                        layers: self.layers,
+                        compact: true,
+                        scale: panel_scale,
+                    },
+                )?;
+                marks.extend(got);
+            }
+        }
+        // Feature names: under each column, and beside each row (rotated).
+        let name_font = ("sans-serif", fs(panel_scale, 16.0)).into_font();
+        let (cw, ch) = cells.dim_in_pixel();
+        let (pw, ph) = (cw as i32 / m as i32, ch as i32 / m as i32);
+        for (i, j) in self.features.iter().enumerate() {
+            let name = self.view.names[*j].clone();
+            bottom
+                .draw(&Text::new(
+                    name.clone(),
+                    (pw * i as i32 + pw / 2, margin as i32 / 2),
+                    name_font
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                ))
+                .map_err(e)?;
+            left.draw(&Text::new(
+                name,
+                (margin as i32 / 2, ph * i as i32 + ph / 2),
+                name_font
+                    .clone()
+                    .transform(FontTransform::Rotate270)
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            ))
+            .map_err(e)?;
+        }
+        legend::draw(&side, Some("component"), &entries, scale)?;
+        Ok(Drawn { marks })
+    }
+}
