@@ -303,7 +303,7 @@ pub fn plot_spec(
     }
     let features = match &panel.features {
         None => None,
-        Some(_) if d == 1 => None,
+        Some(_) if d == 1 => Some(vec![0]),
         Some(f) => {
             let parts: Vec<&str> = f.split(',').map(str::trim).collect();
             if parts.len() < 2 {

@@ -454,7 +454,12 @@ fn is_svg(p: &Path) -> bool {
 #[test]
 fn plot_writes_png_and_svg_for_1d_2d_and_more() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, feats) in [("seed_1d", "0,1"), ("seed_2d", "0,1"), ("iris_full", "2,3")] {
+    for (name, feats) in [
+        ("seed_1d", None),
+        ("seed_2d", Some("0,1")),
+        ("iris_full", Some("2,3")),
+    ] {
+        let feats: Vec<&str> = feats.map(|f| vec!["--features", f]).unwrap_or_default();
         let (_, model) = fit_fixture(name, dir.path());
         let x = fixture(name).join("X.csv");
         let png = dir.path().join(format!("{name}.png"));
@@ -465,7 +470,7 @@ fn plot_writes_png_and_svg_for_1d_2d_and_more() {
             .arg(&x)
             .arg("-o")
             .arg(&png)
-            .args(["--features", feats])
+            .args(&feats)
             .assert()
             .success();
         gaussmix()
@@ -474,7 +479,7 @@ fn plot_writes_png_and_svg_for_1d_2d_and_more() {
             .arg(&x)
             .arg("-o")
             .arg(&svg)
-            .args(["--features", feats])
+            .args(&feats)
             .assert()
             .success();
         assert!(is_png(&png), "{name} png");
@@ -489,6 +494,174 @@ fn plot_writes_png_and_svg_for_1d_2d_and_more() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(".png or .svg"));
+}
+
+/// Width and height of a PNG, from its header.
+fn png_size(p: &Path) -> (u32, u32) {
+    let b = std::fs::read(p).unwrap();
+    assert!(
+        b.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{} is not a PNG",
+        p.display()
+    );
+    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    (be(16), be(20))
+}
+
+#[test]
+fn plot_draws_a_pairs_matrix_beyond_two_features_and_takes_its_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = fit_fixture("iris_full", dir.path());
+    let x = fixture("iris_full").join("X.csv");
+    let out = |name: &str| dir.path().join(name);
+    // Four features, no --features: the pairs matrix (its default size grows with
+    // the number of features), no note.
+    gaussmix()
+        .arg("plot")
+        .arg(&model)
+        .arg(&x)
+        .arg("-o")
+        .arg(out("pairs.png"))
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    let (w4, h4) = png_size(&out("pairs.png"));
+    assert!(w4 > 1000 && h4 >= 800, "{w4}×{h4}");
+    // Three named features: their pairs, a smaller matrix.
+    gaussmix()
+        .arg("plot")
+        .arg(&model)
+        .arg(&x)
+        .arg("-o")
+        .arg(out("three.png"))
+        .args(["--features", "0,2,3"])
+        .assert()
+        .success();
+    let (w3, _) = png_size(&out("three.png"));
+    assert!(w3 < w4, "{w3} vs {w4}");
+    // More features than --max-features: the first ones, and a note saying so.
+    gaussmix()
+        .arg("plot")
+        .arg(&model)
+        .arg(&x)
+        .arg("-o")
+        .arg(out("two.png"))
+        .args(["--max-features", "3"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("first 3 of 4 features"));
+    // Size, title and layers.
+    gaussmix()
+        .arg("plot")
+        .arg(&model)
+        .arg(&x)
+        .arg("-o")
+        .arg(out("sized.png"))
+        .args(["--features", "2,3", "--width", "640", "--height", "480"])
+        .args(["--title", "Iris petals", "--contours", "--uncertainty"])
+        .assert()
+        .success();
+    assert_eq!(png_size(&out("sized.png")), (640, 480));
+    gaussmix()
+        .arg("plot")
+        .arg(&model)
+        .arg(&x)
+        .arg("-o")
+        .arg(out("pairs2.svg"))
+        .args(["--features", "2,3", "--pairs"])
+        .assert()
+        .success();
+    assert!(is_svg(&out("pairs2.svg")));
+    // Bad values are usage errors that say what to do.
+    for (args, msg) in [
+        (vec!["--features", "2"], "name two features"),
+        (vec!["--features", "2,2"], "named twice"),
+        (vec!["--features", "2,nope"], "no feature \"nope\""),
+        (vec!["--width", "50"], "from 200 to 10000"),
+        (vec!["--max-features", "1"], "at least 2"),
+    ] {
+        gaussmix()
+            .arg("plot")
+            .arg(&model)
+            .arg(&x)
+            .arg("-o")
+            .arg(out("bad.png"))
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+    }
+    assert!(!out("bad.png").exists());
+}
+
+#[test]
+fn one_d_plot_takes_density_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = fit_fixture("seed_1d", dir.path());
+    let png = dir.path().join("d.png");
+    gaussmix()
+        .arg("plot")
+        .arg(&model)
+        .arg(fixture("seed_1d").join("X.csv"))
+        .arg("-o")
+        .arg(&png)
+        .arg("--density-only")
+        .assert()
+        .success();
+    assert!(is_png(&png));
+    for flag in ["--contours", "--pairs", "--uncertainty"] {
+        gaussmix()
+            .arg("plot")
+            .arg(&model)
+            .arg(fixture("seed_1d").join("X.csv"))
+            .arg("-o")
+            .arg(&png)
+            .arg(flag)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("this model has one feature"));
+    }
+}
+
+#[test]
+fn figure_flags_without_a_figure_are_refused() {
+    let x = fixture("faithful_full").join("X.csv");
+    for flag in [
+        vec!["--contours"],
+        vec!["--title", "t"],
+        vec!["--features", "0,1"],
+    ] {
+        gaussmix()
+            .arg("fit")
+            .arg(&x)
+            .args(["-k", "2", "--quiet", "-o", "-"])
+            .args(&flag)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("add --plot"));
+    }
+    gaussmix()
+        .arg("select")
+        .arg(&x)
+        .args(["-k", "1..2", "--quiet", "--log-scale"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--log-scale describes the figure"));
+}
+
+#[test]
+fn select_plot_takes_log_scale_title_and_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let fig = dir.path().join("bic.png");
+    gaussmix()
+        .arg("select")
+        .arg(fixture("faithful_full").join("X.csv"))
+        .args(["-k", "1..3", "--quiet", "--log-scale", "--title", "BIC"])
+        .args(["--width", "700", "--height", "450", "--plot"])
+        .arg(&fig)
+        .assert()
+        .success();
+    assert_eq!(png_size(&fig), (700, 450));
 }
 
 #[test]

@@ -38,7 +38,7 @@ pub fn tick(v: f64, lo: f64, hi: f64) -> String {
     if v == 0.0 || (span > 0.0 && v.abs() < span * 1e-9) {
         return "0".into();
     }
-    if scale >= 1e6 || scale < 1e-3 {
+    if !(1e-3..1e6).contains(&scale) {
         // Scientific, with the digits the span calls for.
         let exp = v.abs().log10().floor();
         let digits = ((exp - (span / 10.0).log10().floor()).max(0.0) as usize).min(8);

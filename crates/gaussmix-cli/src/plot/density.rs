@@ -7,10 +7,7 @@ use plotters::prelude::*;
 
 use super::legend::{self, Entry, Key};
 use super::palette::color;
-use super::{axis, e, font_scale, fs, Drawn, Figure, Layers, View};
-
-/// Most rows the rug shows (every n-th row beyond).
-const RUG_ROWS: usize = 5000;
+use super::{axis, e, font_scale, fs, Drawn, Figure, Layers, Marks, View};
 
 pub struct Density<'a> {
     pub view: &'a View<'a>,
@@ -71,7 +68,7 @@ pub fn draw_marginal<DB: DrawingBackend>(
     layers: Layers,
     compact: bool,
     scale: f64,
-) -> Result<Vec<(usize, (i32, i32))>, String>
+) -> Result<Marks, String>
 where
     DB::ErrorType: 'static,
 {
@@ -105,16 +102,30 @@ where
         .map(|(i, &g)| (g, comps.iter().map(|c| c[i].1).sum()))
         .collect();
     let show_hist = !layers.density_only;
-    let top = mix
+    let finite_max =
+        |v: &mut dyn Iterator<Item = f64>| v.filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let top = finite_max(&mut mix.iter().map(|p| p.1)).max(1e-300);
+    // One very narrow component can peak far above everything else and squash it
+    // flat: the axis then stops at three times the median component peak (or the
+    // histogram's top, if higher), and the cut peaks are labelled with their height.
+    let mut peaks: Vec<f64> = comps
         .iter()
-        .map(|p| p.1)
-        .chain(dens.iter().copied().filter(|_| show_hist))
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max)
-        .max(1e-300);
-    // Narrow components can peak far above the data's histogram; the axis follows
-    // the histogram and the mixture, and a taller component is cut at the top.
-    let ymax = top * 1.08;
+        .map(|c| finite_max(&mut c.iter().map(|p| p.1)))
+        .collect();
+    peaks.sort_by(f64::total_cmp);
+    let median_peak = peaks.get(peaks.len() / 2).copied().unwrap_or(top);
+    let hist_top = if show_hist {
+        finite_max(&mut dens.iter().copied())
+    } else {
+        0.0
+    };
+    let cap = (3.0 * median_peak).max(hist_top);
+    let cut = top > 1.5 * cap;
+    let ymax = if cut {
+        cap * 1.08
+    } else {
+        top.max(hist_top) * 1.08
+    };
     let rug = show_hist && n > 0;
     let ymin = if rug { -0.09 * ymax } else { 0.0 };
     let mut b = ChartBuilder::on(area);
@@ -164,49 +175,131 @@ where
     for (c, pts) in comps.iter().enumerate() {
         let col = color(c);
         let clipped: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, clip_y(p.1))).collect();
-        let mut poly = clipped.clone();
-        poly.push((xr.1, 0.0));
-        poly.push((xr.0, 0.0));
-        chart
-            .draw_series(std::iter::once(Polygon::new(poly, col.mix(0.12).filled())))
-            .map_err(e)?;
         // Only where the component has density to show: along the axis, the lines of
-        // all components would pile up into one coloured bar.
+        // all components would pile up into one coloured bar (and long flat polygon
+        // edges upset the bitmap backend's polygon fill).
         let floor = 0.003 * ymax;
         for run in clipped.split(|p| p.1 < floor).filter(|r| r.len() > 1) {
-            chart
-                .draw_series(LineSeries::new(run.to_vec(), col.stroke_width(lw)))
-                .map_err(e)?;
+            if let (Some(first), Some(last)) = (run.first(), run.last()) {
+                // The bitmap backend's polygon fill spills outside very thin polygons;
+                // a spike a few pixels wide is its line alone.
+                let wide = chart.backend_coord(last).0 - chart.backend_coord(first).0 > 6;
+                if wide {
+                    let mut poly = run.to_vec();
+                    poly.push((last.0, 0.0));
+                    poly.push((first.0, 0.0));
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(poly, col.mix(0.12).filled())))
+                        .map_err(e)?;
+                }
+            }
+            for piece in unhooked(run, |p| chart.backend_coord(p)) {
+                chart
+                    .draw_series(LineSeries::new(piece, col.stroke_width(lw)))
+                    .map_err(e)?;
+            }
+        }
+    }
+    if cut {
+        let label_font = ("sans-serif", fs(scale, if compact { 10.0 } else { 13.0 }));
+        for (c, pk) in comps.iter().enumerate() {
+            let peak = finite_max(&mut pk.iter().map(|p| p.1));
+            if peak > ymax {
+                let mu = view.model.means()[[c, j]];
+                chart
+                    .draw_series(std::iter::once(
+                        EmptyElement::at((mu, ymax))
+                            + TriangleMarker::new((0, 6), 5, color(c).filled())
+                            + Text::new(
+                                format!("peak {}", axis::tick(peak, 0.0, peak)),
+                                (8, 2),
+                                label_font.into_font().color(&BLACK),
+                            ),
+                    ))
+                    .map_err(e)?;
+            }
         }
     }
     let mix_clipped: Vec<(f64, f64)> = mix.iter().map(|p| (p.0, clip_y(p.1))).collect();
-    chart
-        .draw_series(DashedLineSeries::new(
-            mix_clipped,
-            8,
-            5,
-            BLACK.stroke_width(if compact { 1 } else { 2 }),
-        ))
-        .map_err(e)?;
-    if rug {
-        let step = (n / RUG_ROWS).max(1);
-        let (r0, r1) = (-0.08 * ymax, -0.015 * ymax);
+    for piece in unhooked(&mix_clipped, |p| chart.backend_coord(p)) {
         chart
-            .draw_series((0..n).step_by(step).map(|i| {
-                let v = x[i];
-                PathElement::new(vec![(v, r0), (v, r1)], color(view.labels[i]).mix(0.6))
+            .draw_series(DashedLineSeries::new(
+                piece,
+                8,
+                5,
+                BLACK.stroke_width(if compact { 1 } else { 2 }),
+            ))
+            .map_err(e)?;
+    }
+    if rug {
+        // One tick per pixel column that has rows, in the colour of the component most
+        // of them belong to: every row counts, and 200,000 rows draw as fast as 200.
+        let (r0, r1) = (-0.08 * ymax, -0.015 * ymax);
+        let cols = chart.plotting_area().dim_in_pixel().0.max(1) as usize;
+        let mut counts = vec![0u32; cols * k];
+        for (i, v) in x.iter().enumerate() {
+            let t = ((v - xr.0) / (xr.1 - xr.0) * cols as f64).floor();
+            if t >= 0.0 && (t as usize) < cols {
+                counts[t as usize * k + view.labels[i]] += 1;
+            }
+        }
+        chart
+            .draw_series(counts.chunks_exact(k).enumerate().filter_map(|(t, per)| {
+                let (top, m) = per.iter().enumerate().max_by_key(|p| *p.1)?;
+                let v = xr.0 + (t as f64 + 0.5) / cols as f64 * (xr.1 - xr.0);
+                (*m > 0).then(|| PathElement::new(vec![(v, r0), (v, r1)], color(top).mix(0.8)))
             }))
             .map_err(e)?;
     }
     let mut marks = Vec::new();
-    for c in 0..k {
+    for (c, cov) in covs.iter().enumerate() {
         let mu = view.model.means()[[c, j]];
-        let peak = view.model.weights()[c] / (std::f64::consts::TAU * covs[c][[j, j]]).sqrt();
+        let peak = view.model.weights()[c] / (std::f64::consts::TAU * cov[[j, j]]).sqrt();
         if mu >= xr.0 && mu <= xr.1 && peak.is_finite() {
             marks.push((c, chart.backend_coord(&(mu, clip_y(peak) * 0.5))));
         }
     }
     Ok(marks)
+}
+
+/// `line` cut where it turns back sharply in pixels (a narrow peak), each piece
+/// sharing its end point with the next: the bitmap backend joins thick lines with a
+/// mitre that, at such a turn, shoots across the figure.
+pub fn unhooked(
+    line: &[(f64, f64)],
+    px: impl Fn(&(f64, f64)) -> (i32, i32),
+) -> Vec<Vec<(f64, f64)>> {
+    let mut pieces = Vec::new();
+    let mut cur: Vec<(f64, f64)> = Vec::new();
+    let mut last_dir: Option<(i64, i64)> = None;
+    let mut last_px: Option<(i32, i32)> = None;
+    for p in line {
+        let q = px(p);
+        if let Some(lp) = last_px {
+            let d = ((q.0 - lp.0) as i64, (q.1 - lp.1) as i64);
+            if d == (0, 0) {
+                continue; // Same pixel: nothing to draw, no direction.
+            }
+            if let Some(ld) = last_dir {
+                // Cut at turns sharper than about 115°; pixel rounding makes smaller
+                // wiggles that the mitre handles.
+                let dot = (ld.0 * d.0 + ld.1 * d.1) as f64;
+                let norms = (((ld.0 * ld.0 + ld.1 * ld.1) * (d.0 * d.0 + d.1 * d.1)) as f64).sqrt();
+                if dot < -0.4 * norms {
+                    if let Some(end) = cur.last().copied() {
+                        pieces.push(std::mem::replace(&mut cur, vec![end]));
+                    }
+                }
+            }
+            last_dir = Some(d);
+        }
+        last_px = Some(q);
+        cur.push(*p);
+    }
+    if cur.len() > 1 {
+        pieces.push(cur);
+    }
+    pieces
 }
 
 impl Figure for Density<'_> {
@@ -252,5 +345,40 @@ impl Figure for Density<'_> {
         )?;
         legend::draw(&side, Some("component"), &entries, scale)?;
         Ok(Drawn { marks })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_cut_where_they_turn_back() {
+        // Up, then straight down (a spike), then flat.
+        let line = [(0.0, 0.0), (1.0, 10.0), (2.0, 0.0), (3.0, 0.0), (4.0, 0.0)];
+        let pieces = unhooked(&line, |p| ((p.0 * 10.0) as i32, -(p.1 * 10.0) as i32));
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert_eq!(pieces[0], vec![(0.0, 0.0), (1.0, 10.0)]);
+        assert_eq!(pieces[1][0], (1.0, 10.0));
+        // A gentle curve stays whole.
+        let arc: Vec<(f64, f64)> = (0..50)
+            .map(|i| (i as f64, (i as f64 / 10.0).sin()))
+            .collect();
+        assert_eq!(
+            unhooked(&arc, |p| ((p.0 * 10.0) as i32, -(p.1 * 100.0) as i32)).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn histogram_bins_resolve_the_narrowest_component() {
+        let x: Vec<f64> = (0..1000).map(|i| i as f64 / 100.0).collect();
+        let (w, dens) = histogram(&x, 0.0, 9.99, 0.15);
+        assert!(w <= 0.1 + 1e-12, "{w}");
+        let area: f64 = dens.iter().map(|d| d * w).sum();
+        assert!((area - 1.0).abs() < 1e-9);
+        // Few rows: few bins.
+        let (_, dens) = histogram(&x[..50], 0.0, 0.49, 0.001);
+        assert_eq!(dens.len(), 10);
     }
 }

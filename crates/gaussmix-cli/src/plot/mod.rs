@@ -46,9 +46,13 @@ fn register_font() {
 
 /// Where a figure put things, for the tests: each component's mean (or peak, in 1-D)
 /// as a pixel position, per panel.
+/// Component (or type) index and pixel position of each mark a panel drew.
+pub type Marks = Vec<(usize, (i32, i32))>;
+
 #[derive(Debug, Default, Clone)]
 pub struct Drawn {
-    pub marks: Vec<(usize, (i32, i32))>,
+    #[cfg_attr(not(test), allow(dead_code))] // read by the image tests
+    pub marks: Marks,
 }
 
 /// Something that can be drawn on any plotters backend.
@@ -274,6 +278,26 @@ pub fn plot_model(
         .clone()
         .unwrap_or_else(|| default_title(model));
     let mut notes = Vec::new();
+    let l = spec.layers;
+    let two_d_only = [
+        ("--features", spec.features.is_some()),
+        ("--pairs", spec.pairs),
+        ("--uncertainty", l.uncertainty),
+        ("--contours", l.contours),
+    ];
+    if d == 1 {
+        if let Some((flag, _)) = two_d_only.iter().find(|f| f.1) {
+            return Err(CliError::usage(format!(
+                "{flag} draws on 2-D panels, and this model has one feature; for 1-D there \
+                 is --density-only"
+            )));
+        }
+    } else if l.density_only {
+        return Err(CliError::usage(
+            "--density-only is for models of one feature (the diagonal of a pairs matrix \
+             already shows densities only)",
+        ));
+    }
     if d == 1 {
         let fig = density::Density {
             view: &view,
@@ -306,7 +330,7 @@ pub fn plot_model(
             }
             f.clone()
         }
-        None if d == 2 || !spec.pairs && d == 2 => vec![0, 1],
+        None if d == 2 => vec![0, 1],
         None => {
             let m = spec.max_features.max(2);
             if d > m {

@@ -57,7 +57,7 @@ impl Figure for Pairs<'_> {
         for (p, area) in panels.iter().enumerate() {
             let (r, c) = (p / m, p % m);
             if r == c {
-                let got = density::draw_marginal(
+                density::draw_marginal(
                     area,
                     self.view,
                     self.features[c],
@@ -69,7 +69,6 @@ impl Figure for Pairs<'_> {
                     true,
                     panel_scale,
                 )?;
-                let _ = got;
             } else {
                 let got = panel::draw(
                     area,

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::contour::Grid;
 use super::palette::{color, marker, shape};
-use super::{axis, e, fs, Layers, View};
+use super::{axis, e, fs, Layers, Marks, View};
 
 /// Beyond this many points a panel shows a 2-D histogram instead of every point.
 pub const MAX_POINTS: usize = 20_000;
@@ -29,7 +29,7 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     view: &View,
     s: &PanelSpec,
-) -> Result<Vec<(usize, (i32, i32))>, String>
+) -> Result<Marks, String>
 where
     DB::ErrorType: 'static,
 {
@@ -137,7 +137,13 @@ where
         let mu = (means[[c, s.fi]], means[[c, s.fj]]);
         let (a, bb, cc) = (cov[[s.fi, s.fi]], cov[[s.fi, s.fj]], cov[[s.fj, s.fj]]);
         let col = color(c);
-        for (sig, w) in [(2.0, 1u32), (1.0, 2u32)] {
+        // With contours drawn, the 2σ ellipse would only crowd them.
+        let sigmas: &[(f64, u32)] = if s.layers.contours {
+            &[(1.0, 2)]
+        } else {
+            &[(2.0, 1), (1.0, 2)]
+        };
+        for &(sig, w) in sigmas {
             for run in clip(&ellipse(mu, a, bb, cc, sig), xr, yr) {
                 // A thin white halo keeps the 1σ line visible over points of its colour.
                 if sig == 1.0 {
@@ -155,7 +161,12 @@ where
         }
     }
 
-    let r = if s.compact { 5 } else { 7 };
+    // Smaller means when there are many, so they do not hide their points.
+    let r = match (s.compact, k > 12) {
+        (false, false) => 7,
+        (false, true) | (true, false) => 5,
+        (true, true) => 4,
+    };
     let label_font = (
         "sans-serif",
         fs(s.scale, if s.compact { 11.0 } else { 14.0 }),

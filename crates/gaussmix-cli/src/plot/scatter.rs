@@ -44,7 +44,7 @@ impl Figure for Scatter<'_> {
         } else if self.view.n() > panel::MAX_POINTS {
             entries.push(Entry::new(
                 Key::Patch(RGBColor(120, 120, 120).mix(0.6)),
-                "2-D histogram (darker: more rows)",
+                "2-D histogram of the rows",
             ));
         }
         let longest = entries

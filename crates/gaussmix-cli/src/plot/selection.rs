@@ -6,13 +6,13 @@
 
 use gaussmix::select::Selection;
 use gaussmix::CovarianceType;
-use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::legend::{self, Entry, Key};
 use super::palette::{marker, Shape, TYPE_COLORS};
-use super::{axis, e, font_scale, fs, Drawn, Figure};
+use super::{axis, e, font_scale, fs, Drawn, Figure, Marks};
 
 pub struct SelectionPlot<'a> {
     pub selection: &'a Selection,
@@ -180,7 +180,7 @@ fn lines<'a, DB, Y>(
     y_desc: &str,
     xlabels: usize,
     scale: f64,
-) -> Result<Vec<(usize, (i32, i32))>, String>
+) -> Result<Marks, String>
 where
     DB: DrawingBackend + 'a,
     DB::ErrorType: 'static,
@@ -249,9 +249,6 @@ where
     }
     Ok(marks)
 }
-
-#[allow(dead_code)]
-fn _assert_ranged<T: AsRangedCoord>() {}
 
 #[cfg(test)]
 mod tests {
