@@ -108,10 +108,11 @@ where
     // One very narrow component can peak far above everything else and squash it
     // flat: the axis then stops at three times the median component peak (or the
     // histogram's top, if higher), and the cut peaks are labelled with their height.
-    let mut peaks: Vec<f64> = comps
+    let peak_of: Vec<f64> = comps
         .iter()
         .map(|c| finite_max(&mut c.iter().map(|p| p.1)))
         .collect();
+    let mut peaks = peak_of.clone();
     peaks.sort_by(f64::total_cmp);
     let median_peak = peaks.get(peaks.len() / 2).copied().unwrap_or(top);
     let hist_top = if show_hist {
@@ -119,7 +120,16 @@ where
     } else {
         0.0
     };
-    let cap = (3.0 * median_peak).max(hist_top);
+    // The mixture of the ordinary components alone: many overlapping components add up
+    // to a mixture far above any one of them, and that is no reason to cut it.
+    let tall = |c: usize| peak_of[c] > 3.0 * median_peak;
+    let ordinary_top = finite_max(&mut (0..=steps).map(|i| {
+        (0..k)
+            .filter(|c| !tall(*c))
+            .map(|c| comps[c][i].1)
+            .sum::<f64>()
+    }));
+    let cap = (3.0 * median_peak).max(hist_top).max(ordinary_top);
     let cut = top > 1.5 * cap;
     let ymax = if cut {
         cap * 1.08
@@ -202,22 +212,28 @@ where
     }
     if cut {
         let label_font = ("sans-serif", fs(scale, if compact { 10.0 } else { 13.0 }));
-        for (c, pk) in comps.iter().enumerate() {
-            let peak = finite_max(&mut pk.iter().map(|p| p.1));
-            if peak > ymax {
-                let mu = view.model.means()[[c, j]];
-                chart
-                    .draw_series(std::iter::once(
-                        EmptyElement::at((mu, ymax))
-                            + TriangleMarker::new((0, 6), 5, color(c).filled())
-                            + Text::new(
-                                format!("peak {}", axis::tick(peak, 0.0, peak)),
-                                (8, 2),
-                                label_font.into_font().color(&BLACK),
-                            ),
-                    ))
-                    .map_err(e)?;
-            }
+        let tall: Vec<(usize, f64)> = comps
+            .iter()
+            .map(|pk| finite_max(&mut pk.iter().map(|p| p.1)))
+            .enumerate()
+            .filter(|(_, peak)| *peak > ymax)
+            .collect();
+        // Heights as text only while they cannot pile up on each other.
+        let labelled = tall.len() <= 4;
+        for (c, peak) in tall {
+            let mu = view.model.means()[[c, j]];
+            let text = if labelled {
+                format!("peak {}", axis::tick(peak, 0.0, peak))
+            } else {
+                String::new()
+            };
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((mu, ymax))
+                        + TriangleMarker::new((0, 6), 5, color(c).filled())
+                        + Text::new(text, (8, 2), label_font.into_font().color(&BLACK)),
+                ))
+                .map_err(e)?;
         }
     }
     let mix_clipped: Vec<(f64, f64)> = mix.iter().map(|p| (p.0, clip_y(p.1))).collect();

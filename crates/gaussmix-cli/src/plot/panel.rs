@@ -185,6 +185,11 @@ where
                 marker(mu, sh, r, BLACK.stroke_width(1)),
             ])
             .map_err(e)?;
+        if s.compact && k > 12 {
+            // Unreadable at that density: the colours and the legend say it.
+            marks.push((c, chart.backend_coord(&mu)));
+            continue;
+        }
         let text = c.to_string();
         let tw = (text.len() as f64 * 0.62 * label_font.1 as f64) as i32;
         let th = label_font.1 as i32;
