@@ -29,7 +29,12 @@ impl Figure for Scatter<'_> {
             .titled(&self.title, ("sans-serif", fs(scale, 24.0)))
             .map_err(e)?;
         let mut entries = legend::components(self.view.model.weights().as_slice().unwrap_or(&[]));
-        entries.push(Entry::new(Key::Line(BLACK, 2, false), "ellipses: 1σ, 2σ"));
+        let ellipses = if self.layers.contours {
+            "ellipses: 1σ"
+        } else {
+            "ellipses: 1σ, 2σ"
+        };
+        entries.push(Entry::new(Key::Line(BLACK, 2, false), ellipses));
         if self.layers.contours {
             entries.push(Entry::new(
                 Key::Line(RGBColor(45, 45, 45), 1, false),
