@@ -391,3 +391,20 @@ fn the_palette_is_used_in_order() {
     assert_eq!(color(0), COLORS[0]);
     assert_eq!(color(21), COLORS[1]);
 }
+
+#[test]
+fn convergence_curve_is_drawn_in_the_first_colour() {
+    let lb = [-5.0, -4.2, -4.05, -4.01, -4.0];
+    let (img, _) = draw(&Convergence {
+        lower_bounds: &lb,
+        title: "EM".into(),
+    });
+    assert!(img.ink() > 0.02);
+    assert!(img.count(color(0)) > 200, "{}", img.count(color(0)));
+    // A single iteration and a flat curve still draw.
+    let (img, _) = draw(&Convergence {
+        lower_bounds: &[-3.0, -3.0],
+        title: "EM".into(),
+    });
+    assert!(img.count(color(0)) > 20);
+}

@@ -4,10 +4,12 @@
 pub mod source;
 
 use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
 
 use ndarray::{Array2, ArrayView2};
 
 use crate::error::{GmmError, Result};
+use source::RowReader;
 
 /// Widest column spread a fit accepts: squares of differences must stay far from
 /// f64's overflow at ~1.8e308.
@@ -26,11 +28,38 @@ fn check_len(len: usize, n_rows: usize, n_cols: usize) -> Result<()> {
     Ok(())
 }
 
-/// The values, in the precision they were given in.
+/// The values, in the precision they were given in: in memory, or read from a
+/// [`RowReader`] on every pass.
 #[derive(Clone, Debug)]
 enum Values<'a> {
     F64(Cow<'a, [f64]>),
     F32(Cow<'a, [f32]>),
+    Streamed(Stream),
+}
+
+/// A reader and the first error any pass met reading it. Passes cannot fail half-way
+/// (they run on worker threads and return statistics), so a failed read fills its rows
+/// with zeros, records the error here, and the fit returns the error instead of the
+/// statistics built on those zeros.
+#[derive(Clone, Debug)]
+struct Stream {
+    reader: Arc<dyn RowReader>,
+    error: Arc<Mutex<Option<GmmError>>>,
+}
+
+impl Stream {
+    fn record(&self, e: GmmError) {
+        if let Ok(mut slot) = self.error.lock() {
+            slot.get_or_insert(e);
+        }
+    }
+}
+
+/// Buffers a worker reads streamed rows into (unused for data in memory).
+#[derive(Default, Debug)]
+pub(crate) struct RowBuf {
+    f64: Vec<f64>,
+    f32: Vec<f32>,
 }
 
 /// A run of consecutive rows in the data's own precision.
@@ -107,7 +136,11 @@ impl<'a> Data<'a> {
 
     /// Whether the values are f32.
     pub fn is_f32(&self) -> bool {
-        matches!(self.x, Values::F32(_))
+        match &self.x {
+            Values::F32(_) => true,
+            Values::F64(_) => false,
+            Values::Streamed(s) => s.reader.is_f32(),
+        }
     }
 
     /// Wraps an ndarray view; a view that is not row-major contiguous is copied once.
@@ -137,6 +170,8 @@ impl<'a> Data<'a> {
                 .iter()
                 .position(|v| !v.is_finite())
                 .map(|p| (p, v[p] as f64)),
+            // Readers refuse non-finite values as they read them.
+            Values::Streamed(_) => None,
         };
         if let Some((pos, value)) = bad {
             return Err(GmmError::NonFinite {
@@ -186,12 +221,64 @@ impl<'a> Data<'a> {
     pub fn n_features(&self) -> usize {
         self.d
     }
-    /// Rows `[start, end)` in the data's own precision.
-    pub(crate) fn rows(&self, start: usize, end: usize) -> Rows<'_> {
+    /// Rows `[start, end)` in the data's own precision: borrowed from memory, or read
+    /// into `buf` from a streamed file.
+    pub(crate) fn rows<'s>(&'s self, start: usize, end: usize, buf: &'s mut RowBuf) -> Rows<'s> {
         let (a, b) = (start * self.d, end * self.d);
         match &self.x {
             Values::F64(v) => Rows::F64(&v[a..b]),
             Values::F32(v) => Rows::F32(&v[a..b]),
+            Values::Streamed(s) => {
+                if s.reader.is_f32() {
+                    buf.f32.clear();
+                    buf.f32.resize(b - a, 0.0);
+                    if let Err(e) = s.reader.read_f32(start, end, &mut buf.f32) {
+                        buf.f32.iter_mut().for_each(|v| *v = 0.0);
+                        s.record(e);
+                    }
+                    Rows::F32(&buf.f32)
+                } else {
+                    buf.f64.clear();
+                    buf.f64.resize(b - a, 0.0);
+                    if let Err(e) = s.reader.read_f64(start, end, &mut buf.f64) {
+                        buf.f64.iter_mut().for_each(|v| *v = 0.0);
+                        s.record(e);
+                    }
+                    Rows::F64(&buf.f64)
+                }
+            }
+        }
+    }
+
+    /// Data read from `reader` on every pass instead of held in memory: a fit reads
+    /// the file once per EM iteration (plus its initialisation), in the same fixed
+    /// chunks as an in-memory fit, so the result is the same bit for bit. Memory stays
+    /// that of a few chunks per thread whatever the number of rows.
+    ///
+    /// A read that fails during a fit (an I/O error, a non-finite value) makes the fit
+    /// return that error.
+    pub fn from_reader(reader: Arc<dyn RowReader>) -> Result<Data<'static>> {
+        let (n, d) = (reader.n_rows(), reader.n_features());
+        n.checked_mul(d)
+            .ok_or_else(|| GmmError::InvalidData(format!("shape {n}×{d} overflows")))?;
+        let stream = Stream {
+            reader,
+            error: Arc::new(Mutex::new(None)),
+        };
+        Data::checked(Values::Streamed(stream), n, d)
+    }
+
+    /// Whether the rows are read from a file on every pass.
+    pub fn is_streamed(&self) -> bool {
+        matches!(self.x, Values::Streamed(_))
+    }
+
+    /// The first error reading streamed rows met, if any (taken: a later fit starts
+    /// clean).
+    pub(crate) fn take_read_error(&self) -> Option<GmmError> {
+        match &self.x {
+            Values::Streamed(s) => s.error.lock().ok().and_then(|mut e| e.take()),
+            _ => None,
         }
     }
 
@@ -209,6 +296,8 @@ impl<'a> Data<'a> {
             let bytes: &[u8] = match &self.x {
                 Values::F64(v) => bytemuck::cast_slice(&v[start * self.d..end * self.d]),
                 Values::F32(v) => bytemuck::cast_slice(&v[start * self.d..end * self.d]),
+                // The operating system reads ahead in the file.
+                Values::Streamed(_) => return,
             };
             for line in bytes.chunks(64) {
                 // SAFETY: SSE (for `prefetcht0`) is part of the x86-64 baseline; a prefetch
@@ -227,15 +316,17 @@ impl<'a> Data<'a> {
     /// Row `i` as f64 (a copy).
     pub fn row_f64(&self, i: usize) -> Vec<f64> {
         let mut buf = Vec::new();
-        self.rows(i, i + 1).as_f64(&mut buf).to_vec()
+        let mut rb = RowBuf::default();
+        self.rows(i, i + 1, &mut rb).as_f64(&mut buf).to_vec()
     }
 
     /// Calls `f(row index, row as f64)` for rows `[start, end)`, converting f32 data a
     /// chunk at a time.
     pub(crate) fn for_each_row(&self, start: usize, end: usize, mut f: impl FnMut(usize, &[f64])) {
         let mut buf = Vec::new();
+        let mut rb = RowBuf::default();
         for (cs, ce) in crate::parallel::chunks(start, end) {
-            let rows = self.rows(cs, ce).as_f64(&mut buf);
+            let rows = self.rows(cs, ce, &mut rb).as_f64(&mut buf);
             for (i, x) in rows.chunks_exact(self.d).enumerate() {
                 f(cs + i, x);
             }
@@ -332,6 +423,27 @@ impl<'a> Data<'a> {
                     .copied()
                     .collect(),
             )),
+            // Read into memory, one row at a time, in the data's own precision.
+            Values::Streamed(s) => {
+                let mut rb = RowBuf::default();
+                if s.reader.is_f32() {
+                    let mut out = Vec::with_capacity(idx.len() * d);
+                    for &i in idx {
+                        if let Rows::F32(r) = self.rows(i, i + 1, &mut rb) {
+                            out.extend_from_slice(r);
+                        }
+                    }
+                    Values::F32(Cow::Owned(out))
+                } else {
+                    let mut out = Vec::with_capacity(idx.len() * d);
+                    for &i in idx {
+                        if let Rows::F64(r) = self.rows(i, i + 1, &mut rb) {
+                            out.extend_from_slice(r);
+                        }
+                    }
+                    Values::F64(Cow::Owned(out))
+                }
+            }
         };
         let weights = weights.map(Cow::Owned);
         Some(Data {

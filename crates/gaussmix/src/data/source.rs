@@ -455,3 +455,100 @@ mod tests {
         assert!(d.data().is_err());
     }
 }
+
+/// Rows read by position, on demand: a file that a streamed fit reads again on every
+/// pass instead of holding it in memory ([`Data::from_reader`]).
+///
+/// Every pass reads the same fixed chunks of rows as an in-memory fit (workers read
+/// their own groups of chunks concurrently, hence `&self` and `Sync`), so a streamed
+/// fit equals the in-memory fit of the same values bit for bit. Readers hand out
+/// finite values only: a non-finite value, like an I/O error, is an error naming the
+/// row and column.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gaussmix::source::{RowReader, SliceReader};
+/// use gaussmix::{Data, GaussianMixture};
+///
+/// let values: Vec<f64> = (0..400).map(|i| (i % 2) as f64 * 10.0 + (i % 7) as f64 * 0.1).collect();
+/// let in_memory = Data::from_slice(&values, 200, 2)?;
+/// let streamed = Data::from_reader(Arc::new(SliceReader::new(values.clone(), 2)?))?;
+/// let opts = GaussianMixture::params(2).seed(3);
+/// assert_eq!(opts.fit(&in_memory)?.means(), opts.fit(&streamed)?.means());
+/// # Ok::<(), gaussmix::GmmError>(())
+/// ```
+pub trait RowReader: Send + Sync + std::fmt::Debug {
+    /// Number of rows.
+    fn n_rows(&self) -> usize;
+    /// Number of features (at least 1).
+    fn n_features(&self) -> usize;
+    /// Whether the values are stored as f32 (the fit then computes as for f32 data).
+    fn is_f32(&self) -> bool {
+        false
+    }
+    /// Reads rows `[start, end)` as f64 into `buf` (exactly `(end − start) ×
+    /// n_features()` values).
+    fn read_f64(&self, start: usize, end: usize, buf: &mut [f64]) -> Result<()>;
+    /// Reads rows `[start, end)` as f32; the default rounds [`read_f64`](Self::read_f64)'s
+    /// values. Readers of f32 files override it.
+    fn read_f32(&self, start: usize, end: usize, buf: &mut [f32]) -> Result<()> {
+        let mut wide = vec![0.0f64; buf.len()];
+        self.read_f64(start, end, &mut wide)?;
+        for (o, v) in buf.iter_mut().zip(&wide) {
+            *o = *v as f32;
+        }
+        Ok(())
+    }
+}
+
+/// A [`RowReader`] over values in memory (for tests and examples); counts the rows it
+/// has read.
+#[derive(Debug)]
+pub struct SliceReader {
+    values: Vec<f64>,
+    d: usize,
+    read: std::sync::atomic::AtomicUsize,
+}
+
+impl SliceReader {
+    /// Rows of `n_features` values; `values.len()` must be a multiple of it (≥ 1).
+    pub fn new(values: Vec<f64>, n_features: usize) -> Result<Self> {
+        SliceSource::new(&values, n_features)?;
+        Ok(SliceReader {
+            values,
+            d: n_features,
+            read: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    /// Rows read so far (every pass reads every row again).
+    pub fn rows_read(&self) -> usize {
+        self.read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl RowReader for SliceReader {
+    fn n_rows(&self) -> usize {
+        self.values.len() / self.d
+    }
+    fn n_features(&self) -> usize {
+        self.d
+    }
+    fn read_f64(&self, start: usize, end: usize, buf: &mut [f64]) -> Result<()> {
+        let src = start
+            .checked_mul(self.d)
+            .zip(end.checked_mul(self.d))
+            .and_then(|(a, b)| self.values.get(a..b))
+            .filter(|s| s.len() == buf.len())
+            .ok_or_else(|| GmmError::Source {
+                message: format!(
+                    "rows {start}..{end} are not in 0..{} (or the buffer is not their size)",
+                    self.n_rows()
+                ),
+            })?;
+        buf.copy_from_slice(src);
+        self.read
+            .fetch_add(end - start, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}

@@ -22,7 +22,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 
 use std::borrow::Cow;
 
-use crate::data::{AsData, Data};
+use crate::data::{AsData, Data, RowBuf};
 use crate::error::{GmmError, Result};
 use crate::parallel::{chunks, map_groups};
 
@@ -291,8 +291,9 @@ pub(crate) fn assign(data: &Data, centers: ndarray::ArrayView2<f64>) -> Result<V
     let parts = map_groups(data.n_samples(), |s, e| {
         let mut out = Vec::with_capacity(e - s);
         let (mut conv, mut scratch, mut label) = (Vec::new(), AssignScratch::default(), Vec::new());
+        let mut rb = RowBuf::default();
         for (cs, ce) in chunks(s, e) {
-            let rows = data.rows(cs, ce).as_f64(&mut conv);
+            let rows = data.rows(cs, ce, &mut rb).as_f64(&mut conv);
             near.assign(rows, &mut label, &mut scratch);
             out.extend_from_slice(&label);
         }
@@ -322,8 +323,9 @@ crate::simd::multiversion! {
 fn lower_closest_body(data: &Data, cl: &mut [f64], c: &[f64], s: usize) {
     let d = data.n_features();
     let mut buf = Vec::new();
+    let mut rb = RowBuf::default();
     for (cs, ce) in chunks(s, s + cl.len()) {
-        let rows = data.rows(cs, ce).as_f64(&mut buf);
+        let rows = data.rows(cs, ce, &mut rb).as_f64(&mut buf);
         for (x, v) in rows.chunks_exact(d).zip(&mut cl[cs - s..ce - s]) {
             let dist = sq_dist(x, c);
             if dist < *v {
@@ -352,8 +354,9 @@ fn score_candidates_rows(
     let d = data.n_features();
     let mut pot = vec![0.0; cands.len() / d];
     let mut buf = Vec::new();
+    let mut rb = RowBuf::default();
     for (cs, ce) in chunks(s, e) {
-        let rows = data.rows(cs, ce).as_f64(&mut buf);
+        let rows = data.rows(cs, ce, &mut rb).as_f64(&mut buf);
         for (r, x) in rows.chunks_exact(d).enumerate() {
             let i = cs + r;
             let wi = data.weights().map_or(1.0, |w| w[i]);
@@ -396,8 +399,9 @@ pub(crate) fn lloyd(data: &Data, init: Array2<f64>, max_iter: usize) -> Result<K
             let mut inert = 0.0;
             let (mut conv, mut scratch, mut label) =
                 (Vec::new(), AssignScratch::default(), Vec::new());
+            let mut rb = RowBuf::default();
             for (cs, ce) in chunks(s, e) {
-                let rows = data.rows(cs, ce).as_f64(&mut conv);
+                let rows = data.rows(cs, ce, &mut rb).as_f64(&mut conv);
                 near.assign(rows, &mut label, &mut scratch);
                 for (r, (x, &c)) in rows.chunks_exact(d).zip(&label).enumerate() {
                     let wi = data.weights().map_or(1.0, |w| w[cs + r]);

@@ -64,8 +64,18 @@ pub(crate) fn fit(
     if let Some(names) = &opts.feature_names {
         check_feature_names(names, Some(data.n_features()))?;
     }
-    let constant = data.check_range()?;
-    install(opts.n_threads, || restarts(opts, data, &constant, progress))?
+    let constant = data.check_range();
+    // A streamed read that failed filled its rows with zeros: report it, not what the
+    // fit made of them.
+    if let Some(e) = data.take_read_error() {
+        return Err(e);
+    }
+    let constant = constant?;
+    let result = install(opts.n_threads, || restarts(opts, data, &constant, progress))?;
+    match data.take_read_error() {
+        Some(e) => Err(e),
+        None => result,
+    }
 }
 
 /// The restarts (`restarts`): every run, the winner kept, the fit's record built.
@@ -194,12 +204,16 @@ fn restarts(
 /// parameters and the mean log-likelihood of the start.
 pub(crate) fn one_step(opts: &GmmOptions, data: &Data) -> Result<(Params, f64)> {
     let seed = restarts::run_seed(opts.seed, 0);
-    install(opts.n_threads, || {
+    let result = install(opts.n_threads, || {
         let (p, _) = initial_params(data, opts, seed)?;
         let st = e_pass(data, &p, false);
         let l = st.mean_log_likelihood();
         let (w, m, c) = st.m_step(opts.reg_covar, opts.variance_floor)?;
         let params = Params::new(w, m, c, opts.reg_covar)?;
         Ok((params, l))
-    })?
+    })?;
+    match data.take_read_error() {
+        Some(e) => Err(e),
+        None => result,
+    }
 }

@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::covariance::CovarianceType;
-use crate::data::{Data, Rows};
+use crate::data::{Data, RowBuf, Rows};
 use crate::fit::kmeans::{AssignScratch, NearestCenters};
 use crate::kernels::{accumulate_given, normalize_rows, Carried, ChunkKernel, Prepared, Workspace};
 use crate::parallel::{chunks, chunks_of, derive_seed, map_groups, CHUNK_ROWS};
@@ -25,6 +25,8 @@ pub(crate) struct Buffers {
     /// Nearest-centre assignment (initialisation).
     assign: AssignScratch,
     label: Vec<usize>,
+    /// Streamed rows of the current chunk.
+    rows: RowBuf,
 }
 
 thread_local! {
@@ -134,7 +136,8 @@ fn stats_pass<S: ChunkStep>(
                 data.prefetch(ce, (ce + m).min(e));
                 b.resp.resize(m * k, 0.0);
                 b.log_norm.resize(m, 0.0);
-                let rows = data.rows(cs, ce);
+                let mut rb = std::mem::take(&mut b.rows);
+                let rows = data.rows(cs, ce, &mut rb);
                 let w = data.weights().map(|w| &w[cs..ce]);
                 for (si, (step, st)) in steps.iter().zip(sts.iter_mut()).enumerate() {
                     if let Some(c) = carried.get_mut(si) {
@@ -161,6 +164,7 @@ fn stats_pass<S: ChunkStep>(
                         None => b.log_norm.iter().sum::<f64>(),
                     };
                 }
+                b.rows = rb;
             }
             for (si, (step, st)) in steps.iter().zip(sts.iter_mut()).enumerate() {
                 if let Some(c) = carried.get_mut(si) {
@@ -292,14 +296,15 @@ pub(crate) fn map_rows(
     p: &Params,
     width: usize,
     f: impl Fn(&dyn ChunkKernel, Rows, &mut [f64], &mut Buffers) + Sync + Send,
-) -> Vec<f64> {
+) -> crate::error::Result<Vec<f64>> {
     let prep = Prepared::choose(p, data.is_f32(), false);
     let kernel = prep.kernel();
     let parts = map_groups(data.n_samples(), |s, e| {
         let mut out = vec![0.0; (e - s) * width];
         with_buffers(|b| {
+            let mut rb = RowBuf::default();
             for (cs, ce) in chunks(s, e) {
-                let rows = data.rows(cs, ce);
+                let rows = data.rows(cs, ce, &mut rb);
                 f(
                     kernel,
                     rows,
@@ -310,7 +315,11 @@ pub(crate) fn map_rows(
         });
         out
     });
-    parts.concat()
+    // A streamed read that failed filled its rows with zeros: the error, not them.
+    match data.take_read_error() {
+        Some(e) => Err(e),
+        None => Ok(parts.concat()),
+    }
 }
 
 /// `log p(x_i)` into `out` and the responsibilities into `resp` (`m×K`), for one chunk.

@@ -52,7 +52,7 @@ impl GaussianMixture {
         let out = map_rows(data, &self.params, 1, |kernel, rows, out, b| {
             b.resp.resize(out.len() * k, 0.0);
             chunk_responsibilities(kernel, rows, &mut b.resp, out, &mut b.ws);
-        });
+        })?;
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(GmmError::Numerical(format!(
                 "log p(x) of row {i} is {}; the row is too far from every component",
@@ -97,6 +97,9 @@ impl GaussianMixture {
         let data = data.as_ref();
         let constant = data.check_range()?;
         let st = crate::fit::pass::e_pass(data, &self.params, false);
+        if let Some(e) = data.take_read_error() {
+            return Err(e);
+        }
         if !st.mean_log_likelihood().is_finite() {
             return Err(GmmError::Numerical(
                 "the log-likelihood of the data under the model is not finite".into(),
@@ -134,7 +137,7 @@ impl GaussianMixture {
         let out = map_rows(data, &self.params, k, |kernel, rows, out, b| {
             b.log_norm.resize(out.len() / k, 0.0);
             chunk_responsibilities(kernel, rows, out, &mut b.log_norm, &mut b.ws);
-        });
+        })?;
         Array2::from_shape_vec((data.n_samples(), k), out)
             .map_err(|e| GmmError::Numerical(e.to_string()))
     }
@@ -159,7 +162,7 @@ impl GaussianMixture {
                 *o = best as f64;
             }
             b.resp = resp;
-        });
+        })?;
         Ok(out.into_iter().map(|v| v as usize).collect())
     }
 
