@@ -295,10 +295,9 @@ pub fn plot_spec(
     names: &[String],
     d: usize,
 ) -> CliResult<plot::PlotSpec> {
-    if panel.max_features < 2 {
+    if let Some(m) = panel.max_features.filter(|m| *m < 2) {
         return Err(CliError::usage(format!(
-            "--max-features {}: a pairs matrix needs at least 2 features",
-            panel.max_features
+            "--max-features {m}: a pairs matrix needs at least 2 features"
         )));
     }
     let features = match &panel.features {
@@ -306,6 +305,12 @@ pub fn plot_spec(
         Some(_) if d == 1 => Some(vec![0]),
         Some(f) => {
             let parts: Vec<&str> = f.split(',').map(str::trim).collect();
+            if parts.iter().any(|p| p.contains("..")) {
+                return Err(CliError::usage(format!(
+                    "--features {f:?}: list the features one by one (names or 0-based \
+                     indices, e.g. 0,1,2); ranges are for --columns"
+                )));
+            }
             if parts.len() < 2 {
                 return Err(CliError::usage(format!(
                     "--features {f:?}: name two features like 0,1 or height,weight (more \

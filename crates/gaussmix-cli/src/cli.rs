@@ -185,9 +185,9 @@ pub struct PanelArgs {
     /// Draw a pairs matrix even for two features.
     #[arg(long)]
     pub pairs: bool,
-    /// Most features the default pairs matrix shows.
-    #[arg(long, value_name = "N", default_value_t = crate::plot::MAX_FEATURES)]
-    pub max_features: usize,
+    /// Most features the default pairs matrix shows [default: 10].
+    #[arg(long, value_name = "N")]
+    pub max_features: Option<usize>,
     /// Size and shade points by classification uncertainty (1 − max responsibility).
     #[arg(long)]
     pub uncertainty: bool,
@@ -209,7 +209,7 @@ impl PanelArgs {
         if self.pairs {
             v.push("--pairs");
         }
-        if self.max_features != crate::plot::MAX_FEATURES {
+        if self.max_features.is_some() {
             v.push("--max-features");
         }
         if self.uncertainty {

@@ -68,7 +68,6 @@ fn outputs(
 ) -> CliResult<()> {
     let fig = dir.join(format!("{stem}.png"));
     let spec = plot::PlotSpec {
-        max_features: plot::MAX_FEATURES,
         frame: plot::Frame {
             title: Some(title.to_string()),
             ..Default::default()

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::error::{CliError, CliResult};
 use crate::input::{load_model, read_options, read_table, Table};
-use crate::output::{check_figure_path, check_out, emit, is_stdout, write_atomic};
+use crate::output::{check_distinct, check_figure_path, check_out, emit, is_stdout, write_atomic};
 use crate::plot;
 use crate::progress::Bar;
 use crate::summary::{fit_text, fit_warning_lines, model_json, report_warnings};
@@ -255,6 +255,12 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
     // Refuse unusable outputs before any work.
     check_out(a.output.as_deref())?;
     a.flags.check_stdout(a.output.as_deref(), "model")?;
+    let convergence = a.plot.as_deref().map(plot::convergence_path);
+    check_distinct(&[
+        ("-o", a.output.as_deref()),
+        ("--plot", a.plot.as_deref()),
+        ("--plot (its convergence figure)", convergence.as_deref()),
+    ])?;
     if let Some(p) = &a.plot {
         check_figure_path(p, "--plot")?;
         plot::check_frame(&a.frame.frame())?;
@@ -302,6 +308,16 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
     };
 
     let fd = read_fit_data(&a.data, &a.data_args, &a.flags, a.plot.is_some())?;
+    // The figure's flags are checked before the fit, so a bad one costs no fit and
+    // leaves no model behind.
+    let plot_spec = match (&a.plot, &fd.table) {
+        (Some(_), Some(table)) => {
+            let spec = crate::apply_cmd::plot_spec(&a.panel, &a.frame, table.columns(), fd.d)?;
+            plot::check_spec(&spec, fd.d)?;
+            Some(spec)
+        }
+        _ => None,
+    };
     if let Some(m) = &start_model {
         if m.n_features() != fd.d {
             return Err(CliError::data(format!(
@@ -354,8 +370,10 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
             .table
             .as_ref()
             .ok_or_else(|| CliError::data("internal: no data table to plot"))?;
-        let spec = crate::apply_cmd::plot_spec(&a.panel, &a.frame, table.columns(), fd.d)?;
-        for note in plot::plot_model(&model, table, &spec, p)? {
+        let spec = plot_spec
+            .as_ref()
+            .ok_or_else(|| CliError::data("internal: no figure options"))?;
+        for note in plot::plot_model(&model, table, spec, p)? {
             if !a.flags.quiet {
                 eprintln!("note: {note}");
             }

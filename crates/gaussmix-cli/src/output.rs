@@ -419,6 +419,32 @@ pub fn emit(out: Option<&Path>, text: &str) -> CliResult<()> {
 }
 
 /// The `-o` path checked before any work (nothing to check for stdout).
+/// Refuses two outputs of one command that name the same file (the later would
+/// silently replace the earlier: a figure written over the model, say). `-` (stdout)
+/// is left to the commands' own checks.
+pub fn check_distinct(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
+    let named: Vec<(&str, &Path, std::path::PathBuf)> = outputs
+        .iter()
+        .filter_map(|(flag, p)| p.filter(|p| !is_stdout(Some(p))).map(|p| (*flag, p)))
+        .map(|(flag, p)| {
+            let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            // The same file through a symlink or `..`: compare what exists canonically.
+            let key = abs.canonicalize().unwrap_or(abs);
+            (flag, p, key)
+        })
+        .collect();
+    for (i, (fa, pa, ka)) in named.iter().enumerate() {
+        if let Some((fb, _, _)) = named[..i].iter().find(|(_, _, kb)| kb == ka) {
+            return Err(CliError::usage(format!(
+                "{fb} and {fa} both write {}: one would replace the other; give them \
+                 different file names",
+                pa.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn check_out(out: Option<&Path>) -> CliResult<()> {
     match out {
         Some(p) if !is_stdout(out) => check_output_path(p),

@@ -7,7 +7,8 @@ use serde_json::json;
 use crate::error::{CliError, CliResult};
 use crate::fit_cmd::{input_notes, read_fit_data};
 use crate::output::{
-    check_figure_path, check_out, check_output_path, emit, is_stdout, num, write_atomic,
+    check_distinct, check_figure_path, check_out, check_output_path, emit, is_stdout, num,
+    write_atomic,
 };
 use crate::plot;
 use crate::summary::{fit_warning_lines, report_warnings};
@@ -174,6 +175,11 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
             "--table - and --json both print on stdout; write the table to a file",
         ));
     }
+    check_distinct(&[
+        ("-o", a.output.as_deref()),
+        ("--table", a.table.as_deref()),
+        ("--plot", a.plot.as_deref()),
+    ])?;
     if let Some(p) = &a.plot {
         check_figure_path(p, "--plot")?;
         plot::check_frame(&a.frame.frame())?;

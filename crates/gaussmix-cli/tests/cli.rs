@@ -650,6 +650,97 @@ fn figure_flags_without_a_figure_are_refused() {
 }
 
 #[test]
+fn plot_refuses_data_too_wide_to_draw() {
+    // Regression: a column spanning ±1e308 overflowed the axis and hung the tick loop.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = fit_fixture("seed_1d", dir.path());
+    let mut text = std::fs::read_to_string(fixture("seed_1d").join("X.csv")).unwrap();
+    text.push_str("1e308\n-1e308\n");
+    let x = dir.path().join("wide.csv");
+    std::fs::write(&x, text).unwrap();
+    let png = dir.path().join("w.png");
+    gaussmix()
+        .arg("plot")
+        .arg(&model)
+        .arg(&x)
+        .arg("-o")
+        .arg(&png)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("too wide to draw"));
+    assert!(!png.exists());
+}
+
+#[test]
+fn outputs_naming_the_same_file_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = fixture("faithful_full").join("X.csv");
+    let same = dir.path().join("same.png");
+    for (out, plot) in [
+        ("same.png", "same.png"),
+        ("same.convergence.png", "same.png"),
+    ] {
+        gaussmix()
+            .current_dir(dir.path())
+            .arg("fit")
+            .arg(&x)
+            .args(["-k", "2", "--quiet", "-o", out, "--plot", plot])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("both write"));
+    }
+    assert!(!same.exists());
+    for args in [
+        vec!["-o", "s.png", "--plot", "s.png"],
+        vec!["--table", "t.png", "--plot", "./t.png"],
+        vec!["-o", "b.json", "--table", "b.json"],
+    ] {
+        gaussmix()
+            .current_dir(dir.path())
+            .arg("select")
+            .arg(&x)
+            .args(["-k", "1..2", "--quiet"])
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("both write"));
+    }
+}
+
+#[test]
+fn fit_checks_the_figure_flags_before_fitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    let fig = dir.path().join("f.png");
+    for (data, flags, msg) in [
+        ("iris_full", vec!["--features", "0,zz"], "no feature \"zz\""),
+        ("iris_full", vec!["--features", "0,0"], "named twice"),
+        ("iris_full", vec!["--features", "0..3"], "one by one"),
+        ("iris_full", vec!["--density-only"], "one feature"),
+        (
+            "faithful_full",
+            vec!["--max-features", "5"],
+            "does not apply",
+        ),
+        ("seed_1d", vec!["--contours"], "this model has one feature"),
+    ] {
+        gaussmix()
+            .arg("fit")
+            .arg(fixture(data).join("X.csv"))
+            .args(["-k", "2", "--quiet", "-o"])
+            .arg(&model)
+            .arg("--plot")
+            .arg(&fig)
+            .args(&flags)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+        assert!(!model.exists() && !fig.exists(), "{flags:?} left a file");
+    }
+}
+
+#[test]
 fn select_plot_takes_log_scale_title_and_size() {
     let dir = tempfile::tempdir().unwrap();
     let fig = dir.path().join("bic.png");

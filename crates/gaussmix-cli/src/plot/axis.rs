@@ -4,7 +4,9 @@
 /// they do not span anything: a constant feature at `v` gets `v ± max(1, |v|/10)`
 /// rather than the ±0.002 a regularised variance would suggest.
 pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
-    if !(lo.is_finite() && hi.is_finite()) || hi < lo {
+    if !(lo.is_finite() && hi.is_finite() && (hi - lo).is_finite()) || hi < lo {
+        // Callers refuse spans this wide first ([`MAX_SPAN`]); this only keeps the
+        // arithmetic finite.
         return (0.0, 1.0);
     }
     let scale = lo.abs().max(hi.abs());
@@ -15,6 +17,46 @@ pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
     }
     let span = hi - lo;
     (lo - 0.05 * span, hi + 0.05 * span)
+}
+
+/// Widest range a figure draws: beyond it, distances between ticks overflow.
+pub const MAX_SPAN: f64 = 1e150;
+
+/// The offset that tick labels are written relative to, when the axis sits so far
+/// from zero that plain labels would run to a dozen digits (1e9 ± 5 reads `-4 … 4`
+/// with the axis titled `x − 1e9`): the range's middle rounded to the span's order of
+/// magnitude.
+pub fn offset(lo: f64, hi: f64) -> Option<f64> {
+    let span = hi - lo;
+    let scale = lo.abs().max(hi.abs());
+    if !(span > 0.0 && span.is_finite()) || scale / span < 1e4 {
+        return None;
+    }
+    let unit = 10f64.powf(span.log10().ceil());
+    let mid = 0.5 * (lo + hi);
+    let off = (mid / unit).round() * unit;
+    (off != 0.0 && off.is_finite()).then_some(off)
+}
+
+/// `name − 1e9` for an axis labelled relative to `off`.
+pub fn with_offset(name: &str, off: Option<f64>) -> String {
+    match off {
+        Some(o) if o < 0.0 => format!("{name} + {}", short(-o)),
+        Some(o) => format!("{name} − {}", short(o)),
+        None => name.to_string(),
+    }
+}
+
+/// A number in as few characters as keep it exact to 12 digits.
+fn short(v: f64) -> String {
+    let s = format!("{:.12e}", v);
+    let t = trim_exponent(&s);
+    let plain = format!("{v}");
+    if plain.len() <= t.len() {
+        plain
+    } else {
+        t
+    }
 }
 
 /// The smallest and largest of `values` (non-finite ones skipped), or `None`.
@@ -81,6 +123,21 @@ mod tests {
         assert_eq!(tick(2_000_000.0, 0.0, 5e6), "2e6");
         assert_eq!(tick(2.5e-4, 0.0, 5e-4), "2.5e-4");
         assert_eq!(tick(150.0, 100.0, 200.0), "150");
+    }
+
+    #[test]
+    fn far_from_zero_axes_are_labelled_from_an_offset() {
+        assert_eq!(offset(1e9 - 5.0, 1e9 + 5.0), Some(1e9));
+        assert_eq!(offset(1.0 - 1e-6, 1.0 + 1e-6), Some(1.0));
+        assert_eq!(offset(-2e7 - 1.0, -2e7 + 1.0), Some(-2e7));
+        assert_eq!(offset(0.0, 10.0), None);
+        assert_eq!(offset(100.0, 200.0), None);
+        assert_eq!(with_offset("x", Some(1e9)), "x − 1e9");
+        assert_eq!(with_offset("x", Some(-2e7)), "x + 2e7");
+        assert_eq!(with_offset("x", Some(1.0)), "x − 1");
+        assert_eq!(with_offset("x", None), "x");
+        // An overflowing span gets a finite range.
+        assert_eq!(padded(-1e308, 1e308), (0.0, 1.0));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::palette::color;
-use super::{axis, e, font_scale, fs, Drawn, Figure};
+use super::{axis, e, font_scale, fs, title_font, Drawn, Figure};
 
 pub struct Convergence<'a> {
     pub lower_bounds: &'a [f64],
@@ -26,7 +26,10 @@ impl Figure for Convergence<'_> {
         let (lo, hi) = axis::extent(self.lower_bounds.iter().copied()).unwrap_or((0.0, 1.0));
         let (y0, y1) = axis::padded(lo, hi);
         let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", fs(scale, 24.0)))
+            .caption(
+                &self.title,
+                title_font(scale, root.dim_in_pixel().0, &self.title),
+            )
             .margin(20)
             .x_label_area_size(fs(scale, 50.0))
             .y_label_area_size(fs(scale, 85.0))

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::legend::{self, Entry, Key};
 use super::palette::color;
-use super::{axis, e, font_scale, fs, Drawn, Figure, Layers, Marks, View};
+use super::{axis, e, font_scale, fs, px, title_font, Drawn, Figure, Layers, Marks, View};
 
 pub struct Density<'a> {
     pub view: &'a View<'a>,
@@ -80,11 +80,34 @@ where
         .iter()
         .map(|c| c[[j, j]].sqrt())
         .fold(f64::INFINITY, f64::min);
-    let (width, dens) = histogram(&x, lo, hi, sd_min);
+    // A constant feature: bins of a thirtieth of the (padded) axis, not of nothing.
+    let (hlo, hhi) = if hi > lo {
+        (lo, hi)
+    } else {
+        let w = (xr.1 - xr.0) / 60.0;
+        (lo - w, hi + w)
+    };
+    let (width, dens) = histogram(&x, hlo, hlo.max(hhi), sd_min);
+    let lo = hlo;
+    // The curves: 600 even steps, plus points around every component's mean so that a
+    // component narrower than a step still shows its true peak.
     let steps = 600;
-    let grid: Vec<f64> = (0..=steps)
+    let mut grid: Vec<f64> = (0..=steps)
         .map(|i| xr.0 + (xr.1 - xr.0) * i as f64 / steps as f64)
         .collect();
+    for (c, cov) in covs.iter().enumerate() {
+        let (mu, sd) = (view.model.means()[[c, j]], cov[[j, j]].sqrt());
+        if sd * 50.0 < (xr.1 - xr.0) {
+            grid.extend(
+                (-40..=40)
+                    .map(|t| mu + sd * t as f64 / 10.0)
+                    .filter(|g| *g >= xr.0 && *g <= xr.1),
+            );
+        }
+    }
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    let steps = grid.len().saturating_sub(1);
     let k = view.model.n_components();
     let comps: Vec<Vec<(f64, f64)>> = (0..k)
         .map(|c| {
@@ -108,9 +131,10 @@ where
     // One very narrow component can peak far above everything else and squash it
     // flat: the axis then stops at three times the median component peak (or the
     // histogram's top, if higher), and the cut peaks are labelled with their height.
-    let peak_of: Vec<f64> = comps
+    let peak_of: Vec<f64> = covs
         .iter()
-        .map(|c| finite_max(&mut c.iter().map(|p| p.1)))
+        .enumerate()
+        .map(|(c, cov)| view.model.weights()[c] / (std::f64::consts::TAU * cov[[j, j]]).sqrt())
         .collect();
     let mut peaks = peak_of.clone();
     peaks.sort_by(f64::total_cmp);
@@ -149,7 +173,10 @@ where
             .y_label_area_size(fs(scale, 75.0));
     }
     let mut chart = b.build_cartesian_2d(xr.0..xr.1, ymin..ymax).map_err(e)?;
-    let xf = move |v: &f64| axis::tick(*v, xr.0, xr.1);
+    let xo = axis::offset(xr.0, xr.1);
+    let xz = xo.unwrap_or(0.0);
+    let xf = move |v: &f64| axis::tick(*v - xz, xr.0 - xz, xr.1 - xz);
+    let xname = axis::with_offset(&view.names[j], xo);
     let yf = move |v: &f64| {
         if *v < 0.0 {
             String::new()
@@ -166,7 +193,7 @@ where
     if compact {
         mesh.x_labels(4).y_labels(3);
     } else {
-        mesh.x_desc(view.names[j].as_str())
+        mesh.x_desc(xname.as_str())
             .y_desc("density")
             .axis_desc_style(("sans-serif", fs(scale, 18.0)));
     }
@@ -181,7 +208,7 @@ where
             }))
             .map_err(e)?;
     }
-    let lw = if compact { 2 } else { 3 };
+    let lw = px(scale, if compact { 2.0 } else { 3.0 });
     for (c, pts) in comps.iter().enumerate() {
         let col = color(c);
         let clipped: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, clip_y(p.1))).collect();
@@ -212,9 +239,9 @@ where
     }
     if cut {
         let label_font = ("sans-serif", fs(scale, if compact { 10.0 } else { 13.0 }));
-        let tall: Vec<(usize, f64)> = comps
+        let tall: Vec<(usize, f64)> = peak_of
             .iter()
-            .map(|pk| finite_max(&mut pk.iter().map(|p| p.1)))
+            .copied()
             .enumerate()
             .filter(|(_, peak)| *peak > ymax)
             .collect();
@@ -243,7 +270,9 @@ where
                 piece,
                 8,
                 5,
-                BLACK.stroke_width(if compact { 1 } else { 2 }),
+                // Thinner than the components, so that where one of them is the whole
+                // mixture its colour still shows on both sides.
+                BLACK.stroke_width(px(scale, 1.0)),
             ))
             .map_err(e)?;
     }
@@ -330,7 +359,10 @@ impl Figure for Density<'_> {
         root.fill(&WHITE).map_err(e)?;
         let scale = font_scale(root.dim_in_pixel());
         let root = root
-            .titled(&self.title, ("sans-serif", fs(scale, 24.0)))
+            .titled(
+                &self.title,
+                title_font(scale, root.dim_in_pixel().0, &self.title),
+            )
             .map_err(e)?;
         let mut entries = legend::components(self.view.model.weights().as_slice().unwrap_or(&[]));
         entries.push(Entry::new(Key::Line(BLACK, 2, true), "mixture"));
@@ -344,12 +376,7 @@ impl Figure for Density<'_> {
                 "rug: rows by component",
             ));
         }
-        let longest = entries
-            .iter()
-            .map(|x| x.text.chars().count())
-            .max()
-            .unwrap_or(10);
-        let (data, side) = legend::split(&root, longest, scale);
+        let (data, side) = legend::split(&root, &entries, scale);
         let marks = draw_marginal(
             &data,
             self.view,
@@ -359,8 +386,11 @@ impl Figure for Density<'_> {
             false,
             scale,
         )?;
-        legend::draw(&side, Some("component"), &entries, scale)?;
-        Ok(Drawn { marks })
+        legend::draw(side.as_ref(), None, &entries, scale)?;
+        Ok(Drawn {
+            marks,
+            ..Drawn::default()
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::palette::{color, marker, shape};
-use super::{e, fs};
+use super::{e, fs, Layers, View};
 
 /// What a legend line shows before its text.
 pub enum Key {
@@ -16,7 +16,7 @@ pub enum Key {
     Patch(RGBAColor),
     /// An open ring (the winner on the criterion plot).
     Ring,
-    /// A small triangle (points off the scale).
+    /// An arrow up (points off the scale).
     Off,
 }
 
@@ -36,7 +36,7 @@ impl Entry {
 
 /// Draws `entries` top-down in `area`; what does not fit is summed up in a last line.
 pub fn draw<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
+    area: Option<&DrawingArea<DB, Shift>>,
     heading: Option<&str>,
     entries: &[Entry],
     scale: f64,
@@ -44,6 +44,9 @@ pub fn draw<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    let Some(area) = area else {
+        return Ok(());
+    };
     let font = ("sans-serif", fs(scale, 15.0));
     let line = (fs(scale, 15.0) as i32) + (6.0 * scale) as i32;
     let (_, h) = area.dim_in_pixel();
@@ -113,8 +116,16 @@ where
                     .map_err(e)?;
             }
             Key::Off => {
-                area.draw(&TriangleMarker::new((x + 6, cy), 6, BLACK.filled()))
-                    .map_err(e)?;
+                area.draw(&PathElement::new(
+                    vec![(x + 6, cy - 2), (x + 6, cy + 8)],
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(e)?;
+                area.draw(&Polygon::new(
+                    vec![(x + 6, cy - 7), (x + 9, cy - 2), (x + 3, cy - 2)],
+                    BLACK.filled(),
+                ))
+                .map_err(e)?;
             }
         }
         area.draw(&Text::new(
@@ -141,19 +152,78 @@ pub fn components(weights: &[f64]) -> Vec<Entry> {
     weights
         .iter()
         .enumerate()
-        .map(|(k, w)| Entry::new(Key::Component(k), format!("{k}  (weight {w:.3})")))
+        .map(|(k, w)| {
+            // Three decimals, or three digits for weights too small for them.
+            let w = if *w == 0.0 || *w >= 1e-3 {
+                format!("{w:.3}")
+            } else {
+                format!("{w:.2e}")
+            };
+            Entry::new(Key::Component(k), format!("{k}  (weight {w})"))
+        })
         .collect()
 }
 
+/// The legend of a figure of data: what the lines and layers mean first (they stay
+/// visible however many components follow), then every component.
+pub fn data_entries(view: &View, layers: Layers, pairs: bool) -> Vec<Entry> {
+    let mut v = Vec::new();
+    let ellipses = if layers.contours {
+        "ellipses: 1σ"
+    } else {
+        "ellipses: 1σ, 2σ"
+    };
+    v.push(Entry::new(
+        Key::Line(RGBColor(60, 60, 60), 2, false),
+        ellipses,
+    ));
+    if pairs {
+        v.push(Entry::new(Key::Line(BLACK, 1, true), "diagonal: mixture"));
+    }
+    if layers.contours {
+        v.push(Entry::new(
+            Key::Line(RGBColor(45, 45, 45), 1, false),
+            "log-density contours",
+        ));
+    }
+    if layers.uncertainty {
+        v.push(Entry::new(
+            Key::Component(0),
+            "larger, darker: less certain",
+        ));
+    } else if view.n() > super::panel::MAX_POINTS {
+        v.push(Entry::new(
+            Key::Patch(RGBColor(120, 120, 120).mix(0.6)),
+            "2-D histogram of the rows",
+        ));
+    }
+    v.extend(components(view.model.weights().as_slice().unwrap_or(&[])));
+    v
+}
+
+/// Narrowest figure that gets a legend column: below it, the data take the whole
+/// width (the means carry their indices).
+const MIN_LEGEND_WIDTH: u32 = 360;
+
 /// Splits `root` into the data area and a legend column on the right, as wide as the
-/// longest legend line needs (within limits).
+/// longest legend line needs (within limits); no legend column on very narrow figures.
 pub fn split<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    longest: usize,
+    entries: &[Entry],
     scale: f64,
-) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+) -> (DrawingArea<DB, Shift>, Option<DrawingArea<DB, Shift>>) {
     let (w, _) = root.dim_in_pixel();
+    if w < MIN_LEGEND_WIDTH {
+        let (data, _) = root.split_horizontally(w);
+        return (data, None);
+    }
+    let longest = entries
+        .iter()
+        .map(|x| x.text.chars().count())
+        .max()
+        .unwrap_or(10);
     let want = (40.0 + 8.6 * scale * longest as f64) as u32;
     let col = want.clamp(120, (w / 3).max(120));
-    root.split_horizontally(w.saturating_sub(col))
+    let (data, side) = root.split_horizontally(w.saturating_sub(col));
+    (data, Some(side))
 }

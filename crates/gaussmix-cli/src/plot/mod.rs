@@ -53,6 +53,9 @@ pub type Marks = Vec<(usize, (i32, i32))>;
 pub struct Drawn {
     #[cfg_attr(not(test), allow(dead_code))] // read by the image tests
     pub marks: Marks,
+    /// A point on each component's 1σ ellipse, per panel.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub rims: Marks,
 }
 
 /// Something that can be drawn on any plotters backend.
@@ -145,7 +148,22 @@ pub(crate) fn e<T: std::fmt::Display>(x: T) -> String {
 
 /// Font sizes, scaled with the figure so a small figure is not all text.
 pub(crate) fn font_scale(root_px: (u32, u32)) -> f64 {
-    (root_px.0.min(root_px.1) as f64 / 800.0).clamp(0.6, 1.6)
+    (root_px.0.min(root_px.1) as f64 / 800.0).clamp(0.6, 5.0)
+}
+
+/// A line or marker size of `px` at scale 1, scaled with the figure.
+pub(crate) fn px(scale: f64, px: f64) -> u32 {
+    (px * scale).round().max(1.0) as u32
+}
+
+/// The title's font: `24 · scale`, smaller when the title would not fit the width.
+pub(crate) fn title_font(scale: f64, width: u32, title: &str) -> (&'static str, u32) {
+    let chars = title.chars().count().max(1) as f64;
+    let fit = 1.8 * width as f64 / chars;
+    (
+        "sans-serif",
+        (24.0 * scale).min(fit).max(8.0).round() as u32,
+    )
 }
 
 pub(crate) fn fs(scale: f64, px: f64) -> u32 {
@@ -173,6 +191,17 @@ impl<'a> View<'a> {
         let d = model.n_features();
         let n = rows.len() / d.max(1);
         let data = gaussmix::Data::from_slice(rows, n, d)?;
+        for (j, name) in names.iter().enumerate() {
+            let col = (0..n).map(|i| rows[i * d + j]);
+            if let Some((lo, hi)) = axis::extent(col) {
+                if !(hi - lo <= axis::MAX_SPAN) {
+                    return Err(CliError::data(format!(
+                        "{name} spans {lo:e} to {hi:e}: too wide to draw (tick distances \
+                         would overflow); rescale it or leave the outlying rows out"
+                    )));
+                }
+            }
+        }
         let proba = model.predict_proba(&data)?;
         let mut labels = Vec::with_capacity(n);
         let mut uncertainty = Vec::with_capacity(n);
@@ -207,14 +236,27 @@ impl<'a> View<'a> {
         self.rows[row * self.d() + j]
     }
 
-    /// The axis range of feature `j`: the data and the means, padded.
+    /// The axis range of feature `j`: the data, and the means of components with some
+    /// weight (a dead component far away would squash the data into a corner), padded.
     pub fn range(&self, j: usize) -> (f64, f64) {
-        let means = (0..self.model.n_components()).map(|c| self.model.means()[[c, j]]);
-        let col = (0..self.n()).map(|i| self.value(i, j));
-        let (lo, hi) = axis::extent(col.chain(means)).unwrap_or((0.0, 1.0));
+        let w = self.model.weights();
+        let means = (0..self.model.n_components())
+            .filter(|c| w[*c] >= MIN_DRAWN_WEIGHT)
+            .map(|c| self.model.means()[[c, j]]);
+        let col = || (0..self.n()).map(|i| self.value(i, j));
+        let data = axis::extent(col()).unwrap_or((0.0, 1.0));
+        let (lo, hi) = match axis::extent(col().chain(means)) {
+            // Means so far off that the span overflows: the data alone.
+            Some((lo, hi)) if hi - lo <= axis::MAX_SPAN => (lo, hi),
+            _ => data,
+        };
         axis::padded(lo, hi)
     }
 }
+
+/// Components lighter than this do not widen the axes (their means are still drawn
+/// when inside).
+pub const MIN_DRAWN_WEIGHT: f64 = 1e-3;
 
 /// What to draw on top of the points.
 #[derive(Debug, Clone, Copy, Default)]
@@ -235,8 +277,8 @@ pub struct PlotSpec {
     pub features: Option<Vec<usize>>,
     /// A pairs matrix even for two features.
     pub pairs: bool,
-    /// Most features the default pairs matrix shows.
-    pub max_features: usize,
+    /// Most features the default pairs matrix shows (`None`: [`MAX_FEATURES`]).
+    pub max_features: Option<usize>,
     pub layers: Layers,
     pub frame: Frame,
 }
@@ -246,8 +288,8 @@ pub const MAX_FEATURES: usize = 10;
 
 /// A column's header name, or "feature j" for files without a header.
 pub fn axis_name(table: &crate::input::Table, j: usize) -> String {
-    match table.columns().get(j) {
-        Some(name) if name.parse::<usize>().is_err() && !name.is_empty() => name.clone(),
+    match table.feature_names().and_then(|n| n.get(j)) {
+        Some(name) if !name.is_empty() => name.clone(),
         _ => format!("feature {j}"),
     }
 }
@@ -277,27 +319,8 @@ pub fn plot_model(
         .title
         .clone()
         .unwrap_or_else(|| default_title(model));
+    check_spec(spec, d)?;
     let mut notes = Vec::new();
-    let l = spec.layers;
-    let two_d_only = [
-        ("--features", spec.features.is_some()),
-        ("--pairs", spec.pairs),
-        ("--uncertainty", l.uncertainty),
-        ("--contours", l.contours),
-    ];
-    if d == 1 {
-        if let Some((flag, _)) = two_d_only.iter().find(|f| f.1) {
-            return Err(CliError::usage(format!(
-                "{flag} draws on 2-D panels, and this model has one feature; for 1-D there \
-                 is --density-only"
-            )));
-        }
-    } else if l.density_only {
-        return Err(CliError::usage(
-            "--density-only is for models of one feature (the diagonal of a pairs matrix \
-             already shows densities only)",
-        ));
-    }
     if d == 1 {
         let fig = density::Density {
             view: &view,
@@ -308,31 +331,10 @@ pub fn plot_model(
         return Ok(notes);
     }
     let features = match &spec.features {
-        Some(f) => {
-            if let Some(bad) = f.iter().find(|j| **j >= d) {
-                return Err(CliError::usage(format!(
-                    "--features: no feature {bad}; the model has {d}"
-                )));
-            }
-            let mut seen = vec![false; d];
-            for j in f {
-                if std::mem::replace(&mut seen[*j], true) {
-                    return Err(CliError::usage(format!(
-                        "--features: {} is named twice",
-                        view.names[*j]
-                    )));
-                }
-            }
-            if f.len() < 2 {
-                return Err(CliError::usage(
-                    "--features: name at least two features (a pair, or more for a pairs matrix)",
-                ));
-            }
-            f.clone()
-        }
+        Some(f) => f.clone(),
         None if d == 2 => vec![0, 1],
         None => {
-            let m = spec.max_features.max(2);
+            let m = spec.max_features.unwrap_or(MAX_FEATURES);
             if d > m {
                 notes.push(format!(
                     "the pairs plot shows the first {m} of {d} features; choose others with \
@@ -360,6 +362,62 @@ pub fn plot_model(
         render(&fig, &spec.frame, path)?;
     }
     Ok(notes)
+}
+
+/// Refuses what the spec cannot draw for `d` features: features out of range or
+/// repeated, 2-D flags for one feature, `--density-only` for more, `--max-features`
+/// where no default pairs matrix is drawn. Called before any fit.
+pub fn check_spec(spec: &PlotSpec, d: usize) -> CliResult<()> {
+    let l = spec.layers;
+    let two_d_only = [
+        ("--features", spec.features.is_some()),
+        ("--pairs", spec.pairs),
+        ("--uncertainty", l.uncertainty),
+        ("--contours", l.contours),
+        ("--max-features", spec.max_features.is_some()),
+    ];
+    if d == 1 {
+        if let Some((flag, _)) = two_d_only.iter().find(|f| f.1) {
+            return Err(CliError::usage(format!(
+                "{flag} draws on 2-D panels, and this model has one feature; for 1-D there \
+                 is --density-only"
+            )));
+        }
+        return Ok(());
+    }
+    if l.density_only {
+        return Err(CliError::usage(
+            "--density-only is for models of one feature (the diagonal of a pairs matrix \
+             already shows densities only)",
+        ));
+    }
+    if spec.max_features.is_some() && (d == 2 || spec.features.is_some()) {
+        return Err(CliError::usage(
+            "--max-features limits the default pairs matrix (more than two features and no \
+             --features); it does not apply here",
+        ));
+    }
+    if let Some(f) = &spec.features {
+        if let Some(bad) = f.iter().find(|j| **j >= d) {
+            return Err(CliError::usage(format!(
+                "--features: no feature {bad}; the model has {d}"
+            )));
+        }
+        let mut seen = vec![false; d];
+        for j in f {
+            if std::mem::replace(&mut seen[*j], true) {
+                return Err(CliError::usage(format!(
+                    "--features: feature {j} is named twice; name each feature once"
+                )));
+            }
+        }
+        if f.len() < 2 {
+            return Err(CliError::usage(
+                "--features: name at least two features (a pair, or more for a pairs matrix)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The convergence figure's path next to `fig`: `FIG.convergence.EXT`.

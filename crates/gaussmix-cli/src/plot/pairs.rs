@@ -7,9 +7,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
-use super::legend::{self, Entry, Key};
+use super::legend;
 use super::panel::{self, PanelSpec};
-use super::{density, e, font_scale, fs, Drawn, Figure, Layers, View};
+use super::{density, e, font_scale, fs, title_font, Drawn, Figure, Layers, View};
 
 pub struct Pairs<'a> {
     pub view: &'a View<'a>,
@@ -34,17 +34,10 @@ impl Figure for Pairs<'_> {
         let (w, h) = root.dim_in_pixel();
         let scale = font_scale((w, h));
         let root = root
-            .titled(&self.title, ("sans-serif", fs(scale, 24.0)))
+            .titled(&self.title, title_font(scale, w, &self.title))
             .map_err(e)?;
-        let mut entries = legend::components(self.view.model.weights().as_slice().unwrap_or(&[]));
-        entries.push(Entry::new(Key::Line(BLACK, 2, false), "ellipses: 1σ, 2σ"));
-        entries.push(Entry::new(Key::Line(BLACK, 1, true), "diagonal: mixture"));
-        let longest = entries
-            .iter()
-            .map(|x| x.text.chars().count())
-            .max()
-            .unwrap_or(10);
-        let (grid_area, side) = legend::split(&root, longest, scale);
+        let entries = legend::data_entries(self.view, self.layers, true);
+        let (grid_area, side) = legend::split(&root, &entries, scale);
         // Panels shrink with m; their text shrinks with them, within limits.
         let (gw, gh) = grid_area.dim_in_pixel();
         let panel_scale = (gw.min(gh) as f64 / m as f64 / 260.0).clamp(0.6, 1.2) * scale.max(0.8);
@@ -53,7 +46,7 @@ impl Figure for Pairs<'_> {
         let (cells, bottom) = rest.split_vertically(gh.saturating_sub(margin));
         let panels = cells.split_evenly((m, m));
         let ranges: Vec<(f64, f64)> = self.features.iter().map(|j| self.view.range(*j)).collect();
-        let mut marks = Vec::new();
+        let (mut marks, mut rims) = (Vec::new(), Vec::new());
         for (p, area) in panels.iter().enumerate() {
             let (r, c) = (p / m, p % m);
             if r == c {
@@ -83,7 +76,8 @@ impl Figure for Pairs<'_> {
                         scale: panel_scale,
                     },
                 )?;
-                marks.extend(got);
+                marks.extend(got.means);
+                rims.extend(got.rims);
             }
         }
         // Feature names: under each column, and beside each row (rotated).
@@ -112,7 +106,7 @@ impl Figure for Pairs<'_> {
             ))
             .map_err(e)?;
         }
-        legend::draw(&side, Some("component"), &entries, scale)?;
-        Ok(Drawn { marks })
+        legend::draw(side.as_ref(), None, &entries, scale)?;
+        Ok(Drawn { marks, rims })
     }
 }

@@ -246,15 +246,16 @@ pub mod tests {
     }
 
     #[test]
-    fn twenty_colours_all_pairs_differ_by_delta_e_ten_or_more() {
+    fn twenty_colours_all_pairs_differ_by_delta_e_twenty_or_more() {
         let labs: Vec<[f64; 3]> = COLORS.iter().map(|c| lab(*c)).collect();
         let white = lab(WHITE);
         for i in 0..COLORS.len() {
             // Visible on the white background too.
             assert!(delta_e00(labs[i], white) >= 10.0, "colour {i} too pale");
             for j in 0..i {
+                // The issue asks for 10; the README promises 20 (the least is 20.2).
                 let d = delta_e00(labs[i], labs[j]);
-                assert!(d >= 10.0, "colours {j} and {i}: ΔE00 = {d:.2}");
+                assert!(d >= 20.0, "colours {j} and {i}: ΔE00 = {d:.2}");
             }
         }
     }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::contour::Grid;
 use super::palette::{color, marker, shape};
-use super::{axis, e, fs, Layers, Marks, View};
+use super::{axis, e, fs, px, Layers, Marks, View};
 
 /// Beyond this many points a panel shows a 2-D histogram instead of every point.
 pub const MAX_POINTS: usize = 20_000;
@@ -29,7 +29,7 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     view: &View,
     s: &PanelSpec,
-) -> Result<Marks, String>
+) -> Result<PanelMarks, String>
 where
     DB::ErrorType: 'static,
 {
@@ -45,8 +45,14 @@ where
             .y_label_area_size(fs(s.scale, 75.0));
     }
     let mut chart = b.build_cartesian_2d(xr.0..xr.1, yr.0..yr.1).map_err(e)?;
-    let xf = move |v: &f64| axis::tick(*v, xr.0, xr.1);
-    let yf = move |v: &f64| axis::tick(*v, yr.0, yr.1);
+    let (xo, yo) = (axis::offset(xr.0, xr.1), axis::offset(yr.0, yr.1));
+    let (xz, yz) = (xo.unwrap_or(0.0), yo.unwrap_or(0.0));
+    let xf = move |v: &f64| axis::tick(*v - xz, xr.0 - xz, xr.1 - xz);
+    let yf = move |v: &f64| axis::tick(*v - yz, yr.0 - yz, yr.1 - yz);
+    let (xname, yname) = (
+        axis::with_offset(&view.names[s.fi], xo),
+        axis::with_offset(&view.names[s.fj], yo),
+    );
     let mut mesh = chart.configure_mesh();
     mesh.x_label_formatter(&xf)
         .y_label_formatter(&yf)
@@ -59,8 +65,8 @@ where
     if s.compact {
         mesh.x_labels(4).y_labels(4);
     } else {
-        mesh.x_desc(view.names[s.fi].as_str())
-            .y_desc(view.names[s.fj].as_str())
+        mesh.x_desc(xname.as_str())
+            .y_desc(yname.as_str())
             .axis_desc_style(("sans-serif", fs(s.scale, 18.0)));
     }
     mesh.draw().map_err(e)?;
@@ -68,15 +74,17 @@ where
     let plot_px = chart.plotting_area().dim_in_pixel();
     let n = view.n();
     let k = view.model.n_components();
-    let base_r: i32 = match (n, s.compact) {
-        (0..=500, false) => 4,
-        (0..=5000, false) => 3,
-        (_, false) => 2,
-        (0..=500, true) => 3,
-        (0..=5000, true) => 2,
-        _ => 1,
+    let base: f64 = match (n, s.compact) {
+        (0..=500, false) => 4.0,
+        (0..=5000, false) => 3.0,
+        (_, false) => 2.0,
+        (0..=500, true) => 3.0,
+        (0..=5000, true) => 2.0,
+        _ => 1.0,
     };
-    let alpha = (80.0 / (n.max(1) as f64).sqrt()).clamp(0.3, 0.85);
+    let base_r = px(s.scale, base) as i32;
+    // More points, more transparent: 0.9 at 100 rows, 0.6 at 10,000, 0.45 at 20,000.
+    let alpha = (0.9 - 0.15 * (n.max(1) as f64 / 100.0).log10()).clamp(0.3, 0.9);
     let inside = |x: f64, y: f64| x >= xr.0 && x <= xr.1 && y >= yr.0 && y <= yr.1;
     let at = |i: usize| (view.value(i, s.fi), view.value(i, s.fj));
 
@@ -133,6 +141,7 @@ where
 
     let covs = view.model.component_covariances();
     let means = view.model.means();
+    let mut rims = Vec::new();
     for (c, cov) in covs.iter().enumerate() {
         let mu = (means[[c, s.fi]], means[[c, s.fj]]);
         let (a, bb, cc) = (cov[[s.fi, s.fi]], cov[[s.fi, s.fj]], cov[[s.fj, s.fj]]);
@@ -143,30 +152,39 @@ where
         } else {
             &[(2.0, 1), (1.0, 2)]
         };
+        // A darker shade of the component's colour over a white halo: visible over
+        // points (or histogram cells) of its own colour and over the others'.
+        let line = shade(col);
         for &(sig, w) in sigmas {
+            let w = px(s.scale, w as f64);
             for run in clip(&ellipse(mu, a, bb, cc, sig), xr, yr) {
-                // A thin white halo keeps the 1σ line visible over points of its colour.
-                if sig == 1.0 {
-                    chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            run.clone(),
-                            WHITE.mix(0.7).stroke_width(w + 2),
-                        )))
-                        .map_err(e)?;
-                }
                 chart
-                    .draw_series(std::iter::once(PathElement::new(run, col.stroke_width(w))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        run.clone(),
+                        WHITE.mix(0.8).stroke_width(w + 2),
+                    )))
                     .map_err(e)?;
+                chart
+                    .draw_series(std::iter::once(PathElement::new(run, line.stroke_width(w))))
+                    .map_err(e)?;
+            }
+        }
+        if let Some(p) = ellipse(mu, a, bb, cc, 1.0).first() {
+            if inside(p.0, p.1) {
+                rims.push((c, chart.backend_coord(p)));
             }
         }
     }
 
     // Smaller means when there are many, so they do not hide their points.
-    let r = match (s.compact, k > 12) {
-        (false, false) => 7,
-        (false, true) | (true, false) => 5,
-        (true, true) => 4,
-    };
+    let r = px(
+        s.scale,
+        match (s.compact, k > 12) {
+            (false, false) => 7.0,
+            (false, true) | (true, false) => 5.0,
+            (true, true) => 4.0,
+        },
+    ) as i32;
     let label_font = (
         "sans-serif",
         fs(s.scale, if s.compact { 11.0 } else { 14.0 }),
@@ -205,7 +223,19 @@ where
             .map_err(e)?;
         marks.push((c, chart.backend_coord(&mu)));
     }
-    Ok(marks)
+    Ok(PanelMarks { means: marks, rims })
+}
+
+/// Where a panel put each component's mean and a point of its 1σ ellipse, in pixels.
+pub struct PanelMarks {
+    pub means: Marks,
+    pub rims: Marks,
+}
+
+/// The colour ellipses are drawn in: the component's, darkened.
+pub fn shade(c: RGBColor) -> RGBColor {
+    let f = |v: u8| (v as f64 * 0.6).round() as u8;
+    RGBColor(f(c.0), f(c.1), f(c.2))
 }
 
 type Chart<'a, DB> = ChartContext<

@@ -3,9 +3,9 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::legend::{self, Entry, Key};
+use super::legend;
 use super::panel::{self, PanelSpec};
-use super::{e, font_scale, fs, Drawn, Figure, Layers, View};
+use super::{e, font_scale, title_font, Drawn, Figure, Layers, View};
 
 pub struct Scatter<'a> {
     pub view: &'a View<'a>,
@@ -26,40 +26,15 @@ impl Figure for Scatter<'_> {
         root.fill(&WHITE).map_err(e)?;
         let scale = font_scale(root.dim_in_pixel());
         let root = root
-            .titled(&self.title, ("sans-serif", fs(scale, 24.0)))
+            .titled(
+                &self.title,
+                title_font(scale, root.dim_in_pixel().0, &self.title),
+            )
             .map_err(e)?;
-        let mut entries = legend::components(self.view.model.weights().as_slice().unwrap_or(&[]));
-        let ellipses = if self.layers.contours {
-            "ellipses: 1σ"
-        } else {
-            "ellipses: 1σ, 2σ"
-        };
-        entries.push(Entry::new(Key::Line(BLACK, 2, false), ellipses));
-        if self.layers.contours {
-            entries.push(Entry::new(
-                Key::Line(RGBColor(45, 45, 45), 1, false),
-                "log-density contours",
-            ));
-        }
-        if self.layers.uncertainty {
-            entries.push(Entry::new(
-                Key::Component(0),
-                "larger, darker: less certain",
-            ));
-        } else if self.view.n() > panel::MAX_POINTS {
-            entries.push(Entry::new(
-                Key::Patch(RGBColor(120, 120, 120).mix(0.6)),
-                "2-D histogram of the rows",
-            ));
-        }
-        let longest = entries
-            .iter()
-            .map(|x| x.text.chars().count())
-            .max()
-            .unwrap_or(10);
-        let (data, side) = legend::split(&root, longest, scale);
+        let entries = legend::data_entries(self.view, self.layers, false);
+        let (data, side) = legend::split(&root, &entries, scale);
         let (fi, fj) = self.features;
-        let marks = panel::draw(
+        let got = panel::draw(
             &data,
             self.view,
             &PanelSpec {
@@ -72,7 +47,10 @@ impl Figure for Scatter<'_> {
                 scale,
             },
         )?;
-        legend::draw(&side, Some("component"), &entries, scale)?;
-        Ok(Drawn { marks })
+        legend::draw(side.as_ref(), None, &entries, scale)?;
+        Ok(Drawn {
+            marks: got.means,
+            rims: got.rims,
+        })
     }
 }

@@ -12,7 +12,7 @@ use plotters::prelude::*;
 
 use super::legend::{self, Entry, Key};
 use super::palette::{marker, Shape, TYPE_COLORS};
-use super::{axis, e, font_scale, fs, Drawn, Figure, Marks};
+use super::{axis, e, font_scale, fs, title_font, Drawn, Figure, Marks};
 
 pub struct SelectionPlot<'a> {
     pub selection: &'a Selection,
@@ -27,9 +27,11 @@ const SHAPES: [Shape; 4] = [
     Shape::Diamond,
 ];
 
-/// The upper end of the useful range: five times the lower quartile's distance above
-/// the best (the lower quartile, because up to three of the four families can be far
-/// off), or everything when nothing lies beyond that.
+/// The upper end of the useful range. Sorted, the values of a family far worse than
+/// the rest sit beyond a gap: the first gap (above at least three values) wider than
+/// twice everything below it and than a quarter of the whole span. The range stops a
+/// little above that gap's lower side; without such a gap (an ordinary trend, however
+/// steep) it holds everything.
 pub fn useful_top(values: &[f64]) -> f64 {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
@@ -37,13 +39,14 @@ pub fn useful_top(values: &[f64]) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     let (best, worst) = (v[0], v[v.len() - 1]);
-    let quartile = v[(v.len() - 1) / 4];
-    let reach = 5.0 * (quartile - best);
-    if reach <= 0.0 || best + reach >= worst {
-        worst
-    } else {
-        best + reach
+    let total = worst - best;
+    for w in v.windows(2).skip(2) {
+        let (below, gap) = (w[0] - best, w[1] - w[0]);
+        if gap > 2.0 * below && gap > 0.25 * total {
+            return w[0] + 0.1 * below;
+        }
     }
+    worst
 }
 
 struct Series {
@@ -69,7 +72,7 @@ impl Figure for SelectionPlot<'_> {
             .clone()
             .unwrap_or_else(|| format!("{name} by number of components (lower is better)"));
         let root = root
-            .titled(&title, ("sans-serif", fs(scale, 24.0)))
+            .titled(&title, title_font(scale, root.dim_in_pixel().0, &title))
             .map_err(e)?;
         let series: Vec<Series> = CovarianceType::ALL
             .iter()
@@ -122,12 +125,7 @@ impl Figure for SelectionPlot<'_> {
                 format!("{clipped} off the scale (--log-scale shows all)"),
             ));
         }
-        let longest = entries
-            .iter()
-            .map(|x| x.text.chars().count())
-            .max()
-            .unwrap_or(10);
-        let (data, side) = legend::split(&root, longest, scale);
+        let (data, side) = legend::split(&root, &entries, scale);
         let xr = (kmin - 0.5)..(kmax + 0.5);
         let mut b = ChartBuilder::on(&data);
         b.margin(15)
@@ -164,8 +162,11 @@ impl Figure for SelectionPlot<'_> {
                 scale,
             )?
         };
-        legend::draw(&side, Some("covariance"), &entries, scale)?;
-        Ok(Drawn { marks })
+        legend::draw(side.as_ref(), Some("covariance"), &entries, scale)?;
+        Ok(Drawn {
+            marks,
+            ..Drawn::default()
+        })
     }
 }
 
@@ -225,11 +226,21 @@ where
                     .draw_series(std::iter::once(marker(*p, SHAPES[s.t], 5, col.filled())))
                     .map_err(e)?;
             } else {
+                // Off the scale: the type's marker on the top edge, under an arrow, each
+                // type a little to the side so that they do not cover each other.
+                let at = (p.0 + (s.t as f64 - 1.5) * 0.12, y_edge);
                 chart
                     .draw_series(std::iter::once(
-                        EmptyElement::at((p.0, y_edge))
-                            + Polygon::new(vec![(0, -1), (6, 10), (-6, 10)], col.filled()),
+                        EmptyElement::at(at)
+                            + PathElement::new(vec![(0, 4), (0, 14)], BLACK.stroke_width(1))
+                            + Polygon::new(vec![(0, 0), (3, 5), (-3, 5)], BLACK.filled()),
                     ))
+                    .map_err(e)?;
+                chart
+                    .draw_series([
+                        marker(at, SHAPES[s.t], 4, col.filled()),
+                        marker(at, SHAPES[s.t], 4, BLACK.stroke_width(1)),
+                    ])
                     .map_err(e)?;
             }
         }
@@ -262,6 +273,9 @@ mod tests {
         assert!(top < 1100.0 && top > 1029.0, "{top}");
         let tight: Vec<f64> = (0..10).map(|i| 5.0 + i as f64).collect();
         assert_eq!(useful_top(&tight), 14.0);
+        // A steep but ordinary trend (BIC falling with k) is not cut.
+        let trend = [1000.0, 700.0, 520.0, 430.0, 400.0, 395.0, 394.0, 396.0];
+        assert_eq!(useful_top(&trend), 1000.0);
         assert_eq!(useful_top(&[]), 1.0);
     }
 }

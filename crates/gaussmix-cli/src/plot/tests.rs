@@ -144,6 +144,17 @@ fn assert_components_where_their_means_are(img: &Image, marks: &[(usize, (i32, i
     }
 }
 
+/// Asserts that each component's 1σ ellipse is drawn, in its darkened colour, over
+/// whatever lies under it (the points, or the histogram's cells).
+fn assert_ellipses_on_top(img: &Image, rims: &[(usize, (i32, i32))], k: usize) {
+    assert_eq!(rims.len(), k, "one rim point per component");
+    for &(c, (x, y)) in rims {
+        let line = panel::shade(color(c));
+        let near = (-2..=2).any(|dy| (-2..=2).any(|dx| img.at((x + dx, y + dy)) == Some(line)));
+        assert!(near, "component {c}'s ellipse is not visible at ({x}, {y})");
+    }
+}
+
 #[test]
 fn scatter_draws_each_component_in_its_colour_around_its_mean() {
     let model = ring_model(3, 2, 10.0, 1.0);
@@ -159,6 +170,7 @@ fn scatter_draws_each_component_in_its_colour_around_its_mean() {
     assert!(img.ink() > 0.03, "ink {}", img.ink());
     assert_eq!(drawn.marks.len(), 3);
     assert_components_where_their_means_are(&img, &drawn.marks, 3);
+    assert_ellipses_on_top(&img, &drawn.rims, 3);
     // The legend is in its own column right of the data: the means are left of it.
     for (_, (px, _)) in &drawn.marks {
         assert!((*px as u32) < img.w * 3 / 4);
@@ -179,6 +191,7 @@ fn beyond_twenty_thousand_points_the_scatter_is_a_coloured_histogram() {
     let (img, drawn) = draw(&fig);
     assert_eq!(drawn.marks.len(), 4);
     assert_components_where_their_means_are(&img, &drawn.marks, 4);
+    assert_ellipses_on_top(&img, &drawn.rims, 4);
 }
 
 #[test]
@@ -220,22 +233,63 @@ fn one_d_shows_every_component_curve_and_the_rug() {
         let (img, drawn) = draw(&fig);
         assert_eq!(drawn.marks.len(), 3);
         for &(c, (mx, _)) in &drawn.marks {
-            // The component's curve, in its full colour, crosses the column of its mean
-            // (above the dashed mixture line, which is black).
-            let hit = (0..img.h as i32).any(|y| img.at((mx, y)) == Some(color(c)));
+            // The component's curve shows in its full colour near its mean (between
+            // the dashes of the black mixture line drawn over it).
+            let hit = (mx - 12..=mx + 12)
+                .any(|x| (0..img.h as i32).any(|y| img.at((x, y)) == Some(color(c))));
             assert!(hit, "component {c}'s curve is not visible at its mean");
         }
-        // The rug: tints of the component colours just under the x axis's zero line.
-        let rug_pixels: usize = (0..3)
-            .map(|c| {
-                img.px
-                    .chunks_exact(3)
-                    .filter(|p| tint_of(RGBColor(p[0], p[1], p[2]), &[c]).is_some())
-                    .count()
-            })
-            .sum();
-        assert!(rug_pixels > 500, "{rug_pixels}");
+        // The rug, below the zero line: under each component's mean, ticks of its
+        // own colour and no other (its components are 8 standard deviations apart).
+        if !density_only {
+            for &(c, (mx, my)) in &drawn.marks {
+                let all = [0, 1, 2];
+                let (mut own, mut other) = (0, 0);
+                for y in my..img.h as i32 {
+                    for x in mx - 20..=mx + 20 {
+                        match img.at((x, y)).and_then(|p| tint_of(p, &all)) {
+                            Some(t) if t == c => own += 1,
+                            Some(_) => other += 1,
+                            None => {}
+                        }
+                    }
+                }
+                assert!(
+                    own > 50 && other == 0,
+                    "rug under {c}: {own} own, {other} other"
+                );
+            }
+        }
     }
+}
+
+#[test]
+fn a_very_narrow_component_keeps_its_curve_and_its_cut_peak() {
+    // Two ordinary components and one of variance 1e-6 (its peak is far above theirs).
+    let model = GaussianMixture::from_parameters(
+        ndarray::array![0.485, 0.485, 0.03],
+        ndarray::array![[0.0], [10.0], [5.0]],
+        Covariances::Spherical(ndarray::array![1.0, 1.0, 1e-6]),
+    )
+    .unwrap();
+    let x = rows(&model, 3000);
+    let view = View::new(&model, &x, names(1)).unwrap();
+    let (img, drawn) = draw(&density::Density {
+        view: &view,
+        title: "t".into(),
+        layers: Layers::default(),
+    });
+    let &(_, (mx, _)) = drawn.marks.iter().find(|m| m.0 == 2).expect("mark of 2");
+    let colour = color(2);
+    let column_hits = (mx - 3..=mx + 3)
+        .flat_map(|x| (0..img.h as i32).map(move |y| (x, y)))
+        .filter(|p| img.at(*p) == Some(colour))
+        .count();
+    // Its curve runs up the figure (it is cut at the top, with a ▲ in its colour).
+    assert!(
+        column_hits > 100,
+        "{column_hits} pixels of the narrow component"
+    );
 }
 
 #[test]
