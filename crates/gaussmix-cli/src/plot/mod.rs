@@ -194,7 +194,8 @@ impl<'a> View<'a> {
         for (j, name) in names.iter().enumerate() {
             let col = (0..n).map(|i| rows[i * d + j]);
             if let Some((lo, hi)) = axis::extent(col) {
-                if !(hi - lo <= axis::MAX_SPAN) {
+                let span = hi - lo;
+                if span.is_nan() || span > axis::MAX_SPAN {
                     return Err(CliError::data(format!(
                         "{name} spans {lo:e} to {hi:e}: too wide to draw (tick distances \
                          would overflow); rescale it or leave the outlying rows out"
