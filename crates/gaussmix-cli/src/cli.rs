@@ -108,6 +108,10 @@ pub struct EmArgs {
     /// Worker threads [default: all cores]; results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Start every restart from a seeded uniform sample of N rows, then run EM on all
+    /// rows [default: all rows; 100000 with --stream].
+    #[arg(long, value_name = "N")]
+    pub init_sample: Option<usize>,
 }
 
 /// The fitting flags shared by `fit` and `select`.
@@ -166,6 +170,12 @@ pub struct FitArgs {
     /// Also draw the fit (.png or .svg) and its convergence curve next to it.
     #[arg(long, value_name = "FIG")]
     pub plot: Option<PathBuf>,
+    /// Read the data from the file on every pass instead of loading it: memory stays a
+    /// few megabytes whatever the file's size, and the fit equals the in-memory fit
+    /// with the same --init-sample bit for bit. C-order .npy files (float64 or
+    /// float32); the rows are initialised from --init-sample rows (default 100000).
+    #[arg(long)]
+    pub stream: bool,
     #[command(flatten)]
     pub panel: PanelArgs,
     #[command(flatten)]

@@ -32,6 +32,9 @@ impl EmArgs {
         if let Some(t) = self.threads {
             b = b.n_threads(t);
         }
+        if let Some(m) = self.init_sample {
+            b = b.init_sample(m);
+        }
         Ok(b)
     }
 }
@@ -103,6 +106,8 @@ impl FitFlags {
 /// kept), the values in the chosen precision, weights, and what the reader noticed.
 pub struct FitData {
     pub table: Option<Table>,
+    /// `--stream`: the file's rows, read on every pass.
+    pub stream: Option<std::sync::Arc<gaussmix_io::NpyRows>>,
     pub f32_values: Vec<f32>,
     pub weights: Option<Vec<f64>>,
     pub n: usize,
@@ -120,6 +125,9 @@ pub struct FitData {
 impl FitData {
     /// The data as the library sees it.
     pub fn data(&self) -> CliResult<Data<'_>> {
+        if let Some(rows) = &self.stream {
+            return Ok(Data::from_reader(rows.clone())?);
+        }
         let mut data = match &self.table {
             Some(t) if self.f32_values.is_empty() => Data::from_slice(t.values(), self.n, self.d)?,
             _ => Data::from_slice_f32(&self.f32_values, self.n, self.d)?,
@@ -132,6 +140,60 @@ impl FitData {
 }
 
 /// Reads the data for `fit` and `select` (features, weights, precision).
+/// `--init-sample` when `--stream` is given without one.
+pub const DEFAULT_STREAM_INIT_SAMPLE: usize = 100_000;
+
+/// Opens `path` for `fit --stream`: a C-order .npy file read by position on every
+/// pass. What needs the rows in memory (column selection, weights, a figure, another
+/// precision) is refused with what to do instead.
+pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
+    let refuse = |what: &str| {
+        Err(CliError::usage(format!(
+            "--stream reads the file's rows as they are; {what} is not available with it \
+             yet (fit without --stream)"
+        )))
+    };
+    if path == "-" {
+        return Err(CliError::usage(
+            "--stream reads a file again on every pass; it cannot stream stdin (save the \
+             data to a .npy file first)",
+        ));
+    }
+    if !path.to_ascii_lowercase().ends_with(".npy") {
+        return Err(CliError::usage(format!(
+            "--stream reads C-order .npy files; {path} is not one (np.save(\"x.npy\", \
+             np.ascontiguousarray(x)) writes one from Python)"
+        )));
+    }
+    let d = &a.data_args;
+    if d.columns.is_some() || !d.exclude.is_empty() {
+        return refuse("--columns/--exclude");
+    }
+    if a.flags.weights.is_some() || a.flags.weight_column.is_some() {
+        return refuse("--weights/--weight-column");
+    }
+    if a.plot.is_some() {
+        return refuse("--plot");
+    }
+    if a.flags.dtype != "f64" {
+        return refuse("--dtype (the file's own float64 or float32 is used)");
+    }
+    let rows = gaussmix_io::NpyRows::open(path)?;
+    let (n, d) = rows.shape();
+    Ok(FitData {
+        table: None,
+        stream: Some(std::sync::Arc::new(rows)),
+        f32_values: Vec::new(),
+        weights: None,
+        n,
+        d,
+        names: None,
+        columns: (0..d).map(|j| j.to_string()).collect(),
+        dropped: 0,
+        warnings: Vec::new(),
+    })
+}
+
 pub fn read_fit_data(
     path: &str,
     data_args: &DataArgs,
@@ -153,6 +215,7 @@ pub fn read_fit_data(
         let x = gaussmix_io::read_npy_f32(path)?;
         return Ok(FitData {
             table: None,
+            stream: None,
             f32_values: x.values,
             weights: None,
             n: x.n_rows,
@@ -196,6 +259,7 @@ pub fn read_fit_data(
         dropped: t.dropped_rows().len(),
         warnings: crate::input::read_warnings(&t, data_args, path),
         table: (!f32 || keep_table).then_some(t),
+        stream: None,
         f32_values,
         weights,
         n,
@@ -307,7 +371,11 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         ),
     };
 
-    let fd = read_fit_data(&a.data, &a.data_args, &a.flags, a.plot.is_some())?;
+    let fd = if a.stream {
+        open_stream(&a.data, a)?
+    } else {
+        read_fit_data(&a.data, &a.data_args, &a.flags, a.plot.is_some())?
+    };
     // The figure's flags are checked before the fit, so a bad one costs no fit and
     // leaves no model behind.
     let plot_spec = match (&a.plot, &fd.table) {
@@ -329,6 +397,11 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         }
     }
     let mut opts = a.flags.apply(a.em.options(k)?.covariance_type(cov_type));
+    if a.stream && a.em.init_sample.is_none() {
+        // Starts from all the rows would hold per-row state (k-means++'s distances,
+        // em-EM's sampling weights): a sample keeps memory independent of the file.
+        opts = opts.init_sample(DEFAULT_STREAM_INIT_SAMPLE.max(k));
+    }
     if let Some(names) = &fd.names {
         opts = opts.feature_names(Some(names.clone()));
     }

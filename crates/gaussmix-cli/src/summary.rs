@@ -192,6 +192,9 @@ fn restarts_line(rec: &FitRecord, init_model: Option<&std::path::Path>) -> Strin
         None => o.init.to_string(),
     };
     let mut s = format!("start: {start}");
+    if let Some(m) = o.init_sample.filter(|m| *m < rec.n_samples) {
+        s += &format!(" from a uniform sample of {m} rows (--init-sample)");
+    }
     if rec.best_init >= o.n_init {
         s += &format!(
             ", kept extra run {} (every restart ended spurious, so em-em continued up to {} more short runs)",

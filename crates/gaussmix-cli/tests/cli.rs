@@ -741,6 +741,86 @@ fn fit_checks_the_figure_flags_before_fitting() {
 }
 
 #[test]
+fn fit_stream_equals_the_in_memory_fit_with_the_same_init_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = fixture("synthetic_5000x5_full").join("X.npy");
+    for threads in ["1", "2"] {
+        for init in ["em-em", "kmeans++"] {
+            let run = |stream: bool| {
+                let out = dir.path().join(format!("m{stream}.json"));
+                let mut c = gaussmix();
+                c.arg("fit")
+                    .arg(&x)
+                    .args(["-k", "3", "--quiet", "--seed", "4", "--n-init", "2"])
+                    .args([
+                        "--init",
+                        init,
+                        "--init-sample",
+                        "1500",
+                        "--threads",
+                        threads,
+                    ])
+                    .arg("-o")
+                    .arg(&out);
+                if stream {
+                    c.arg("--stream");
+                }
+                c.assert().success();
+                std::fs::read_to_string(&out).unwrap()
+            };
+            let (streamed, in_memory) = (run(true), run(false));
+            assert_eq!(streamed, in_memory, "threads {threads}, {init}");
+            assert!(streamed.contains("\"init_sample\": 1500"));
+        }
+    }
+    // Without --init-sample, --stream starts from 100,000 rows (here: all 5,000).
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "2", "--stream", "-o"])
+        .arg(dir.path().join("d.json"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("fitted 2 components"));
+}
+
+#[test]
+fn fit_stream_refuses_what_it_cannot_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = fixture("synthetic_5000x5_full").join("X.npy");
+    let csv = fixture("synthetic_5000x5_full").join("X.csv");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![csv.display().to_string()], "C-order .npy files"),
+        (vec!["-".into()], "cannot stream stdin"),
+        (
+            vec![npy.display().to_string(), "--columns".into(), "0,1".into()],
+            "--columns",
+        ),
+        (
+            vec![npy.display().to_string(), "--dtype".into(), "f32".into()],
+            "--dtype",
+        ),
+        (
+            vec![
+                npy.display().to_string(),
+                "--plot".into(),
+                dir.path().join("f.png").display().to_string(),
+            ],
+            "--plot",
+        ),
+    ];
+    for (args, msg) in cases {
+        gaussmix()
+            .arg("fit")
+            .args(&args)
+            .args(["-k", "2", "--stream", "--quiet"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+    }
+}
+
+#[test]
 fn select_plot_takes_log_scale_title_and_size() {
     let dir = tempfile::tempdir().unwrap();
     let fig = dir.path().join("bic.png");

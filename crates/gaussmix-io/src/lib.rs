@@ -77,7 +77,7 @@ pub use cell::MISSING_TOKENS;
 pub use error::{Place, ReadError, Result};
 pub use file::{parse_bytes, read_file};
 pub use gaussmix::source::{ChunkSource, Dataset};
-pub use npy::{parse_npy, read_npy, read_npy_f32, NpyReader, NPY_MAGIC};
+pub use npy::{parse_npy, read_npy, read_npy_f32, NpyReader, NpyRows, NPY_MAGIC};
 pub use options::{Header, Missing, ReadOptions};
 pub use source::{FileSource, TableSource};
 pub use table::{KeptColumn, Table};

@@ -687,3 +687,166 @@ mod tests {
         );
     }
 }
+
+/// The rows of a C-order NPY file, read by position on demand: what a streamed fit
+/// ([`gaussmix::Data::from_reader`]) reads on every pass, so that the matrix is never
+/// held in memory.
+///
+/// Reads are positioned reads (`pread`) of exactly the rows asked for, into a small
+/// per-thread buffer: no memory map (whose pages would count against the process's
+/// resident memory as the file is swept), no shared file position (each worker reads
+/// its own rows concurrently). The operating system reads ahead on each worker's
+/// sequential reads, so reading overlaps computing. Values are decoded as read and a
+/// non-finite one is an error naming its row and column.
+///
+/// Only C-order files stream (a row of a Fortran-order file is scattered over the
+/// whole file); Fortran-order ones are refused, saying how to make a C-order copy.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use gaussmix::{Data, GaussianMixture};
+/// use gaussmix_io::NpyRows;
+///
+/// let rows = NpyRows::open("big.npy")?;
+/// let data = Data::from_reader(Arc::new(rows))?;
+/// let model = GaussianMixture::params(32).init_sample(100_000).fit(&data)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct NpyRows {
+    file: File,
+    name: String,
+    header: Header,
+    data_start: u64,
+}
+
+impl std::fmt::Debug for NpyRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpyRows")
+            .field("file", &self.name)
+            .field("shape", &(self.header.n, self.header.d))
+            .field("bytes_per_value", &self.header.size)
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    /// Each reading thread's bytes buffer, kept across reads.
+    static ROW_BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl NpyRows {
+    /// Opens the NPY file at `path`, checks its header (dtype, shape, size, C order).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let r = NpyReader::open(path)?;
+        if r.header.fortran {
+            return Err(ReadError::Options {
+                file: r.file,
+                reason: "Fortran-order arrays cannot be streamed (each row is spread over \
+                         the whole file); save a C-order copy, e.g. np.save(path, \
+                         np.ascontiguousarray(x)), or fit without --stream"
+                    .into(),
+            });
+        }
+        Ok(NpyRows {
+            file: r.reader,
+            name: r.file,
+            header: r.header,
+            data_start: r.data_start,
+        })
+    }
+
+    /// The array's shape: rows and columns.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.header.n, self.header.d)
+    }
+
+    /// Whether the file holds f32 values.
+    pub fn is_f32(&self) -> bool {
+        self.header.size == 4
+    }
+
+    /// Reads rows `[start, end)` and hands each value, decoded, to `put(index, value)`;
+    /// the first non-finite value is an error.
+    fn read_with<T: Value>(
+        &self,
+        start: usize,
+        end: usize,
+        out: &mut [T],
+    ) -> std::result::Result<(), ReadError> {
+        let (d, size) = (self.header.d, self.header.size);
+        let values = end
+            .checked_sub(start)
+            .and_then(|r| r.checked_mul(d))
+            .filter(|v| *v == out.len() && end <= self.header.n)
+            .ok_or_else(|| ReadError::Options {
+                file: self.name.clone(),
+                reason: format!(
+                    "rows {start}..{end} asked of a file of {} rows (or the buffer is not \
+                     their size)",
+                    self.header.n
+                ),
+            })?;
+        let offset = self.data_start + (start as u64) * (d as u64) * (size as u64);
+        ROW_BYTES.with(|b| {
+            let mut bytes = b.borrow_mut();
+            bytes.resize(values * size, 0);
+            read_exact_at(&self.file, &mut bytes, offset).map_err(|source| ReadError::Io {
+                file: self.name.clone(),
+                source,
+            })?;
+            for (i, (o, c)) in out.iter_mut().zip(bytes.chunks_exact(size)).enumerate() {
+                let v = T::decode(c, size, self.header.little);
+                if !v.is_finite() {
+                    return Err(v.non_finite(&self.name, start + i / d + 1, i % d + 1));
+                }
+                *o = v;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file ended early",
+                ))
+            }
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+impl gaussmix::source::RowReader for NpyRows {
+    fn n_rows(&self) -> usize {
+        self.header.n
+    }
+    fn n_features(&self) -> usize {
+        self.header.d
+    }
+    fn is_f32(&self) -> bool {
+        NpyRows::is_f32(self)
+    }
+    fn read_f64(&self, start: usize, end: usize, buf: &mut [f64]) -> gaussmix::Result<()> {
+        self.read_with(start, end, buf).map_err(Into::into)
+    }
+    fn read_f32(&self, start: usize, end: usize, buf: &mut [f32]) -> gaussmix::Result<()> {
+        self.read_with(start, end, buf).map_err(Into::into)
+    }
+}

@@ -215,6 +215,14 @@ pub struct GmmOptions {
     pub n_threads: Option<usize>,
     /// Re-seed components that lose their mass or collapse instead of failing.
     pub recover: bool,
+    /// Initialise on a seeded uniform sample of this many rows (every start: k-means,
+    /// k-means++, em-EM's short runs), then run EM on all rows; `None`: initialise on
+    /// all rows. What makes a fit of data larger than memory
+    /// ([`Data::from_reader`](crate::Data::from_reader)) read the file only once per
+    /// EM iteration; the same sample is drawn from streamed and in-memory data, so
+    /// their fits stay identical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_sample: Option<usize>,
     /// Explicit starting parameters (not stored in model files).
     #[serde(skip)]
     pub start: StartParameters,
@@ -265,6 +273,7 @@ impl Default for GmmOptions {
             seed: 0,
             n_threads: None,
             recover: false,
+            init_sample: None,
             start: StartParameters::default(),
             feature_names: None,
         }
@@ -358,6 +367,22 @@ impl GmmOptions {
     /// Re-seed dead or collapsed components instead of failing (default off).
     pub fn recover(mut self, on: bool) -> Self {
         self.recover = on;
+        self
+    }
+    /// Initialise on a seeded uniform sample of `n` rows, then run EM on all rows
+    /// ([`GmmOptions::init_sample`](Self::init_sample) the field; at least
+    /// `n_components`).
+    ///
+    /// ```
+    /// use gaussmix::GaussianMixture;
+    /// let x: Vec<f64> = (0..3000).map(|i| (i % 2) as f64 * 10.0 + (i % 13) as f64 * 0.1).collect();
+    /// let data = gaussmix::Data::from_slice(&x, 3000, 1)?;
+    /// let m = GaussianMixture::params(2).init_sample(500).seed(1).fit(&data)?;
+    /// assert!(m.converged());
+    /// # Ok::<(), gaussmix::GmmError>(())
+    /// ```
+    pub fn init_sample(mut self, n: usize) -> Self {
+        self.init_sample = Some(n);
         self
     }
     /// Starting weights (`K`).
@@ -486,6 +511,18 @@ impl GmmOptions {
         }
         if o.init_iter == 0 {
             return Err(invalid_option("init_iter", "must be at least 1, got 0"));
+        }
+        if let Some(m) = o.init_sample {
+            if m < o.n_components {
+                return Err(invalid_option(
+                    "init_sample",
+                    format!(
+                        "must be at least n_components = {} (rows to start {} components \
+                         from), got {m}",
+                        o.n_components, o.n_components
+                    ),
+                ));
+            }
         }
         if !(o.tol.is_finite() && o.tol >= 0.0) {
             return Err(invalid_option(

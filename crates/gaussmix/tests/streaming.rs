@@ -177,3 +177,36 @@ fn a_reader_without_rows_or_columns_is_refused() {
     let empty = Data::from_reader(Arc::new(SliceReader::new(vec![], 2).unwrap()));
     assert!(empty.unwrap_err().to_string().contains("no rows"));
 }
+
+#[test]
+fn the_init_sample_is_reproducible_and_the_same_for_streamed_data() {
+    let (n, d) = (5000, 2);
+    let x = blobs(n, d);
+    let mem = Data::from_slice(&x, n, d).unwrap();
+    let streamed = Data::from_reader(Arc::new(SliceReader::new(x.clone(), d).unwrap())).unwrap();
+    for init in [InitMethod::EmEm, InitMethod::KMeansPlusPlus] {
+        let opts = GaussianMixture::params(3)
+            .init(init)
+            .init_sample(700)
+            .seed(5);
+        let a = opts.fit(&mem).unwrap();
+        assert_same(&a, &opts.fit(&mem).unwrap());
+        assert_same(&a, &opts.fit(&streamed).unwrap());
+        assert_eq!(a.fit_record().unwrap().options.init_sample, Some(700));
+        // Another seed draws another sample (and the fit still finds the blobs).
+        let b = opts.clone().seed(6).fit(&mem).unwrap();
+        assert!((a.score(&mem).unwrap() - b.score(&mem).unwrap()).abs() < 1e-3);
+    }
+    // A sample as large as the data is the data.
+    let all = GaussianMixture::params(3).seed(5);
+    assert_same(
+        &all.clone().init_sample(n).fit(&mem).unwrap(),
+        &all.fit(&mem).unwrap(),
+    );
+    // Fewer rows than components cannot start them.
+    let e = GaussianMixture::params(3)
+        .init_sample(2)
+        .fit(&mem)
+        .unwrap_err();
+    assert!(e.to_string().contains("init_sample"), "{e}");
+}

@@ -235,6 +235,20 @@ fn merge_thin(p: &Params, hard: &Params, thin: &[bool], reg_covar: f64) -> Optio
     Params::new(w, p.means.clone(), cov, reg_covar).ok()
 }
 
+/// `m` distinct rows of `0..n` (`m < n`), uniformly at random and seeded, in order
+/// (Floyd's algorithm: memory for `m` rows, not `n`).
+fn uniform_rows(n: usize, m: usize, seed: u64) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, 0, 0x1A17));
+    let mut chosen = std::collections::BTreeSet::new();
+    for j in n - m..n {
+        let t = rng.gen_range(0..=j);
+        if !chosen.insert(t) {
+            chosen.insert(j);
+        }
+    }
+    chosen.into_iter().collect()
+}
+
 /// Fewest rows em-EM screens its short runs on when it samples.
 const SCREEN_MIN_ROWS: usize = 1000;
 
@@ -361,25 +375,44 @@ pub(crate) fn run_all(
 ) -> (Vec<Result<Run>>, Option<usize>) {
     let progress: ProgressFn = Mutex::new(progress);
     let shared = share_passes(data);
+    // Starts come from the init sample when there is one (the runs then continue on
+    // all rows), else from all rows.
+    let isample_idx = opts
+        .init_sample
+        .filter(|m| *m < data.n_samples())
+        .map(|m| uniform_rows(data.n_samples(), m, opts.seed));
+    let isample: Option<Data<'static>> = isample_idx.as_ref().and_then(|idx| {
+        let w = data.weights().map(|w| idx.iter().map(|&i| w[i]).collect());
+        data.subset(idx, w)
+    });
+    let isample_rows_only: Option<Data<'static>> =
+        isample_idx.as_ref().and_then(|idx| data.subset(idx, None));
+    let idata: &Data = isample.as_ref().unwrap_or(data);
     let start = |run: usize, seed: u64, init: InitMethod| -> Slot {
-        let state = initial_params_with(data, opts, seed, init)
+        let state = initial_params_with(idata, opts, seed, init)
             .map(|(p, fixes)| EmRun::new(data, opts, constant, p, fixes));
         Slot { run, state }
     };
     let em_em = opts.init == InitMethod::EmEm && opts.start.is_empty();
     let mut reserve: Vec<Slot> = Vec::new();
-    let screen_idx = if em_em { screen_rows(data, opts) } else { None };
+    let screen_idx = if em_em {
+        screen_rows(idata, opts)
+    } else {
+        None
+    };
     let screen: Option<Data<'static>> = screen_idx
         .as_ref()
-        .and_then(|(rows, w)| data.subset(rows, Some(w.clone())));
+        .and_then(|(rows, w)| idata.subset(rows, Some(w.clone())));
     // The same rows without weights: how many *rows* each short run's components hold
-    // (the coreset's weights are not counts of rows).
+    // (the coreset's weights are not counts of rows). Short runs on the whole init
+    // sample count on it.
     let screen_rows_only: Option<Data<'static>> = screen_idx
         .as_ref()
-        .and_then(|(rows, _)| data.subset(rows, None));
+        .and_then(|(rows, _)| idata.subset(rows, None))
+        .or(isample_rows_only);
     let mut slots: Vec<Slot> = if em_em {
         let pool = em_em_pool(opts);
-        let sdata = screen.as_ref().unwrap_or(data);
+        let sdata = screen.as_ref().unwrap_or(idata);
         let make = |c: usize| {
             // Alternately Lloyd's k-means and plain k-means++ (see the module notes).
             let init = if c.is_multiple_of(2) {
