@@ -428,8 +428,16 @@ pub fn check_distinct(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
         .filter_map(|(flag, p)| p.filter(|p| !is_stdout(Some(p))).map(|p| (*flag, p)))
         .map(|(flag, p)| {
             let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-            // The same file through a symlink or `..`: compare what exists canonically.
-            let key = abs.canonicalize().unwrap_or(abs);
+            // The same file through a symlink or `..`, whether it exists yet or not: the
+            // directory (which must exist) canonically, then the file's name.
+            let key = match (abs.parent(), abs.file_name()) {
+                (Some(dir), Some(name)) => dir
+                    .canonicalize()
+                    .map(|d| d.join(name))
+                    .unwrap_or_else(|_| abs.clone()),
+                _ => abs.clone(),
+            };
+            let key = key.canonicalize().unwrap_or(key);
             (flag, p, key)
         })
         .collect();

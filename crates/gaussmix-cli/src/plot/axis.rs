@@ -10,7 +10,9 @@ pub fn padded(lo: f64, hi: f64) -> (f64, f64) {
         return (0.0, 1.0);
     }
     let scale = lo.abs().max(hi.abs());
-    if hi - lo <= 1e-9 * scale.max(1e-300) || hi == lo {
+    // Constant, or a spread below what f64 resolves at that magnitude (ticks could not
+    // tell the values apart); timestamps at 1.7e15 spread over 1e6 are not constant.
+    if hi - lo <= 1e-13 * scale || hi == lo {
         let half = (scale / 10.0).max(1.0);
         let mid = 0.5 * (lo + hi);
         return (mid - half, mid + half);

@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::palette::color;
-use super::{axis, e, font_scale, fs, title_font, Drawn, Figure};
+use super::{axis, e, font_scale, fs, fitted_title, title_font, Drawn, Figure};
 
 pub struct Convergence<'a> {
     pub lower_bounds: &'a [f64],
@@ -27,7 +27,7 @@ impl Figure for Convergence<'_> {
         let (y0, y1) = axis::padded(lo, hi);
         let mut chart = ChartBuilder::on(root)
             .caption(
-                &self.title,
+                fitted_title(scale, root.dim_in_pixel().0, &self.title),
                 title_font(scale, root.dim_in_pixel().0, &self.title),
             )
             .margin(20)

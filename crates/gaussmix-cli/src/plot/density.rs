@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::legend::{self, Entry, Key};
 use super::palette::color;
-use super::{axis, e, font_scale, fs, px, title_font, Drawn, Figure, Layers, Marks, View};
+use super::{axis, e, font_scale, fs, px, titled, Drawn, Figure, Layers, Marks, View};
 
 pub struct Density<'a> {
     pub view: &'a View<'a>,
@@ -129,31 +129,37 @@ where
         |v: &mut dyn Iterator<Item = f64>| v.filter(|v| v.is_finite()).fold(0.0, f64::max);
     let top = finite_max(&mut mix.iter().map(|p| p.1)).max(1e-300);
     // One very narrow component can peak far above everything else and squash it
-    // flat: the axis then stops at three times the median component peak (or the
-    // histogram's top, if higher), and the cut peaks are labelled with their height.
+    // flat: the axis then stops at the other components' top (below), and the cut
+    // peaks are marked, with their heights.
     let peak_of: Vec<f64> = covs
         .iter()
         .enumerate()
         .map(|(c, cov)| view.model.weights()[c] / (std::f64::consts::TAU * cov[[j, j]]).sqrt())
         .collect();
-    let mut peaks = peak_of.clone();
-    peaks.sort_by(f64::total_cmp);
-    let median_peak = peaks.get(peaks.len() / 2).copied().unwrap_or(top);
     let hist_top = if show_hist {
         finite_max(&mut dens.iter().copied())
     } else {
         0.0
     };
-    // The mixture of the ordinary components alone: many overlapping components add up
-    // to a mixture far above any one of them, and that is no reason to cut it.
-    let tall = |c: usize| peak_of[c] > 3.0 * median_peak;
+    // A component is tall when its peak is over five times the median of the others'
+    // peaks (with two components: the other's). The axis then follows the mixture of
+    // the ordinary components (many overlapping ones add up far above any one of them,
+    // and that is no reason to cut) or the histogram, whichever is higher.
+    let tall = |c: usize| {
+        let mut others: Vec<f64> = (0..k).filter(|o| *o != c).map(|o| peak_of[o]).collect();
+        others.sort_by(f64::total_cmp);
+        others
+            .get(others.len() / 2)
+            .is_some_and(|m| peak_of[c] > 5.0 * m)
+    };
+    let tall_set: Vec<bool> = (0..k).map(tall).collect();
     let ordinary_top = finite_max(&mut (0..=steps).map(|i| {
         (0..k)
-            .filter(|c| !tall(*c))
+            .filter(|c| !tall_set[*c])
             .map(|c| comps[c][i].1)
             .sum::<f64>()
     }));
-    let cap = (3.0 * median_peak).max(hist_top).max(ordinary_top);
+    let cap = ordinary_top.max(hist_top);
     let cut = top > 1.5 * cap;
     let ymax = if cut {
         cap * 1.08
@@ -358,14 +364,8 @@ impl Figure for Density<'_> {
     {
         root.fill(&WHITE).map_err(e)?;
         let scale = font_scale(root.dim_in_pixel());
-        let root = root
-            .titled(
-                &self.title,
-                title_font(scale, root.dim_in_pixel().0, &self.title),
-            )
-            .map_err(e)?;
-        let mut entries = legend::components(self.view.model.weights().as_slice().unwrap_or(&[]));
-        entries.push(Entry::new(Key::Line(BLACK, 2, true), "mixture"));
+        let root = titled(root, scale, &self.title)?;
+        let mut entries = vec![Entry::new(Key::Line(BLACK, 1, true), "mixture")];
         if !self.layers.density_only {
             entries.push(Entry::new(
                 Key::Patch(RGBColor(160, 160, 160).mix(0.45)),
@@ -376,6 +376,9 @@ impl Figure for Density<'_> {
                 "rug: rows by component",
             ));
         }
+        entries.extend(legend::components(
+            self.view.model.weights().as_slice().unwrap_or(&[]),
+        ));
         let (data, side) = legend::split(&root, &entries, scale);
         let marks = draw_marginal(
             &data,

@@ -2,9 +2,10 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::palette::{color, marker, shape};
-use super::{e, fs, Layers, View};
+use super::{e, fs, px, Layers, View};
 
 /// What a legend line shows before its text.
 pub enum Key {
@@ -88,32 +89,39 @@ where
                 .map_err(e)?;
             }
             Key::Line(c, w, dashed) => {
+                let w = px(scale, *w as f64);
+                let u = (scale * 4.0).round().max(1.0) as i32;
                 if *dashed {
                     for s in 0..3 {
                         area.draw(&PathElement::new(
-                            vec![(x - 4 + 8 * s, cy), (x + 1 + 8 * s, cy)],
-                            c.stroke_width(*w),
+                            vec![(x - u + 2 * u * s, cy), (x + 2 * u * s, cy)],
+                            c.stroke_width(w),
                         ))
                         .map_err(e)?;
                     }
                 } else {
                     area.draw(&PathElement::new(
-                        vec![(x - 4, cy), (x + 16, cy)],
-                        c.stroke_width(*w),
+                        vec![(x - u, cy), (x + 4 * u, cy)],
+                        c.stroke_width(w),
                     ))
                     .map_err(e)?;
                 }
             }
             Key::Patch(c) => {
+                let u = (scale * 6.0).round().max(2.0) as i32;
                 area.draw(&Rectangle::new(
-                    [(x - 3, cy - 6), (x + 15, cy + 6)],
+                    [(x - u / 2, cy - u), (x + 5 * u / 2, cy + u)],
                     c.filled(),
                 ))
                 .map_err(e)?;
             }
             Key::Ring => {
-                area.draw(&Circle::new((x + 6, cy), 7, BLACK.stroke_width(2)))
-                    .map_err(e)?;
+                area.draw(&Circle::new(
+                    (x + 6, cy),
+                    px(scale, 7.0),
+                    BLACK.stroke_width(px(scale, 2.0)),
+                ))
+                .map_err(e)?;
             }
             Key::Off => {
                 area.draw(&PathElement::new(
@@ -128,10 +136,13 @@ where
                 .map_err(e)?;
             }
         }
+        // Text centred on the swatch's line, after it.
         area.draw(&Text::new(
             en.text.clone(),
-            (x + 24, cy - line / 3),
-            font.into_font().color(&BLACK),
+            (x + (24.0 * scale) as i32, cy),
+            font.into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
         ))
         .map_err(e)?;
         y += line;

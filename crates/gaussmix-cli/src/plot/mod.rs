@@ -159,11 +159,42 @@ pub(crate) fn px(scale: f64, px: f64) -> u32 {
 /// The title's font: `24 · scale`, smaller when the title would not fit the width.
 pub(crate) fn title_font(scale: f64, width: u32, title: &str) -> (&'static str, u32) {
     let chars = title.chars().count().max(1) as f64;
-    let fit = 1.8 * width as f64 / chars;
+    let fit = 1.6 * width as f64 / chars;
     (
         "sans-serif",
         (24.0 * scale).min(fit).max(8.0).round() as u32,
     )
+}
+
+/// `title` as it fits `width` pixels at the font [`title_font`] chose: whole, or cut
+/// with "…" when even the smallest font is too wide.
+pub(crate) fn fitted_title(scale: f64, width: u32, title: &str) -> String {
+    let size = title_font(scale, width, title).1 as f64;
+    let room = (width as f64 / (0.6 * size)).floor() as usize;
+    if title.chars().count() <= room {
+        title.to_string()
+    } else {
+        let mut t: String = title.chars().take(room.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// `root` with the title drawn at its top, a little below the edge, and the area
+/// under it.
+pub(crate) fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    scale: f64,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>, String>
+where
+    DB::ErrorType: 'static,
+{
+    let w = root.dim_in_pixel().0;
+    let text = fitted_title(scale, w, title);
+    let font = title_font(scale, w, &text);
+    let top = (6.0 * scale).round() as u32;
+    root.margin(top, 0, 0, 0).titled(&text, font).map_err(e)
 }
 
 pub(crate) fn fs(scale: f64, px: f64) -> u32 {
@@ -287,11 +318,12 @@ pub struct PlotSpec {
 /// Default for `--max-features`.
 pub const MAX_FEATURES: usize = 10;
 
-/// A column's header name, or "feature j" for files without a header.
+/// A column's header name, or `xj` (as the fit's summary says) without a header.
 pub fn axis_name(table: &crate::input::Table, j: usize) -> String {
     match table.feature_names().and_then(|n| n.get(j)) {
         Some(name) if !name.is_empty() => name.clone(),
-        _ => format!("feature {j}"),
+        // As the fit's summary names them.
+        _ => format!("x{j}"),
     }
 }
 

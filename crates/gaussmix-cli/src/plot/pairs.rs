@@ -9,7 +9,7 @@ use plotters::style::FontTransform;
 
 use super::legend;
 use super::panel::{self, PanelSpec};
-use super::{density, e, font_scale, fs, title_font, Drawn, Figure, Layers, View};
+use super::{density, e, font_scale, fs, titled, Drawn, Figure, Layers, View};
 
 pub struct Pairs<'a> {
     pub view: &'a View<'a>,
@@ -33,14 +33,14 @@ impl Figure for Pairs<'_> {
         let m = self.features.len();
         let (w, h) = root.dim_in_pixel();
         let scale = font_scale((w, h));
-        let root = root
-            .titled(&self.title, title_font(scale, w, &self.title))
-            .map_err(e)?;
+        let root = titled(root, scale, &self.title)?;
         let entries = legend::data_entries(self.view, self.layers, true);
         let (grid_area, side) = legend::split(&root, &entries, scale);
         // Panels shrink with m; their text shrinks with them, within limits.
         let (gw, gh) = grid_area.dim_in_pixel();
-        let panel_scale = (gw.min(gh) as f64 / m as f64 / 260.0).clamp(0.6, 1.2) * scale.max(0.8);
+        // Marks and text follow the panels' size, not the figure's: a large matrix of
+        // many features has small panels.
+        let panel_scale = (gw.min(gh) as f64 / m as f64 / 260.0).clamp(0.5, 1.5);
         let margin = fs(panel_scale, 26.0);
         let (left, rest) = grid_area.split_horizontally(margin);
         let (cells, bottom) = rest.split_vertically(gh.saturating_sub(margin));

@@ -5,7 +5,7 @@ use plotters::prelude::*;
 
 use super::legend;
 use super::panel::{self, PanelSpec};
-use super::{e, font_scale, title_font, Drawn, Figure, Layers, View};
+use super::{e, font_scale, titled, Drawn, Figure, Layers, View};
 
 pub struct Scatter<'a> {
     pub view: &'a View<'a>,
@@ -25,12 +25,7 @@ impl Figure for Scatter<'_> {
     {
         root.fill(&WHITE).map_err(e)?;
         let scale = font_scale(root.dim_in_pixel());
-        let root = root
-            .titled(
-                &self.title,
-                title_font(scale, root.dim_in_pixel().0, &self.title),
-            )
-            .map_err(e)?;
+        let root = titled(root, scale, &self.title)?;
         let entries = legend::data_entries(self.view, self.layers, false);
         let (data, side) = legend::split(&root, &entries, scale);
         let (fi, fj) = self.features;

@@ -12,7 +12,7 @@ use plotters::prelude::*;
 
 use super::legend::{self, Entry, Key};
 use super::palette::{marker, Shape, TYPE_COLORS};
-use super::{axis, e, font_scale, fs, title_font, Drawn, Figure, Marks};
+use super::{axis, e, font_scale, fs, titled, Drawn, Figure, Marks};
 
 pub struct SelectionPlot<'a> {
     pub selection: &'a Selection,
@@ -71,9 +71,7 @@ impl Figure for SelectionPlot<'_> {
             .title
             .clone()
             .unwrap_or_else(|| format!("{name} by number of components (lower is better)"));
-        let root = root
-            .titled(&title, title_font(scale, root.dim_in_pixel().0, &title))
-            .map_err(e)?;
+        let root = titled(root, scale, &title)?;
         let series: Vec<Series> = CovarianceType::ALL
             .iter()
             .enumerate()
