@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::palette::color;
-use super::{axis, e, font_scale, fs, fitted_title, title_font, Drawn, Figure};
+use super::{axis, e, fitted_title, font_scale, fs, title_font, Drawn, Figure};
 
 pub struct Convergence<'a> {
     pub lower_bounds: &'a [f64],
