@@ -76,6 +76,16 @@ impl Image {
     }
 }
 
+/// The scatter of features 0 and 1 with `layers`, drawn.
+fn scatter_of(view: &View, layers: Layers) -> (Image, Drawn) {
+    draw(&scatter::Scatter {
+        view,
+        features: (0, 1),
+        title: "t".into(),
+        layers,
+    })
+}
+
 fn draw(fig: &impl Figure) -> (Image, Drawn) {
     let (w, h) = fig.default_size();
     let (px, drawn) = render_rgb(fig, (w, h));
@@ -160,13 +170,7 @@ fn scatter_draws_each_component_in_its_colour_around_its_mean() {
     let model = ring_model(3, 2, 10.0, 1.0);
     let x = rows(&model, 600);
     let view = View::new(&model, &x, names(2)).unwrap();
-    let fig = scatter::Scatter {
-        view: &view,
-        features: (0, 1),
-        title: "t".into(),
-        layers: Layers::default(),
-    };
-    let (img, drawn) = draw(&fig);
+    let (img, drawn) = scatter_of(&view, Layers::default());
     assert!(img.ink() > 0.03, "ink {}", img.ink());
     assert_eq!(drawn.marks.len(), 3);
     assert_components_where_their_means_are(&img, &drawn.marks, 3);
@@ -182,13 +186,7 @@ fn beyond_twenty_thousand_points_the_scatter_is_a_coloured_histogram() {
     let model = ring_model(4, 2, 10.0, 1.5);
     let x = rows(&model, 30_000);
     let view = View::new(&model, &x, names(2)).unwrap();
-    let fig = scatter::Scatter {
-        view: &view,
-        features: (0, 1),
-        title: "t".into(),
-        layers: Layers::default(),
-    };
-    let (img, drawn) = draw(&fig);
+    let (img, drawn) = scatter_of(&view, Layers::default());
     assert_eq!(drawn.marks.len(), 4);
     assert_components_where_their_means_are(&img, &drawn.marks, 4);
     assert_ellipses_on_top(&img, &drawn.rims, 4);
@@ -199,13 +197,7 @@ fn twenty_five_components_keep_distinct_colours_and_shapes() {
     let model = ring_model(25, 2, 40.0, 1.0);
     let x = rows(&model, 5000);
     let view = View::new(&model, &x, names(2)).unwrap();
-    let fig = scatter::Scatter {
-        view: &view,
-        features: (0, 1),
-        title: "t".into(),
-        layers: Layers::default(),
-    };
-    let (img, drawn) = draw(&fig);
+    let (img, drawn) = scatter_of(&view, Layers::default());
     assert_eq!(drawn.marks.len(), 25);
     for &(c, p) in &drawn.marks {
         assert_eq!(img.at(p), Some(color(c)), "component {c}");
@@ -326,22 +318,14 @@ fn contours_and_uncertainty_add_their_layers() {
     let model = ring_model(3, 2, 3.0, 1.0);
     let x = rows(&model, 1500);
     let view = View::new(&model, &x, names(2)).unwrap();
-    let plain = draw(&scatter::Scatter {
-        view: &view,
-        features: (0, 1),
-        title: "t".into(),
-        layers: Layers::default(),
-    })
-    .0;
-    let contours = draw(&scatter::Scatter {
-        view: &view,
-        features: (0, 1),
-        title: "t".into(),
-        layers: Layers {
+    let plain = scatter_of(&view, Layers::default()).0;
+    let contours = scatter_of(
+        &view,
+        Layers {
             contours: true,
             ..Layers::default()
         },
-    })
+    )
     .0;
     let line = RGBColor(45, 45, 45);
     // (Anti-aliased text has a few pixels of that grey too.)
@@ -351,15 +335,13 @@ fn contours_and_uncertainty_add_their_layers() {
         "{}",
         contours.count(line)
     );
-    let (unc, drawn) = draw(&scatter::Scatter {
-        view: &view,
-        features: (0, 1),
-        title: "t".into(),
-        layers: Layers {
+    let (unc, drawn) = scatter_of(
+        &view,
+        Layers {
             uncertainty: true,
             ..Layers::default()
         },
-    });
+    );
     assert_components_where_their_means_are(&unc, &drawn.marks, 3);
     // Overlapping components: some rows are uncertain, and they are drawn larger.
     assert!(view.uncertainty.iter().any(|u| *u > 0.3));
