@@ -150,7 +150,208 @@ fn kept_json(ap: &Applied) -> Value {
     Value::Object(o)
 }
 
+/// What `predict`/`score` compute per row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PerRow {
+    Labels,
+    Proba,
+    LogLikelihood,
+}
+
+/// Rows per block that `--stream` reads, computes and writes at a time (a multiple of
+/// the library's 256-row chunks, so every row is computed exactly as in memory).
+/// `GAUSSMIX_STREAM_BLOCK_ROWS` sets it (rounded up to a multiple of 256), so that tests
+/// can cross block boundaries with small files.
+fn stream_block_rows() -> usize {
+    std::env::var("GAUSSMIX_STREAM_BLOCK_ROWS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map(|v| v.clamp(1, 1 << 24).div_ceil(256) * 256)
+        .unwrap_or(1 << 16)
+}
+
+/// `predict`/`score` with `--stream`: the .npy file's rows read a block at a time, the
+/// results written as they come (`per_row`), or the mean score (`None`).
+fn apply_streamed(a: &ApplyArgs, per_row: Option<PerRow>) -> CliResult<()> {
+    check_out(a.output.as_deref())?;
+    let refuse = |what: &str| {
+        Err(CliError::usage(format!(
+            "--stream reads the file's rows as they are and writes results as they come; \
+             {what} is not available with it (drop --stream)"
+        )))
+    };
+    if a.data == "-" || !a.data.to_ascii_lowercase().ends_with(".npy") {
+        return Err(CliError::usage(format!(
+            "--stream reads C-order .npy files; {} is not one",
+            a.data
+        )));
+    }
+    let d = &a.data_args;
+    if d.columns.is_some() || !d.exclude.is_empty() {
+        return refuse("--columns/--exclude");
+    }
+    if !a.keep.is_empty() {
+        return refuse("--keep");
+    }
+    if a.json && per_row.is_some() {
+        return refuse("--json for per-row results");
+    }
+    let format = crate::output::Format::of(a.output.as_deref());
+    if per_row.is_some() && format == crate::output::Format::Parquet {
+        return refuse("Parquet output (write .csv or .npy)");
+    }
+    let model = load_model(&a.model)?;
+    let rows = std::sync::Arc::new(gaussmix_io::NpyRows::open(&a.data)?);
+    let (n, dims) = rows.shape();
+    if dims != model.n_features() {
+        return Err(CliError::data(format!(
+            "{}: {} but the model has {}",
+            a.data,
+            crate::input::plural(dims, "column", "columns"),
+            crate::input::plural(model.n_features(), "feature", "features")
+        )));
+    }
+    if model.feature_names().is_some() {
+        report_warnings(
+            &[format!(
+                "{}: a .npy file has no column names, so its columns are matched to the \
+                 model's features ({}) by position; check their order",
+                a.data,
+                crate::input::name_list(model.feature_names().unwrap_or_default(), 8)
+            )],
+            a.strict,
+        )?;
+    }
+    let Some(per_row) = per_row else {
+        if format != crate::output::Format::Csv {
+            return Err(CliError::usage(
+                "the mean score is one number, written as text: -o .npy/.parquet needs --per-sample (or name the file .txt)",
+            ));
+        }
+        let data = Data::from_reader(rows)?;
+        let mean = model.score(&data)?;
+        let text = if a.json {
+            format!(
+                "{}\n",
+                json!({ "score": mean, "n_samples": n, "n_dropped": 0 })
+            )
+        } else {
+            format!("{}\n", crate::output::num(mean))
+        };
+        return emit(a.output.as_deref(), &text);
+    };
+    let k = model.n_components();
+    let (names, width): (Vec<String>, usize) = match per_row {
+        PerRow::Labels => (vec!["component".into()], 1),
+        PerRow::Proba => ((0..k).map(|c| format!("proba_{c}")).collect(), k),
+        PerRow::LogLikelihood => (vec!["log_likelihood".into()], 1),
+    };
+    // Model errors met while writing abort the write (the output is then not created)
+    // and are reported as themselves.
+    let mut failure: Option<CliError> = None;
+    let written = crate::output::write_stream(a.output.as_deref(), |w| {
+        let mut w = std::io::BufWriter::new(w);
+        let npy = format == crate::output::Format::Npy;
+        if npy {
+            let (descr, shape) = match per_row {
+                PerRow::Labels => ("<i8", vec![n]),
+                PerRow::Proba => ("<f8", vec![n, k]),
+                PerRow::LogLikelihood => ("<f8", vec![n]),
+            };
+            gaussmix_io::write_npy_header(&mut w, descr, &shape)?;
+        } else {
+            use std::io::Write;
+            writeln!(w, "{}", names.join(","))?;
+        }
+        let mut buf = Vec::new();
+        let rows_per_block = stream_block_rows();
+        for s in (0..n).step_by(rows_per_block) {
+            let e = (s + rows_per_block).min(n);
+            let result = block(&model, &rows, s, e, dims, per_row, &mut buf);
+            let out = match result {
+                Ok(o) => o,
+                Err(err) => {
+                    failure = Some(err);
+                    return Err(std::io::Error::other("stopped"));
+                }
+            };
+            let m = e - s;
+            match (&out, npy) {
+                (Block::Labels(l), true) => {
+                    for v in l {
+                        std::io::Write::write_all(&mut w, &v.to_le_bytes())?;
+                    }
+                }
+                (Block::Floats(f), true) => {
+                    for v in f {
+                        std::io::Write::write_all(&mut w, &v.to_le_bytes())?;
+                    }
+                }
+                (Block::Labels(l), false) => {
+                    crate::output::write_csv_rows(&mut w, &[Column::I64(l)], m)?
+                }
+                (Block::Floats(f), false) => {
+                    let cols: Vec<Column> =
+                        (0..width).map(|c| Column::Matrix(f, width, c)).collect();
+                    crate::output::write_csv_rows(&mut w, &cols, m)?
+                }
+            }
+        }
+        std::io::Write::flush(&mut w)
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => written,
+    }
+}
+
+/// One block's results.
+enum Block {
+    Labels(Vec<i64>),
+    Floats(Vec<f64>),
+}
+
+/// Reads rows `[s, e)` and computes `per_row` for them.
+fn block(
+    model: &gaussmix::GaussianMixture,
+    rows: &gaussmix_io::NpyRows,
+    s: usize,
+    e: usize,
+    d: usize,
+    per_row: PerRow,
+    buf: &mut Vec<f64>,
+) -> CliResult<Block> {
+    use gaussmix::source::RowReader;
+    buf.clear();
+    buf.resize((e - s) * d, 0.0);
+    // f32 files compute as f32 data does in memory.
+    let mut buf32 = Vec::new();
+    let data = if rows.is_f32() {
+        buf32.resize((e - s) * d, 0.0f32);
+        rows.read_f32(s, e, &mut buf32)?;
+        Data::from_slice_f32(&buf32, e - s, d)?
+    } else {
+        rows.read_f64(s, e, buf)?;
+        Data::from_slice(buf, e - s, d)?
+    };
+    Ok(match per_row {
+        PerRow::Labels => Block::Labels(
+            model
+                .predict(&data)?
+                .into_iter()
+                .map(|l| l as i64)
+                .collect(),
+        ),
+        PerRow::Proba => Block::Floats(model.predict_proba(&data)?.iter().copied().collect()),
+        PerRow::LogLikelihood => Block::Floats(model.score_samples(&data)?.to_vec()),
+    })
+}
+
 pub fn predict(a: &ApplyArgs, proba: bool) -> CliResult<()> {
+    if a.stream {
+        let what = if proba { PerRow::Proba } else { PerRow::Labels };
+        return apply_streamed(a, Some(what));
+    }
     let ap = load(a)?;
     let data = ap.data()?;
     if proba {
@@ -193,6 +394,9 @@ pub fn predict(a: &ApplyArgs, proba: bool) -> CliResult<()> {
 }
 
 pub fn score(a: &ApplyArgs, per_sample: bool) -> CliResult<()> {
+    if a.stream {
+        return apply_streamed(a, per_sample.then_some(PerRow::LogLikelihood));
+    }
     let ap = load(a)?;
     let data = ap.data()?;
     if per_sample {

@@ -331,6 +331,11 @@ pub struct ApplyArgs {
     /// Print JSON on stdout instead of CSV.
     #[arg(long)]
     pub json: bool,
+    /// Read a C-order .npy file a block of rows at a time and write the results as
+    /// they come (.csv or .npy output): memory stays small whatever the file's size,
+    /// and the output is the same as without --stream.
+    #[arg(long)]
+    pub stream: bool,
     /// Treat warnings (columns matched by position, an index-like column …) as
     /// errors: exit 1 and write nothing.
     #[arg(long)]

@@ -136,7 +136,6 @@ pub fn write_csv(
     cols: &[Column],
     n: usize,
 ) -> std::io::Result<()> {
-    use rayon::prelude::*;
     let mut head = Rows::new(256);
     for (j, name) in names.iter().enumerate() {
         if j > 0 {
@@ -146,6 +145,13 @@ pub fn write_csv(
     }
     head.buf.push(b'\n');
     w.write_all(&head.buf)?;
+    write_csv_rows(w, cols, n)
+}
+
+/// Writes `n` rows of `cols` as CSV, without a header (blocks formatted in parallel,
+/// written in order).
+pub fn write_csv_rows(mut w: impl Write, cols: &[Column], n: usize) -> std::io::Result<()> {
+    use rayon::prelude::*;
     let blocks: Vec<std::ops::Range<usize>> = (0..n)
         .step_by(BLOCK_ROWS)
         .map(|s| s..(s + BLOCK_ROWS).min(n))

@@ -785,6 +785,74 @@ fn fit_stream_equals_the_in_memory_fit_with_the_same_init_sample() {
 }
 
 #[test]
+fn predict_and_score_stream_write_what_they_write_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = fixture("synthetic_5000x5_full").join("X.npy");
+    let model = dir.path().join("m.json");
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "3", "--quiet", "--seed", "1", "-o"])
+        .arg(&model)
+        .assert()
+        .success();
+    let cases: [(&str, &[&str], &str); 5] = [
+        ("predict", &[], "csv"),
+        ("predict", &[], "npy"),
+        ("predict", &["--proba"], "csv"),
+        ("predict", &["--proba"], "npy"),
+        ("score", &["--per-sample"], "npy"),
+    ];
+    for (cmd, flags, ext) in cases {
+        let run = |stream: bool| {
+            let out = dir.path().join(format!("o{stream}.{ext}"));
+            let mut c = gaussmix();
+            // Blocks of 768 rows: 5,000 rows cross six block boundaries.
+            c.env("GAUSSMIX_STREAM_BLOCK_ROWS", "700")
+                .arg(cmd)
+                .arg(&model)
+                .arg(&x)
+                .args(flags)
+                .arg("-o")
+                .arg(&out);
+            if stream {
+                c.arg("--stream");
+            }
+            c.assert().success();
+            std::fs::read(&out).unwrap()
+        };
+        let (streamed, in_memory) = (run(true), run(false));
+        assert!(streamed == in_memory, "{cmd} {flags:?} .{ext} differ");
+    }
+    let mean = |stream: bool| {
+        let mut c = gaussmix();
+        c.arg("score").arg(&model).arg(&x);
+        if stream {
+            c.arg("--stream");
+        }
+        String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()
+    };
+    assert_eq!(mean(true), mean(false));
+    // What cannot stream is refused.
+    for (args, msg) in [
+        (vec!["predict", "--keep", "0"], "--keep"),
+        (vec!["predict", "--json"], "--json"),
+        (vec!["predict", "-o", "p.parquet"], "Parquet"),
+    ] {
+        gaussmix()
+            .current_dir(dir.path())
+            .arg(args[0])
+            .arg(&model)
+            .arg(&x)
+            .args(&args[1..])
+            .arg("--stream")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(msg));
+    }
+}
+
+#[test]
 fn fit_stream_refuses_what_it_cannot_stream() {
     let dir = tempfile::tempdir().unwrap();
     let npy = fixture("synthetic_5000x5_full").join("X.npy");

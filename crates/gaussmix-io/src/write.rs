@@ -6,6 +6,13 @@ use std::io::Write;
 
 /// Writes an NPY v1.0 preamble and header for `descr` and `shape` (padded so that
 /// the data starts at a multiple of 64 bytes).
+/// Writes the header of a little-endian NPY array of `shape` and dtype `descr`
+/// (`"<f8"`, `"<i8"`): the values, row-major, follow it. For writers that stream the
+/// values (a block at a time) instead of holding them.
+pub fn write_npy_header(w: &mut impl Write, descr: &str, shape: &[usize]) -> std::io::Result<()> {
+    npy_header(w, descr, shape)
+}
+
 fn npy_header(w: &mut impl Write, descr: &str, shape: &[usize]) -> std::io::Result<()> {
     let dims = match shape {
         [n] => format!("({n},)"),
