@@ -126,7 +126,11 @@ impl FitData {
     /// The data as the library sees it.
     pub fn data(&self) -> CliResult<Data<'_>> {
         if let Some(rows) = &self.stream {
-            return Ok(Data::from_reader(rows.clone())?);
+            let data = Data::from_reader(rows.clone())?;
+            return Ok(match &self.weights {
+                Some(w) => data.with_weights(w)?,
+                None => data,
+            });
         }
         let mut data = match &self.table {
             Some(t) if self.f32_values.is_empty() => Data::from_slice(t.values(), self.n, self.d)?,
@@ -169,8 +173,8 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
     if d.columns.is_some() || !d.exclude.is_empty() {
         return refuse("--columns/--exclude");
     }
-    if a.flags.weights.is_some() || a.flags.weight_column.is_some() {
-        return refuse("--weights/--weight-column");
+    if a.flags.weight_column.is_some() {
+        return refuse("--weight-column (a .npy file has no columns to name; give --weights FILE)");
     }
     if a.plot.is_some() {
         return refuse("--plot");
@@ -180,11 +184,29 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
     }
     let rows = gaussmix_io::NpyRows::open(path)?;
     let (n, d) = rows.shape();
+    // Weights stay in memory: 8 bytes a row.
+    let weights = match &a.flags.weights {
+        Some(p) => {
+            let mut opts = gaussmix_io::ReadOptions::default();
+            opts.header = gaussmix_io::Header::Auto;
+            let t = read_table(&p.to_string_lossy(), &opts)?;
+            if t.n_cols() != 1 || t.n_rows() != n {
+                return Err(CliError::data(format!(
+                    "--weights {}: expected {n} weights, one per data row, but found {} rows × {} columns",
+                    p.display(),
+                    t.n_rows(),
+                    t.n_cols()
+                )));
+            }
+            Some(t.into_values())
+        }
+        None => None,
+    };
     Ok(FitData {
         table: None,
         stream: Some(std::sync::Arc::new(rows)),
         f32_values: Vec::new(),
-        weights: None,
+        weights,
         n,
         d,
         names: None,

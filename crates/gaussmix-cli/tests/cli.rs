@@ -773,6 +773,26 @@ fn fit_stream_equals_the_in_memory_fit_with_the_same_init_sample() {
             assert!(streamed.contains("\"init_sample\": 1500"));
         }
     }
+    // Weights (held in memory) give the same fit as in memory too.
+    let w = dir.path().join("w.csv");
+    let text: String = (0..5000).map(|i| format!("{}\n", 1 + i % 3)).collect();
+    std::fs::write(&w, text).unwrap();
+    let weighted = |stream: bool| {
+        let out = dir.path().join(format!("w{stream}.json"));
+        let mut c = gaussmix();
+        c.arg("fit")
+            .arg(&x)
+            .args(["-k", "3", "--quiet", "--init-sample", "2000", "--weights"])
+            .arg(&w)
+            .arg("-o")
+            .arg(&out);
+        if stream {
+            c.arg("--stream");
+        }
+        c.assert().success();
+        std::fs::read_to_string(&out).unwrap()
+    };
+    assert_eq!(weighted(true), weighted(false));
     // Without --init-sample, --stream starts from 100,000 rows (here: all 5,000).
     gaussmix()
         .arg("fit")
