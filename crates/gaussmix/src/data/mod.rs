@@ -257,6 +257,10 @@ impl<'a> Data<'a> {
     ///
     /// A read that fails during a fit (an I/O error, a non-finite value) makes the fit
     /// return that error.
+    ///
+    /// Set [`GmmOptions::init_sample`](crate::GmmOptions::init_sample) for large
+    /// files: the starts (em-EM's sampling weights, k-means++'s distances) otherwise
+    /// keep a few numbers per row in memory.
     pub fn from_reader(reader: Arc<dyn RowReader>) -> Result<Data<'static>> {
         let (n, d) = (reader.n_rows(), reader.n_features());
         n.checked_mul(d)
