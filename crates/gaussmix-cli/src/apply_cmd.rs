@@ -40,6 +40,7 @@ struct Applied {
 
 fn load(a: &ApplyArgs) -> CliResult<Applied> {
     check_out(a.output.as_deref())?;
+    crate::output::check_not_input(&a.data, &[("-o", a.output.as_deref())])?;
     one_stdin(&a.model, &a.data)?;
     let asks_for = |ext: &[&str]| {
         a.output
@@ -174,6 +175,12 @@ fn stream_block_rows() -> usize {
 /// results written as they come (`per_row`), or the mean score (`None`).
 fn apply_streamed(a: &ApplyArgs, per_row: Option<PerRow>) -> CliResult<()> {
     check_out(a.output.as_deref())?;
+    crate::output::check_not_input(&a.data, &[("-o", a.output.as_deref())])?;
+    if let Some(flag) = crate::fit_cmd::text_flags(&a.data_args) {
+        return Err(CliError::usage(format!(
+            "{flag} is for text files; --stream reads .npy files"
+        )));
+    }
     let refuse = |what: &str| {
         Err(CliError::usage(format!(
             "--stream reads the file's rows as they are and writes results as they come; \

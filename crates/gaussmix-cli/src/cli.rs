@@ -170,10 +170,11 @@ pub struct FitArgs {
     /// Also draw the fit (.png or .svg) and its convergence curve next to it.
     #[arg(long, value_name = "FIG")]
     pub plot: Option<PathBuf>,
-    /// Read the data from the file on every pass instead of loading it: memory stays a
-    /// few megabytes whatever the file's size, and the fit equals the in-memory fit
-    /// with the same --init-sample bit for bit. C-order .npy files (float64 or
-    /// float32); the rows are initialised from --init-sample rows (default 100000).
+    /// Read the data from the file on every pass instead of loading it: memory does not
+    /// grow with the rows (the init sample, plus a few MB), and the fit equals the
+    /// in-memory fit with the same --init-sample bit for bit. C-order .npy files
+    /// (float64, or float32 computed as --dtype f32); starts from --init-sample rows
+    /// (default 100000).
     #[arg(long)]
     pub stream: bool,
     #[command(flatten)]

@@ -144,6 +144,20 @@ impl FitData {
 }
 
 /// Reads the data for `fit` and `select` (features, weights, precision).
+/// The first text-reading flag given (`--delimiter`, `--header`, `--decimal`,
+/// `--missing`), which `.npy` streaming has no use for.
+pub fn text_flags(d: &DataArgs) -> Option<&'static str> {
+    [
+        ("--delimiter", d.delimiter.is_some()),
+        ("--header", d.header != "auto"),
+        ("--decimal", d.decimal != "."),
+        ("--missing", d.missing != "error"),
+    ]
+    .into_iter()
+    .find(|f| f.1)
+    .map(|f| f.0)
+}
+
 /// `--init-sample` when `--stream` is given without one.
 pub const DEFAULT_STREAM_INIT_SAMPLE: usize = 100_000;
 
@@ -172,6 +186,12 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
     let d = &a.data_args;
     if d.columns.is_some() || !d.exclude.is_empty() {
         return refuse("--columns/--exclude");
+    }
+    if let Some(flag) = text_flags(d) {
+        return Err(CliError::usage(format!(
+            "{flag} is for text files; --stream reads .npy files (which have no missing \
+             cells to drop: a NaN is an error)"
+        )));
     }
     if a.flags.weight_column.is_some() {
         return refuse("--weight-column (a .npy file has no columns to name; give --weights FILE)");
@@ -341,6 +361,7 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
     // Refuse unusable outputs before any work.
     check_out(a.output.as_deref())?;
     a.flags.check_stdout(a.output.as_deref(), "model")?;
+    crate::output::check_not_input(&a.data, &[("-o", a.output.as_deref())])?;
     let convergence = a.plot.as_deref().map(plot::convergence_path);
     check_distinct(&[
         ("-o", a.output.as_deref()),
@@ -356,7 +377,10 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         )));
     }
     a.flags.f32()?;
-    a.em.options(1)?.validate()?;
+    // (The init sample is checked against K once K is known.)
+    let mut early = a.em.options(1)?;
+    early.init_sample = None;
+    early.validate()?;
     let start_model = a
         .init_model
         .as_deref()
@@ -419,7 +443,7 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         }
     }
     let mut opts = a.flags.apply(a.em.options(k)?.covariance_type(cov_type));
-    if a.stream && a.em.init_sample.is_none() {
+    if a.stream && a.em.init_sample.is_none() && start_model.is_none() {
         // Starts from all the rows would hold per-row state (k-means++'s distances,
         // em-EM's sampling weights): a sample keeps memory independent of the file.
         opts = opts.init_sample(DEFAULT_STREAM_INIT_SAMPLE.max(k));

@@ -432,20 +432,8 @@ pub fn check_distinct(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
     let named: Vec<(&str, &Path, std::path::PathBuf)> = outputs
         .iter()
         .filter_map(|(flag, p)| p.filter(|p| !is_stdout(Some(p))).map(|p| (*flag, p)))
-        .map(|(flag, p)| {
-            let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-            // The same file through a symlink or `..`, whether it exists yet or not: the
-            // directory (which must exist) canonically, then the file's name.
-            let key = match (abs.parent(), abs.file_name()) {
-                (Some(dir), Some(name)) => dir
-                    .canonicalize()
-                    .map(|d| d.join(name))
-                    .unwrap_or_else(|_| abs.clone()),
-                _ => abs.clone(),
-            };
-            let key = key.canonicalize().unwrap_or(key);
-            (flag, p, key)
-        })
+        // The same file through a symlink or `..`, whether it exists yet or not.
+        .map(|(flag, p)| (flag, p, path_key(p)))
         .collect();
     for (i, (fa, pa, ka)) in named.iter().enumerate() {
         if let Some((fb, _, _)) = named[..i].iter().find(|(_, _, kb)| kb == ka) {
@@ -454,6 +442,41 @@ pub fn check_distinct(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
                  different file names",
                 pa.display()
             )));
+        }
+    }
+    Ok(())
+}
+
+/// The comparison key of a path: its directory canonically, then its name (so that
+/// aliases match whether the file exists yet or not).
+fn path_key(p: &Path) -> std::path::PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let key = match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => dir
+            .canonicalize()
+            .map(|d| d.join(name))
+            .unwrap_or_else(|_| abs.clone()),
+        _ => abs.clone(),
+    };
+    key.canonicalize().unwrap_or(key)
+}
+
+/// Refuses outputs that would replace the data file being read (for data larger than
+/// memory, often the only copy).
+pub fn check_not_input(data: &str, outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
+    if data == "-" {
+        return Ok(());
+    }
+    let input = path_key(Path::new(data));
+    for (flag, p) in outputs {
+        if let Some(p) = p.filter(|p| !is_stdout(Some(p))) {
+            if path_key(p) == input {
+                return Err(CliError::usage(format!(
+                    "{flag} {} is the data file: writing it would destroy the data; give \
+                     another file name",
+                    p.display()
+                )));
+            }
         }
     }
     Ok(())

@@ -202,7 +202,18 @@ pub fn run(a: &SelectArgs) -> CliResult<()> {
         ));
     }
     a.flags.f32()?;
-    let fit = a.flags.apply(a.em.options(1)?);
+    // Every candidate starts from the init sample: it must hold the largest k's rows.
+    if let (Some(m), Some(&kmax)) = (a.em.init_sample, ks.iter().max()) {
+        if m < kmax {
+            return Err(CliError::usage(format!(
+                "--init-sample {m}: the candidates go up to k = {kmax}, and each needs at \
+                 least k rows to start from; give --init-sample {kmax} or more"
+            )));
+        }
+    }
+    let fit = a
+        .flags
+        .apply(a.em.options(ks.iter().copied().max().unwrap_or(1))?);
     fit.validate()?;
     let fd = read_fit_data(&a.data, &a.data_args, &a.flags, false)?;
     let mut fit = fit;

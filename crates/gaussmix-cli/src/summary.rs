@@ -192,7 +192,10 @@ fn restarts_line(rec: &FitRecord, init_model: Option<&std::path::Path>) -> Strin
         None => o.init.to_string(),
     };
     let mut s = format!("start: {start}");
-    if let Some(m) = o.init_sample.filter(|m| *m < rec.n_samples) {
+    if let Some(m) = o
+        .init_sample
+        .filter(|m| *m < rec.n_samples && init_model.is_none())
+    {
         s += &format!(" from a uniform sample of {m} rows (--init-sample)");
     }
     if rec.best_init >= o.n_init {

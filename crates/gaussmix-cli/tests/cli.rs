@@ -873,6 +873,53 @@ fn predict_and_score_stream_write_what_they_write_in_memory() {
 }
 
 #[test]
+fn the_data_file_is_never_an_output_and_init_sample_is_checked_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("x.npy");
+    std::fs::copy(fixture("synthetic_5000x5_full").join("X.npy"), &x).unwrap();
+    let before = std::fs::read(&x).unwrap();
+    for stream in [false, true] {
+        let mut c = gaussmix();
+        c.current_dir(dir.path()).arg("fit").arg("x.npy").args([
+            "-k",
+            "2",
+            "--quiet",
+            "-o",
+            "./sub/../x.npy",
+        ]);
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        if stream {
+            c.arg("--stream");
+        }
+        c.assert()
+            .code(2)
+            .stderr(predicate::str::contains("is the data file"));
+    }
+    assert_eq!(std::fs::read(&x).unwrap(), before);
+    gaussmix()
+        .arg("select")
+        .arg(&x)
+        .args(["-k", "1..5", "--init-sample", "3", "--quiet"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("give --init-sample 5 or more"));
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "4", "--init-sample", "2", "--quiet"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("start 4 components"));
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "2", "--stream", "--missing", "drop", "--quiet"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--missing is for text files"));
+}
+
+#[test]
 fn fit_stream_refuses_what_it_cannot_stream() {
     let dir = tempfile::tempdir().unwrap();
     let npy = fixture("synthetic_5000x5_full").join("X.npy");

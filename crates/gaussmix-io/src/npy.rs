@@ -790,9 +790,19 @@ impl NpyRows {
         ROW_BYTES.with(|b| {
             let mut bytes = b.borrow_mut();
             bytes.resize(values * size, 0);
-            read_exact_at(&self.file, &mut bytes, offset).map_err(|source| ReadError::Io {
-                file: self.name.clone(),
-                source,
+            read_exact_at(&self.file, &mut bytes, offset).map_err(|source| {
+                let source = if source.kind() == std::io::ErrorKind::UnexpectedEof {
+                    std::io::Error::other(
+                        "the file is shorter than its header says: it was truncated or \
+                         replaced while being read",
+                    )
+                } else {
+                    source
+                };
+                ReadError::Io {
+                    file: self.name.clone(),
+                    source,
+                }
             })?;
             for (i, (o, c)) in out.iter_mut().zip(bytes.chunks_exact(size)).enumerate() {
                 let v = T::decode(c, size, self.header.little);

@@ -160,7 +160,11 @@ fn a_read_failing_during_the_fit_is_the_fits_error() {
             fail_after,
         }))
         .unwrap();
-        let fit = GaussianMixture::params(3).seed(1).max_iter(200).fit(&data);
+        let fit = GaussianMixture::params(3)
+            .seed(1)
+            .max_iter(200)
+            .tol(0.0)
+            .fit(&data);
         let err = match fit {
             Err(e) => e,
             Ok(m) => m.predict(&data).expect_err("the reader had failed by now"),

@@ -277,6 +277,15 @@ impl<'a> Data<'a> {
         matches!(self.x, Values::Streamed(_))
     }
 
+    /// Whether a read of streamed rows has failed (passes then stop early: what they
+    /// compute from the zeros is thrown away).
+    pub(crate) fn read_failed(&self) -> bool {
+        match &self.x {
+            Values::Streamed(s) => s.error.lock().map_or(true, |e| e.is_some()),
+            _ => false,
+        }
+    }
+
     /// The first error reading streamed rows met, if any (taken: a later fit starts
     /// clean).
     pub(crate) fn take_read_error(&self) -> Option<GmmError> {

@@ -136,6 +136,14 @@ fn advance(
                     .any(|&i| slots[i].state.as_ref().is_ok_and(|r| r.track_worst()));
                 e_passes(data, &ps, track)
             };
+            if data.read_failed() {
+                // A read failed: the statistics are of zeros. Stop every run now; the
+                // fit reports the read's error.
+                for &i in &live {
+                    slots[i].state = Err(read_stopped());
+                }
+                break;
+            }
             for (&i, st) in live.iter().zip(sts) {
                 let slot = &mut slots[i];
                 let run = slot.run;
@@ -155,12 +163,23 @@ fn advance(
                     break;
                 };
                 let st = crate::fit::pass::e_pass(data, r.params(), r.track_worst());
+                if data.read_failed() {
+                    slot.state = Err(read_stopped());
+                    break;
+                }
                 match r.step(st) {
                     Ok(l) => report(run, r, l),
                     Err(e) => slot.state = Err(e),
                 }
             }
         });
+    }
+}
+
+/// What a run stopped by a failed read holds (the fit returns the read's own error).
+fn read_stopped() -> GmmError {
+    GmmError::Source {
+        message: "stopped: reading the data failed".into(),
     }
 }
 
@@ -377,16 +396,22 @@ pub(crate) fn run_all(
     let shared = share_passes(data);
     // Starts come from the init sample when there is one (the runs then continue on
     // all rows), else from all rows.
+    // (Explicit starting parameters need no sample.)
     let isample_idx = opts
         .init_sample
-        .filter(|m| *m < data.n_samples())
+        .filter(|m| *m < data.n_samples() && opts.start.is_empty())
         .map(|m| uniform_rows(data.n_samples(), m, opts.seed));
     let isample: Option<Data<'static>> = isample_idx.as_ref().and_then(|idx| {
         let w = data.weights().map(|w| idx.iter().map(|&i| w[i]).collect());
         data.subset(idx, w)
     });
-    let isample_rows_only: Option<Data<'static>> =
-        isample_idx.as_ref().and_then(|idx| data.subset(idx, None));
+    // The sample's rows without weights: the same data when there are none (not read
+    // or held twice).
+    let isample_unweighted: Option<Data<'static>> = match data.weights() {
+        Some(_) => isample_idx.as_ref().and_then(|idx| data.subset(idx, None)),
+        None => None,
+    };
+    let isample_rows_only: Option<&Data> = isample_unweighted.as_ref().or(isample.as_ref());
     let idata: &Data = isample.as_ref().unwrap_or(data);
     let start = |run: usize, seed: u64, init: InitMethod| -> Slot {
         let state = initial_params_with(idata, opts, seed, init)
@@ -406,10 +431,10 @@ pub(crate) fn run_all(
     // The same rows without weights: how many *rows* each short run's components hold
     // (the coreset's weights are not counts of rows). Short runs on the whole init
     // sample count on it.
-    let screen_rows_only: Option<Data<'static>> = screen_idx
+    let screen_unweighted: Option<Data<'static>> = screen_idx
         .as_ref()
-        .and_then(|(rows, _)| idata.subset(rows, None))
-        .or(isample_rows_only);
+        .and_then(|(rows, _)| idata.subset(rows, None));
+    let screen_rows_only: Option<&Data> = screen_unweighted.as_ref().or(isample_rows_only);
     let mut slots: Vec<Slot> = if em_em {
         let pool = em_em_pool(opts);
         let sdata = screen.as_ref().unwrap_or(idata);
@@ -488,7 +513,7 @@ pub(crate) fn run_all(
         // The reserve stays on the sample until it is needed (converting costs a pass).
         reserve = rest;
         kept.into_iter()
-            .map(|s| onto_data(s, screen_rows_only.as_ref(), data, opts, constant))
+            .map(|s| onto_data(s, screen_rows_only, data, opts, constant))
             .collect()
     } else {
         let init = if opts.init == InitMethod::EmEm {
@@ -523,7 +548,7 @@ pub(crate) fn run_all(
         let mut extra: Vec<Slot> = reserve
             .into_iter()
             .take(opts.n_init)
-            .map(|s| onto_data(s, screen_rows_only.as_ref(), data, opts, constant))
+            .map(|s| onto_data(s, screen_rows_only, data, opts, constant))
             .enumerate()
             .map(|(i, mut s)| {
                 s.run = opts.n_init + i;
