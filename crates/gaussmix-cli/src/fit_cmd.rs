@@ -206,20 +206,7 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
     let (n, d) = rows.shape();
     // Weights stay in memory: 8 bytes a row.
     let weights = match &a.flags.weights {
-        Some(p) => {
-            let mut opts = gaussmix_io::ReadOptions::default();
-            opts.header = gaussmix_io::Header::Auto;
-            let t = read_table(&p.to_string_lossy(), &opts)?;
-            if t.n_cols() != 1 || t.n_rows() != n {
-                return Err(CliError::data(format!(
-                    "--weights {}: expected {n} weights, one per data row, but found {} rows × {} columns",
-                    p.display(),
-                    t.n_rows(),
-                    t.n_cols()
-                )));
-            }
-            Some(t.into_values())
-        }
+        Some(p) => Some(read_weights(p, n, &[])?),
         None => None,
     };
     Ok(FitData {
@@ -272,7 +259,7 @@ pub fn read_fit_data(
     let (n, d) = (t.n_rows(), t.n_cols());
     let mut weights = t.weights().map(<[f64]>::to_vec);
     if let Some(p) = &flags.weights {
-        weights = Some(read_weights(p, &t)?);
+        weights = Some(read_weights(p, t.n_input_rows(), t.dropped_rows())?);
     }
     let mut f32_values = Vec::new();
     if f32 {
@@ -311,11 +298,10 @@ pub fn read_fit_data(
 
 /// A `--weights` file: one weight per input row (rows dropped from the data for
 /// missing cells are dropped here too).
-fn read_weights(path: &Path, data: &Table) -> CliResult<Vec<f64>> {
+fn read_weights(path: &Path, n_in: usize, dropped: &[usize]) -> CliResult<Vec<f64>> {
     let mut opts = gaussmix_io::ReadOptions::default();
     opts.header = gaussmix_io::Header::Auto;
     let t = read_table(&path.to_string_lossy(), &opts)?;
-    let n_in = data.n_input_rows();
     if t.n_cols() != 1 || t.n_rows() != n_in {
         return Err(CliError::data(format!(
             "--weights {}: expected {n_in} weights, one per data row, but found {} rows × {} columns",
@@ -324,7 +310,6 @@ fn read_weights(path: &Path, data: &Table) -> CliResult<Vec<f64>> {
             t.n_cols()
         )));
     }
-    let dropped = data.dropped_rows();
     let w = t.into_values();
     if dropped.is_empty() {
         return Ok(w);
