@@ -301,7 +301,7 @@ proptest! {
         weights in prop::collection::vec(-1.0f64..2.0, 0..4),
         means in prop::collection::vec(prop::collection::vec(any_number().prop_filter("json", |v| v.is_finite()), 0..3), 0..4),
         cov in prop::collection::vec(prop::collection::vec(-2.0f64..2.0, 0..3), 0..4),
-        version in prop::option::of(0u32..3),
+        version in prop::option::of(0u32..5),
     ) {
         let mut v = serde_json::json!({
             "covariance_type": kind, "weights": weights, "means": means,

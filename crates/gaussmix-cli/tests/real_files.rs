@@ -652,7 +652,7 @@ fn degenerate_fits_warn_even_when_quiet_and_strict_refuses() {
         }
         // Kept in the model file.
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
-        assert_eq!(v["version"], 2);
+        assert_eq!(v["version"], gaussmix::MODEL_VERSION);
         assert_eq!(
             v["fit"]["warnings"].as_array().unwrap().len(),
             n_record,

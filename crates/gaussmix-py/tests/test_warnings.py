@@ -81,7 +81,7 @@ def test_feature_names_and_warnings_survive_version_2_files(tmp_path):
         gm = gaussmix.GaussianMixture(2, random_state=0).fit(df)
     gm.save(tmp_path / "m.json")
     doc = json.loads((tmp_path / "m.json").read_text())
-    assert doc["version"] == 2 == gaussmix.MODEL_VERSION
+    assert doc["version"] == 3 == gaussmix.MODEL_VERSION
     assert doc["feature_names"] == ["x", "y", "k"]
     assert [w["kind"] for w in doc["fit"]["warnings"]] == [w["kind"] for w in gm.fit_warnings_]
     back = gaussmix.load(tmp_path / "m.json")

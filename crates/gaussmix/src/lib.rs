@@ -88,11 +88,11 @@ pub use data::source;
 pub use data::{AsData, Data};
 pub use error::{GmmError, Result};
 pub use fit::kmeans;
-pub use fit::{FitRecord, FitWarning, Progress, Recovery, WarningKind};
+pub use fit::{FitRecord, FitWarning, OnlineState, Progress, Recovery, WarningKind};
 pub use model::{GaussianMixture, MODEL_VERSION};
 pub use options::{
     GmmOptions, InitMethod, StartParameters, DEFAULT_INIT_CANDIDATES, DEFAULT_INIT_ITER,
-    INIT_METHODS, MAX_INIT_CANDIDATES, MAX_N_INIT, MAX_THREADS,
+    DEFAULT_STEP_EXPONENT, INIT_METHODS, MAX_INIT_CANDIDATES, MAX_N_INIT, MAX_THREADS,
 };
 
 /// Entry points for the benchmarks (`benches/kernels.rs`), behind the `bench` feature;

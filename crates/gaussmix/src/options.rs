@@ -223,6 +223,11 @@ pub struct GmmOptions {
     /// their fits stay identical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_sample: Option<usize>,
+    /// Online EM ([`GaussianMixture::partial_fit`](crate::GaussianMixture::partial_fit)):
+    /// `κ` of the step sizes `η_t = (t + 2)^(−κ)`, in `(0.5, 1]` (default 0.6). Smaller
+    /// forgets the start faster; 1 weighs every batch equally (a running mean).
+    #[serde(default = "default_step_exponent")]
+    pub step_exponent: f64,
     /// Explicit starting parameters (not stored in model files).
     #[serde(skip)]
     pub start: StartParameters,
@@ -255,6 +260,13 @@ fn default_init_iter() -> usize {
     DEFAULT_INIT_ITER
 }
 
+/// Online EM's step exponent `κ` by default (Cappé & Moulines 2009 use 0.6).
+pub const DEFAULT_STEP_EXPONENT: f64 = 0.6;
+
+fn default_step_exponent() -> f64 {
+    DEFAULT_STEP_EXPONENT
+}
+
 impl Default for GmmOptions {
     /// scikit-learn's defaults, with one component.
     fn default() -> Self {
@@ -274,6 +286,7 @@ impl Default for GmmOptions {
             n_threads: None,
             recover: false,
             init_sample: None,
+            step_exponent: DEFAULT_STEP_EXPONENT,
             start: StartParameters::default(),
             feature_names: None,
         }
@@ -383,6 +396,12 @@ impl GmmOptions {
     /// ```
     pub fn init_sample(mut self, n: usize) -> Self {
         self.init_sample = Some(n);
+        self
+    }
+    /// Online EM's step exponent `κ` in `(0.5, 1]` (default 0.6; see
+    /// [`GmmOptions::step_exponent`](Self::step_exponent) the field).
+    pub fn step_exponent(mut self, kappa: f64) -> Self {
+        self.step_exponent = kappa;
         self
     }
     /// Starting weights (`K`).
@@ -523,6 +542,16 @@ impl GmmOptions {
                     ),
                 ));
             }
+        }
+        if !(o.step_exponent > 0.5 && o.step_exponent <= 1.0) {
+            return Err(invalid_option(
+                "step_exponent",
+                format!(
+                    "must be in (0.5, 1] (online EM's step sizes (t + 2)^(−κ) must sum to \
+                     infinity and their squares not), got {}",
+                    o.step_exponent
+                ),
+            ));
         }
         if !(o.tol.is_finite() && o.tol >= 0.0) {
             return Err(invalid_option(

@@ -324,9 +324,9 @@ fn a_version_1_file_loads_without_names_or_warnings() {
     assert_eq!(m.feature_names(), None);
     assert!(m.fit_record().unwrap().warnings.is_empty());
     assert_eq!(m.n_iter(), 3);
-    // Written back, it is version 2.
+    // Written back, it is the newest version.
     let json: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
-    assert_eq!(json["version"], 2);
+    assert_eq!(json["version"], gaussmix::MODEL_VERSION);
     assert_eq!(json["feature_names"], serde_json::Value::Null);
 }
 
@@ -343,7 +343,7 @@ fn a_version_2_file_round_trips_names_and_warnings() {
     assert!(!m.fit_record().unwrap().warnings.is_empty());
     let text = m.to_json();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(json["version"], 2);
+    assert_eq!(json["version"], gaussmix::MODEL_VERSION);
     assert_eq!(json["feature_names"][3], "d");
     // Not inside the record's options.
     assert!(json["fit"]["options"].get("feature_names").is_none());
@@ -354,10 +354,10 @@ fn a_version_2_file_round_trips_names_and_warnings() {
 
 #[test]
 fn a_newer_version_is_refused() {
-    let v3 = V1.replace("\"version\": 1", "\"version\": 3");
-    let e = GaussianMixture::from_json(&v3).unwrap_err().to_string();
+    let v4 = V1.replace("\"version\": 1", "\"version\": 4");
+    let e = GaussianMixture::from_json(&v4).unwrap_err().to_string();
     assert!(
-        e.contains("version 3") && e.contains("upgrade gaussmix"),
+        e.contains("version 4") && e.contains("upgrade gaussmix"),
         "{e}"
     );
 }

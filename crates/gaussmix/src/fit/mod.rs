@@ -16,6 +16,7 @@
 //! - `kmeans`: Lloyd's k-means and k-means++ (public: [`crate::kmeans`]);
 //! - `degenerate`: the one rule for an empty or collapsed component (used by `em`'s
 //!   re-seeding and by the warnings);
+//! - `online`: online (stepwise) EM's running statistics, blended one batch at a time;
 //! - `warnings`: the finished fit's [`FitWarning`]s, computed once from the final
 //!   parameters and the final pass's statistics.
 //!
@@ -27,11 +28,13 @@ pub(crate) mod em;
 mod hierarchical;
 pub(crate) mod init;
 pub mod kmeans;
+pub(crate) mod online;
 pub(crate) mod pass;
 mod record;
 mod restarts;
 pub(crate) mod warnings;
 
+pub use online::OnlineState;
 pub use record::{FitRecord, Progress, Recovery};
 pub use warnings::{FitWarning, WarningKind};
 

@@ -6,11 +6,14 @@
 //!
 //! Versions (the `version` field; a file without one is read as the newest):
 //! - 1: parameters, shapes, and the fit's record (`fit`);
-//! - 2 (written now): adds `feature_names` (a list of unique, non-empty names, one per
+//! - 2: adds `feature_names` (a list of unique, non-empty names, one per
 //!   feature, or `null`) at the top level and `fit.warnings` (a list of
 //!   `{kind, component, feature, message}`). A version-1 file loads with no warnings,
 //!   and with no names unless it carries a valid `feature_names` field (files saved by
 //!   the Python package before version 2 did; invalid ones are dropped, not refused);
+//! - 3 (written now): adds `online` (the running statistics of online EM, `partial_fit`: a model file
+//!   holding them is a checkpoint to continue from) and the option
+//!   `fit.options.step_exponent`; files without them load as before;
 //! - anything newer is refused with a message to upgrade gaussmix.
 
 use ndarray::{Array1, Array2, Array3};
@@ -23,7 +26,7 @@ use crate::fit::FitRecord;
 use crate::model::GaussianMixture;
 
 /// The model-file format version this build writes and the newest it reads.
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 const FORMAT: &str = "gaussmix-model";
 
 /// The file's fields, as written; [`GaussianMixture`] serialises through it and
@@ -47,6 +50,9 @@ pub(crate) struct ModelFile {
     feature_names: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fit: Option<FitRecord>,
+    /// Version 3: online EM's running state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    online: Option<crate::fit::OnlineState>,
 }
 
 fn bad(msg: impl Into<String>) -> GmmError {
@@ -186,6 +192,7 @@ impl From<GaussianMixture> for ModelFile {
             covariances: covariances_value(m.covariances()),
             feature_names: m.feature_names,
             fit: m.fit,
+            online: m.online,
         }
     }
 }
@@ -259,6 +266,10 @@ impl TryFrom<ModelFile> for GaussianMixture {
         }
         model.feature_names = names;
         model.fit = file.fit;
+        if let Some(state) = &file.online {
+            state.check(file.covariance_type, k, d)?;
+        }
+        model.online = file.online;
         if file.version == Some(1) {
             // Version 1 had no warnings: whatever a hand-edited file holds is dropped.
             if let Some(f) = &mut model.fit {

@@ -1,8 +1,9 @@
 //! The fitted mixture: its parameters and the record of the fit (`mod.rs`), what it
-//! computes on data (`predict.rs`), fitting from the options' side (`train.rs`), and its
-//! file format (`file.rs`: serde, validated on load, versioned).
+//! computes on data (`predict.rs`), fitting from the options' side (`train.rs`), online EM
+//! (`online.rs`), and its file format (`file.rs`: serde, validated on load, versioned).
 
 mod file;
+mod online;
 mod predict;
 mod train;
 
@@ -44,6 +45,8 @@ pub struct GaussianMixture {
     pub(crate) fit: Option<FitRecord>,
     /// One name per feature, when known (stored at the top level of the model file).
     pub(crate) feature_names: Option<Vec<String>>,
+    /// Online EM's running statistics (`partial_fit`), when it made the model.
+    pub(crate) online: Option<crate::fit::OnlineState>,
 }
 
 impl GaussianMixture {
@@ -71,6 +74,7 @@ impl GaussianMixture {
             params,
             fit: None,
             feature_names: None,
+            online: None,
         })
     }
 

@@ -70,6 +70,7 @@ impl GmmOptions {
             params,
             fit: Some(record),
             feature_names: self.feature_names.clone(),
+            online: None,
         })
     }
 
@@ -105,6 +106,7 @@ impl GmmOptions {
                 params,
                 fit: None,
                 feature_names: self.feature_names.clone(),
+                online: None,
             },
             l,
         ))

@@ -1,0 +1,281 @@
+//! Online (stepwise) EM: running sufficient statistics updated one batch at a time
+//! (Cappé & Moulines 2009, "On-line expectation–maximization algorithm for latent data
+//! models").
+//!
+//! Each batch's E-step statistics `ŝ` (per unit of weight) are blended into the running
+//! ones, `s ← (1 − η) s + η ŝ` with `η = (t + 2)^(−κ)` for the `t`-th update
+//! (`t = 0, 1, …`) after a warm-up batch whose statistics start `s`; the M-step then
+//! reads `s` as a batch M-step reads a pass's statistics.
+//!
+//! The running statistics are held *centred*: per component its mass, its mean and its
+//! scatter about that mean. Blending two such sets is the parallel-variance update
+//! (Chan, Golub & LeVeque): `n = a + b`, `μ = μ₁ + (b/n)(μ₂ − μ₁)`,
+//! `C = (1−η) C₁ + η C₂ + (a b / n) δ δᵀ` with `a = (1−η) n₁`, `b = η n₂`,
+//! `δ = μ₂ − μ₁`. It equals blending raw moments `E[1], E[x], E[x xᵀ]` exactly, but no
+//! term is a large second moment about the origin, so accuracy does not depend on where
+//! the data sit (DESIGN.md, "Numerics").
+
+use serde::{Deserialize, Serialize};
+
+use crate::covariance::CovarianceType;
+use crate::data::Data;
+use crate::error::{GmmError, Result};
+use crate::fit::pass::e_pass;
+use crate::options::GmmOptions;
+use crate::params::Params;
+use crate::stats::SuffStats;
+
+/// The running state of online EM: the running statistics, how many updates they have
+/// had, and the current pass's log-likelihood so far. Kept on the model (and in its file:
+/// a checkpoint is a model file with this state, which `partial_fit` continues).
+///
+/// Masses, means and scatters are per unit of weight: the masses sum to 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OnlineState {
+    /// Stepwise updates made after the warm-up batch.
+    pub(crate) updates: u64,
+    /// `κ` of the step sizes `η_t = (t + 2)^(−κ)`.
+    pub(crate) step_exponent: f64,
+    /// Per component: running mass (`K`).
+    pub(crate) mass: Vec<f64>,
+    /// Running means (`K×D`).
+    pub(crate) means: Vec<f64>,
+    /// Running scatter about the means: full `K×D×D`, tied `D×D` (pooled), diag and
+    /// spherical `K×D` (per feature).
+    pub(crate) scatter: Vec<f64>,
+    /// Batches and rows seen in all (the warm-up included).
+    pub(crate) batches: u64,
+    /// Rows seen in all.
+    pub(crate) rows: u64,
+    /// The pass under way: batches, rows, weight and `Σ w log p(x)` so far.
+    #[serde(default)]
+    pub(crate) pass: PassTally,
+}
+
+/// What a pass has seen so far.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PassTally {
+    pub batches: u64,
+    pub rows: u64,
+    pub weight: f64,
+    pub ll: f64,
+}
+
+/// The length of the scatter for `kind`.
+pub(crate) fn scatter_len(kind: CovarianceType, k: usize, d: usize) -> usize {
+    match kind {
+        CovarianceType::Full => k * d * d,
+        CovarianceType::Tied => d * d,
+        CovarianceType::Diag | CovarianceType::Spherical => k * d,
+    }
+}
+
+/// A batch's statistics in centred form, per unit of weight: masses, means, scatters.
+/// A component with no mass keeps `previous` as its mean (its scatter is 0).
+fn centred(st: &SuffStats, previous: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (k, d, kind) = (st.k, st.d, st.kind);
+    let total = st.wsum;
+    let mut mass = vec![0.0; k];
+    let mut means = previous.to_vec();
+    let mut scatter = vec![0.0; scatter_len(kind, k, d)];
+    // Σ r (x−μ)(x−μ)ᵀ = M2 − s sᵀ / n about the new mean μ = c + s/n.
+    for c in 0..k {
+        let n = st.nk[c];
+        mass[c] = n / total;
+        if n <= 0.0 {
+            continue;
+        }
+        let s = &st.s[c * d..(c + 1) * d];
+        for j in 0..d {
+            means[c * d + j] = st.shift[c * d + j] + s[j] / n;
+        }
+        match kind {
+            CovarianceType::Full => {
+                for a in 0..d {
+                    for b in a..d {
+                        let v = (st.m2[c * d * d + a * d + b] - s[a] * s[b] / n) / total;
+                        scatter[c * d * d + a * d + b] = v;
+                        scatter[c * d * d + b * d + a] = v;
+                    }
+                }
+            }
+            CovarianceType::Tied => {
+                for a in 0..d {
+                    for b in a..d {
+                        let v = -s[a] * s[b] / n / total;
+                        scatter[a * d + b] += v;
+                        if a != b {
+                            scatter[b * d + a] += v;
+                        }
+                    }
+                }
+            }
+            CovarianceType::Diag | CovarianceType::Spherical => {
+                for j in 0..d {
+                    scatter[c * d + j] = (st.m2[c * d + j] - s[j] * s[j] / n) / total;
+                }
+            }
+        }
+    }
+    if kind == CovarianceType::Tied {
+        for a in 0..d {
+            for b in a..d {
+                let v = st.m2[a * d + b] / total;
+                scatter[a * d + b] += v;
+                if a != b {
+                    scatter[b * d + a] += v;
+                }
+            }
+        }
+    }
+    (mass, means, scatter)
+}
+
+impl OnlineState {
+    /// The state after the warm-up batch, whose statistics `st` (under parameters with
+    /// means `previous`) start the running averages.
+    pub(crate) fn start(st: &SuffStats, previous: &[f64], step_exponent: f64, rows: u64) -> Self {
+        let (mass, means, scatter) = centred(st, previous);
+        OnlineState {
+            updates: 0,
+            step_exponent,
+            mass,
+            means,
+            scatter,
+            batches: 1,
+            rows,
+            pass: PassTally {
+                batches: 1,
+                rows,
+                weight: st.wsum,
+                ll: st.ll,
+            },
+        }
+    }
+
+    /// The step size of the next update.
+    pub(crate) fn next_step(&self) -> f64 {
+        (self.updates as f64 + 2.0).powf(-self.step_exponent)
+    }
+
+    /// Blends a batch's statistics `st` into the running ones with the next step size.
+    pub(crate) fn update(&mut self, kind: CovarianceType, st: &SuffStats, rows: u64) {
+        let eta = self.next_step();
+        let (k, d) = (st.k, st.d);
+        let (mass2, means2, scatter2) = centred(st, &self.means);
+        for v in self.scatter.iter_mut().zip(&scatter2) {
+            *v.0 = (1.0 - eta) * *v.0 + eta * v.1;
+        }
+        for c in 0..k {
+            let a = (1.0 - eta) * self.mass[c];
+            let b = eta * mass2[c];
+            let n = a + b;
+            self.mass[c] = n;
+            if n <= 0.0 || b <= 0.0 {
+                continue;
+            }
+            let f = a * b / n;
+            let delta: Vec<f64> = (0..d)
+                .map(|j| means2[c * d + j] - self.means[c * d + j])
+                .collect();
+            for j in 0..d {
+                self.means[c * d + j] += b / n * delta[j];
+            }
+            match kind {
+                CovarianceType::Full | CovarianceType::Tied => {
+                    let off = if kind == CovarianceType::Full {
+                        c * d * d
+                    } else {
+                        0
+                    };
+                    for x in 0..d {
+                        for y in 0..d {
+                            self.scatter[off + x * d + y] += f * delta[x] * delta[y];
+                        }
+                    }
+                }
+                CovarianceType::Diag | CovarianceType::Spherical => {
+                    for j in 0..d {
+                        self.scatter[c * d + j] += f * delta[j] * delta[j];
+                    }
+                }
+            }
+        }
+        self.updates += 1;
+        self.batches += 1;
+        self.rows += rows;
+        self.pass.batches += 1;
+        self.pass.rows += rows;
+        self.pass.weight += st.wsum;
+        self.pass.ll += st.ll;
+    }
+
+    /// The M-step of the running statistics: new parameters.
+    pub(crate) fn m_step(
+        &self,
+        kind: CovarianceType,
+        k: usize,
+        d: usize,
+        opts: &GmmOptions,
+    ) -> Result<Params> {
+        let mut st = SuffStats::new(kind, k, d, &self.means);
+        st.nk.copy_from_slice(&self.mass);
+        st.m2.copy_from_slice(&self.scatter);
+        st.wsum = 1.0;
+        st.previous_means = Some(self.means.clone());
+        let (w, m, c) = st.m_step(opts.reg_covar, opts.variance_floor)?;
+        Params::new(w, m, c, opts.reg_covar)
+    }
+
+    /// Checks the state against the model it belongs to (a model file is validated on
+    /// load).
+    pub(crate) fn check(&self, kind: CovarianceType, k: usize, d: usize) -> Result<()> {
+        let bad = |m: String| GmmError::InvalidModel(format!("online: {m}"));
+        if !(self.step_exponent > 0.5 && self.step_exponent <= 1.0) {
+            return Err(bad(format!(
+                "step_exponent is {}, expected a number in (0.5, 1]",
+                self.step_exponent
+            )));
+        }
+        for (name, v, len) in [
+            ("mass", &self.mass, k),
+            ("means", &self.means, k * d),
+            ("scatter", &self.scatter, scatter_len(kind, k, d)),
+        ] {
+            if v.len() != len {
+                return Err(bad(format!(
+                    "{name} has {} values, expected {len} for {k} components of {d} features ({kind})",
+                    v.len()
+                )));
+            }
+            if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+                return Err(bad(format!("{name}[{i}] is {x}; values must be finite")));
+            }
+        }
+        if let Some((i, x)) = self.mass.iter().enumerate().find(|(_, x)| **x < 0.0) {
+            return Err(bad(format!("mass[{i}] is {x}; masses must be ≥ 0")));
+        }
+        if !(self.pass.weight.is_finite() && self.pass.weight >= 0.0 && self.pass.ll.is_finite()) {
+            return Err(bad("the pass tally is not finite".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A batch's E-step under `p` on `opts.n_threads` threads, checked: its statistics, or
+/// the error a fit would give (a read error of a streamed batch, a non-finite
+/// log-likelihood).
+pub(crate) fn batch_stats(opts: &GmmOptions, data: &Data, p: &Params) -> Result<SuffStats> {
+    let st = crate::parallel::install(opts.n_threads, || e_pass(data, p, false))?;
+    if let Some(e) = data.take_read_error() {
+        return Err(e);
+    }
+    if !st.is_finite() || !(st.wsum > 0.0) {
+        return Err(GmmError::Numerical(format!(
+            "the batch's log-likelihood is {} (total weight {})",
+            st.ll / st.wsum,
+            st.wsum
+        )));
+    }
+    Ok(st)
+}
