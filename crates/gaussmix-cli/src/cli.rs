@@ -178,11 +178,62 @@ pub struct FitArgs {
     #[arg(long)]
     pub stream: bool,
     #[command(flatten)]
+    pub online: OnlineArgs,
+    #[command(flatten)]
     pub panel: PanelArgs,
     #[command(flatten)]
     pub frame: FrameArgs,
     #[command(flatten)]
     pub data_args: DataArgs,
+}
+
+/// Online (mini-batch, stepwise) EM: `fit --online`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OnlineArgs {
+    /// Online (stepwise) EM: read the data in batches and update the model after each,
+    /// in bounded memory; DATA may be an endless stdin stream (`-`). The first batch is
+    /// fitted as `fit` would (or starts from --init-model).
+    #[arg(long)]
+    pub online: bool,
+    /// --online: rows per batch [default: 10000].
+    #[arg(long, value_name = "B")]
+    pub batch_size: Option<usize>,
+    /// --online: passes over the data [default: 1; stdin: one].
+    #[arg(long, value_name = "P")]
+    pub passes: Option<usize>,
+    /// --online: κ of the step sizes (t + 2)^(−κ), in (0.5, 1] [default: 0.6].
+    #[arg(long, value_name = "K")]
+    pub step_exponent: Option<f64>,
+    /// --online: write the model (with its running statistics) to -o every N batches,
+    /// atomically; --resume continues from it.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+    /// --online: continue from a checkpoint (a model file written by --online), where
+    /// its pass stopped (stdin: with the rows that come).
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub resume: Option<PathBuf>,
+    /// --online: stop after N batches in this run (the model written keeps its running
+    /// statistics: --resume continues where it stopped), e.g. for time-boxed jobs.
+    #[arg(long, value_name = "N")]
+    pub max_batches: Option<usize>,
+}
+
+impl OnlineArgs {
+    /// The online-only flags given, by name.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--batch-size", self.batch_size.is_some()),
+            ("--passes", self.passes.is_some()),
+            ("--step-exponent", self.step_exponent.is_some()),
+            ("--checkpoint-every", self.checkpoint_every.is_some()),
+            ("--resume", self.resume.is_some()),
+            ("--max-batches", self.max_batches.is_some()),
+        ]
+        .into_iter()
+        .filter(|f| f.1)
+        .map(|f| f.0)
+        .collect()
+    }
 }
 
 /// What the data figures draw (`plot`, and `fit --plot`).

@@ -298,7 +298,7 @@ pub fn read_fit_data(
 
 /// A `--weights` file: one weight per input row (rows dropped from the data for
 /// missing cells are dropped here too).
-fn read_weights(path: &Path, n_in: usize, dropped: &[usize]) -> CliResult<Vec<f64>> {
+pub(crate) fn read_weights(path: &Path, n_in: usize, dropped: &[usize]) -> CliResult<Vec<f64>> {
     let mut opts = gaussmix_io::ReadOptions::default();
     opts.header = gaussmix_io::Header::Auto;
     let t = read_table(&path.to_string_lossy(), &opts)?;
@@ -343,6 +343,14 @@ pub fn input_notes(path: &str, fd: &FitData) -> Vec<String> {
 }
 
 pub fn run(a: &FitArgs) -> CliResult<()> {
+    if a.online.online {
+        return crate::online_cmd::run(a);
+    }
+    if let Some(flag) = a.online.given().first() {
+        return Err(CliError::usage(format!(
+            "{flag} is for online EM: add --online"
+        )));
+    }
     // Refuse unusable outputs before any work.
     check_out(a.output.as_deref())?;
     a.flags.check_stdout(a.output.as_deref(), "model")?;

@@ -1,0 +1,670 @@
+//! `gaussmix fit --online`: online (stepwise) EM over batches of rows — from a `.npy`
+//! file (read by position), from any other file we read (held in memory), or from
+//! stdin (parsed a batch at a time, so an endless stream works) — with checkpoints that
+//! `--resume` continues.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::time::Instant;
+
+use gaussmix::source::RowReader;
+use gaussmix::{CovarianceType, Data, GaussianMixture, GmmOptions, StartParameters};
+use gaussmix_io::{Header, ReadOptions};
+use serde_json::json;
+
+use crate::error::{CliError, CliResult};
+use crate::fit_cmd::{read_fit_data, text_flags, FitData};
+use crate::input::{load_model, plural, read_options};
+use crate::output::{check_out, emit, is_stdout, write_atomic};
+use crate::summary::{component_table, model_json, report_warnings};
+use crate::FitArgs;
+
+/// Rows per batch by default.
+pub const DEFAULT_BATCH_SIZE: usize = 10_000;
+
+/// One batch: row-major values in f64 or f32, and the rows' weights.
+struct Batch {
+    f64: Vec<f64>,
+    f32: Vec<f32>,
+    weights: Option<Vec<f64>>,
+    n: usize,
+    d: usize,
+}
+
+impl Batch {
+    fn data(&self) -> CliResult<Data<'_>> {
+        let data = if self.f32.is_empty() {
+            Data::from_slice(&self.f64, self.n, self.d)?
+        } else {
+            Data::from_slice_f32(&self.f32, self.n, self.d)?
+        };
+        Ok(match &self.weights {
+            Some(w) => data.with_weights(w)?,
+            None => data,
+        })
+    }
+}
+
+/// Where the batches come from.
+enum Source {
+    /// A C-order `.npy` file read by position (weights from `--weights` in memory).
+    Npy {
+        rows: gaussmix_io::NpyRows,
+        weights: Option<Vec<f64>>,
+        f32: bool,
+        pos: usize,
+    },
+    /// Any other file, read whole (as `fit` reads it).
+    Memory { fd: FitData, pos: usize },
+    /// Text on stdin, parsed a batch of lines at a time with the file readers' rules
+    /// (the header line, when there is one, is parsed with every batch, so names,
+    /// `--columns` and `--weight-column` mean the same in every batch).
+    Stdin(Box<TextBatches>),
+}
+
+struct TextBatches {
+    lines: Box<dyn BufRead>,
+    opts: ReadOptions,
+    /// The header line (with its newline), once known to be one.
+    header: Option<String>,
+    /// Whether the first batch has been read (the header and delimiter are then fixed).
+    started: bool,
+    /// Lines read so far (1-based numbers in messages).
+    line: u64,
+    f32: bool,
+    names: Option<Vec<String>>,
+    d: Option<usize>,
+    done: bool,
+}
+
+impl TextBatches {
+    fn next(&mut self, size: usize) -> CliResult<Option<Batch>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut text = String::new();
+        if let Some(h) = &self.header {
+            text.push_str(h);
+        }
+        let first_line = self.line + 1;
+        let mut rows = 0;
+        let mut buf = String::new();
+        // The first batch also reads the header line, when there is one.
+        let want = if self.started { size } else { size + 1 };
+        while rows < want {
+            buf.clear();
+            let got = self
+                .lines
+                .read_line(&mut buf)
+                .map_err(|e| CliError::data(format!("<stdin>: {e}")))?;
+            if got == 0 {
+                self.done = true;
+                break;
+            }
+            self.line += 1;
+            if buf.trim().is_empty() {
+                continue;
+            }
+            if !buf.ends_with('\n') {
+                buf.push('\n');
+            }
+            text.push_str(&buf);
+            rows += 1;
+        }
+        if rows == 0 {
+            return Ok(None);
+        }
+        let where_ = format!("<stdin> lines {first_line}–{}", self.line);
+        if !self.started {
+            self.started = true;
+            if self.opts.delimiter.is_none() {
+                self.opts.delimiter = Some(gaussmix_io::sniff_delimiter(&text, self.opts.decimal));
+            }
+        }
+        let table = gaussmix_io::parse_bytes(text.as_bytes(), "<stdin>", &self.opts)
+            .map_err(|e| CliError::from(e).context(&where_))?;
+        if self.header.is_none() && self.d.is_none() {
+            // The first batch decided whether its first line is a header: keep that
+            // line for every batch (or none).
+            if let Some(names) = table.feature_names() {
+                let first = text.lines().next().unwrap_or_default();
+                self.header = Some(format!("{first}\n"));
+                self.opts.header = Header::Yes;
+                self.names = Some(crate::input::feature_names(names, table.source_columns())?);
+            } else {
+                self.opts.header = Header::No;
+            }
+            self.d = Some(table.n_cols());
+        }
+        let d = table.n_cols();
+        if Some(d) != self.d {
+            return Err(CliError::data(format!(
+                "{where_}: {} where the stream started with {}",
+                plural(d, "column", "columns"),
+                self.d.unwrap_or(0)
+            )));
+        }
+        let n = table.n_rows();
+        let weights = table.weights().map(<[f64]>::to_vec);
+        let values = table.into_values();
+        Ok(Some(batch(values, weights, n, d, self.f32)?))
+    }
+}
+
+fn batch(
+    values: Vec<f64>,
+    weights: Option<Vec<f64>>,
+    n: usize,
+    d: usize,
+    f32: bool,
+) -> CliResult<Batch> {
+    if f32 {
+        if let Some(v) = values.iter().find(|v| v.abs() > f32::MAX as f64) {
+            return Err(CliError::data(format!(
+                "{v} does not fit in f32; use --dtype f64"
+            )));
+        }
+        return Ok(Batch {
+            f32: values.iter().map(|v| *v as f32).collect(),
+            f64: Vec::new(),
+            weights,
+            n,
+            d,
+        });
+    }
+    Ok(Batch {
+        f64: values,
+        f32: Vec::new(),
+        weights,
+        n,
+        d,
+    })
+}
+
+impl Source {
+    /// Rows in a pass, when known.
+    fn n_rows(&self) -> Option<usize> {
+        match self {
+            Source::Npy { rows, .. } => Some(rows.shape().0),
+            Source::Memory { fd, .. } => Some(fd.n),
+            Source::Stdin(_) => None,
+        }
+    }
+
+    fn n_features(&self) -> Option<usize> {
+        match self {
+            Source::Npy { rows, .. } => Some(rows.shape().1),
+            Source::Memory { fd, .. } => Some(fd.d),
+            Source::Stdin(t) => t.d,
+        }
+    }
+
+    fn names(&self) -> Option<&[String]> {
+        match self {
+            Source::Npy { .. } => None,
+            Source::Memory { fd, .. } => fd.names.as_deref(),
+            Source::Stdin(t) => t.names.as_deref(),
+        }
+    }
+
+    /// Back to the first row (a new pass), then `skip` rows on.
+    fn rewind(&mut self, skip: usize) {
+        match self {
+            Source::Npy { pos, .. } | Source::Memory { pos, .. } => *pos = skip,
+            Source::Stdin(_) => {}
+        }
+    }
+
+    fn next(&mut self, size: usize) -> CliResult<Option<Batch>> {
+        match self {
+            Source::Npy {
+                rows,
+                weights,
+                f32,
+                pos,
+            } => {
+                let (n, d) = rows.shape();
+                let end = pos.saturating_add(size).min(n);
+                if *pos >= end {
+                    return Ok(None);
+                }
+                let m = end - *pos;
+                let w = weights
+                    .as_ref()
+                    .and_then(|w| w.get(*pos..end))
+                    .map(<[f64]>::to_vec);
+                let b = if *f32 {
+                    let mut v = vec![0.0f32; m * d];
+                    rows.read_f32(*pos, end, &mut v)?;
+                    Batch {
+                        f64: Vec::new(),
+                        f32: v,
+                        weights: w,
+                        n: m,
+                        d,
+                    }
+                } else {
+                    let mut v = vec![0.0f64; m * d];
+                    rows.read_f64(*pos, end, &mut v)?;
+                    Batch {
+                        f64: v,
+                        f32: Vec::new(),
+                        weights: w,
+                        n: m,
+                        d,
+                    }
+                };
+                *pos = end;
+                Ok(Some(b))
+            }
+            Source::Memory { fd, pos } => {
+                let (n, d) = (fd.n, fd.d);
+                let end = pos.saturating_add(size).min(n);
+                if *pos >= end {
+                    return Ok(None);
+                }
+                let w = fd
+                    .weights
+                    .as_ref()
+                    .and_then(|w| w.get(*pos..end))
+                    .map(<[f64]>::to_vec);
+                let (a, b) = (*pos * d, end * d);
+                let out = match &fd.table {
+                    Some(t) if fd.f32_values.is_empty() => Batch {
+                        f64: t.values().get(a..b).unwrap_or_default().to_vec(),
+                        f32: Vec::new(),
+                        weights: w,
+                        n: end - *pos,
+                        d,
+                    },
+                    _ => Batch {
+                        f64: Vec::new(),
+                        f32: fd.f32_values.get(a..b).unwrap_or_default().to_vec(),
+                        weights: w,
+                        n: end - *pos,
+                        d,
+                    },
+                };
+                *pos = end;
+                Ok(Some(out))
+            }
+            Source::Stdin(t) => t.next(size),
+        }
+    }
+}
+
+/// Opens the data for online EM.
+fn open(a: &FitArgs) -> CliResult<Source> {
+    let f32 = a.flags.f32()?;
+    if a.data == "-" {
+        if a.flags.weights.is_some() {
+            return Err(CliError::usage(
+                "--weights FILE cannot follow an endless stdin stream row by row; put the weights in a column of the stream and name it with --weight-column",
+            ));
+        }
+        let opts = read_options(&a.data_args, a.flags.weight_column.as_deref(), &[])?;
+        return Ok(Source::Stdin(Box::new(TextBatches {
+            lines: Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin())),
+            opts,
+            header: None,
+            started: false,
+            line: 0,
+            f32,
+            names: None,
+            d: None,
+            done: false,
+        })));
+    }
+    let plain = a.data_args.columns.is_none()
+        && a.data_args.exclude.is_empty()
+        && a.flags.weight_column.is_none()
+        && text_flags(&a.data_args).is_none();
+    if plain && a.data.to_ascii_lowercase().ends_with(".npy") {
+        let rows = gaussmix_io::NpyRows::open(&a.data)?;
+        let n = rows.shape().0;
+        let weights = match &a.flags.weights {
+            Some(p) => Some(crate::fit_cmd::read_weights(p, n, &[])?),
+            None => None,
+        };
+        let f32 = f32 || rows.is_f32();
+        return Ok(Source::Npy {
+            rows,
+            weights,
+            f32,
+            pos: 0,
+        });
+    }
+    let fd = read_fit_data(&a.data, &a.data_args, &a.flags, false)?;
+    Ok(Source::Memory { fd, pos: 0 })
+}
+
+pub fn run(a: &FitArgs) -> CliResult<()> {
+    let o = &a.online;
+    check_out(a.output.as_deref())?;
+    a.flags.check_stdout(a.output.as_deref(), "model")?;
+    crate::output::check_not_input(&a.data, &[("-o", a.output.as_deref())])?;
+    // (-o may name the --resume checkpoint: the continued model replaces it.)
+    for (flag, given) in [("--stream", a.stream), ("--plot", a.plot.is_some())] {
+        if given {
+            return Err(CliError::usage(format!(
+                "{flag} does not go with --online (online EM reads the data in batches already{})",
+                if flag == "--plot" {
+                    "; plot the model with `gaussmix plot` afterwards"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    if let Some(flag) = a.panel.given().into_iter().chain(a.frame.given()).next() {
+        return Err(CliError::usage(format!(
+            "{flag} describes a figure, which --online does not draw"
+        )));
+    }
+    if o.resume.is_some() && a.init_model.is_some() {
+        return Err(CliError::usage(
+            "--resume continues a checkpoint, --init-model starts from a model: give one of them",
+        ));
+    }
+    let batch_size = o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    if batch_size == 0 {
+        return Err(CliError::usage("--batch-size must be at least 1"));
+    }
+    let passes = o.passes.unwrap_or(1);
+    if passes == 0 {
+        return Err(CliError::usage("--passes must be at least 1"));
+    }
+    if a.data == "-" && passes > 1 {
+        return Err(CliError::usage(
+            "stdin can be read once: --passes must be 1 with `-` (save the stream to a file for more passes)",
+        ));
+    }
+    if o.max_batches == Some(0) {
+        return Err(CliError::usage("--max-batches must be at least 1"));
+    }
+    if o.checkpoint_every == Some(0) {
+        return Err(CliError::usage("--checkpoint-every must be at least 1"));
+    }
+    if o.checkpoint_every.is_some() && is_stdout(a.output.as_deref()) {
+        return Err(CliError::usage(
+            "--checkpoint-every writes the model to -o FILE.json again and again: give -o",
+        ));
+    }
+    if a.em.init_sample.is_some() {
+        return Err(CliError::usage(
+            "--init-sample is for batch fits; --online starts from its first batch (--batch-size rows)",
+        ));
+    }
+    a.flags.f32()?;
+
+    // The checkpoint to continue, or the options of a new start.
+    let resumed = o.resume.as_deref().map(load_checkpoint).transpose()?;
+    let start_model = a
+        .init_model
+        .as_deref()
+        .map(|p| load_model(&p.to_string_lossy()))
+        .transpose()?;
+    let covariance: Option<CovarianceType> = a.covariance.as_deref().map(str::parse).transpose()?;
+    let reference = resumed.as_ref().or(start_model.as_ref());
+    let (k, cov_type) = match reference {
+        Some(m) => {
+            let from = if resumed.is_some() {
+                "--resume"
+            } else {
+                "--init-model"
+            };
+            if let Some(k) = a.k.filter(|k| *k != m.n_components()) {
+                return Err(CliError::usage(format!(
+                    "-k {k} disagrees with {from}, which has {}",
+                    plural(m.n_components(), "component", "components")
+                )));
+            }
+            if let Some(c) = covariance.filter(|c| *c != m.covariance_type()) {
+                return Err(CliError::usage(format!(
+                    "--covariance {c} disagrees with {from}, which is {}",
+                    m.covariance_type()
+                )));
+            }
+            (m.n_components(), m.covariance_type())
+        }
+        None => (
+            a.k.ok_or_else(|| {
+                CliError::usage(
+                    "give the number of components with -k K (or --init-model / --resume)",
+                )
+            })?,
+            covariance.unwrap_or_default(),
+        ),
+    };
+    let mut opts: GmmOptions = a.flags.apply(a.em.options(k)?.covariance_type(cov_type));
+    if let Some(kappa) = o.step_exponent {
+        if resumed.is_some() {
+            return Err(CliError::usage(
+                "--step-exponent is fixed when online EM starts; --resume continues with the checkpoint's",
+            ));
+        }
+        opts = opts.step_exponent(kappa);
+    }
+    if let Some(m) = &start_model {
+        opts = opts.start(StartParameters::from_model(m));
+    }
+    opts.validate()?;
+
+    let mut source = open(a)?;
+    let (done_passes, mut skip) = match &resumed {
+        Some(m) => {
+            let rec_passes = m.fit_record().map_or(0, |r| r.n_iter);
+            let state = m.online_state().map_or(0, |s| s.pass_rows());
+            (
+                rec_passes,
+                if a.data == "-" {
+                    0
+                } else {
+                    usize::try_from(state).unwrap_or(usize::MAX)
+                },
+            )
+        }
+        None => (0, 0),
+    };
+    if done_passes >= passes {
+        return Err(CliError::usage(format!(
+            "--resume: the checkpoint has made {} already; ask for more with --passes",
+            plural(done_passes, "pass", "passes")
+        )));
+    }
+    // A checkpoint written after a pass's last batch resumes past its end: the pass
+    // is then closed at once.
+    if let Some(n) = source.n_rows() {
+        skip = skip.min(n);
+    }
+
+    let quiet = a.flags.quiet || a.flags.json;
+    let started = Instant::now();
+    let mut model = resumed;
+    let mut since_checkpoint = 0usize;
+    let mut pass_lines = Vec::new();
+    let mut this_run = 0usize;
+    'passes: for pass in done_passes..passes {
+        let t0 = Instant::now();
+        source.rewind(if pass == done_passes { skip } else { 0 });
+        loop {
+            if o.max_batches.is_some_and(|m| this_run >= m) {
+                // Stopped mid-pass: the pass stays open in the model's running state.
+                if !quiet {
+                    eprintln!(
+                        "stopped after {} (--max-batches); continue with --resume",
+                        plural(this_run, "batch", "batches")
+                    );
+                }
+                break 'passes;
+            }
+            let Some(b) = source.next(batch_size)? else {
+                break;
+            };
+            if b.n == 0 {
+                continue;
+            }
+            let data = b.data()?;
+            model = Some(match model.take() {
+                None => {
+                    if let Some(names) = source.names() {
+                        opts = opts.clone().feature_names(Some(names.to_vec()));
+                    }
+                    check_features(start_model.as_ref(), b.d, &a.data)?;
+                    opts.partial_fit(&data)?
+                }
+                Some(mut m) => {
+                    check_model_features(&m, source.names(), b.d, &a.data)?;
+                    m.partial_fit(&data)?;
+                    m
+                }
+            });
+            since_checkpoint += 1;
+            this_run += 1;
+            if let (Some(every), Some(m), Some(out)) =
+                (o.checkpoint_every, model.as_ref(), a.output.as_deref())
+            {
+                if since_checkpoint >= every {
+                    since_checkpoint = 0;
+                    write_atomic(out, m.to_json().as_bytes())?;
+                    if !quiet {
+                        let s = m.online_state();
+                        eprintln!(
+                            "checkpoint: {} after {} ({} rows)",
+                            out.display(),
+                            plural(s.map_or(0, |s| s.batches()) as usize, "batch", "batches"),
+                            s.map_or(0, |s| s.rows())
+                        );
+                    }
+                }
+            }
+        }
+        let Some(m) = model.as_mut() else {
+            return Err(CliError::data(format!("{}: no rows to fit", a.data)));
+        };
+        if let Some(l) = m.end_pass() {
+            let line = format!(
+                "pass {}/{}: mean log-likelihood {:.6} ({:.1} s)",
+                pass + 1,
+                passes,
+                l,
+                t0.elapsed().as_secs_f64()
+            );
+            if !quiet {
+                eprintln!("{line}");
+            }
+            pass_lines.push(line);
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let model = model.ok_or_else(|| CliError::data(format!("{}: no rows to fit", a.data)))?;
+    if let Some(n) = source.n_features() {
+        if n != model.n_features() {
+            return Err(CliError::data("internal: the model's features changed"));
+        }
+    }
+    let warnings: Vec<String> = match &source {
+        Source::Memory { fd, .. } => fd.warnings.clone(),
+        _ => Vec::new(),
+    };
+    report_warnings(&warnings, a.flags.strict)?;
+    let text = model.to_json();
+    if let Some(out) = a.output.as_deref().filter(|p| !is_stdout(Some(p))) {
+        write_atomic(out, text.as_bytes())?;
+    }
+    if a.flags.json {
+        let mut summary = model_json(&model);
+        summary["fit_seconds"] = json!(seconds);
+        summary["batch_size"] = json!(batch_size);
+        if let Some(s) = model.online_state() {
+            summary["batches"] = json!(s.batches());
+            summary["rows_seen"] = json!(s.rows());
+        }
+        return emit(None, &format!("{summary}\n"));
+    }
+    if !a.flags.quiet {
+        eprint!("{}", online_text(&model, batch_size, seconds));
+    }
+    if is_stdout(a.output.as_deref()) {
+        emit(None, &format!("{text}\n"))?;
+    }
+    Ok(())
+}
+
+/// The summary of an online fit.
+fn online_text(model: &GaussianMixture, batch_size: usize, seconds: f64) -> String {
+    let (batches, rows, kappa) = model
+        .online_state()
+        .map_or((0, 0, 0.0), |s| (s.batches(), s.rows(), s.step_exponent()));
+    let lls = model
+        .fit_record()
+        .map(|r| r.lower_bounds.clone())
+        .unwrap_or_default();
+    let mut s = format!(
+        "online EM: {} ({} covariance), {}: {} ({rows} rows in {batches} batches of up to {batch_size}, κ = {kappa}; this run {seconds:.1} s)\n",
+        plural(model.n_components(), "component", "components"),
+        model.covariance_type(),
+        plural(model.n_features(), "feature", "features"),
+        plural(lls.len(), "finished pass", "finished passes"),
+    );
+    s +=
+        &format!(
+        "mean log-likelihood per pass (each batch under the parameters before its update): {}\n",
+        lls.iter().map(|l| format!("{l:.6}")).collect::<Vec<_>>().join(", ")
+    );
+    s += &component_table(model, false);
+    s
+}
+
+/// Loads a checkpoint: a model file with online EM's running statistics.
+fn load_checkpoint(path: &Path) -> CliResult<GaussianMixture> {
+    let m = load_model(&path.to_string_lossy())?;
+    if m.online_state().is_none() {
+        return Err(CliError::data(format!(
+            "--resume {}: this model has no running statistics (it was not written by --online); start from it with --init-model instead",
+            path.display()
+        )));
+    }
+    Ok(m)
+}
+
+/// The first batch against `--init-model`.
+fn check_features(start: Option<&GaussianMixture>, d: usize, path: &str) -> CliResult<()> {
+    if let Some(m) = start {
+        if m.n_features() != d {
+            return Err(CliError::data(format!(
+                "--init-model has {} but {path} has {}",
+                plural(m.n_features(), "feature", "features"),
+                plural(d, "column", "columns")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every later batch (and a resumed stream) against the model: same number of
+/// columns, and the same names where both have them.
+fn check_model_features(
+    m: &GaussianMixture,
+    names: Option<&[String]>,
+    d: usize,
+    path: &str,
+) -> CliResult<()> {
+    if m.n_features() != d {
+        return Err(CliError::data(format!(
+            "the model has {} but {path} has {}",
+            plural(m.n_features(), "feature", "features"),
+            plural(d, "column", "columns")
+        )));
+    }
+    if let (Some(have), Some(got)) = (m.feature_names(), names) {
+        if have != got {
+            return Err(CliError::data(format!(
+                "{path}'s columns ({}) are not the model's features ({}); give data with the model's columns, in its order",
+                crate::input::name_list(got, 6),
+                crate::input::name_list(have, 6)
+            )));
+        }
+    }
+    Ok(())
+}
