@@ -55,7 +55,7 @@ enum Source {
         pos: usize,
     },
     /// Any other file, read whole (as `fit` reads it).
-    Memory { fd: FitData, pos: usize },
+    Memory { fd: Box<FitData>, pos: usize },
     /// Text on stdin, parsed a batch of lines at a time with the file readers' rules
     /// (the header line, when there is one, is parsed with every batch, so names,
     /// `--columns` and `--weight-column` mean the same in every batch).
@@ -75,6 +75,9 @@ struct TextBatches {
     names: Option<Vec<String>>,
     d: Option<usize>,
     done: bool,
+    /// A line read ahead (the first batch reads one line more than a batch, in case
+    /// the first is a header, and keeps it when it was not).
+    pending: Option<String>,
 }
 
 impl TextBatches {
@@ -88,6 +91,10 @@ impl TextBatches {
         }
         let first_line = self.line + 1;
         let mut rows = 0;
+        if let Some(p) = self.pending.take() {
+            text.push_str(&p);
+            rows += 1;
+        }
         let mut buf = String::new();
         // The first batch also reads the header line, when there is one.
         let want = if self.started { size } else { size + 1 };
@@ -121,8 +128,18 @@ impl TextBatches {
                 self.opts.delimiter = Some(gaussmix_io::sniff_delimiter(&text, self.opts.decimal));
             }
         }
-        let table = gaussmix_io::parse_bytes(text.as_bytes(), "<stdin>", &self.opts)
-            .map_err(|e| CliError::from(e).context(&where_))?;
+        let parse = |text: &str, opts: &ReadOptions| {
+            gaussmix_io::parse_bytes(text.as_bytes(), "<stdin>", opts)
+                .map_err(|e| CliError::from(e).context(&where_))
+        };
+        let mut table = parse(&text, &self.opts)?;
+        if self.d.is_none() && table.feature_names().is_none() && rows > size {
+            // No header: the line read ahead belongs to the next batch.
+            let cut = text.trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
+            self.pending = Some(text.split_off(cut));
+            self.done = false;
+            table = parse(&text, &self.opts)?;
+        }
         if self.header.is_none() && self.d.is_none() {
             // The first batch decided whether its first line is a header: keep that
             // line for every batch (or none).
@@ -313,6 +330,7 @@ fn open(a: &FitArgs) -> CliResult<Source> {
             names: None,
             d: None,
             done: false,
+            pending: None,
         })));
     }
     let plain = a.data_args.columns.is_none()
@@ -335,7 +353,10 @@ fn open(a: &FitArgs) -> CliResult<Source> {
         });
     }
     let fd = read_fit_data(&a.data, &a.data_args, &a.flags, false)?;
-    Ok(Source::Memory { fd, pos: 0 })
+    Ok(Source::Memory {
+        fd: Box::new(fd),
+        pos: 0,
+    })
 }
 
 pub fn run(a: &FitArgs) -> CliResult<()> {

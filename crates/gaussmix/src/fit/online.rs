@@ -178,8 +178,8 @@ impl OnlineState {
             let delta: Vec<f64> = (0..d)
                 .map(|j| means2[c * d + j] - self.means[c * d + j])
                 .collect();
-            for j in 0..d {
-                self.means[c * d + j] += b / n * delta[j];
+            for (m, dj) in self.means[c * d..(c + 1) * d].iter_mut().zip(&delta) {
+                *m += b / n * dj;
             }
             match kind {
                 CovarianceType::Full | CovarianceType::Tied => {
@@ -195,8 +195,8 @@ impl OnlineState {
                     }
                 }
                 CovarianceType::Diag | CovarianceType::Spherical => {
-                    for j in 0..d {
-                        self.scatter[c * d + j] += f * delta[j] * delta[j];
+                    for (v, dj) in self.scatter[c * d..(c + 1) * d].iter_mut().zip(&delta) {
+                        *v += f * dj * dj;
                     }
                 }
             }
@@ -270,7 +270,7 @@ pub(crate) fn batch_stats(opts: &GmmOptions, data: &Data, p: &Params) -> Result<
     if let Some(e) = data.take_read_error() {
         return Err(e);
     }
-    if !st.is_finite() || !(st.wsum > 0.0) {
+    if !st.is_finite() || st.wsum.is_nan() || st.wsum <= 0.0 {
         return Err(GmmError::Numerical(format!(
             "the batch's log-likelihood is {} (total weight {})",
             st.ll / st.wsum,
