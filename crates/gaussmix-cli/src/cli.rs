@@ -208,6 +208,12 @@ pub struct OnlineArgs {
     /// atomically; --resume continues from it.
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<usize>,
+    /// --online: Polyak–Ruppert averaging from the N-th update on: the model is the
+    /// average of the running statistics since then (less noise at the end of a
+    /// stationary stream) [default: from the second pass when --passes > 1, else off;
+    /// 0: off].
+    #[arg(long, value_name = "N")]
+    pub average_from: Option<u64>,
     /// --online: continue from a checkpoint (a model file written by --online), where
     /// its pass stopped (stdin: with the rows that come).
     #[arg(long, value_name = "CHECKPOINT")]
@@ -226,6 +232,7 @@ impl OnlineArgs {
             ("--passes", self.passes.is_some()),
             ("--step-exponent", self.step_exponent.is_some()),
             ("--checkpoint-every", self.checkpoint_every.is_some()),
+            ("--average-from", self.average_from.is_some()),
             ("--resume", self.resume.is_some()),
             ("--max-batches", self.max_batches.is_some()),
         ]

@@ -469,9 +469,25 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
     if let Some(m) = &start_model {
         opts = opts.start(StartParameters::from_model(m));
     }
+    if o.average_from.is_some() && resumed.is_some() {
+        return Err(CliError::usage(
+            "--average-from is fixed when online EM starts; --resume continues with the checkpoint's",
+        ));
+    }
     opts.validate()?;
 
     let mut source = open(a)?;
+    // Averaging by default from the second pass over a file: the first pass forgets the
+    // start, the later ones average the noise away (bench/README.md, "Online EM").
+    match o.average_from {
+        Some(0) => {}
+        Some(t) => opts = opts.average_from(t),
+        None => {
+            if let (Some(n), true) = (source.n_rows(), passes > 1) {
+                opts = opts.average_from(n.div_ceil(batch_size).max(1) as u64);
+            }
+        }
+    }
     let (done_passes, mut skip) = match &resumed {
         Some(m) => {
             let rec_passes = m.fit_record().map_or(0, |r| r.n_iter);

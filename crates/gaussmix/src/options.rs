@@ -228,6 +228,13 @@ pub struct GmmOptions {
     /// forgets the start faster; 1 weighs every batch equally (a running mean).
     #[serde(default = "default_step_exponent")]
     pub step_exponent: f64,
+    /// Online EM: Polyak–Ruppert averaging — from this many updates on (≥ 1), the
+    /// model's parameters come from the mean of the running statistics since then,
+    /// while each batch's E-step still runs under the running statistics' own
+    /// parameters (Cappé & Moulines 2009, §2.4). Cuts the noise of the last batches on
+    /// a stationary stream (bench/README.md, "Online EM"); `None` (default): off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_from: Option<u64>,
     /// Explicit starting parameters (not stored in model files).
     #[serde(skip)]
     pub start: StartParameters,
@@ -287,6 +294,7 @@ impl Default for GmmOptions {
             recover: false,
             init_sample: None,
             step_exponent: DEFAULT_STEP_EXPONENT,
+            average_from: None,
             start: StartParameters::default(),
             feature_names: None,
         }
@@ -402,6 +410,12 @@ impl GmmOptions {
     /// [`GmmOptions::step_exponent`](Self::step_exponent) the field).
     pub fn step_exponent(mut self, kappa: f64) -> Self {
         self.step_exponent = kappa;
+        self
+    }
+    /// Online EM: average the running statistics from update `t` on (≥ 1; see
+    /// [`GmmOptions::average_from`](Self::average_from) the field).
+    pub fn average_from(mut self, t: u64) -> Self {
+        self.average_from = Some(t);
         self
     }
     /// Starting weights (`K`).
@@ -551,6 +565,12 @@ impl GmmOptions {
                      infinity and their squares not), got {}",
                     o.step_exponent
                 ),
+            ));
+        }
+        if o.average_from == Some(0) {
+            return Err(invalid_option(
+                "average_from",
+                "must be at least 1 (the first update after the warm-up batch), got 0",
             ));
         }
         if !(o.tol.is_finite() && o.tol >= 0.0) {

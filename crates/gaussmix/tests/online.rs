@@ -214,7 +214,10 @@ fn thread_count_and_checkpoints_change_nothing() {
     let x = rows(20_000, 4);
     for kind in CovarianceType::ALL {
         let run = |threads: usize, save_at: Option<usize>| {
-            let o = opts(kind).n_threads(threads).step_exponent(0.7);
+            let o = opts(kind)
+                .n_threads(threads)
+                .step_exponent(0.7)
+                .average_from(2);
             let mut m = o.partial_fit(&x.slice(s![0..4000, ..])).unwrap();
             for b in 1..5 {
                 if save_at == Some(b) {
@@ -306,4 +309,54 @@ fn the_warm_up_batch_is_fitted_without_a_start() {
     let online = o.partial_fit(&x.slice(s![..2000, ..])).unwrap();
     assert_eq!(online.means(), from_fit.means());
     assert_eq!(online.fit_record().unwrap().options.seed, 7);
+}
+
+/// Polyak–Ruppert averaging: the E-steps still run under the running statistics, so a
+/// run with averaging sees the same running statistics as one without; its weights are
+/// the mean of those runs' weights over the averaged updates, and its means their
+/// mass-weighted mean.
+#[test]
+fn averaging_is_the_mean_of_the_running_statistics() {
+    let x = rows(12_000, 8);
+    for kind in CovarianceType::ALL {
+        let mut plain = opts(kind).partial_fit(&x.slice(s![0..1000, ..])).unwrap();
+        let mut avg = opts(kind)
+            .average_from(3)
+            .partial_fit(&x.slice(s![0..1000, ..]))
+            .unwrap();
+        let (mut w_sum, mut wm_sum) = (vec![0.0; 3], vec![0.0; 6]);
+        let mut count = 0;
+        for b in 1..12 {
+            let batch = x.slice(s![b * 1000..(b + 1) * 1000, ..]);
+            let lp = plain.partial_fit(&batch).unwrap();
+            let la = avg.partial_fit(&batch).unwrap();
+            // The same E-step parameters, hence the same batch log-likelihood.
+            assert_eq!(lp, la, "{kind} batch {b}");
+            if b >= 3 {
+                count += 1;
+                for c in 0..3 {
+                    w_sum[c] += plain.weights()[c];
+                    for j in 0..2 {
+                        wm_sum[c * 2 + j] += plain.weights()[c] * plain.means()[[c, j]];
+                    }
+                }
+                let state = avg.online_state().unwrap();
+                assert_eq!(state.averaged_updates(), count);
+                for c in 0..3 {
+                    let w = w_sum[c] / count as f64;
+                    assert!((avg.weights()[c] - w).abs() < 1e-12, "{kind} weight {c}");
+                    for j in 0..2 {
+                        let m = wm_sum[c * 2 + j] / w_sum[c];
+                        assert!(
+                            (avg.means()[[c, j]] - m).abs() < 1e-9 * m.abs(),
+                            "{kind} mean {c},{j}"
+                        );
+                    }
+                }
+            } else {
+                assert_eq!(avg.means(), plain.means());
+            }
+        }
+        assert!(opts(kind).average_from(0).partial_fit(&x).is_err());
+    }
 }

@@ -14,6 +14,11 @@
 //! `δ = μ₂ − μ₁`. It equals blending raw moments `E[1], E[x], E[x xᵀ]` exactly, but no
 //! term is a large second moment about the origin, so accuracy does not depend on where
 //! the data sit (DESIGN.md, "Numerics").
+//!
+//! With `average_from`, the running statistics are also averaged from that update on
+//! (Polyak–Ruppert: the average weighs every update since equally, the same blend with
+//! `η = 1/count`); the model's parameters are the average's M-step, while each batch's
+//! E-step keeps running under the running statistics' own parameters.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +55,19 @@ pub struct OnlineState {
     /// The pass under way: batches, rows, weight and `Σ w log p(x)` so far.
     #[serde(default)]
     pub(crate) pass: PassTally,
+    /// Polyak–Ruppert averaging ([`GmmOptions::average_from`]): the mean of the running
+    /// statistics since averaging began, which the model's parameters then come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) average: Option<Average>,
+}
+
+/// The average of the running statistics over `count` updates (centred, like them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Average {
+    pub count: u64,
+    pub mass: Vec<f64>,
+    pub means: Vec<f64>,
+    pub scatter: Vec<f64>,
 }
 
 /// What a pass has seen so far.
@@ -131,6 +149,73 @@ fn centred(st: &SuffStats, previous: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     (mass, means, scatter)
 }
 
+/// The M-step of centred statistics.
+fn m_step(
+    kind: CovarianceType,
+    k: usize,
+    d: usize,
+    (mass, means, scatter): (&[f64], &[f64], &[f64]),
+    opts: &GmmOptions,
+) -> Result<Params> {
+    let mut st = SuffStats::new(kind, k, d, means);
+    st.nk.copy_from_slice(mass);
+    st.m2.copy_from_slice(scatter);
+    st.wsum = 1.0;
+    st.previous_means = Some(means.to_vec());
+    let (w, m, c) = st.m_step(opts.reg_covar, opts.variance_floor)?;
+    Params::new(w, m, c, opts.reg_covar)
+}
+
+/// `dst ← (1 − η) dst + η src` for centred statistics (module docs: the parallel
+/// update, exact for raw moments, without their cancellation).
+fn blend(
+    kind: CovarianceType,
+    k: usize,
+    d: usize,
+    (mass, means, scatter): (&mut [f64], &mut [f64], &mut [f64]),
+    (mass2, means2, scatter2): (&[f64], &[f64], &[f64]),
+    eta: f64,
+) {
+    for (v, w) in scatter.iter_mut().zip(scatter2) {
+        *v = (1.0 - eta) * *v + eta * w;
+    }
+    for c in 0..k {
+        let a = (1.0 - eta) * mass[c];
+        let b = eta * mass2[c];
+        let n = a + b;
+        mass[c] = n;
+        if n <= 0.0 || b <= 0.0 {
+            continue;
+        }
+        let f = a * b / n;
+        let delta: Vec<f64> = (0..d)
+            .map(|j| means2[c * d + j] - means[c * d + j])
+            .collect();
+        for (m, dj) in means[c * d..(c + 1) * d].iter_mut().zip(&delta) {
+            *m += b / n * dj;
+        }
+        match kind {
+            CovarianceType::Full | CovarianceType::Tied => {
+                let off = if kind == CovarianceType::Full {
+                    c * d * d
+                } else {
+                    0
+                };
+                for x in 0..d {
+                    for y in 0..d {
+                        scatter[off + x * d + y] += f * delta[x] * delta[y];
+                    }
+                }
+            }
+            CovarianceType::Diag | CovarianceType::Spherical => {
+                for (v, dj) in scatter[c * d..(c + 1) * d].iter_mut().zip(&delta) {
+                    *v += f * dj * dj;
+                }
+            }
+        }
+    }
+}
+
 impl OnlineState {
     /// The state after the warm-up batch, whose statistics `st` (under parameters with
     /// means `previous`) start the running averages.
@@ -150,6 +235,7 @@ impl OnlineState {
                 weight: st.wsum,
                 ll: st.ll,
             },
+            average: None,
         }
     }
 
@@ -158,50 +244,51 @@ impl OnlineState {
         (self.updates as f64 + 2.0).powf(-self.step_exponent)
     }
 
-    /// Blends a batch's statistics `st` into the running ones with the next step size.
-    pub(crate) fn update(&mut self, kind: CovarianceType, st: &SuffStats, rows: u64) {
+    /// Blends a batch's statistics `st` into the running ones with the next step size;
+    /// from update `average_from` on, also into the Polyak–Ruppert average of the
+    /// running statistics.
+    pub(crate) fn update(
+        &mut self,
+        kind: CovarianceType,
+        st: &SuffStats,
+        rows: u64,
+        average_from: Option<u64>,
+    ) {
         let eta = self.next_step();
         let (k, d) = (st.k, st.d);
         let (mass2, means2, scatter2) = centred(st, &self.means);
-        for v in self.scatter.iter_mut().zip(&scatter2) {
-            *v.0 = (1.0 - eta) * *v.0 + eta * v.1;
-        }
-        for c in 0..k {
-            let a = (1.0 - eta) * self.mass[c];
-            let b = eta * mass2[c];
-            let n = a + b;
-            self.mass[c] = n;
-            if n <= 0.0 || b <= 0.0 {
-                continue;
-            }
-            let f = a * b / n;
-            let delta: Vec<f64> = (0..d)
-                .map(|j| means2[c * d + j] - self.means[c * d + j])
-                .collect();
-            for (m, dj) in self.means[c * d..(c + 1) * d].iter_mut().zip(&delta) {
-                *m += b / n * dj;
-            }
-            match kind {
-                CovarianceType::Full | CovarianceType::Tied => {
-                    let off = if kind == CovarianceType::Full {
-                        c * d * d
-                    } else {
-                        0
-                    };
-                    for x in 0..d {
-                        for y in 0..d {
-                            self.scatter[off + x * d + y] += f * delta[x] * delta[y];
-                        }
-                    }
-                }
-                CovarianceType::Diag | CovarianceType::Spherical => {
-                    for (v, dj) in self.scatter[c * d..(c + 1) * d].iter_mut().zip(&delta) {
-                        *v += f * dj * dj;
-                    }
-                }
-            }
-        }
+        blend(
+            kind,
+            k,
+            d,
+            (&mut self.mass, &mut self.means, &mut self.scatter),
+            (&mass2, &means2, &scatter2),
+            eta,
+        );
         self.updates += 1;
+        if average_from.is_some_and(|from| self.updates >= from) {
+            match &mut self.average {
+                None => {
+                    self.average = Some(Average {
+                        count: 1,
+                        mass: self.mass.clone(),
+                        means: self.means.clone(),
+                        scatter: self.scatter.clone(),
+                    })
+                }
+                Some(a) => {
+                    a.count += 1;
+                    blend(
+                        kind,
+                        k,
+                        d,
+                        (&mut a.mass, &mut a.means, &mut a.scatter),
+                        (&self.mass, &self.means, &self.scatter),
+                        1.0 / a.count as f64,
+                    );
+                }
+            }
+        }
         self.batches += 1;
         self.rows += rows;
         self.pass.batches += 1;
@@ -210,7 +297,27 @@ impl OnlineState {
         self.pass.ll += st.ll;
     }
 
-    /// The M-step of the running statistics: new parameters.
+    /// The parameters the next batch's E-step runs under when the model's are the
+    /// average's (`None`: the model's own).
+    pub(crate) fn driving_params(
+        &self,
+        kind: CovarianceType,
+        k: usize,
+        d: usize,
+        opts: &GmmOptions,
+    ) -> Option<Result<Params>> {
+        self.average.as_ref()?;
+        Some(m_step(
+            kind,
+            k,
+            d,
+            (&self.mass, &self.means, &self.scatter),
+            opts,
+        ))
+    }
+
+    /// The model's parameters: the M-step of the averaged statistics once averaging
+    /// has begun, else of the running ones.
     pub(crate) fn m_step(
         &self,
         kind: CovarianceType,
@@ -218,13 +325,10 @@ impl OnlineState {
         d: usize,
         opts: &GmmOptions,
     ) -> Result<Params> {
-        let mut st = SuffStats::new(kind, k, d, &self.means);
-        st.nk.copy_from_slice(&self.mass);
-        st.m2.copy_from_slice(&self.scatter);
-        st.wsum = 1.0;
-        st.previous_means = Some(self.means.clone());
-        let (w, m, c) = st.m_step(opts.reg_covar, opts.variance_floor)?;
-        Params::new(w, m, c, opts.reg_covar)
+        match &self.average {
+            Some(a) => m_step(kind, k, d, (&a.mass, &a.means, &a.scatter), opts),
+            None => m_step(kind, k, d, (&self.mass, &self.means, &self.scatter), opts),
+        }
     }
 
     /// Checks the state against the model it belongs to (a model file is validated on
@@ -237,11 +341,22 @@ impl OnlineState {
                 self.step_exponent
             )));
         }
-        for (name, v, len) in [
+        let mut fields = vec![
             ("mass", &self.mass, k),
             ("means", &self.means, k * d),
             ("scatter", &self.scatter, scatter_len(kind, k, d)),
-        ] {
+        ];
+        if let Some(a) = &self.average {
+            fields.extend([
+                ("average.mass", &a.mass, k),
+                ("average.means", &a.means, k * d),
+                ("average.scatter", &a.scatter, scatter_len(kind, k, d)),
+            ]);
+            if a.count == 0 {
+                return Err(bad("average.count is 0".into()));
+            }
+        }
+        for (name, v, len) in fields {
             if v.len() != len {
                 return Err(bad(format!(
                     "{name} has {} values, expected {len} for {k} components of {d} features ({kind})",
@@ -252,8 +367,11 @@ impl OnlineState {
                 return Err(bad(format!("{name}[{i}] is {x}; values must be finite")));
             }
         }
-        if let Some((i, x)) = self.mass.iter().enumerate().find(|(_, x)| **x < 0.0) {
-            return Err(bad(format!("mass[{i}] is {x}; masses must be ≥ 0")));
+        let averaged = self.average.as_ref().map(|a| &a.mass);
+        for mass in std::iter::once(&self.mass).chain(averaged) {
+            if let Some((i, x)) = mass.iter().enumerate().find(|(_, x)| **x < 0.0) {
+                return Err(bad(format!("mass[{i}] is {x}; masses must be ≥ 0")));
+            }
         }
         if !(self.pass.weight.is_finite() && self.pass.weight >= 0.0 && self.pass.ll.is_finite()) {
             return Err(bad("the pass tally is not finite".into()));

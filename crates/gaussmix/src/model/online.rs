@@ -35,6 +35,11 @@ impl OnlineState {
     pub fn pass_rows(&self) -> u64 {
         self.pass.rows
     }
+    /// Updates averaged so far ([`GmmOptions::average_from`]; 0 before averaging
+    /// begins).
+    pub fn averaged_updates(&self) -> u64 {
+        self.average.as_ref().map_or(0, |a| a.count)
+    }
     /// Batches seen in the pass under way.
     pub fn pass_batches(&self) -> u64 {
         self.pass.batches
@@ -162,13 +167,22 @@ impl GaussianMixture {
             }
         };
         let rows = data.n_samples() as u64;
-        let st = batch_stats(&opts, &data, &self.params)?;
+        // Averaging: the E-step runs under the running statistics' parameters.
+        let driving = match self
+            .online
+            .as_ref()
+            .and_then(|s| s.driving_params(kind, k, d, &opts))
+        {
+            Some(p) => Some(p?),
+            None => None,
+        };
+        let st = batch_stats(&opts, &data, driving.as_ref().unwrap_or(&self.params))?;
         let l = st.mean_log_likelihood();
         let state = match &self.online {
             None => OnlineState::start(&st, self.params.means_flat(), opts.step_exponent, rows),
             Some(s) => {
                 let mut s = s.clone();
-                s.update(kind, &st, rows);
+                s.update(kind, &st, rows, opts.average_from);
                 s
             }
         };
