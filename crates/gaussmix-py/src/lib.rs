@@ -297,6 +297,44 @@ impl Model {
         .map_err(value_error)
     }
 
+    /// One batch of online (stepwise) EM: a new model and the batch's mean
+    /// log-likelihood. `step_exponent` / `average_from`, when given, are set first
+    /// (`GaussianMixture::with_online_options`). The GIL is released.
+    #[pyo3(signature = (x, *, sample_weight=None, step_exponent=None, average_from=None))]
+    fn partial_fit(
+        &self,
+        py: Python<'_>,
+        x: &Bound<'_, PyAny>,
+        sample_weight: Option<PyReadonlyArray1<'_, f64>>,
+        step_exponent: Option<f64>,
+        average_from: Option<u64>,
+    ) -> PyResult<(Model, f64)> {
+        let mut inner = self.inner.clone();
+        if let Some(k) = step_exponent {
+            inner = inner
+                .with_online_options(k, average_from)
+                .map_err(value_error)?;
+        }
+        let input = Input::new(x)?;
+        let (rows, n, d) = input.rows()?;
+        let w = weights_slice(&sample_weight)?;
+        let l = py
+            .detach(|| {
+                let data = rows.data(n, d, w)?;
+                inner.partial_fit(&data)
+            })
+            .map_err(value_error)?;
+        Ok((Model { inner }, l))
+    }
+
+    /// Ends online EM's pass under way: a new model and the pass's mean
+    /// log-likelihood (`None` when no batch was seen since the last pass ended).
+    fn end_pass(&self) -> (Model, Option<f64>) {
+        let mut inner = self.inner.clone();
+        let l = inner.end_pass();
+        (Model { inner }, l)
+    }
+
     /// The JSON model file (the CLI's format).
     fn to_json(&self) -> String {
         self.inner.to_json()
@@ -320,6 +358,11 @@ impl Model {
     #[getter]
     fn covariance_type(&self) -> &'static str {
         self.inner.covariance_type().as_str()
+    }
+    /// Batches online EM has seen (`None` for a model without its running state).
+    #[getter]
+    fn online_batches(&self) -> Option<u64> {
+        self.inner.online_state().map(|s| s.batches())
     }
     #[getter]
     fn n_components(&self) -> usize {

@@ -32,6 +32,10 @@ def _estimator_from_model(
             kw[name] = opts[name]
     if opts.get("variance_floor") is not None:
         kw["variance_floor"] = opts["variance_floor"]
+    if "step_exponent" in opts:
+        kw["step_exponent"] = opts["step_exponent"]
+    if opts.get("average_from") is not None:
+        kw["average_from"] = opts["average_from"]
     if opts.get("n_threads") is not None:
         kw["n_threads"] = opts["n_threads"]
     if opts.get("init") in _INIT_FROM_LIBRARY:
@@ -60,6 +64,8 @@ def _estimator_from_model(
         est.lower_bounds_ = []
         est.fit_warnings_ = []
     est.n_features_in_ = model.n_features
+    if model.online_batches is not None:
+        est.n_batches_ = int(model.online_batches)
     if feature_names is not None:
         if len(feature_names) != model.n_features:
             raise ValueError(

@@ -110,6 +110,13 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
     recover : bool, default=False
         Re-seed a component that loses its mass or whose covariance collapses, instead
         of failing; each event is reported as a ``UserWarning``.
+    step_exponent : float, default=0.6
+        :meth:`partial_fit` (online EM): ``κ`` of the step sizes ``(t + 2) ** -κ``, in
+        (0.5, 1]; smaller forgets the start faster.
+    average_from : int or None, default=None
+        :meth:`partial_fit`: from this update on, the parameters come from the average
+        of the running statistics (Polyak–Ruppert); e.g. the number of batches in one
+        pass, to average over the later passes.
     variance_floor : float or None, default=None
         Clamp every variance to at least this value (off by default).
 
@@ -184,6 +191,8 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         dtype: Optional[str] = None,
         recover: bool = False,
         variance_floor: Optional[float] = None,
+        step_exponent: float = 0.6,
+        average_from: Optional[int] = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -203,6 +212,8 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.dtype = dtype
         self.recover = recover
         self.variance_floor = variance_floor
+        self.step_exponent = step_exponent
+        self.average_from = average_from
 
     # ------------------------------------------------------------------ checks
 
@@ -238,6 +249,12 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         v = self.variance_floor
         if v is not None and not (_is_real(v) and v >= 0 and math.isfinite(v)):
             raise _param_error("variance_floor", "None or a float in the range [0.0, inf)", v)
+        k = self.step_exponent
+        if not (_is_real(k) and 0.5 < k <= 1.0):
+            raise _param_error("step_exponent", "a float in the range (0.5, 1.0]", k)
+        a = self.average_from
+        if a is not None and not (_is_int(a) and a >= 1):
+            raise _param_error("average_from", "None or an int in the range [1, inf)", a)
 
     def _compute_dtype(self) -> Optional[str]:
         return None if self.dtype is None else str(np.dtype(self.dtype))
@@ -436,6 +453,90 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.lower_bound_ = float(max_lower_bound)
         self.lower_bounds_ = list(lbs)
         return Xc
+
+    def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "GaussianMixture":
+        """One batch of online (stepwise) EM (Cappé & Moulines 2009).
+
+        scikit-learn's ``GaussianMixture`` has no ``partial_fit``. Here the first call
+        fits its batch as :meth:`fit` does (an already fitted estimator starts from its
+        parameters instead), and that batch's statistics start running averages; every
+        call then blends its batch's E-step statistics into them with step
+        ``(t + 2) ** -step_exponent`` and sets the parameters to their M-step. With
+        ``average_from``, the parameters come from the average of the running
+        statistics from that update on (less noise on a stationary stream). The same
+        batches in the same order give the same model, for any ``n_threads``; the
+        running statistics are saved by :meth:`save`, so a saved model continues.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch of rows (any number of rows; at least ``n_components`` in the
+            first).
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights.
+
+        Returns
+        -------
+        self : GaussianMixture
+            ``lower_bound_`` is the batch's mean log-likelihood under the parameters
+            before the update; ``n_batches_`` counts the batches seen.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> gm = GaussianMixture(2, random_state=0)
+        >>> for _ in range(20):
+        ...     X = np.r_[rng.normal(0, 1, (250, 1)), rng.normal(8, 1, (250, 1))]
+        ...     gm = gm.partial_fit(X)
+        >>> sorted(gm.means_[:, 0].round(0).tolist())
+        [0.0, 8.0]
+        >>> gm.n_batches_
+        20
+        """
+        self._check_params()
+        if not hasattr(self, "_model"):
+            Xc = self._fit(X, sample_weight)
+            in_dtype = self.means_.dtype
+        else:
+            Xc, in_dtype = self._data(X)
+        w = check_sample_weight(sample_weight, Xc.shape[0])
+        fresh = self._model.online_batches is None
+        model, ll = self._model.partial_fit(
+            Xc,
+            sample_weight=w,
+            step_exponent=float(self.step_exponent) if fresh else None,
+            average_from=None if self.average_from is None else int(self.average_from),
+        )
+        self._set_model(model, in_dtype)
+        # The estimator's record is the online fit's: passes so far, their mean
+        # log-likelihoods; no convergence test (online EM has none); the warm-up fit's
+        # warnings described that fit only.
+        rec = json.loads(model.record_json)
+        self.converged_ = False
+        self.n_iter_ = int(rec["n_iter"])
+        self.lower_bounds_ = [float(v) for v in rec["lower_bounds"]]
+        self.fit_warnings_ = []
+        self.lower_bound_ = float(ll)
+        self.n_batches_ = int(model.online_batches)
+        return self
+
+    def end_pass(self) -> Optional[float]:
+        """Ends the pass of :meth:`partial_fit` batches under way (usually one read of
+        the data): returns its mean log-likelihood (each batch under the parameters
+        before its update) and appends it to ``lower_bounds_``; ``None`` when no batch
+        came since the last call."""
+        check_is_fitted(self)
+        model, ll = self._model.end_pass()
+        if ll is None:
+            return None
+        self._model = model
+        rec = json.loads(model.record_json)
+        self.lower_bounds_ = [float(v) for v in rec["lower_bounds"]]
+        self.n_iter_ = int(rec["n_iter"])
+        return float(ll)
 
     def _run(self, X: np.ndarray, w: Optional[np.ndarray], seed: int, start: dict, prev_lb: float):
         """One complete EM run from ``start``; returns the model, its final lower

@@ -225,6 +225,45 @@ impl GaussianMixture {
         Some(l)
     }
 
+    /// Sets online EM's step exponent `κ` and Polyak–Ruppert averaging
+    /// ([`GmmOptions::step_exponent`], [`GmmOptions::average_from`]) for the updates to
+    /// come — for a model that did not start online (a batch fit, a model file) before
+    /// its first [`partial_fit`](Self::partial_fit). Invalid values are refused by name.
+    ///
+    /// ```
+    /// let x = ndarray::array![[0.0], [0.3], [5.0], [5.4], [0.1], [5.2]];
+    /// let mut m = gaussmix::GaussianMixture::params(2).fit(&x)?.with_online_options(0.7, Some(5))?;
+    /// m.partial_fit(&x)?;
+    /// assert_eq!(m.online_state().unwrap().step_exponent(), 0.7);
+    /// assert!(m.clone().with_online_options(0.3, None).is_err());
+    /// # Ok::<(), gaussmix::GmmError>(())
+    /// ```
+    pub fn with_online_options(
+        mut self,
+        step_exponent: f64,
+        average_from: Option<u64>,
+    ) -> Result<Self> {
+        let mut opts = match &self.fit {
+            Some(r) => r.options.clone(),
+            None => {
+                let mut o = GmmOptions::new(self.n_components());
+                o.covariance_type = self.covariance_type();
+                o
+            }
+        };
+        opts.step_exponent = step_exponent;
+        opts.average_from = average_from;
+        opts.validate()?;
+        match &mut self.fit {
+            Some(r) => r.options = opts,
+            None => self.fit = Some(record_for(&opts)),
+        }
+        if let Some(s) = &mut self.online {
+            s.step_exponent = step_exponent;
+        }
+        Ok(self)
+    }
+
     /// Online EM's running state (`None` unless the model was made or continued by
     /// [`partial_fit`](Self::partial_fit)).
     pub fn online_state(&self) -> Option<&OnlineState> {

@@ -1,0 +1,71 @@
+"""Online EM from Python: ``partial_fit`` / ``end_pass`` on the estimator."""
+
+import numpy as np
+import pytest
+
+import gaussmix
+
+
+def mixture(n, seed):
+    rng = np.random.default_rng(seed)
+    lab = rng.integers(0, 3, n)
+    centres = np.array([[0.0, 0.0], [6.0, 1.0], [-3.0, 7.0]]) + 1e3
+    return centres[lab] + rng.normal(size=(n, 2)) * np.array([1.0, 0.5])
+
+
+def test_partial_fit_reaches_the_batch_fit_and_records_passes():
+    X = mixture(30_000, 1)
+    batch = gaussmix.GaussianMixture(3, random_state=0, tol=1e-8, max_iter=500).fit(X)
+    gm = gaussmix.GaussianMixture(3, random_state=0, average_from=15)
+    for p in range(3):
+        for b in range(15):
+            gm.partial_fit(X[b * 2000:(b + 1) * 2000])
+        assert gm.end_pass() is not None
+    assert gm.end_pass() is None
+    assert gm.n_batches_ == 45 and gm.n_iter_ == 3 and len(gm.lower_bounds_) == 3
+    best = batch.score(X)
+    assert abs(gm.score(X) - best) < 1e-4 * abs(best), (gm.score(X), best)
+    assert not gm.converged_
+
+
+def test_a_saved_model_continues_exactly(tmp_path):
+    X = mixture(8000, 2)
+    a = gaussmix.GaussianMixture(3, random_state=1, covariance_type="diag", step_exponent=0.7)
+    b = gaussmix.GaussianMixture(3, random_state=1, covariance_type="diag", step_exponent=0.7)
+    for i in range(4):
+        a.partial_fit(X[i * 1000:(i + 1) * 1000])
+        b.partial_fit(X[i * 1000:(i + 1) * 1000])
+    b.save(tmp_path / "ckpt.json")
+    c = gaussmix.load(tmp_path / "ckpt.json")
+    assert c.step_exponent == 0.7 and c.n_batches_ == 4
+    for i in range(4, 8):
+        a.partial_fit(X[i * 1000:(i + 1) * 1000])
+        c.partial_fit(X[i * 1000:(i + 1) * 1000])
+    np.testing.assert_array_equal(a.means_, c.means_)
+    np.testing.assert_array_equal(a.covariances_, c.covariances_)
+
+
+def test_weights_and_thread_count():
+    X = mixture(4000, 3)
+    w = np.arange(4000) % 3 + 1.0
+    runs = []
+    for threads in (1, 2):
+        gm = gaussmix.GaussianMixture(3, random_state=2, n_threads=threads)
+        for i in range(4):
+            s = slice(i * 1000, (i + 1) * 1000)
+            gm.partial_fit(X[s], sample_weight=w[s])
+        runs.append(gm.means_)
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize("name,value", [("step_exponent", 0.5), ("step_exponent", 1.5), ("average_from", 0)])
+def test_bad_online_parameters_are_refused(name, value):
+    gm = gaussmix.GaussianMixture(2, **{name: value})
+    with pytest.raises(ValueError, match=name):
+        gm.partial_fit(mixture(100, 4))
+
+
+def test_a_batch_with_other_columns_is_refused():
+    gm = gaussmix.GaussianMixture(2, random_state=0).partial_fit(mixture(500, 5))
+    with pytest.raises(ValueError):
+        gm.partial_fit(np.ones((10, 3)))
