@@ -29,6 +29,10 @@
 //!   `score_samples`, `score`, `bic`, `aic`, `sample`; `weights`, `means`,
 //!   `covariances`, `precisions`, `converged`, `n_iter`, `lower_bound`; serde
 //!   (`Serialize`/`Deserialize`, validated on load) and `to_json`/`from_json`.
+//! - Online (stepwise) EM: [`GmmOptions::partial_fit`] starts on a first batch,
+//!   [`GaussianMixture::partial_fit`] blends in each next one, `end_pass` records a
+//!   pass; the running statistics ([`OnlineState`]) live on the model and in its file,
+//!   so a saved model is a checkpoint.
 //! - Data: every method takes `&impl` [`AsData`] — an ndarray matrix or view of `f64` or
 //!   `f32`, or a [`Data`] (validated once, may carry sample weights).
 //! - [`kmeans::KMeans`], [`select`] (BIC/AIC/ICL over `k` and covariance types),
