@@ -159,7 +159,70 @@ fn read_parquet_unguarded<R: ChunkReader + 'static>(
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| err(&e))?;
-    collect(name, plan, opts, batches, err)
+    collect(name, plan, opts, batches, err, 0)
+}
+
+/// A Parquet file read a record batch at a time ([`crate::TableChunks`]).
+pub(crate) struct ParquetChunks {
+    name: String,
+    plan: Plan,
+    opts: ReadOptions,
+    batches: Option<parquet::arrow::arrow_reader::ParquetRecordBatchReader>,
+    file: Option<std::fs::File>,
+    /// Rows handed out so far.
+    row: usize,
+}
+
+impl ParquetChunks {
+    pub fn new(file: std::fs::File, name: &str, opts: &ReadOptions) -> Result<Self> {
+        let err = |e: &dyn std::fmt::Display| parquet_error(name, e);
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(file.try_clone().map_err(|e| err(&e))?)
+                .map_err(|e| err(&e))?;
+        let plan = checked_plan(name, builder.schema(), opts)?;
+        Ok(ParquetChunks {
+            name: name.to_string(),
+            plan,
+            opts: opts.clone(),
+            batches: None,
+            file: Some(file),
+            row: 0,
+        })
+    }
+
+    /// The next batch of at most `max_rows` rows (the first call fixes the size).
+    pub fn next(&mut self, max_rows: usize) -> Result<Option<Table>> {
+        let name = self.name.clone();
+        let err = |e: &dyn std::fmt::Display| parquet_error(&name, e);
+        if let Some(file) = self.file.take() {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(&e))?;
+            let mask =
+                ProjectionMask::roots(builder.parquet_schema(), self.plan.used().iter().copied());
+            self.batches = Some(
+                builder
+                    .with_projection(mask)
+                    .with_batch_size(max_rows)
+                    .build()
+                    .map_err(|e| err(&e))?,
+            );
+        }
+        let Some(batches) = self.batches.as_mut() else {
+            return Ok(None);
+        };
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batches.next()))
+            .map_err(|_| err(&"the file is corrupt (the decoder failed)"))?;
+        let Some(batch) = next else {
+            return Ok(None);
+        };
+        let rows = batch.as_ref().map_or(0, |b| b.num_rows());
+        let (plan, opts, first) = (self.plan.clone(), &self.opts, self.row);
+        let table = guarded(
+            || collect(&name, plan, opts, std::iter::once(batch), err, first),
+            || err(&"the file is corrupt (the decoder failed)"),
+        )?;
+        self.row += rows;
+        Ok(Some(table))
+    }
 }
 
 /// Feeds batches holding the plan's used columns (in file order) to a [`Builder`].
@@ -169,12 +232,13 @@ fn collect(
     opts: &ReadOptions,
     batches: impl Iterator<Item = std::result::Result<RecordBatch, ArrowError>>,
     err: impl Fn(&dyn std::fmt::Display) -> ReadError,
+    first_row: usize,
 ) -> Result<Table> {
     let used = plan.used();
     let keep = plan.keep.clone();
     let numeric: Vec<usize> = plan.numeric().collect();
     let mut b = Builder::new(name, plan, true, opts.missing);
-    let mut row = 0usize;
+    let mut row = first_row;
     let n_cols = used.iter().max().map_or(0, |m| m + 1);
     for batch in batches {
         let batch = batch.map_err(|e| err(&e))?;

@@ -59,7 +59,7 @@ pub(crate) fn format_of(head: &[u8], name: &str) -> Format {
 /// The options with the delimiter the extension suggests if none is given: tab for
 /// `.tsv`/`.tab`, comma for `.csv` (unless no line has one and another delimiter
 /// fits: semicolons), else `None`: sniffed.
-fn with_extension_delimiter(name: &str, text: &str, opts: &ReadOptions) -> ReadOptions {
+pub(crate) fn with_extension_delimiter(name: &str, text: &str, opts: &ReadOptions) -> ReadOptions {
     let mut opts = opts.clone();
     if opts.delimiter.is_none() {
         opts.delimiter = match extension(name).as_str() {

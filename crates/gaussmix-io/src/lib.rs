@@ -18,6 +18,10 @@
 //!   now); [`FileSource`] opens either by the path. `gaussmix::source::read_all`
 //!   drains any of them. The whole-file NPY readers are this reader drained, so both
 //!   ways give the same values and the same errors.
+//! - **A table at a time**, in bounded memory: [`TableChunks`] reads any file (or a
+//!   text stream such as stdin) as [`Table`]s of at most N rows, with the whole-file
+//!   readers' rules (text a chunk of lines at a time, NPY by position, Parquet a record
+//!   batch at a time); `gaussmix convert` and `fit --online` read through it.
 //!
 //! [`ReadOptions`] say how: the delimiter (else sniffed), the header ([`Header`]),
 //! columns by name, index or range (`columns`, `exclude`, a weight column, kept text
@@ -60,6 +64,7 @@
 
 mod assemble;
 mod cell;
+mod chunks;
 #[cfg(feature = "parquet")]
 mod columnar;
 mod compress;
@@ -74,6 +79,7 @@ mod text;
 mod write;
 
 pub use cell::MISSING_TOKENS;
+pub use chunks::TableChunks;
 pub use error::{Place, ReadError, Result};
 pub use file::{parse_bytes, read_file};
 pub use gaussmix::source::{ChunkSource, Dataset};

@@ -473,7 +473,27 @@ impl<R: Read + Seek> NpyReader<R> {
     /// # Ok::<(), gaussmix_io::ReadError>(())
     /// ```
     pub fn read_table_with(mut self, opts: &ReadOptions) -> Result<Table> {
-        let (n, d) = (self.header.n - self.row, self.header.d);
+        let n = self.header.n - self.row;
+        self.table_of(n, opts)
+    }
+
+    /// The next (at most) `max_rows` rows as a [`Table`], as
+    /// [`read_table_with`](Self::read_table_with) reads them (row numbers in errors
+    /// count from the file's first row); `None` after the last row.
+    pub fn read_table_chunk(
+        &mut self,
+        max_rows: usize,
+        opts: &ReadOptions,
+    ) -> Result<Option<Table>> {
+        let n = (self.header.n - self.row).min(max_rows);
+        if n == 0 {
+            return Ok(None);
+        }
+        self.table_of(n, opts).map(Some)
+    }
+
+    fn table_of(&mut self, n: usize, opts: &ReadOptions) -> Result<Table> {
+        let d = self.header.d;
         let mut values = vec![0.0f64; n * d];
         let got = self.read_rows_checked(&mut values, false)?;
         let names = (0..d).map(|j| j.to_string()).collect();
