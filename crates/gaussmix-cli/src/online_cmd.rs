@@ -3,17 +3,16 @@
 //! stdin (parsed a batch at a time, so an endless stream works) — with checkpoints that
 //! `--resume` continues.
 
-use std::io::BufRead;
 use std::path::Path;
 use std::time::Instant;
 
 use gaussmix::source::RowReader;
 use gaussmix::{CovarianceType, Data, GaussianMixture, GmmOptions, StartParameters};
-use gaussmix_io::{Header, ReadOptions};
+use gaussmix_io::ReadOptions;
 use serde_json::json;
 
 use crate::error::{CliError, CliResult};
-use crate::fit_cmd::{read_fit_data, text_flags, FitData};
+use crate::fit_cmd::text_flags;
 use crate::input::{load_model, plural, read_options};
 use crate::output::{check_out, emit, is_stdout, write_atomic};
 use crate::summary::{component_table, model_json, report_warnings};
@@ -54,117 +53,59 @@ enum Source {
         f32: bool,
         pos: usize,
     },
-    /// Any other file, read whole (as `fit` reads it).
-    Memory { fd: Box<FitData>, pos: usize },
-    /// Text on stdin, parsed a batch of lines at a time with the file readers' rules
-    /// (the header line, when there is one, is parsed with every batch, so names,
-    /// `--columns` and `--weight-column` mean the same in every batch).
-    Stdin(Box<TextBatches>),
+    /// Any other file, or stdin: a table of `--batch-size` rows (text: lines) at a
+    /// time, read with the file readers' rules (`gaussmix_io::TableChunks`).
+    Chunks(Box<Chunked>),
 }
 
-struct TextBatches {
-    lines: Box<dyn BufRead>,
+struct Chunked {
+    path: String,
     opts: ReadOptions,
-    /// The header line (with its newline), once known to be one.
-    header: Option<String>,
-    /// Whether the first batch has been read (the header and delimiter are then fixed).
-    started: bool,
-    /// Lines read so far (1-based numbers in messages).
-    line: u64,
+    chunks: gaussmix_io::TableChunks,
     f32: bool,
+    /// From the first chunk: the feature names, the column count, the read warnings.
     names: Option<Vec<String>>,
     d: Option<usize>,
-    done: bool,
-    /// A line read ahead (the first batch reads one line more than a batch, in case
-    /// the first is a header, and keeps it when it was not).
-    pending: Option<String>,
+    warnings: Vec<String>,
+    /// Rows dropped for missing cells (`--missing drop`), in all.
+    dropped: usize,
 }
 
-impl TextBatches {
-    fn next(&mut self, size: usize) -> CliResult<Option<Batch>> {
-        if self.done {
-            return Ok(None);
-        }
-        let mut text = String::new();
-        if let Some(h) = &self.header {
-            text.push_str(h);
-        }
-        let first_line = self.line + 1;
-        let mut rows = 0;
-        if let Some(p) = self.pending.take() {
-            text.push_str(&p);
-            rows += 1;
-        }
-        let mut buf = String::new();
-        // The first batch also reads the header line, when there is one.
-        let want = if self.started { size } else { size + 1 };
-        while rows < want {
-            buf.clear();
-            let got = self
-                .lines
-                .read_line(&mut buf)
-                .map_err(|e| CliError::data(format!("<stdin>: {e}")))?;
-            if got == 0 {
-                self.done = true;
-                break;
-            }
-            self.line += 1;
-            if buf.trim().is_empty() {
-                continue;
-            }
-            if !buf.ends_with('\n') {
-                buf.push('\n');
-            }
-            text.push_str(&buf);
-            rows += 1;
-        }
-        if rows == 0 {
-            return Ok(None);
-        }
-        let where_ = format!("<stdin> lines {first_line}–{}", self.line);
-        if !self.started {
-            self.started = true;
-            if self.opts.delimiter.is_none() {
-                self.opts.delimiter = Some(gaussmix_io::sniff_delimiter(&text, self.opts.decimal));
-            }
-        }
-        let parse = |text: &str, opts: &ReadOptions| {
-            gaussmix_io::parse_bytes(text.as_bytes(), "<stdin>", opts)
-                .map_err(|e| CliError::from(e).context(&where_))
+impl Chunked {
+    fn open(path: &str, opts: &ReadOptions, f32: bool) -> CliResult<Self> {
+        let chunks = if path == "-" {
+            gaussmix_io::TableChunks::from_reader(std::io::stdin(), "<stdin>", opts)?
+        } else {
+            gaussmix_io::TableChunks::open(path, opts)?
         };
-        let mut table = parse(&text, &self.opts)?;
-        if self.d.is_none() && table.feature_names().is_none() && rows > size {
-            // No header: the line read ahead belongs to the next batch.
-            let cut = text.trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
-            self.pending = Some(text.split_off(cut));
-            self.done = false;
-            table = parse(&text, &self.opts)?;
+        Ok(Chunked {
+            path: path.to_string(),
+            opts: opts.clone(),
+            chunks,
+            f32,
+            names: None,
+            d: None,
+            warnings: Vec::new(),
+            dropped: 0,
+        })
+    }
+
+    fn next(&mut self, size: usize, data_args: &crate::DataArgs) -> CliResult<Option<Batch>> {
+        let Some(t) = self.chunks.next_table(size)? else {
+            return Ok(None);
+        };
+        if self.d.is_none() {
+            self.d = Some(t.n_cols());
+            self.names = t
+                .feature_names()
+                .map(|n| crate::input::feature_names(n, t.source_columns()))
+                .transpose()?;
+            self.warnings = crate::input::read_warnings(&t, data_args, &self.path);
         }
-        if self.header.is_none() && self.d.is_none() {
-            // The first batch decided whether its first line is a header: keep that
-            // line for every batch (or none).
-            if let Some(names) = table.feature_names() {
-                let first = text.lines().next().unwrap_or_default();
-                self.header = Some(format!("{first}\n"));
-                self.opts.header = Header::Yes;
-                self.names = Some(crate::input::feature_names(names, table.source_columns())?);
-            } else {
-                self.opts.header = Header::No;
-            }
-            self.d = Some(table.n_cols());
-        }
-        let d = table.n_cols();
-        if Some(d) != self.d {
-            return Err(CliError::data(format!(
-                "{where_}: {} where the stream started with {}",
-                plural(d, "column", "columns"),
-                self.d.unwrap_or(0)
-            )));
-        }
-        let n = table.n_rows();
-        let weights = table.weights().map(<[f64]>::to_vec);
-        let values = table.into_values();
-        Ok(Some(batch(values, weights, n, d, self.f32)?))
+        self.dropped += t.dropped_rows().len();
+        let (n, d) = (t.n_rows(), t.n_cols());
+        let weights = t.weights().map(<[f64]>::to_vec);
+        Ok(Some(batch(t.into_values(), weights, n, d, self.f32)?))
     }
 }
 
@@ -199,40 +140,46 @@ fn batch(
 }
 
 impl Source {
-    /// Rows in a pass, when known.
-    fn n_rows(&self) -> Option<usize> {
-        match self {
-            Source::Npy { rows, .. } => Some(rows.shape().0),
-            Source::Memory { fd, .. } => Some(fd.n),
-            Source::Stdin(_) => None,
-        }
-    }
-
     fn n_features(&self) -> Option<usize> {
         match self {
             Source::Npy { rows, .. } => Some(rows.shape().1),
-            Source::Memory { fd, .. } => Some(fd.d),
-            Source::Stdin(t) => t.d,
+            Source::Chunks(c) => c.d,
         }
     }
 
     fn names(&self) -> Option<&[String]> {
         match self {
             Source::Npy { .. } => None,
-            Source::Memory { fd, .. } => fd.names.as_deref(),
-            Source::Stdin(t) => t.names.as_deref(),
+            Source::Chunks(c) => c.names.as_deref(),
         }
     }
 
-    /// Back to the first row (a new pass), then `skip` rows on.
-    fn rewind(&mut self, skip: usize) {
+    /// Back to the first row (a new pass), then past `skip` batches of `size` rows
+    /// (a resumed pass: the same batches as the run that was stopped).
+    fn rewind(&mut self, skip: u64, size: usize, data_args: &crate::DataArgs) -> CliResult<()> {
         match self {
-            Source::Npy { pos, .. } | Source::Memory { pos, .. } => *pos = skip,
-            Source::Stdin(_) => {}
+            Source::Npy { pos, rows, .. } => {
+                let skipped = usize::try_from(skip)
+                    .unwrap_or(usize::MAX)
+                    .saturating_mul(size);
+                *pos = skipped.min(rows.shape().0);
+            }
+            Source::Chunks(c) => {
+                if c.path != "-" {
+                    c.chunks = gaussmix_io::TableChunks::open(&c.path, &c.opts)?;
+                    c.dropped = 0;
+                }
+                for _ in 0..skip {
+                    if c.next(size, data_args)?.is_none() {
+                        break;
+                    }
+                }
+            }
         }
+        Ok(())
     }
 
-    fn next(&mut self, size: usize) -> CliResult<Option<Batch>> {
+    fn next(&mut self, size: usize, data_args: &crate::DataArgs) -> CliResult<Option<Batch>> {
         match self {
             Source::Npy {
                 rows,
@@ -274,38 +221,7 @@ impl Source {
                 *pos = end;
                 Ok(Some(b))
             }
-            Source::Memory { fd, pos } => {
-                let (n, d) = (fd.n, fd.d);
-                let end = pos.saturating_add(size).min(n);
-                if *pos >= end {
-                    return Ok(None);
-                }
-                let w = fd
-                    .weights
-                    .as_ref()
-                    .and_then(|w| w.get(*pos..end))
-                    .map(<[f64]>::to_vec);
-                let (a, b) = (*pos * d, end * d);
-                let out = match &fd.table {
-                    Some(t) if fd.f32_values.is_empty() => Batch {
-                        f64: t.values().get(a..b).unwrap_or_default().to_vec(),
-                        f32: Vec::new(),
-                        weights: w,
-                        n: end - *pos,
-                        d,
-                    },
-                    _ => Batch {
-                        f64: Vec::new(),
-                        f32: fd.f32_values.get(a..b).unwrap_or_default().to_vec(),
-                        weights: w,
-                        n: end - *pos,
-                        d,
-                    },
-                };
-                *pos = end;
-                Ok(Some(out))
-            }
-            Source::Stdin(t) => t.next(size),
+            Source::Chunks(c) => c.next(size, data_args),
         }
     }
 }
@@ -313,31 +229,11 @@ impl Source {
 /// Opens the data for online EM.
 fn open(a: &FitArgs) -> CliResult<Source> {
     let f32 = a.flags.f32()?;
-    if a.data == "-" {
-        if a.flags.weights.is_some() {
-            return Err(CliError::usage(
-                "--weights FILE cannot follow an endless stdin stream row by row; put the weights in a column of the stream and name it with --weight-column",
-            ));
-        }
-        let opts = read_options(&a.data_args, a.flags.weight_column.as_deref(), &[])?;
-        return Ok(Source::Stdin(Box::new(TextBatches {
-            lines: Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin())),
-            opts,
-            header: None,
-            started: false,
-            line: 0,
-            f32,
-            names: None,
-            d: None,
-            done: false,
-            pending: None,
-        })));
-    }
     let plain = a.data_args.columns.is_none()
         && a.data_args.exclude.is_empty()
         && a.flags.weight_column.is_none()
         && text_flags(&a.data_args).is_none();
-    if plain && a.data.to_ascii_lowercase().ends_with(".npy") {
+    if a.data != "-" && plain && a.data.to_ascii_lowercase().ends_with(".npy") {
         let rows = gaussmix_io::NpyRows::open(&a.data)?;
         let n = rows.shape().0;
         let weights = match &a.flags.weights {
@@ -352,11 +248,15 @@ fn open(a: &FitArgs) -> CliResult<Source> {
             pos: 0,
         });
     }
-    let fd = read_fit_data(&a.data, &a.data_args, &a.flags, false)?;
-    Ok(Source::Memory {
-        fd: Box::new(fd),
-        pos: 0,
-    })
+    if a.flags.weights.is_some() {
+        return Err(CliError::usage(
+            "--online reads this data a batch at a time: give the rows' weights in a column of the data (--weight-column), or use --weights FILE with a .npy file",
+        ));
+    }
+    let opts = read_options(&a.data_args, a.flags.weight_column.as_deref(), &[])?;
+    Ok(Source::Chunks(Box::new(Chunked::open(
+        &a.data, &opts, f32,
+    )?)))
 }
 
 pub fn run(a: &FitArgs) -> CliResult<()> {
@@ -477,31 +377,18 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
     opts.validate()?;
 
     let mut source = open(a)?;
-    // Averaging by default from the second pass over a file: the first pass forgets the
-    // start, the later ones average the noise away (bench/README.md, "Online EM").
     match o.average_from {
-        Some(0) => {}
+        Some(0) | None => {}
         Some(t) => opts = opts.average_from(t),
-        None => {
-            if let (Some(n), true) = (source.n_rows(), passes > 1) {
-                opts = opts.average_from(n.div_ceil(batch_size).max(1) as u64);
-            }
-        }
     }
-    let (done_passes, mut skip) = match &resumed {
+    let (done_passes, skip) = match &resumed {
         Some(m) => {
             let rec_passes = m.fit_record().map_or(0, |r| r.n_iter);
-            let state = m.online_state().map_or(0, |s| s.pass_rows());
-            (
-                rec_passes,
-                if a.data == "-" {
-                    0
-                } else {
-                    usize::try_from(state).unwrap_or(usize::MAX)
-                },
-            )
+            // The batches of the pass under way: a resumed pass skips them.
+            let batches = m.online_state().map_or(0, |s| s.pass_batches());
+            (rec_passes, if a.data == "-" { 0 } else { batches })
         }
-        None => (0, 0),
+        None => (0, 0u64),
     };
     if done_passes >= passes {
         return Err(CliError::usage(format!(
@@ -509,11 +396,8 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
             plural(done_passes, "pass", "passes")
         )));
     }
-    // A checkpoint written after a pass's last batch resumes past its end: the pass
-    // is then closed at once.
-    if let Some(n) = source.n_rows() {
-        skip = skip.min(n);
-    }
+    // (A checkpoint written after a pass's last batch resumes past its end: the pass
+    // is then closed at once.)
 
     let quiet = a.flags.quiet || a.flags.json;
     let started = Instant::now();
@@ -523,7 +407,13 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
     let mut this_run = 0usize;
     'passes: for pass in done_passes..passes {
         let t0 = Instant::now();
-        source.rewind(if pass == done_passes { skip } else { 0 });
+        if pass > done_passes || skip > 0 || a.data != "-" {
+            source.rewind(
+                if pass == done_passes { skip } else { 0 },
+                batch_size,
+                &a.data_args,
+            )?;
+        }
         loop {
             if o.max_batches.is_some_and(|m| this_run >= m) {
                 // Stopped mid-pass: the pass stays open in the model's running state.
@@ -535,7 +425,7 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
                 }
                 break 'passes;
             }
-            let Some(b) = source.next(batch_size)? else {
+            let Some(b) = source.next(batch_size, &a.data_args)? else {
                 break;
             };
             if b.n == 0 {
@@ -579,6 +469,19 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         let Some(m) = model.as_mut() else {
             return Err(CliError::data(format!("{}: no rows to fit", a.data)));
         };
+        // Averaging by default from the second pass (the first forgets the start, the
+        // later ones average the last batches' noise away; bench/README.md, "Online
+        // EM"), unless --average-from was given.
+        let averaging = m
+            .fit_record()
+            .and_then(|r| r.options.average_from)
+            .is_some();
+        if o.average_from.is_none() && passes > pass + 1 && !averaging {
+            if let Some(s) = m.online_state() {
+                let (kappa, from) = (s.step_exponent(), s.updates() + 1);
+                *m = m.clone().with_online_options(kappa, Some(from))?;
+            }
+        }
         if let Some(l) = m.end_pass() {
             let line = format!(
                 "pass {}/{}: mean log-likelihood {:.6} ({:.1} s)",
@@ -601,9 +504,18 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         }
     }
     let warnings: Vec<String> = match &source {
-        Source::Memory { fd, .. } => fd.warnings.clone(),
-        _ => Vec::new(),
+        Source::Chunks(c) => c.warnings.clone(),
+        Source::Npy { .. } => Vec::new(),
     };
+    if let (Source::Chunks(c), false) = (&source, a.flags.quiet || a.flags.json) {
+        if c.dropped > 0 {
+            eprintln!(
+                "note: {}: dropped {} with missing cells (--missing drop) in the last pass",
+                a.data,
+                plural(c.dropped, "row", "rows")
+            );
+        }
+    }
     report_warnings(&warnings, a.flags.strict)?;
     let text = model.to_json();
     if let Some(out) = a.output.as_deref().filter(|p| !is_stdout(Some(p))) {
