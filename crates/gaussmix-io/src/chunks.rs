@@ -45,7 +45,7 @@ enum Inner {
         opts: ReadOptions,
     },
     #[cfg(feature = "parquet")]
-    Parquet(crate::columnar::ParquetChunks),
+    Parquet(Box<crate::columnar::ParquetChunks>),
 }
 
 impl std::fmt::Debug for TableChunks {
