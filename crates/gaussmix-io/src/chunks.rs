@@ -89,7 +89,9 @@ impl TableChunks {
                 Format::Parquet => {
                     let f = std::fs::File::open(path).map_err(io)?;
                     return Ok(TableChunks {
-                        inner: Inner::Parquet(crate::columnar::ParquetChunks::new(f, &name, opts)?),
+                        inner: Inner::Parquet(Box::new(crate::columnar::ParquetChunks::new(
+                            f, &name, opts,
+                        )?)),
                     });
                 }
                 _ => {}
