@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::{apply_cmd, demo, fit_cmd, info_cmd, select_cmd};
+use crate::{apply_cmd, convert_cmd, demo, fit_cmd, info_cmd, select_cmd};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -403,6 +403,30 @@ pub struct ApplyArgs {
     pub data_args: DataArgs,
 }
 
+/// `gaussmix convert`.
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Data file: CSV/TSV (optionally .gz/.zst), .npy (any order) or .parquet; `-`
+    /// reads text from stdin.
+    pub data: String,
+    /// Output: OUT.npy (a C-order array, what `fit --stream` reads) or OUT.parquet
+    /// (keeps the column names); written atomically.
+    #[arg(short = 'o', long = "output", value_name = "OUT.npy|OUT.parquet")]
+    pub output: PathBuf,
+    /// Values written as float64, or float32 (half the size; values beyond its range
+    /// are an error).
+    #[arg(long, default_value = "f64", value_name = "TYPE")]
+    pub dtype: String,
+    /// Rows read and written at a time (memory is about this × columns × 8 bytes).
+    #[arg(long, default_value_t = 65_536, value_name = "N")]
+    pub chunk_rows: usize,
+    /// No summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Fit a mixture to a data file and write the model.
@@ -459,6 +483,9 @@ enum Command {
         #[command(flatten)]
         data_args: DataArgs,
     },
+    /// Copy any data we read into a .npy or .parquet file, a chunk of rows at a time
+    /// (bounded memory): for `fit --stream`, which reads C-order .npy files.
+    Convert(ConvertArgs),
     /// Describe a model file.
     Info {
         /// Model file (`-` reads it from stdin).
@@ -513,6 +540,7 @@ pub fn main() -> ExitCode {
             frame,
             data_args,
         } => apply_cmd::plot(&model, &data, &output, &panel, &frame, &data_args),
+        Command::Convert(a) => convert_cmd::run(&a),
         Command::Info { model, full, json } => info_cmd::run(&model, full, json),
         Command::Demo { output } => demo::run(&output),
     };

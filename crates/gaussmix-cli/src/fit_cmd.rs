@@ -179,8 +179,9 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
     }
     if !path.to_ascii_lowercase().ends_with(".npy") {
         return Err(CliError::usage(format!(
-            "--stream reads C-order .npy files; {path} is not one (np.save(\"x.npy\", \
-             np.ascontiguousarray(x)) writes one from Python)"
+            "--stream reads C-order .npy files; {path} is not one: convert it once with \
+             `gaussmix convert {path} -o data.npy` (bounded memory), then fit data.npy \
+             with --stream"
         )));
     }
     let d = &a.data_args;

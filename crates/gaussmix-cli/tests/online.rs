@@ -345,7 +345,7 @@ fn online_refusals() {
         .write_stdin(text)
         .assert()
         .failure()
-        .stderr(predicates::str::contains("<stdin> lines"));
+        .stderr(predicates::str::contains("<stdin>: line 51 has 3 fields"));
     // A checkpoint continued on data of another width is refused.
     let ck = dir.path().join("ck.json");
     gaussmix()

@@ -154,6 +154,8 @@ impl TableChunks {
                 pending: None,
                 done: false,
                 n_cols: None,
+                numbers: Vec::new(),
+                header_no: 1,
             })),
         })
     }
@@ -190,10 +192,30 @@ struct TextChunks {
     line: u64,
     /// A line read ahead (the first chunk reads one more line, in case the first is a
     /// header, and keeps it for the next chunk when it was not).
-    pending: Option<String>,
+    pending: Option<(String, usize)>,
     done: bool,
     /// The first chunk's number of columns.
     n_cols: Option<usize>,
+    /// The input line number of each line of the chunk's text (the header's first).
+    numbers: Vec<usize>,
+    /// The header line's number.
+    header_no: usize,
+}
+
+/// The error with its text line numbers (of the chunk's text) turned into the input's.
+fn relocate(mut e: ReadError, numbers: &[usize]) -> ReadError {
+    let map = |l: usize| numbers.get(l.wrapping_sub(1)).copied().unwrap_or(l);
+    match &mut e {
+        ReadError::FieldCount { line, .. }
+        | ReadError::NotANumber { line, .. }
+        | ReadError::NotFinite { line, .. } => *line = map(*line),
+        ReadError::MissingValue {
+            place: crate::error::Place::Line(l),
+            ..
+        } => *l = map(*l),
+        _ => {}
+    }
+    e
 }
 
 impl TextChunks {
@@ -209,13 +231,16 @@ impl TextChunks {
             return Ok(None);
         }
         let mut text = String::new();
+        self.numbers.clear();
         if let Some(h) = &self.header {
             text.push_str(h);
+            self.numbers.push(self.header_no);
         }
         let first_line = self.line + 1 - self.pending.is_some() as u64;
         let mut rows = 0;
-        if let Some(p) = self.pending.take() {
+        if let Some((p, no)) = self.pending.take() {
             text.push_str(&p);
+            self.numbers.push(no);
             rows += 1;
         }
         let want = if self.started { size } else { size + 1 };
@@ -240,16 +265,15 @@ impl TextChunks {
             }
             text.push_str(s.trim_end_matches(['\n', '\r']));
             text.push('\n');
+            self.numbers.push(self.line as usize);
             rows += 1;
         }
         if rows == 0 {
             return Ok(None);
         }
         let last_line = self.line;
-        let context = |e: ReadError| ReadError::Options {
-            file: format!("{} lines {first_line}–{last_line}", self.name),
-            reason: e.to_string(),
-        };
+        let numbers = self.numbers.clone();
+        let context = |e: ReadError| relocate(e, &numbers);
         if !self.started {
             self.started = true;
             self.opts = with_extension_delimiter(&self.name, &text, &self.opts);
@@ -263,13 +287,15 @@ impl TextChunks {
             if table.feature_names().is_some() {
                 let first = text.lines().next().unwrap_or_default();
                 self.header = Some(format!("{first}\n"));
+                self.header_no = self.numbers.first().copied().unwrap_or(1);
                 self.opts.header = Header::Yes;
             } else {
                 self.opts.header = Header::No;
                 if rows > size {
                     // No header: the line read ahead belongs to the next chunk.
                     let cut = text.trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
-                    self.pending = Some(text.split_off(cut));
+                    let no = self.numbers.pop().unwrap_or(0);
+                    self.pending = Some((text.split_off(cut), no));
                     table = crate::text::parse_text_with(&text, &self.name, &self.opts)
                         .map_err(context)?;
                 }

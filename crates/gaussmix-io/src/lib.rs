@@ -88,6 +88,6 @@ pub use options::{Header, Missing, ReadOptions};
 pub use source::{FileSource, TableSource};
 pub use table::{KeptColumn, Table};
 pub use text::{parse_text, parse_text_with, sniff_delimiter};
-pub use write::{write_npy_f64, write_npy_header, write_npy_i64};
+pub use write::{write_npy_f64, write_npy_header, write_npy_i64, NpyRowWriter};
 #[cfg(feature = "parquet")]
-pub use write::{write_parquet, ParquetColumn};
+pub use write::{write_parquet, ParquetColumn, ParquetRowWriter};

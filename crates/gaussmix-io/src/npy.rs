@@ -762,8 +762,9 @@ impl NpyRows {
             return Err(ReadError::Options {
                 file: r.file,
                 reason: "Fortran-order arrays cannot be streamed (each row is spread over \
-                         the whole file); save a C-order copy, e.g. np.save(path, \
-                         np.ascontiguousarray(x)), or fit without --stream"
+                         the whole file); write a C-order copy with `gaussmix convert FILE \
+                         -o copy.npy` (or np.save(path, np.ascontiguousarray(x))), or fit \
+                         without --stream"
                     .into(),
             });
         }

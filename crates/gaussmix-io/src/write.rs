@@ -195,6 +195,218 @@ pub fn write_parquet<W: Write + Send>(
     Ok(())
 }
 
+/// Writes a 2-D little-endian NPY array a block of rows at a time, when the number of
+/// rows is not known up front: the header reserves room for any row count and is
+/// rewritten by [`finish`](Self::finish). float64 (`<f8`) or float32 (`<f4`; values
+/// beyond f32's range are an error, not infinities).
+///
+/// ```
+/// use gaussmix_io::{parse_npy, NpyRowWriter};
+/// let mut w = NpyRowWriter::new(std::io::Cursor::new(Vec::new()), 2, false)?;
+/// w.write_rows(&[1.0, 2.0, 3.0, 4.0])?;
+/// w.write_rows(&[5.0, 6.0])?;
+/// let bytes = w.finish()?.into_inner();
+/// let t = parse_npy(&bytes, "out.npy").unwrap();
+/// assert_eq!((t.n_rows(), t.values()), (3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0][..]));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct NpyRowWriter<W: Write + std::io::Seek> {
+    w: W,
+    d: usize,
+    f32: bool,
+    rows: usize,
+}
+
+/// The header's length (its data starts 64-byte aligned), room for any shape.
+const RESERVED_HEADER: usize = 128;
+
+fn fixed_header(descr: &str, n: usize, d: usize) -> std::io::Result<Vec<u8>> {
+    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({n}, {d}), }}");
+    if h.len() + 11 > RESERVED_HEADER {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "NPY shape too long",
+        ));
+    }
+    while h.len() + 11 < RESERVED_HEADER {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&((RESERVED_HEADER - 10) as u16).to_le_bytes());
+    out.extend_from_slice(h.as_bytes());
+    Ok(out)
+}
+
+impl<W: Write + std::io::Seek> NpyRowWriter<W> {
+    /// Starts an array of `d` columns (≥ 1), float32 when `f32`.
+    pub fn new(mut w: W, d: usize, f32: bool) -> std::io::Result<Self> {
+        if d == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "an array needs at least one column",
+            ));
+        }
+        w.write_all(&fixed_header(if f32 { "<f4" } else { "<f8" }, 0, d)?)?;
+        Ok(NpyRowWriter { w, d, f32, rows: 0 })
+    }
+
+    /// Appends whole rows (`values.len()` a multiple of `d`).
+    pub fn write_rows(&mut self, values: &[f64]) -> std::io::Result<()> {
+        if !values.len().is_multiple_of(self.d) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} values are not whole rows of {}", values.len(), self.d),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(values.len() * if self.f32 { 4 } else { 8 });
+        for (i, &v) in values.iter().enumerate() {
+            if self.f32 {
+                if v.is_finite() && v.abs() > f32::MAX as f64 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "row {}, column {}: {v} does not fit in float32; write float64",
+                            self.rows + i / self.d + 1,
+                            i % self.d + 1
+                        ),
+                    ));
+                }
+                bytes.extend_from_slice(&(v as f32).to_le_bytes());
+            } else {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        self.w.write_all(&bytes)?;
+        self.rows += values.len() / self.d;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Writes the header with the final row count and returns the writer.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        let header = fixed_header(if self.f32 { "<f4" } else { "<f8" }, self.rows, self.d)?;
+        self.w.flush()?;
+        self.w.seek(std::io::SeekFrom::Start(0))?;
+        self.w.write_all(&header)?;
+        self.w.flush()?;
+        Ok(self.w)
+    }
+}
+
+/// Writes a Parquet file of float columns a block of rows at a time (snappy-compressed,
+/// one row group per million rows): float64, or float32 (values beyond f32's range are
+/// an error).
+#[cfg(feature = "parquet")]
+pub struct ParquetRowWriter<W: Write + Send> {
+    writer: parquet::arrow::ArrowWriter<W>,
+    schema: std::sync::Arc<arrow_schema::Schema>,
+    f32: bool,
+    rows: usize,
+}
+
+#[cfg(feature = "parquet")]
+impl<W: Write + Send> ParquetRowWriter<W> {
+    /// Starts a file with these column names (at least one).
+    pub fn new(w: W, names: &[String], f32: bool) -> std::io::Result<Self> {
+        use arrow_schema::{DataType, Field, Schema};
+        use parquet::basic::Compression;
+        use parquet::file::properties::WriterProperties;
+        if names.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a table needs at least one column",
+            ));
+        }
+        let t = if f32 {
+            DataType::Float32
+        } else {
+            DataType::Float64
+        };
+        let schema = std::sync::Arc::new(Schema::new(
+            names
+                .iter()
+                .map(|n| Field::new(n, t.clone(), false))
+                .collect::<Vec<_>>(),
+        ));
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(1 << 20))
+            .build();
+        let writer = parquet::arrow::ArrowWriter::try_new(w, schema.clone(), Some(props))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(ParquetRowWriter {
+            writer,
+            schema,
+            f32,
+            rows: 0,
+        })
+    }
+
+    /// Appends whole rows (row-major, one value per column).
+    pub fn write_rows(&mut self, values: &[f64]) -> std::io::Result<()> {
+        use arrow_array::{ArrayRef, Float32Array, Float64Array, RecordBatch};
+        let d = self.schema.fields().len();
+        if !values.len().is_multiple_of(d) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} values are not whole rows of {d}", values.len()),
+            ));
+        }
+        let n = values.len() / d;
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(d);
+        for j in 0..d {
+            let col = values.iter().skip(j).step_by(d).copied();
+            if self.f32 {
+                if let Some((i, v)) = col
+                    .clone()
+                    .enumerate()
+                    .find(|(_, v)| v.is_finite() && v.abs() > f32::MAX as f64)
+                {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "row {}, column {}: {v} does not fit in float32; write float64",
+                            self.rows + i + 1,
+                            j + 1
+                        ),
+                    ));
+                }
+                columns.push(std::sync::Arc::new(Float32Array::from_iter_values(
+                    col.map(|v| v as f32),
+                )));
+            } else {
+                columns.push(std::sync::Arc::new(Float64Array::from_iter_values(col)));
+            }
+        }
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.rows += n;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Writes the footer.
+    pub fn finish(self) -> std::io::Result<()> {
+        self.writer
+            .close()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

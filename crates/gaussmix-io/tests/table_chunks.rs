@@ -177,7 +177,7 @@ fn streams_read_text_and_refuse_what_needs_a_file() {
             Err(e) => break e.to_string(),
         }
     };
-    assert!(e.contains("<stdin> lines 9–10"), "{e}");
+    assert!(e.contains("<stdin>: line 10 has 3 fields"), "{e}");
     // Missing cells dropped: a chunk may hold fewer rows than its lines.
     let o = ReadOptions::default().with_missing(Missing::Drop);
     let mut chunks = TableChunks::from_reader(
@@ -188,4 +188,38 @@ fn streams_read_text_and_refuse_what_needs_a_file() {
     .unwrap();
     assert_eq!(chunks.next_table(2).unwrap().unwrap().n_rows(), 1);
     assert_eq!(chunks.next_table(2).unwrap().unwrap().values(), [4.0, 5.0]);
+}
+
+/// Errors name the input's line, whatever the chunk: blank lines and the header that
+/// every chunk is parsed with are counted as in the file.
+#[test]
+fn errors_name_the_input_line() {
+    let mut s = String::from("a,b\n\n");
+    for i in 0..20 {
+        s += &format!("{i},{i}\n");
+        if i % 5 == 0 {
+            s += "\n";
+        }
+    }
+    s += "3,x\n";
+    let lines_before = s.lines().count();
+    for size in [1, 3, 7, 100] {
+        let mut chunks = TableChunks::from_reader(
+            std::io::Cursor::new(s.clone().into_bytes()),
+            "d.csv",
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        let e = loop {
+            match chunks.next_table(size) {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the bad cell was accepted"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        assert!(
+            e.contains(&format!("line {lines_before}, column 2 (b)")),
+            "chunks of {size}: {e}"
+        );
+    }
 }
