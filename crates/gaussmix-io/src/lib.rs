@@ -76,6 +76,7 @@ mod select;
 mod source;
 mod table;
 mod text;
+mod text_rows;
 mod write;
 
 pub use cell::MISSING_TOKENS;
@@ -88,6 +89,7 @@ pub use options::{Header, Missing, ReadOptions};
 pub use source::{FileSource, TableSource};
 pub use table::{KeptColumn, Table};
 pub use text::{parse_text, parse_text_with, sniff_delimiter};
+pub use text_rows::TextRows;
 pub use write::{write_npy_f64, write_npy_header, write_npy_i64, NpyRowWriter};
 #[cfg(feature = "parquet")]
 pub use write::{write_parquet, ParquetColumn, ParquetRowWriter};
