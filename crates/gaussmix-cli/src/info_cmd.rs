@@ -28,8 +28,38 @@ pub fn run(model: &str, full: bool, json: bool) -> CliResult<()> {
         }
         None => s += "features: unnamed (matched by position)\n",
     }
-    match m.fit_record() {
-        Some(r) => {
+    match (m.fit_record(), m.online_state()) {
+        (Some(r), Some(o)) => {
+            s += &format!(
+                "fit: online EM, {} ({} rows in {} batches of up to {}, κ = {}{}){}\n",
+                plural(r.n_iter, "finished pass", "finished passes"),
+                o.rows(),
+                o.batches(),
+                o.batch_rows(),
+                o.step_exponent(),
+                match r.options.average_from {
+                    Some(t) => format!(
+                        ", averaged from update {t}: {} so far",
+                        o.averaged_updates()
+                    ),
+                    None => String::new(),
+                },
+                if o.pass_batches() > 0 {
+                    format!(
+                        "; a pass under way: {} of it seen ({} rows), --resume continues it",
+                        plural(o.pass_batches() as usize, "batch", "batches"),
+                        o.pass_rows()
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            s += &format!(
+                "     mean log-likelihood per pass {} (each batch under the parameters before its update)\n",
+                r.lower_bounds.iter().map(|l| sig(*l, 6)).collect::<Vec<_>>().join(", ")
+            );
+        }
+        (Some(r), None) => {
             s += &format!(
                 "fit: {}, {} after {} (--tol {}, --max-iter {}, --n-init {}, --init {}, --seed {})\n",
                 plural(r.n_samples, "row", "rows"),
@@ -63,7 +93,7 @@ pub fn run(model: &str, full: bool, json: bool) -> CliResult<()> {
                 s += &format!("warning: {w}\n");
             }
         }
-        None => s += "fit: no record (parameters given directly)\n",
+        (None, _) => s += "fit: no record (parameters given directly)\n",
     }
     s += &component_table(&m, full);
     emit(None, &s)

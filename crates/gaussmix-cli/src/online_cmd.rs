@@ -156,13 +156,22 @@ impl Source {
 
     /// Back to the first row (a new pass), then past `skip` batches of `size` rows
     /// (a resumed pass: the same batches as the run that was stopped).
-    fn rewind(&mut self, skip: u64, size: usize, data_args: &crate::DataArgs) -> CliResult<()> {
+    /// Returns whether the data had those batches (a resumed run on other data may not).
+    fn rewind(&mut self, skip: u64, size: usize, data_args: &crate::DataArgs) -> CliResult<bool> {
         match self {
             Source::Npy { pos, rows, .. } => {
-                let skipped = usize::try_from(skip)
+                let n = rows.shape().0;
+                // The skipped batches were all full but perhaps the last.
+                let skipped = usize::try_from(skip.saturating_sub(1))
                     .unwrap_or(usize::MAX)
                     .saturating_mul(size);
-                *pos = skipped.min(rows.shape().0);
+                if skip > 0 && skipped >= n {
+                    return Ok(false);
+                }
+                *pos = usize::try_from(skip)
+                    .unwrap_or(usize::MAX)
+                    .saturating_mul(size)
+                    .min(n);
             }
             Source::Chunks(c) => {
                 if c.path != "-" {
@@ -171,12 +180,12 @@ impl Source {
                 }
                 for _ in 0..skip {
                     if c.next(size, data_args)?.is_none() {
-                        break;
+                        return Ok(false);
                     }
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn next(&mut self, size: usize, data_args: &crate::DataArgs) -> CliResult<Option<Batch>> {
@@ -233,7 +242,8 @@ fn open(a: &FitArgs) -> CliResult<Source> {
         && a.data_args.exclude.is_empty()
         && a.flags.weight_column.is_none()
         && text_flags(&a.data_args).is_none();
-    if a.data != "-" && plain && a.data.to_ascii_lowercase().ends_with(".npy") {
+    let fortran = || gaussmix_io::NpyReader::open(&a.data).is_ok_and(|r| r.is_fortran_order());
+    if a.data != "-" && plain && a.data.to_ascii_lowercase().ends_with(".npy") && !fortran() {
         let rows = gaussmix_io::NpyRows::open(&a.data)?;
         let n = rows.shape().0;
         let weights = match &a.flags.weights {
@@ -287,8 +297,7 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
             "--resume continues a checkpoint, --init-model starts from a model: give one of them",
         ));
     }
-    let batch_size = o.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
-    if batch_size == 0 {
+    if o.batch_size == Some(0) {
         return Err(CliError::usage("--batch-size must be at least 1"));
     }
     let passes = o.passes.unwrap_or(1);
@@ -357,6 +366,28 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
             covariance.unwrap_or_default(),
         ),
     };
+    // A resumed run keeps the checkpoint's batches (their boundaries are what makes it
+    // equal an uninterrupted run).
+    let kept = resumed
+        .as_ref()
+        .and_then(|m| m.online_state())
+        .map(|s| usize::try_from(s.batch_rows()).unwrap_or(usize::MAX))
+        .filter(|b| *b > 0);
+    let batch_size = match (o.batch_size, kept) {
+        (Some(b), Some(c)) if b != c => {
+            return Err(CliError::usage(format!(
+                "--batch-size {b}: the checkpoint was made in batches of {c} rows, which --resume keeps; leave --batch-size out"
+            )))
+        }
+        (Some(b), _) => b,
+        (None, Some(c)) => c,
+        (None, None) => DEFAULT_BATCH_SIZE,
+    };
+    if resumed.is_none() && batch_size < k {
+        return Err(CliError::usage(format!(
+            "--batch-size {batch_size} is smaller than -k {k}: the first batch must hold at least one row per component; give a larger --batch-size"
+        )));
+    }
     let mut opts: GmmOptions = a.flags.apply(a.em.options(k)?.covariance_type(cov_type));
     if let Some(kappa) = o.step_exponent {
         if resumed.is_some() {
@@ -390,7 +421,14 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         }
         None => (0, 0u64),
     };
-    if done_passes >= passes {
+    // stdin is one pass however often it is resumed: a resumed stream continues with
+    // the rows that come, and its end closes the pass.
+    let last_pass = if a.data == "-" {
+        done_passes + 1
+    } else {
+        passes
+    };
+    if a.data != "-" && done_passes >= passes {
         return Err(CliError::usage(format!(
             "--resume: the checkpoint has made {} already; ask for more with --passes",
             plural(done_passes, "pass", "passes")
@@ -405,15 +443,27 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
     let mut since_checkpoint = 0usize;
     let mut pass_lines = Vec::new();
     let mut this_run = 0usize;
-    'passes: for pass in done_passes..passes {
+    'passes: for pass in done_passes..last_pass {
         let t0 = Instant::now();
-        if pass > done_passes || skip > 0 || a.data != "-" {
-            source.rewind(
+        if (pass > done_passes || skip > 0 || a.data != "-")
+            && !source.rewind(
                 if pass == done_passes { skip } else { 0 },
                 batch_size,
                 &a.data_args,
-            )?;
+            )?
+        {
+            return Err(CliError::data(format!(
+                "--resume: the checkpoint stopped after {skip} batches of {batch_size} rows of its pass, but {} has fewer rows: it is not the data the checkpoint was fitted on",
+                a.data
+            )));
         }
+        let mut pass_row = if pass == done_passes {
+            usize::try_from(skip)
+                .unwrap_or(0)
+                .saturating_mul(batch_size)
+        } else {
+            0
+        };
         loop {
             if o.max_batches.is_some_and(|m| this_run >= m) {
                 // Stopped mid-pass: the pass stays open in the model's running state.
@@ -430,6 +480,30 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
             };
             if b.n == 0 {
                 continue;
+            }
+            let first_row = pass_row + 1;
+            pass_row += b.n;
+            if let Some(w) = &b.weights {
+                // Weights checked here, so that a bad one is named by its row in the
+                // data, not in the batch.
+                if let Some((i, v)) = w
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+                {
+                    return Err(CliError::data(format!(
+                        "{}: data row {}: weight {v}; weights must be finite and ≥ 0",
+                        a.data,
+                        first_row + i
+                    )));
+                }
+                if w.iter().sum::<f64>() <= 0.0 {
+                    return Err(CliError::data(format!(
+                        "{}: data rows {first_row}–{}: every weight of this batch is 0, and online EM learns from each batch; give a larger --batch-size, or leave those rows out",
+                        a.data,
+                        pass_row
+                    )));
+                }
             }
             let data = b.data()?;
             model = Some(match model.take() {
@@ -484,9 +558,13 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         }
         if let Some(l) = m.end_pass() {
             let line = format!(
-                "pass {}/{}: mean log-likelihood {:.6} ({:.1} s)",
+                "pass {}{}: mean log-likelihood {:.6} ({:.1} s)",
                 pass + 1,
-                passes,
+                if a.data == "-" {
+                    String::new()
+                } else {
+                    format!("/{passes}")
+                },
                 l,
                 t0.elapsed().as_secs_f64()
             );

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 use gaussmix::GaussianMixture;
+use predicates::prelude::*;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -375,4 +376,191 @@ fn online_refusals() {
         .assert()
         .failure()
         .stderr(predicates::str::contains("the model has 2 features"));
+}
+
+/// Regressions from a user review: a stdin checkpoint continues with more stdin; a
+/// resumed run keeps the checkpoint's batch size and refuses data too short for it;
+/// weights are checked with their row in the data; a batch of zero weight, a batch
+/// smaller than K are refused with what to do; a Fortran-order .npy is read a batch at
+/// a time.
+#[test]
+fn online_review_regressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = |from: usize, to: usize| -> String {
+        (from..to)
+            .map(|i| {
+                format!(
+                    "{},{}\n",
+                    (i % 2) as f64 * 8.0 + (i % 13) as f64 * 0.1,
+                    (i % 7) as f64 * 0.2
+                )
+            })
+            .collect()
+    };
+    let ck = dir.path().join("live.json");
+    gaussmix()
+        .args([
+            "fit",
+            "-",
+            "-k",
+            "2",
+            "--online",
+            "--batch-size",
+            "100",
+            "-q",
+            "-o",
+        ])
+        .arg(&ck)
+        .write_stdin(rows(0, 1000))
+        .assert()
+        .success();
+    gaussmix()
+        .args(["fit", "-", "--online", "-q", "--resume"])
+        .arg(&ck)
+        .arg("-o")
+        .arg(&ck)
+        .write_stdin(rows(1000, 1500))
+        .assert()
+        .success();
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&ck).unwrap()).unwrap();
+    assert_eq!(v["online"]["batches"], 15);
+    assert_eq!(v["fit"]["n_iter"], 2, "each stdin run closes a pass");
+
+    let x = fixture("synthetic_5000x5_full").join("X.npy");
+    let part = dir.path().join("part.json");
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args([
+            "-k",
+            "3",
+            "--online",
+            "--batch-size",
+            "700",
+            "--passes",
+            "2",
+            "--max-batches",
+            "6",
+            "-q",
+            "-o",
+        ])
+        .arg(&part)
+        .assert()
+        .success();
+    gaussmix()
+        .args(["info"])
+        .arg(&part)
+        .assert()
+        .success()
+        .stdout(
+            predicates::str::contains("fit: online EM, 0 finished passes")
+                .and(predicates::str::contains("--resume continues it")),
+        );
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args([
+            "--online",
+            "--batch-size",
+            "500",
+            "--passes",
+            "2",
+            "--resume",
+        ])
+        .arg(&part)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("batches of 700 rows"));
+    gaussmix()
+        .arg("fit")
+        .arg(
+            fixture("faithful_full")
+                .join("X.npy")
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join("iris_full")
+                .join("X.npy"),
+        )
+        .args(["--online", "--passes", "2", "--resume"])
+        .arg(&part)
+        .assert()
+        .failure();
+    // 272 rows < 5 batches of 700: refused as other data (same width: 5 columns).
+    let short = dir.path().join("short.npy");
+    let t = gaussmix_io::read_file(&x, &gaussmix_io::ReadOptions::default()).unwrap();
+    let mut f = std::fs::File::create(&short).unwrap();
+    gaussmix_io::write_npy_f64(&mut f, &t.values()[..300 * 5], &[300, 5]).unwrap();
+    gaussmix()
+        .arg("fit")
+        .arg(&short)
+        .args(["--online", "--passes", "2", "--resume"])
+        .arg(&part)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "not the data the checkpoint was fitted on",
+        ));
+
+    // Weights: a bad one named by its row in the data; a batch of zero weight refused.
+    let w: Vec<f64> = (0..5000)
+        .map(|i| if i == 3456 { -1.0 } else { 1.0 })
+        .collect();
+    let wf = dir.path().join("w.npy");
+    let mut f = std::fs::File::create(&wf).unwrap();
+    gaussmix_io::write_npy_f64(&mut f, &w, &[5000]).unwrap();
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "3", "--online", "--batch-size", "700", "--weights"])
+        .arg(&wf)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("data row 3457: weight -1"));
+    let w: Vec<f64> = (0..5000)
+        .map(|i| if (1400..2100).contains(&i) { 0.0 } else { 1.0 })
+        .collect();
+    let mut f = std::fs::File::create(&wf).unwrap();
+    gaussmix_io::write_npy_f64(&mut f, &w, &[5000]).unwrap();
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "3", "--online", "--batch-size", "700", "--weights"])
+        .arg(&wf)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "data rows 1401–2100: every weight of this batch is 0",
+        ));
+    gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "3", "--online", "--batch-size", "2"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("smaller than -k 3"));
+
+    // Fortran order: the same model as the C-order file.
+    let (n, d) = (t.n_rows(), t.n_cols());
+    let mut body = Vec::new();
+    for j in 0..d {
+        for i in 0..n {
+            body.extend_from_slice(&t.values()[i * d + j].to_le_bytes());
+        }
+    }
+    let dict = format!("{{'descr': '<f8', 'fortran_order': True, 'shape': ({n}, {d}), }}");
+    let mut head = format!("{dict:<117}").into_bytes();
+    head.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(head.len() as u16).to_le_bytes());
+    bytes.extend(head);
+    bytes.extend(body);
+    let fortran = dir.path().join("f.npy");
+    std::fs::write(&fortran, bytes).unwrap();
+    let fit = |p: &std::path::Path| {
+        let out = gaussmix().arg("fit").arg(p).args(ONLINE).assert().success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    assert_eq!(fit(&fortran), fit(&x));
 }

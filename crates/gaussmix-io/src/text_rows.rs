@@ -128,7 +128,11 @@ impl TextRows {
             let l = sample.lines().next().unwrap_or_default();
             format!("{l}\n")
         });
-        opts.header = if header.is_some() { Header::Yes } else { Header::No };
+        opts.header = if header.is_some() {
+            Header::Yes
+        } else {
+            Header::No
+        };
         let names = first.feature_names().map(<[String]>::to_vec);
         let columns = first.columns().to_vec();
         let d = first.n_cols();

@@ -69,3 +69,15 @@ def test_a_batch_with_other_columns_is_refused():
     gm = gaussmix.GaussianMixture(2, random_state=0).partial_fit(mixture(500, 5))
     with pytest.raises(ValueError):
         gm.partial_fit(np.ones((10, 3)))
+
+
+def test_changing_the_model_mid_stream_is_refused_and_fit_starts_again():
+    X = mixture(3000, 6)
+    gm = gaussmix.GaussianMixture(3, random_state=0).partial_fit(X[:1000])
+    gm.set_params(n_components=2)
+    with pytest.raises(ValueError, match="fitted online"):
+        gm.partial_fit(X[1000:2000])
+    gm.fit(X)
+    assert not hasattr(gm, "n_batches_") and gm.means_.shape == (2, 2)
+    gm.partial_fit(X[:1000])
+    assert gm.n_batches_ == 1

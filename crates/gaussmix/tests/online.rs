@@ -360,3 +360,62 @@ fn averaging_is_the_mean_of_the_running_statistics() {
         assert!(opts(kind).average_from(0).partial_fit(&x).is_err());
     }
 }
+
+/// A batch lighter than the others (a file's short last batch, rows of tiny weight)
+/// moves the model by that fraction of a step only: one extra row barely moves it,
+/// and outliers of weight 1e-9 do not drag a component.
+#[test]
+fn a_light_batch_takes_a_small_step() {
+    let x = rows(20_000, 9);
+    for kind in CovarianceType::ALL {
+        let mut m = opts(kind).partial_fit(&x.slice(s![0..2000, ..])).unwrap();
+        for b in 1..10 {
+            m.partial_fit(&x.slice(s![b * 2000..(b + 1) * 2000, ..]))
+                .unwrap();
+        }
+        let before = m.clone();
+        // One far row moves a mean about as much as it would among the last ~2,000
+        // rows in batch EM (70 / 2000 · its component's share); at a full step (what
+        // a batch got before steps were weighed) it moved it by ~35.
+        m.partial_fit(&array![[1e4 + 50.0, 1e4 + 50.0]]).unwrap();
+        for (a, b) in m.means().iter().zip(before.means().iter()) {
+            assert!(
+                (a - b).abs() < 0.1,
+                "{kind}: one row moved a mean from {b} to {a}"
+            );
+        }
+        for (a, b) in m.weights().iter().zip(before.weights().iter()) {
+            assert!(
+                (a - b).abs() < 1e-3,
+                "{kind}: one row moved a weight from {b} to {a}"
+            );
+        }
+        // 2000 far outliers of weight 1e-9 each.
+        let far = Array2::from_elem((2000, 2), 1e4 + 50.0);
+        let w = vec![1e-9; 2000];
+        let mut n = before.clone();
+        n.partial_fit(
+            &Data::from_slice(far.as_slice().unwrap(), 2000, 2)
+                .unwrap()
+                .with_weights(&w)
+                .unwrap(),
+        )
+        .unwrap();
+        for (a, b) in n.means().iter().zip(before.means().iter()) {
+            assert!(
+                (a - b).abs() < 1e-6,
+                "{kind}: weightless outliers moved a mean from {b} to {a}"
+            );
+        }
+        // A full-weight batch of them does move it (the test can fail).
+        let mut f = before.clone();
+        f.partial_fit(&far).unwrap();
+        assert!(
+            f.means()
+                .iter()
+                .zip(before.means().iter())
+                .any(|(a, b)| (a - b).abs() > 1.0),
+            "{kind}"
+        );
+    }
+}

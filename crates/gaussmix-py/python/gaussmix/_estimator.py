@@ -369,6 +369,8 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
 
     def _fit(self, X: Any, sample_weight: Any) -> np.ndarray:
         self._check_params()
+        # A new fit ends any online fit.
+        self.__dict__.pop("n_batches_", None)
         Xc, in_dtype = validate_X(self, X, reset=True, dtype=self._compute_dtype())
         n, d = Xc.shape
         if n < self.n_components:
@@ -501,6 +503,14 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             Xc = self._fit(X, sample_weight)
             in_dtype = self.means_.dtype
         else:
+            m = self._model
+            if (m.n_components, m.covariance_type) != (self.n_components, self.covariance_type):
+                raise ValueError(
+                    f"n_components / covariance_type are {self.n_components} / "
+                    f"{self.covariance_type!r} but the model being fitted online has "
+                    f"{m.n_components} / {m.covariance_type!r}; call fit() (or use a new "
+                    "estimator) to start again with the new parameters"
+                )
             Xc, in_dtype = self._data(X)
         w = check_sample_weight(sample_weight, Xc.shape[0])
         fresh = self._model.online_batches is None

@@ -5,7 +5,10 @@
 //! Each batch's E-step statistics `ŝ` (per unit of weight) are blended into the running
 //! ones, `s ← (1 − η) s + η ŝ` with `η = (t + 2)^(−κ)` for the `t`-th update
 //! (`t = 0, 1, …`) after a warm-up batch whose statistics start `s`; the M-step then
-//! reads `s` as a batch M-step reads a pass's statistics.
+//! reads `s` as a batch M-step reads a pass's statistics. A batch of less total weight
+//! than the heaviest one seen, `w < w_ref`, takes the step `1 − (1 − η)^(w/w_ref)`, so
+//! the short last batch of a file (or rows of tiny weight) cannot pull the model
+//! around.
 //!
 //! The running statistics are held *centred*: per component its mass, its mean and its
 //! scatter about that mean. Blending two such sets is the parallel-variance update
@@ -59,6 +62,13 @@ pub struct OnlineState {
     /// statistics since averaging began, which the model's parameters then come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) average: Option<Average>,
+    /// The largest batch weight seen: a lighter batch gets a smaller step (see
+    /// [`OnlineState::update`]).
+    #[serde(default)]
+    pub(crate) reference_weight: f64,
+    /// The most rows a batch has had (the CLI's batch size, which `--resume` keeps).
+    #[serde(default)]
+    pub(crate) batch_rows: u64,
 }
 
 /// The average of the running statistics over `count` updates (centred, like them).
@@ -236,6 +246,8 @@ impl OnlineState {
                 ll: st.ll,
             },
             average: None,
+            reference_weight: st.wsum,
+            batch_rows: rows,
         }
     }
 
@@ -254,7 +266,19 @@ impl OnlineState {
         rows: u64,
         average_from: Option<u64>,
     ) {
-        let eta = self.next_step();
+        // A batch lighter than the heaviest seen (the short last batch of a file, rows
+        // of small weight) moves the statistics as that fraction of a step would:
+        // η' = 1 − (1 − η)^(w / w_ref), so k batches of weight w/k move them as one of
+        // weight w does, to first order, and a batch of almost no weight almost not.
+        let nominal = self.next_step();
+        let reference = self.reference_weight.max(st.wsum);
+        let eta = if st.wsum >= reference {
+            nominal
+        } else {
+            -((st.wsum / reference) * (-nominal).ln_1p()).exp_m1()
+        };
+        self.reference_weight = reference;
+        self.batch_rows = self.batch_rows.max(rows);
         let (k, d) = (st.k, st.d);
         let (mass2, means2, scatter2) = centred(st, &self.means);
         blend(
@@ -372,6 +396,12 @@ impl OnlineState {
             if let Some((i, x)) = mass.iter().enumerate().find(|(_, x)| **x < 0.0) {
                 return Err(bad(format!("mass[{i}] is {x}; masses must be ≥ 0")));
             }
+        }
+        if !(self.reference_weight.is_finite() && self.reference_weight >= 0.0) {
+            return Err(bad(format!(
+                "reference_weight is {}; expected a finite number ≥ 0",
+                self.reference_weight
+            )));
         }
         if !(self.pass.weight.is_finite() && self.pass.weight >= 0.0 && self.pass.ll.is_finite()) {
             return Err(bad("the pass tally is not finite".into()));

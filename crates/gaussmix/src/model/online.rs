@@ -40,6 +40,10 @@ impl OnlineState {
     pub fn averaged_updates(&self) -> u64 {
         self.average.as_ref().map_or(0, |a| a.count)
     }
+    /// The most rows a batch has had (the batch size of a run fed in equal batches).
+    pub fn batch_rows(&self) -> u64 {
+        self.batch_rows
+    }
     /// Batches seen in the pass under way.
     pub fn pass_batches(&self) -> u64 {
         self.pass.batches
