@@ -107,7 +107,7 @@ impl FitFlags {
 pub struct FitData {
     pub table: Option<Table>,
     /// `--stream`: the file's rows, read on every pass.
-    pub stream: Option<std::sync::Arc<gaussmix_io::NpyRows>>,
+    pub stream: Option<std::sync::Arc<dyn gaussmix::source::RowReader>>,
     pub f32_values: Vec<f32>,
     pub weights: Option<Vec<f64>>,
     pub n: usize,
@@ -177,12 +177,21 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
              data to a .npy file first)",
         ));
     }
-    if !path.to_ascii_lowercase().ends_with(".npy") {
-        return Err(CliError::usage(format!(
-            "--stream reads C-order .npy files; {path} is not one: convert it once with \
-             `gaussmix convert {path} -o data.npy` (bounded memory), then fit data.npy \
-             with --stream"
-        )));
+    if a.plot.is_some() {
+        return refuse("--plot");
+    }
+    if a.flags.dtype != "f64" {
+        return refuse("--dtype (the file's own float64 or float32 is used)");
+    }
+    let lower = path.to_ascii_lowercase();
+    if !lower.ends_with(".npy") {
+        if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+            return Err(CliError::usage(format!(
+                "--stream reads .npy and text files; convert {path} once with `gaussmix \
+                 convert {path} -o data.npy` (bounded memory), then fit data.npy with --stream"
+            )));
+        }
+        return open_text_stream(path, a);
     }
     let d = &a.data_args;
     if d.columns.is_some() || !d.exclude.is_empty() {
@@ -196,12 +205,6 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
     }
     if a.flags.weight_column.is_some() {
         return refuse("--weight-column (a .npy file has no columns to name; give --weights FILE)");
-    }
-    if a.plot.is_some() {
-        return refuse("--plot");
-    }
-    if a.flags.dtype != "f64" {
-        return refuse("--dtype (the file's own float64 or float32 is used)");
     }
     let rows = gaussmix_io::NpyRows::open(path)?;
     let (n, d) = rows.shape();
@@ -219,6 +222,39 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
         d,
         names: None,
         columns: (0..d).map(|j| j.to_string()).collect(),
+        dropped: 0,
+        warnings: Vec::new(),
+    })
+}
+
+/// `fit --stream` on a text file: indexed once, re-parsed a block of rows at a time on
+/// every pass (`gaussmix_io::TextRows`), with the reading flags; a note says that
+/// `convert` to .npy once is the fast way.
+fn open_text_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
+    if a.flags.weight_column.is_some() {
+        return Err(CliError::usage(
+            "--weight-column is not read while streaming text; give the weights as a file (--weights FILE), or convert the data once with `gaussmix convert`",
+        ));
+    }
+    let opts = read_options(&a.data_args, None, &[])?;
+    let rows = gaussmix_io::TextRows::open(path, &opts)?;
+    use gaussmix::source::RowReader;
+    let (n, d) = (rows.n_rows(), rows.n_features());
+    let weights = match &a.flags.weights {
+        Some(p) => Some(read_weights(p, n, &[])?),
+        None => None,
+    };
+    let names = rows.feature_names().map(<[String]>::to_vec);
+    let columns = rows.columns().to_vec();
+    Ok(FitData {
+        table: None,
+        stream: Some(std::sync::Arc::new(rows)),
+        f32_values: Vec::new(),
+        weights,
+        n,
+        d,
+        names,
+        columns,
         dropped: 0,
         warnings: Vec::new(),
     })
@@ -333,6 +369,11 @@ pub(crate) fn read_weights(path: &Path, n_in: usize, dropped: &[usize]) -> CliRe
 /// The notes every fit prints about its input (not warnings).
 pub fn input_notes(path: &str, fd: &FitData) -> Vec<String> {
     let mut notes = Vec::new();
+    if fd.stream.is_some() && !path.to_ascii_lowercase().ends_with(".npy") {
+        notes.push(format!(
+            "{path}: --stream parses this text again on every EM pass (slow); `gaussmix convert {path} -o data.npy` once, then fit data.npy with --stream"
+        ));
+    }
     if fd.dropped > 0 {
         notes.push(format!(
             "{path}: dropped {} with missing cells (--missing drop); fitted on {}",
