@@ -185,13 +185,11 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
     }
     let lower = path.to_ascii_lowercase();
     if !lower.ends_with(".npy") {
-        if lower.ends_with(".parquet") || lower.ends_with(".pq") {
-            return Err(CliError::usage(format!(
-                "--stream reads .npy and text files; convert {path} once with `gaussmix \
-                 convert {path} -o data.npy` (bounded memory), then fit data.npy with --stream"
-            )));
-        }
-        return open_text_stream(path, a);
+        return open_text_stream(
+            path,
+            a,
+            lower.ends_with(".parquet") || lower.ends_with(".pq"),
+        );
     }
     let d = &a.data_args;
     if d.columns.is_some() || !d.exclude.is_empty() {
@@ -230,25 +228,32 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
 /// `fit --stream` on a text file: indexed once, re-parsed a block of rows at a time on
 /// every pass (`gaussmix_io::TextRows`), with the reading flags; a note says that
 /// `convert` to .npy once is the fast way.
-fn open_text_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
+fn open_text_stream(path: &str, a: &FitArgs, parquet: bool) -> CliResult<FitData> {
+    use gaussmix::source::RowReader;
     if a.flags.weight_column.is_some() {
         return Err(CliError::usage(
-            "--weight-column is not read while streaming text; give the weights as a file (--weights FILE), or convert the data once with `gaussmix convert`",
+            "--weight-column is not read while streaming; give the weights as a file (--weights FILE), or convert the data once with `gaussmix convert`",
         ));
     }
     let opts = read_options(&a.data_args, None, &[])?;
-    let rows = gaussmix_io::TextRows::open(path, &opts)?;
-    use gaussmix::source::RowReader;
+    let (rows, names, columns): (std::sync::Arc<dyn RowReader>, _, _) = if parquet {
+        let r = gaussmix_io::ParquetRows::open(path, &opts)?;
+        let names = r.feature_names().to_vec();
+        (std::sync::Arc::new(r), Some(names.clone()), names)
+    } else {
+        let r = gaussmix_io::TextRows::open(path, &opts)?;
+        let names = r.feature_names().map(<[String]>::to_vec);
+        let columns = r.columns().to_vec();
+        (std::sync::Arc::new(r), names, columns)
+    };
     let (n, d) = (rows.n_rows(), rows.n_features());
     let weights = match &a.flags.weights {
         Some(p) => Some(read_weights(p, n, &[])?),
         None => None,
     };
-    let names = rows.feature_names().map(<[String]>::to_vec);
-    let columns = rows.columns().to_vec();
     Ok(FitData {
         table: None,
-        stream: Some(std::sync::Arc::new(rows)),
+        stream: Some(rows),
         f32_values: Vec::new(),
         weights,
         n,
@@ -369,7 +374,12 @@ pub(crate) fn read_weights(path: &Path, n_in: usize, dropped: &[usize]) -> CliRe
 /// The notes every fit prints about its input (not warnings).
 pub fn input_notes(path: &str, fd: &FitData) -> Vec<String> {
     let mut notes = Vec::new();
-    if fd.stream.is_some() && !path.to_ascii_lowercase().ends_with(".npy") {
+    let lower = path.to_ascii_lowercase();
+    if fd.stream.is_some()
+        && !lower.ends_with(".npy")
+        && !lower.ends_with(".parquet")
+        && !lower.ends_with(".pq")
+    {
         notes.push(format!(
             "{path}: --stream parses this text again on every EM pass (slow); `gaussmix convert {path} -o data.npy` once, then fit data.npy with --stream"
         ));

@@ -89,7 +89,7 @@ fn texts(a: &ArrayRef) -> Option<Vec<String>> {
     })
 }
 
-fn parquet_error(name: &str, e: &dyn std::fmt::Display) -> ReadError {
+pub(crate) fn parquet_error(name: &str, e: &dyn std::fmt::Display) -> ReadError {
     ReadError::Parquet {
         file: name.to_string(),
         reason: e.to_string(),
@@ -97,7 +97,7 @@ fn parquet_error(name: &str, e: &dyn std::fmt::Display) -> ReadError {
 }
 
 /// The plan for `schema`'s columns, its types checked.
-fn checked_plan(name: &str, schema: &Schema, opts: &ReadOptions) -> Result<Plan> {
+pub(crate) fn checked_plan(name: &str, schema: &Schema, opts: &ReadOptions) -> Result<Plan> {
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let plan = plan(name, names, opts, is_pandas_index)?;
     let type_error = |j: usize, expected: &str| ReadError::ColumnType {
@@ -226,7 +226,7 @@ impl ParquetChunks {
 }
 
 /// Feeds batches holding the plan's used columns (in file order) to a [`Builder`].
-fn collect(
+pub(crate) fn collect(
     name: &str,
     plan: Plan,
     opts: &ReadOptions,

@@ -72,6 +72,8 @@ mod error;
 mod file;
 mod npy;
 mod options;
+#[cfg(feature = "parquet")]
+mod parquet_rows;
 mod select;
 mod source;
 mod table;
@@ -86,6 +88,8 @@ pub use file::{parse_bytes, read_file};
 pub use gaussmix::source::{ChunkSource, Dataset};
 pub use npy::{parse_npy, read_npy, read_npy_f32, NpyReader, NpyRows, NPY_MAGIC};
 pub use options::{Header, Missing, ReadOptions};
+#[cfg(feature = "parquet")]
+pub use parquet_rows::ParquetRows;
 pub use source::{FileSource, TableSource};
 pub use table::{KeptColumn, Table};
 pub use text::{parse_text, parse_text_with, sniff_delimiter};

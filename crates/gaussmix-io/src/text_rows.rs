@@ -197,9 +197,11 @@ impl TextRows {
             }
         };
         let mut bytes = vec![0u8; usize::try_from(end - start).unwrap_or(0)];
-        read_exact_at(&self.file, &mut bytes, start).map_err(|source| ReadError::Io {
-            file: self.name.clone(),
-            source,
+        crate::npy::read_exact_at(&self.file, &mut bytes, start).map_err(|source| {
+            ReadError::Io {
+                file: self.name.clone(),
+                source,
+            }
         })?;
         let body = std::str::from_utf8(&bytes).map_err(|e| ReadError::NotText {
             file: self.name.clone(),
@@ -263,31 +265,4 @@ impl gaussmix::source::RowReader for TextRows {
         }
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        match file.seek_read(buf, offset) {
-            Ok(0) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the file ended early",
-                ))
-            }
-            Ok(n) => {
-                buf = &mut buf[n..];
-                offset += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
