@@ -173,8 +173,9 @@ pub struct FitArgs {
     /// Read the data from the file on every pass instead of loading it: memory does not
     /// grow with the rows (the init sample, plus a few MB), and the fit equals the
     /// in-memory fit with the same --init-sample bit for bit. C-order .npy files
-    /// (float64, or float32 computed as --dtype f32); starts from --init-sample rows
-    /// (default 100000).
+    /// (float64, or float32 computed as --dtype f32), Parquet, and uncompressed text
+    /// (re-parsed every pass: slower; `gaussmix convert` it to .npy once); starts from
+    /// --init-sample rows (default 100000).
     #[arg(long)]
     pub stream: bool,
     #[command(flatten)]

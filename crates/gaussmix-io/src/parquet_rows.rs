@@ -22,7 +22,7 @@ use crate::options::{Missing, ReadOptions};
 use crate::select::Plan;
 
 /// Rows decoded at a time.
-const WINDOW: usize = 1 << 16;
+const WINDOW: usize = 1 << 14;
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
@@ -43,11 +43,15 @@ impl Length for Positioned {
 }
 
 impl ChunkReader for Positioned {
-    type T = bytes::buf::Reader<Bytes>;
+    type T = PositionedRead;
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        let len = usize::try_from(self.len().saturating_sub(start)).unwrap_or(0);
-        Ok(bytes::Buf::reader(self.get_bytes(start, len)?))
+        // Read lazily: the decoder takes what it needs (a page at a time), never the
+        // rest of the file.
+        Ok(PositionedRead {
+            file: self.0.clone(),
+            pos: start,
+        })
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
@@ -55,6 +59,21 @@ impl ChunkReader for Positioned {
         crate::npy::read_exact_at(&self.0, &mut buf, start)
             .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
         Ok(Bytes::from(buf))
+    }
+}
+
+/// A reader from an offset of a shared file, by positioned reads.
+#[derive(Debug)]
+pub(crate) struct PositionedRead {
+    file: Arc<File>,
+    pos: u64,
+}
+
+impl std::io::Read for PositionedRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = crate::npy::read_at(&self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
@@ -101,7 +120,14 @@ impl ParquetRows {
         })?));
         let err = |e: &dyn std::fmt::Display| crate::columnar::parquet_error(&name, e);
         let meta = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            ArrowReaderMetadata::load(
+                &file,
+                // The offset index (when the file has one) lets a read skip to the
+                // pages holding its rows instead of decoding the row group from its
+                // start.
+                ArrowReaderOptions::new()
+                    .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Optional),
+            )
         }))
         .map_err(|_| err(&"the file is corrupt (the decoder failed)"))?
         .map_err(|e| err(&e))?;

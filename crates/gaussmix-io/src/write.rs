@@ -300,7 +300,7 @@ impl<W: Write + std::io::Seek> NpyRowWriter<W> {
 }
 
 /// Writes a Parquet file of float columns a block of rows at a time (snappy-compressed,
-/// one row group per million rows): float64, or float32 (values beyond f32's range are
+/// a row group per 131,072 rows: the writer holds one row group in memory): float64, or float32 (values beyond f32's range are
 /// an error).
 #[cfg(feature = "parquet")]
 pub struct ParquetRowWriter<W: Write + Send> {
@@ -336,7 +336,7 @@ impl<W: Write + Send> ParquetRowWriter<W> {
         ));
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(1 << 20))
+            .set_max_row_group_row_count(Some(1 << 17))
             .build();
         let writer = parquet::arrow::ArrowWriter::try_new(w, schema.clone(), Some(props))
             .map_err(|e| std::io::Error::other(e.to_string()))?;
