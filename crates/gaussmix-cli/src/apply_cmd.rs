@@ -189,7 +189,7 @@ fn apply_streamed(a: &ApplyArgs, per_row: Option<PerRow>) -> CliResult<()> {
     };
     if a.data == "-" || !a.data.to_ascii_lowercase().ends_with(".npy") {
         return Err(CliError::usage(format!(
-            "--stream reads C-order .npy files; {} is not one",
+            "--stream reads C-order .npy files here; {} is not one: convert it once with `gaussmix convert DATA -o data.npy`",
             a.data
         )));
     }

@@ -485,7 +485,7 @@ enum Command {
         data_args: DataArgs,
     },
     /// Copy any data we read into a .npy or .parquet file, a chunk of rows at a time
-    /// (bounded memory): for `fit --stream`, which reads C-order .npy files.
+    /// (bounded memory): e.g. for `fit --stream`, fastest on C-order .npy files.
     Convert(ConvertArgs),
     /// Describe a model file.
     Info {

@@ -94,17 +94,15 @@ pub fn run(a: &ConvertArgs) -> CliResult<()> {
                     Sink::Npy(gaussmix_io::NpyRowWriter::new(file, t.n_cols(), f32).map_err(io)?)
                 });
             }
-            let at = rows;
             let written = match sink.as_mut() {
                 Some(Sink::Npy(w)) => w.write_rows(t.values()),
                 Some(Sink::Parquet(w)) => w.write_rows(t.values()),
                 None => Ok(()),
             };
-            written
-                .map_err(|e| CliError::data(format!("{}: after {at} rows written: {e}", a.data)))?;
+            written.map_err(|e| CliError::data(format!("{}: {e}", a.data)))?;
             rows += t.n_rows();
-            dropped += t.dropped_rows().len();
         }
+        dropped = chunks.dropped_rows();
         match sink {
             Some(Sink::Npy(w)) => {
                 w.finish().map_err(io)?;

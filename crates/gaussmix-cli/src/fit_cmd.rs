@@ -158,6 +158,42 @@ pub fn text_flags(d: &DataArgs) -> Option<&'static str> {
     .map(|f| f.0)
 }
 
+/// The number of components and the covariance type: from `reference` (a starting
+/// model or a checkpoint, named by its flag), which `-k` and `--covariance` must agree
+/// with, else from `-k` (required) and `--covariance` (default full).
+pub fn components(
+    reference: Option<(&GaussianMixture, &str)>,
+    k: Option<usize>,
+    covariance: Option<CovarianceType>,
+    alternative: &str,
+) -> CliResult<(usize, CovarianceType)> {
+    match reference {
+        Some((m, from)) => {
+            if let Some(k) = k.filter(|k| *k != m.n_components()) {
+                return Err(CliError::usage(format!(
+                    "-k {k} disagrees with {from}, which has {}",
+                    crate::input::plural(m.n_components(), "component", "components")
+                )));
+            }
+            if let Some(c) = covariance.filter(|c| *c != m.covariance_type()) {
+                return Err(CliError::usage(format!(
+                    "--covariance {c} disagrees with {from}, which is {}",
+                    m.covariance_type()
+                )));
+            }
+            Ok((m.n_components(), m.covariance_type()))
+        }
+        None => Ok((
+            k.ok_or_else(|| {
+                CliError::usage(format!(
+                    "give the number of components with -k K {alternative}"
+                ))
+            })?,
+            covariance.unwrap_or_default(),
+        )),
+    }
+}
+
 /// `--init-sample` when `--stream` is given without one.
 pub const DEFAULT_STREAM_INIT_SAMPLE: usize = 100_000;
 
@@ -180,10 +216,14 @@ pub fn open_stream(path: &str, a: &FitArgs) -> CliResult<FitData> {
     if a.plot.is_some() {
         return refuse("--plot");
     }
-    if a.flags.dtype != "f64" {
-        return refuse("--dtype (the file's own float64 or float32 is used)");
-    }
     let lower = path.to_ascii_lowercase();
+    if a.flags.dtype != "f64" {
+        return refuse(if lower.ends_with(".npy") {
+            "--dtype (the file's own float64 or float32 is used)"
+        } else {
+            "--dtype (convert the data to a float32 .npy once: gaussmix convert DATA --dtype f32 -o x.npy)"
+        });
+    }
     if !lower.ends_with(".npy") {
         return open_text_stream(
             path,
@@ -232,7 +272,7 @@ fn open_text_stream(path: &str, a: &FitArgs, parquet: bool) -> CliResult<FitData
     use gaussmix::source::RowReader;
     if a.flags.weight_column.is_some() {
         return Err(CliError::usage(
-            "--weight-column is not read while streaming; give the weights as a file (--weights FILE), or convert the data once with `gaussmix convert`",
+            "--weight-column is not read while streaming; give the weights as a file: `gaussmix convert DATA --columns W -o w.npy`, then --weights w.npy",
         ));
     }
     let opts = read_options(&a.data_args, None, &[])?;
@@ -251,6 +291,11 @@ fn open_text_stream(path: &str, a: &FitArgs, parquet: bool) -> CliResult<FitData
         Some(p) => Some(read_weights(p, n, &[])?),
         None => None,
     };
+    // An empty header name (pandas' index column) becomes "Unnamed: j", as in memory.
+    let names = names
+        .map(|n| crate::input::feature_names(&n, &n))
+        .transpose()
+        .map_err(|e| e.context(path))?;
     Ok(FitData {
         table: None,
         stream: Some(rows),
@@ -432,35 +477,12 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         .map(|p| load_model(&p.to_string_lossy()))
         .transpose()?;
     let covariance: Option<CovarianceType> = a.covariance.as_deref().map(str::parse).transpose()?;
-    let (k, cov_type) = match &start_model {
-        Some(m) => {
-            if let Some(k) = a.k {
-                if k != m.n_components() {
-                    return Err(CliError::usage(format!(
-                        "-k {k} disagrees with --init-model, which has {}",
-                        crate::input::plural(m.n_components(), "component", "components")
-                    )));
-                }
-            }
-            if let Some(c) = covariance {
-                if c != m.covariance_type() {
-                    return Err(CliError::usage(format!(
-                        "--covariance {c} disagrees with --init-model, which is {}",
-                        m.covariance_type()
-                    )));
-                }
-            }
-            (m.n_components(), m.covariance_type())
-        }
-        None => (
-            a.k.ok_or_else(|| {
-                CliError::usage(
-                    "give the number of components with -k K (or a starting model with --init-model)",
-                )
-            })?,
-            covariance.unwrap_or_default(),
-        ),
-    };
+    let (k, cov_type) = components(
+        start_model.as_ref().map(|m| (m, "--init-model")),
+        a.k,
+        covariance,
+        "(or a starting model with --init-model)",
+    )?;
 
     let fd = if a.stream {
         open_stream(&a.data, a)?

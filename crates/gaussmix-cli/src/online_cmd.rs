@@ -102,7 +102,7 @@ impl Chunked {
                 .transpose()?;
             self.warnings = crate::input::read_warnings(&t, data_args, &self.path);
         }
-        self.dropped += t.dropped_rows().len();
+        self.dropped = self.chunks.dropped_rows();
         let (n, d) = (t.n_rows(), t.n_cols());
         let weights = t.weights().map(<[f64]>::to_vec);
         Ok(Some(batch(t.into_values(), weights, n, d, self.f32)?))
@@ -336,36 +336,17 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
         .transpose()?;
     let covariance: Option<CovarianceType> = a.covariance.as_deref().map(str::parse).transpose()?;
     let reference = resumed.as_ref().or(start_model.as_ref());
-    let (k, cov_type) = match reference {
-        Some(m) => {
-            let from = if resumed.is_some() {
-                "--resume"
-            } else {
-                "--init-model"
-            };
-            if let Some(k) = a.k.filter(|k| *k != m.n_components()) {
-                return Err(CliError::usage(format!(
-                    "-k {k} disagrees with {from}, which has {}",
-                    plural(m.n_components(), "component", "components")
-                )));
-            }
-            if let Some(c) = covariance.filter(|c| *c != m.covariance_type()) {
-                return Err(CliError::usage(format!(
-                    "--covariance {c} disagrees with {from}, which is {}",
-                    m.covariance_type()
-                )));
-            }
-            (m.n_components(), m.covariance_type())
-        }
-        None => (
-            a.k.ok_or_else(|| {
-                CliError::usage(
-                    "give the number of components with -k K (or --init-model / --resume)",
-                )
-            })?,
-            covariance.unwrap_or_default(),
-        ),
+    let from = if resumed.is_some() {
+        "--resume"
+    } else {
+        "--init-model"
     };
+    let (k, cov_type) = crate::fit_cmd::components(
+        reference.map(|m| (m, from)),
+        a.k,
+        covariance,
+        "(or --init-model / --resume)",
+    )?;
     // A resumed run keeps the checkpoint's batches (their boundaries are what makes it
     // equal an uninterrupted run).
     let kept = resumed

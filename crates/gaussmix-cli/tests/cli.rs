@@ -1003,6 +1003,28 @@ fn fit_stream_of_a_csv_equals_the_in_memory_fit() {
         assert_eq!(streamed_pq, fit_pq(false), "parquet, threads {threads}");
         assert_eq!(streamed_pq, streamed, "parquet and CSV give the same model");
         assert!(streamed.contains("\"petal_width\""));
+        // Kept, pandas' unnamed index column is named as in memory ("Unnamed: 0").
+        let with_index = |stream: bool| {
+            let mut c = gaussmix();
+            c.arg("fit").arg(&csv).args([
+                "-k",
+                "2",
+                "-q",
+                "--exclude",
+                "species",
+                "--init-sample",
+                "100",
+                "-o",
+                "-",
+            ]);
+            if stream {
+                c.arg("--stream");
+            }
+            String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()
+        };
+        let s = with_index(true);
+        assert!(s.contains("\"Unnamed: 0\""), "{s}");
+        assert_eq!(s, with_index(false));
         assert!(note.contains("gaussmix convert"), "{note}");
     }
 }

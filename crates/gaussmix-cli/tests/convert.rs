@@ -3,23 +3,11 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
+mod common;
+
+use common::{fixture, gaussmix};
 use gaussmix_io::{read_file, ReadOptions};
 use predicates::prelude::*;
-
-fn gaussmix() -> Command {
-    Command::cargo_bin("gaussmix").unwrap()
-}
-
-fn fixture(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(
-        dir.join("README.md").is_file(),
-        "fixtures folder not found at {}: the end-to-end tests need ../shared/fixtures next to the repository",
-        dir.display()
-    );
-    dir.join(name)
-}
 
 fn iris() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
@@ -87,21 +75,8 @@ fn a_fortran_file_converts_for_fit_stream() {
     )
     .unwrap();
     let (n, d) = (x.n_rows(), x.n_cols());
-    let mut body = Vec::new();
-    for j in 0..d {
-        for i in 0..n {
-            body.extend_from_slice(&x.values()[i * d + j].to_le_bytes());
-        }
-    }
-    let dict = format!("{{'descr': '<f8', 'fortran_order': True, 'shape': ({n}, {d}), }}");
-    let mut head = format!("{dict:<117}").into_bytes();
-    head.push(b'\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(head.len() as u16).to_le_bytes());
-    bytes.extend(head);
-    bytes.extend(body);
     let fortran = dir.path().join("f.npy");
-    std::fs::write(&fortran, bytes).unwrap();
+    common::write_fortran_npy(&fortran, x.values(), n, d);
     gaussmix()
         .arg("fit")
         .arg(&fortran)
@@ -193,5 +168,25 @@ fn convert_refuses_and_never_leaves_half_a_file() {
         .failure()
         .stderr(
             predicate::str::contains("row 3, column 1").and(predicate::str::contains("float32")),
+        );
+}
+
+/// Dropped rows are all counted, chunks whose rows were all dropped included.
+#[test]
+fn convert_counts_every_dropped_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("m.csv");
+    std::fs::write(&csv, "a,b\n1,2\nNA,3\n4,\n5,6\n,7\n8,9\n").unwrap();
+    let out = dir.path().join("m.npy");
+    gaussmix()
+        .arg("convert")
+        .arg(&csv)
+        .args(["--missing", "drop", "--chunk-rows", "1", "-o"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("3 rows × 2 columns")
+                .and(predicate::str::contains("dropped 3 rows")),
         );
 }

@@ -4,24 +4,12 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
+mod common;
+
+use common::{fixture, gaussmix};
 use gaussmix::GaussianMixture;
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn fixture(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    assert!(
-        dir.join("README.md").is_file(),
-        "fixtures folder not found at {}: the end-to-end tests need ../shared/fixtures next to the repository",
-        dir.display()
-    );
-    dir.join(name)
-}
-
-fn gaussmix() -> Command {
-    Command::cargo_bin("gaussmix").unwrap()
-}
 
 const ONLINE: [&str; 9] = [
     "--online",
@@ -543,21 +531,8 @@ fn online_review_regressions() {
 
     // Fortran order: the same model as the C-order file.
     let (n, d) = (t.n_rows(), t.n_cols());
-    let mut body = Vec::new();
-    for j in 0..d {
-        for i in 0..n {
-            body.extend_from_slice(&t.values()[i * d + j].to_le_bytes());
-        }
-    }
-    let dict = format!("{{'descr': '<f8', 'fortran_order': True, 'shape': ({n}, {d}), }}");
-    let mut head = format!("{dict:<117}").into_bytes();
-    head.push(b'\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(head.len() as u16).to_le_bytes());
-    bytes.extend(head);
-    bytes.extend(body);
     let fortran = dir.path().join("f.npy");
-    std::fs::write(&fortran, bytes).unwrap();
+    common::write_fortran_npy(&fortran, t.values(), n, d);
     let fit = |p: &std::path::Path| {
         let out = gaussmix().arg("fit").arg(p).args(ONLINE).assert().success();
         String::from_utf8(out.get_output().stdout.clone()).unwrap()

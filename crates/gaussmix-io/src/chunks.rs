@@ -36,6 +36,8 @@ use crate::table::Table;
 /// ```
 pub struct TableChunks {
     inner: Inner,
+    /// Rows dropped for missing cells so far (`Missing::Drop`).
+    dropped: usize,
 }
 
 enum Inner {
@@ -83,6 +85,7 @@ impl TableChunks {
                             reader: Box::new(NpyReader::open(path)?),
                             opts: opts.clone(),
                         },
+                        dropped: 0,
                     })
                 }
                 #[cfg(feature = "parquet")]
@@ -92,6 +95,7 @@ impl TableChunks {
                         inner: Inner::Parquet(Box::new(crate::columnar::ParquetChunks::new(
                             f, &name, opts,
                         )?)),
+                        dropped: 0,
                     });
                 }
                 _ => {}
@@ -157,7 +161,14 @@ impl TableChunks {
                 numbers: Vec::new(),
                 header_no: 1,
             })),
+            dropped: 0,
         })
+    }
+
+    /// Rows dropped for missing cells so far ([`Missing::Drop`](crate::Missing::Drop)),
+    /// chunks whose rows were all dropped included.
+    pub fn dropped_rows(&self) -> usize {
+        self.dropped
     }
 
     /// The next chunk: at most `max_rows` rows (with
@@ -174,7 +185,11 @@ impl TableChunks {
             };
             match next {
                 // Every row of this chunk had a missing cell (dropped): on to the next.
-                Err(ReadError::AllRowsDropped { .. }) => continue,
+                Err(ReadError::AllRowsDropped { rows, .. }) => self.dropped += rows,
+                Ok(Some(t)) => {
+                    self.dropped += t.dropped_rows().len();
+                    return Ok(Some(t));
+                }
                 other => return other,
             }
         }
@@ -203,8 +218,12 @@ struct TextChunks {
 }
 
 /// The error with its text line numbers (of the chunk's text) turned into the input's.
-fn relocate(mut e: ReadError, numbers: &[usize]) -> ReadError {
-    let map = |l: usize| numbers.get(l.wrapping_sub(1)).copied().unwrap_or(l);
+fn relocate(e: ReadError, numbers: &[usize]) -> ReadError {
+    relocate_with(e, |l| numbers.get(l.wrapping_sub(1)).copied().unwrap_or(l))
+}
+
+/// The error with its text line numbers mapped by `map`.
+pub(crate) fn relocate_with(mut e: ReadError, map: impl Fn(usize) -> usize) -> ReadError {
     match &mut e {
         ReadError::FieldCount { line, .. }
         | ReadError::NotANumber { line, .. }

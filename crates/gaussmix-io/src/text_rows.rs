@@ -56,6 +56,8 @@ pub struct TextRows {
     header: Option<String>,
     /// Byte offset of data row `k·BLOCK`, and the file's length last.
     offsets: Vec<u64>,
+    /// The input line (1-based) at each of those offsets.
+    lines: Vec<usize>,
     n: usize,
     d: usize,
     names: Option<Vec<String>>,
@@ -139,13 +141,16 @@ impl TextRows {
         // The index: one scan of the whole file.
         let mut reader = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
         let mut offsets = Vec::new();
+        let mut lines = Vec::new();
         let (mut pos, mut n, mut seen_header) = (0u64, 0usize, header.is_none());
+        let mut line_no = 0usize;
         loop {
             line.clear();
             let got = reader.read_until(b'\n', &mut line).map_err(io)?;
             if got == 0 {
                 break;
             }
+            line_no += 1;
             let blank = line.iter().all(|b| b.is_ascii_whitespace());
             if !blank {
                 if !seen_header {
@@ -153,6 +158,7 @@ impl TextRows {
                 } else {
                     if n.is_multiple_of(BLOCK) {
                         offsets.push(pos);
+                        lines.push(line_no);
                     }
                     n += 1;
                 }
@@ -166,6 +172,7 @@ impl TextRows {
             opts,
             header,
             offsets,
+            lines,
             n,
             d,
             names,
@@ -208,23 +215,28 @@ impl TextRows {
             byte: start as usize + e.valid_up_to(),
         })?;
         let (first, rows) = (b * BLOCK, BLOCK.min(self.n - b * BLOCK));
-        let context = |e: ReadError| ReadError::Options {
-            file: format!("{} (data rows {}–{})", self.name, first + 1, first + rows),
-            reason: e.to_string(),
+        // Lines of the block's text are the file's from the block's first line on
+        // (blank ones included), after the header line parsed in front of them.
+        let base = self.lines.get(b).copied().unwrap_or(1);
+        let shift = usize::from(self.header.is_some());
+        let relocate = |e: ReadError| {
+            crate::chunks::relocate_with(e, |l| if l <= shift { 1 } else { base + l - 1 - shift })
         };
         let mut text = self.header.clone().unwrap_or_default();
         text.push_str(body);
-        let t: Table = parse_text_with(&text, &self.name, &self.opts).map_err(context)?;
+        let t: Table = parse_text_with(&text, &self.name, &self.opts).map_err(relocate)?;
         if t.n_rows() != rows || t.n_cols() != self.d {
-            return Err(context(ReadError::Options {
+            return Err(ReadError::Options {
                 file: self.name.clone(),
                 reason: format!(
-                    "{} rows × {} columns where the index has {rows} × {}: the file changed while being read",
+                    "data rows {}–{} read as {} rows × {} columns where the index has {rows} × {}: the file changed while being read",
+                    first + 1,
+                    first + rows,
                     t.n_rows(),
                     t.n_cols(),
                     self.d
                 ),
-            }));
+            });
         }
         Ok(t.into_values())
     }

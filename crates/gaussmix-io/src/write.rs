@@ -263,11 +263,11 @@ impl<W: Write + std::io::Seek> NpyRowWriter<W> {
         let mut bytes = Vec::with_capacity(values.len() * if self.f32 { 4 } else { 8 });
         for (i, &v) in values.iter().enumerate() {
             if self.f32 {
-                if v.is_finite() && v.abs() > f32::MAX as f64 {
+                if v.is_finite() && (v as f32).is_infinite() {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
                         format!(
-                            "row {}, column {}: {v} does not fit in float32; write float64",
+                            "data row {}, column {}: {v:e} does not fit in float32 (largest ±3.4028235e38); write float64",
                             self.rows + i / self.d + 1,
                             i % self.d + 1
                         ),
@@ -366,14 +366,15 @@ impl<W: Write + Send> ParquetRowWriter<W> {
                 if let Some((i, v)) = col
                     .clone()
                     .enumerate()
-                    .find(|(_, v)| v.is_finite() && v.abs() > f32::MAX as f64)
+                    .find(|(_, v)| v.is_finite() && (*v as f32).is_infinite())
                 {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
                         format!(
-                            "row {}, column {}: {v} does not fit in float32; write float64",
+                            "data row {}, column {} ({}): {v:e} does not fit in float32 (largest ±3.4028235e38); write float64",
                             self.rows + i + 1,
-                            j + 1
+                            j + 1,
+                            self.schema.field(j).name()
                         ),
                     ));
                 }
