@@ -838,13 +838,13 @@ impl NpyRows {
 }
 
 /// One positioned read: the bytes read (0 at the end of the file).
-#[cfg(unix)]
+#[cfg(all(unix, feature = "parquet"))]
 pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     std::os::unix::fs::FileExt::read_at(file, buf, offset)
 }
 
 /// One positioned read: the bytes read (0 at the end of the file).
-#[cfg(windows)]
+#[cfg(all(windows, feature = "parquet"))]
 pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }

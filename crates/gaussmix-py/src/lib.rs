@@ -792,10 +792,76 @@ fn read_data<'py>(
     Ok((x, names))
 }
 
+/// A data file read a batch of rows at a time (`gaussmix_io::TableChunks`: text by
+/// lines, .npy by position), for `GaussianMixture.partial_fit_file`: iterating gives
+/// (float64 array of shape (rows, features), weights or None) per batch.
+#[pyclass(module = "gaussmix._native", name = "Batches", unsendable)]
+struct Batches {
+    chunks: gaussmix_io::TableChunks,
+    size: usize,
+    names: Option<Vec<String>>,
+}
+
+#[pymethods]
+impl Batches {
+    #[new]
+    #[pyo3(signature = (path, batch_size, *, columns=None, exclude=None, weight_column=None, delimiter=None))]
+    fn new(
+        path: std::path::PathBuf,
+        batch_size: usize,
+        columns: Option<Vec<String>>,
+        exclude: Option<Vec<String>>,
+        weight_column: Option<String>,
+        delimiter: Option<char>,
+    ) -> PyResult<Self> {
+        if batch_size == 0 {
+            return Err(PyValueError::new_err("batch_size must be at least 1"));
+        }
+        let mut opts = ReadOptions::default();
+        opts.delimiter = delimiter;
+        opts.columns = columns;
+        opts.exclude = exclude.unwrap_or_default();
+        opts.weight_column = weight_column;
+        let chunks = gaussmix_io::TableChunks::open(&path, &opts).map_err(read_error)?;
+        Ok(Batches {
+            chunks,
+            size: batch_size,
+            names: None,
+        })
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(Bound<'py, PyAny>, Option<Bound<'py, PyArray1<f64>>>)>> {
+        let Some(t) = self.chunks.next_table(self.size).map_err(read_error)? else {
+            return Ok(None);
+        };
+        if self.names.is_none() {
+            self.names = t.feature_names().map(<[String]>::to_vec);
+        }
+        let w = t.weights().map(|w| PyArray1::from_vec(py, w.to_vec()));
+        let shape = [t.n_rows(), t.n_cols()];
+        let x = PyArray1::from_vec(py, t.into_values()).reshape(shape)?;
+        Ok(Some((x.into_any(), w)))
+    }
+
+    /// The header's column names (after selection), once a batch has been read.
+    #[getter]
+    fn feature_names(&self) -> Option<Vec<String>> {
+        self.names.clone()
+    }
+}
+
 /// The Rust engine of the `gaussmix` package.
 #[pymodule(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
+    m.add_class::<Batches>()?;
     m.add("RunFailed", m.py().get_type::<RunFailed>())?;
     m.add_function(wrap_pyfunction!(_model_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;

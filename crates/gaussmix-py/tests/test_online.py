@@ -81,3 +81,32 @@ def test_changing_the_model_mid_stream_is_refused_and_fit_starts_again():
     assert not hasattr(gm, "n_batches_") and gm.means_.shape == (2, 2)
     gm.partial_fit(X[:1000])
     assert gm.n_batches_ == 1
+
+
+def test_partial_fit_file_equals_feeding_the_batches(tmp_path):
+    X = mixture(5000, 7)
+    np.save(tmp_path / "x.npy", X)
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",", fmt="%.17g", header="a,b", comments="")
+    by_hand = gaussmix.GaussianMixture(3, random_state=3)
+    for p in range(2):
+        for i in range(0, 5000, 700):
+            by_hand.partial_fit(X[i:i + 700])
+        if p == 0:
+            by_hand._average_from_next = by_hand.n_batches_
+        by_hand.end_pass()
+    for name in ("x.npy", "x.csv"):
+        gm = gaussmix.GaussianMixture(3, random_state=3).partial_fit_file(
+            tmp_path / name, batch_size=700, passes=2
+        )
+        np.testing.assert_array_equal(gm.means_, by_hand.means_)
+        assert gm.n_iter_ == 2 and gm.n_batches_ == 16
+    # Columns and a weight column, from the header.
+    np.savetxt(tmp_path / "w.csv", np.c_[X, np.full(5000, 2.0)], delimiter=",", fmt="%.17g",
+               header="a,b,w", comments="")
+    gm = gaussmix.GaussianMixture(3, random_state=3).partial_fit_file(
+        tmp_path / "w.csv", batch_size=700, weight_column="w")
+    assert gm.means_.shape == (3, 2)
+    with pytest.raises(ValueError, match="batch_size"):
+        gaussmix.GaussianMixture(3).partial_fit_file(tmp_path / "x.npy", batch_size=0)
+    with pytest.raises(ValueError, match="no column"):
+        gaussmix.GaussianMixture(3).partial_fit_file(tmp_path / "x.csv", columns=["zz"])

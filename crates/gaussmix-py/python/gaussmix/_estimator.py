@@ -514,11 +514,14 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
             Xc, in_dtype = self._data(X)
         w = check_sample_weight(sample_weight, Xc.shape[0])
         fresh = self._model.online_batches is None
+        # partial_fit_file's default averaging, decided when its first pass ends.
+        pending = self.__dict__.pop("_average_from_next", None)
+        average_from = self.average_from if pending is None else pending
         model, ll = self._model.partial_fit(
             Xc,
             sample_weight=w,
-            step_exponent=float(self.step_exponent) if fresh else None,
-            average_from=None if self.average_from is None else int(self.average_from),
+            step_exponent=float(self.step_exponent) if (fresh or pending is not None) else None,
+            average_from=None if average_from is None else int(average_from),
         )
         self._set_model(model, in_dtype)
         # The estimator's record is the online fit's: passes so far, their mean
@@ -531,6 +534,66 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         self.fit_warnings_ = []
         self.lower_bound_ = float(ll)
         self.n_batches_ = int(model.online_batches)
+        return self
+
+    def partial_fit_file(
+        self,
+        path: Union[str, "os.PathLike[str]"],
+        *,
+        batch_size: int = 10_000,
+        passes: int = 1,
+        columns: Optional[List[str]] = None,
+        exclude: Optional[List[str]] = None,
+        weight_column: Optional[str] = None,
+        delimiter: Optional[str] = None,
+    ) -> "GaussianMixture":
+        """Online EM over a data file read a batch at a time, in bounded memory: CSV/TSV
+        (plain, gzip or zstd) a batch of lines at a time, ``.npy`` (either order) by
+        position. Each pass calls :meth:`partial_fit` on every batch of ``batch_size``
+        rows, then :meth:`end_pass`. As the CLI's ``fit --online``: over several passes,
+        unless ``average_from`` is set, the model averages the running statistics from
+        the second pass on.
+
+        ``columns`` / ``exclude`` choose columns (header names or 0-based indices, as
+        strings), ``weight_column`` names a column of row weights. Feature names are not
+        taken from the header (batches are numpy arrays). Returns self.
+
+        Online EM assumes the rows come in no particular order: a file sorted by
+        cluster (all of one, then all of another) misleads its first batches, and a
+        shuffled copy fits far better.
+
+        Examples
+        --------
+        >>> import numpy as np, os, tempfile
+        >>> from gaussmix import GaussianMixture
+        >>> rng = np.random.default_rng(1)
+        >>> X = rng.permutation(np.r_[rng.normal(0, 1, (3000, 2)), rng.normal(9, 1, (3000, 2))])
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.npy"); np.save(path, X)
+        >>> gm = GaussianMixture(2, random_state=0).partial_fit_file(path, batch_size=1000, passes=2)
+        >>> sorted(gm.means_[:, 0].round(0).tolist()), gm.n_iter_
+        ([0.0, 9.0], 2)
+        """
+        if not (_is_int(batch_size) and batch_size >= 1):
+            raise _param_error("batch_size", "an int in the range [1, inf)", batch_size)
+        if not (_is_int(passes) and passes >= 1):
+            raise _param_error("passes", "an int in the range [1, inf)", passes)
+        for p in range(passes):
+            batches = _native.Batches(
+                os.fspath(path),
+                int(batch_size),
+                columns=None if columns is None else [str(c) for c in columns],
+                exclude=None if exclude is None else [str(c) for c in exclude],
+                weight_column=None if weight_column is None else str(weight_column),
+                delimiter=delimiter,
+            )
+            for X, w in batches:
+                if X.shape[0] > 0:
+                    self.partial_fit(X, sample_weight=w)
+            if p == 0 and passes > 1 and self.average_from is None and hasattr(self, "n_batches_"):
+                self._average_from_next = self.n_batches_
+            self.end_pass()
+        if not hasattr(self, "_model"):
+            raise ValueError(f"{os.fspath(path)}: no rows to fit")
         return self
 
     def end_pass(self) -> Optional[float]:
