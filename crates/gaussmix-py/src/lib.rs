@@ -792,6 +792,9 @@ fn read_data<'py>(
     Ok((x, names))
 }
 
+/// One batch: the rows, and their weights when a weight column was read.
+type Batch<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyArray1<f64>>>);
+
 /// A data file read a batch of rows at a time (`gaussmix_io::TableChunks`: text by
 /// lines, .npy by position), for `GaussianMixture.partial_fit_file`: iterating gives
 /// (float64 array of shape (rows, features), weights or None) per batch.
@@ -837,7 +840,7 @@ impl Batches {
     fn __next__<'py>(
         &mut self,
         py: Python<'py>,
-    ) -> PyResult<Option<(Bound<'py, PyAny>, Option<Bound<'py, PyArray1<f64>>>)>> {
+    ) -> PyResult<Option<Batch<'py>>> {
         let Some(t) = self.chunks.next_table(self.size).map_err(read_error)? else {
             return Ok(None);
         };
