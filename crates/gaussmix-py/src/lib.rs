@@ -837,10 +837,7 @@ impl Batches {
         slf
     }
 
-    fn __next__<'py>(
-        &mut self,
-        py: Python<'py>,
-    ) -> PyResult<Option<Batch<'py>>> {
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Batch<'py>>> {
         let Some(t) = self.chunks.next_table(self.size).map_err(read_error)? else {
             return Ok(None);
         };
