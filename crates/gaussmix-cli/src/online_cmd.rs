@@ -562,10 +562,13 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
             return Err(CliError::data("internal: the model's features changed"));
         }
     }
-    let warnings: Vec<String> = match &source {
+    let mut warnings: Vec<String> = match &source {
         Source::Chunks(c) => c.warnings.clone(),
         Source::Npy { .. } => Vec::new(),
     };
+    if let Some(r) = model.fit_record() {
+        warnings.extend(crate::summary::fit_warning_lines(&r.warnings, ""));
+    }
     if let (Source::Chunks(c), false) = (&source, a.flags.quiet || a.flags.json) {
         if c.dropped > 0 {
             eprintln!(

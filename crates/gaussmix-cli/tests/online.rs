@@ -539,3 +539,49 @@ fn online_review_regressions() {
     };
     assert_eq!(fit(&fortran), fit(&x));
 }
+
+/// An online fit reports the batch fit's warnings (here a constant column) and
+/// `--strict` refuses it.
+#[test]
+fn online_warnings_and_strict() {
+    let text: String = (0..3000)
+        .map(|i| {
+            format!(
+                "{},{},4.5\n",
+                (i % 2) as f64 * 8.0 + (i % 13) as f64 * 0.1,
+                (i % 7) as f64 * 0.2
+            )
+        })
+        .collect();
+    gaussmix()
+        .args([
+            "fit",
+            "-",
+            "-k",
+            "2",
+            "--online",
+            "--batch-size",
+            "500",
+            "-q",
+        ])
+        .write_stdin(text.clone())
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("constant"));
+    gaussmix()
+        .args([
+            "fit",
+            "-",
+            "-k",
+            "2",
+            "--online",
+            "--batch-size",
+            "500",
+            "-q",
+            "--strict",
+        ])
+        .write_stdin(text)
+        .assert()
+        .failure()
+        .stdout(predicates::str::is_empty());
+}

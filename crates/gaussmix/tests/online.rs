@@ -419,3 +419,72 @@ fn a_light_batch_takes_a_small_step() {
         );
     }
 }
+
+/// A finished pass carries the batch fit's warnings, computed from the model's
+/// statistics: a constant feature, a component collapsed onto repeated rows.
+#[test]
+fn a_pass_reports_what_a_batch_fit_would_warn_about() {
+    let x = rows(6000, 10);
+    let mut with_constant = Array2::from_elem((6000, 3), 7.5);
+    with_constant.slice_mut(s![.., ..2]).assign(&x);
+    let mut m = GaussianMixture::params(3)
+        .seed(1)
+        .partial_fit(&with_constant.slice(s![..2000, ..]))
+        .unwrap();
+    for b in 1..3 {
+        m.partial_fit(&with_constant.slice(s![b * 2000..(b + 1) * 2000, ..]))
+            .unwrap();
+    }
+    assert!(
+        m.fit_record().unwrap().warnings.is_empty(),
+        "before the pass ends"
+    );
+    m.end_pass().unwrap();
+    let kinds: Vec<_> = m
+        .fit_record()
+        .unwrap()
+        .warnings
+        .iter()
+        .map(|w| w.kind)
+        .collect();
+    assert!(
+        kinds.contains(&gaussmix::WarningKind::ConstantFeature),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.contains(&gaussmix::WarningKind::NotConverged),
+        "{kinds:?}"
+    );
+    // Ordinary data: no warning.
+    let mut clean = opts(CovarianceType::Full)
+        .partial_fit(&x.slice(s![..2000, ..]))
+        .unwrap();
+    clean.partial_fit(&x.slice(s![2000.., ..])).unwrap();
+    clean.end_pass().unwrap();
+    assert!(
+        clean.fit_record().unwrap().warnings.is_empty(),
+        "{:?}",
+        clean.fit_record().unwrap().warnings
+    );
+    // A third of the rows repeat one point, with reg_covar 0: a component collapses there.
+    let mut dup = x.slice(s![..3000, ..]).to_owned();
+    for i in (0..3000).step_by(3) {
+        dup.row_mut(i)
+            .assign(&ndarray::array![1e4 + 20.0, 1e4 + 20.0]);
+    }
+    let o = GaussianMixture::params(4).seed(2).reg_covar(1e-12);
+    let mut d = o.partial_fit(&dup.slice(s![..1000, ..])).unwrap();
+    d.partial_fit(&dup.slice(s![1000.., ..])).unwrap();
+    d.end_pass().unwrap();
+    let kinds: Vec<_> = d
+        .fit_record()
+        .unwrap()
+        .warnings
+        .iter()
+        .map(|w| w.kind)
+        .collect();
+    assert!(
+        kinds.contains(&gaussmix::WarningKind::CollapsedVariance),
+        "{kinds:?}"
+    );
+}

@@ -410,6 +410,59 @@ impl OnlineState {
     }
 }
 
+/// The warnings of an online fit after a pass of `rows` rows of total weight `weight`:
+/// the batch fit's rules (too many parameters, a constant feature, `reg_covar` large, an
+/// empty or collapsed component) applied to the model's statistics (the running ones,
+/// or their average) scaled to the pass. Online EM has no convergence test: no
+/// "not converged" warning.
+pub(crate) fn pass_warnings(
+    state: &OnlineState,
+    params: &Params,
+    opts: &GmmOptions,
+    rows: u64,
+    weight: f64,
+    lower_bounds: &[f64],
+) -> Vec<crate::fit::FitWarning> {
+    use crate::fit::degenerate::{min_mass, DataSpread};
+    let (k, d, kind) = (params.k, params.d, params.kind());
+    let (mass, means, scatter) = match &state.average {
+        Some(a) => (&a.mass, &a.means, &a.scatter),
+        None => (&state.mass, &state.means, &state.scatter),
+    };
+    let mut st = SuffStats::new(kind, k, d, means);
+    for (o, m) in st.nk.iter_mut().zip(mass) {
+        *o = m * weight;
+    }
+    for (o, v) in st.m2.iter_mut().zip(scatter) {
+        *o = v * weight;
+    }
+    st.wsum = weight;
+    let spread = DataSpread::from_stats(&st, &vec![false; d]);
+    let constant: Vec<bool> = (0..d)
+        .map(|j| {
+            let v = spread.variance(j);
+            v.is_nan() || v <= 0.0
+        })
+        .collect();
+    let spread = DataSpread::from_stats(&st, &constant);
+    let constant_values: Vec<Option<f64>> = (0..d)
+        .map(|j| constant[j].then(|| means.get(j).copied().unwrap_or(0.0)))
+        .collect();
+    let n_rows = usize::try_from(rows).unwrap_or(usize::MAX);
+    crate::fit::warnings::fit_warnings(&crate::fit::warnings::WarningInput {
+        opts,
+        params,
+        stats: &st,
+        spread: &spread,
+        constant_values: &constant_values,
+        converged: true,
+        lower_bounds,
+        n_rows,
+        min_mass: min_mass(if rows > 0 { weight / rows as f64 } else { 1.0 }),
+        n_parameters: kind.n_parameters(k, d),
+    })
+}
+
 /// A batch's E-step under `p` on `opts.n_threads` threads, checked: its statistics, or
 /// the error a fit would give (a read error of a streamed batch, a non-finite
 /// log-likelihood).

@@ -208,7 +208,9 @@ impl GaussianMixture {
     /// Ends the pass under way (a pass is whatever the caller feeds between two calls,
     /// usually the whole data once): its mean log-likelihood — each batch's evaluated
     /// under the parameters before its update, weighted by its rows' weight — is
-    /// appended to the fit record's `lower_bounds` and returned. `None` when the model
+    /// appended to the fit record's `lower_bounds` and returned, and the record's
+    /// `warnings` are the batch fit's rules applied to the model's statistics (an empty
+    /// or collapsed component, a constant feature, …; no convergence test). `None` when the model
     /// has no online state or no batch was seen since the last call.
     pub fn end_pass(&mut self) -> Option<f64> {
         let (k, d) = (self.n_components(), self.n_features());
@@ -218,6 +220,18 @@ impl GaussianMixture {
         }
         let l = state.pass.ll / state.pass.weight;
         let record = self.fit.get_or_insert_with(FitRecord::default);
+        let mut opts = record.options.clone();
+        opts.feature_names = self.feature_names.clone();
+        let mut lower_bounds = record.lower_bounds.clone();
+        lower_bounds.push(l);
+        record.warnings = crate::fit::online::pass_warnings(
+            state,
+            &self.params,
+            &opts,
+            state.pass.rows,
+            state.pass.weight,
+            &lower_bounds,
+        );
         record.lower_bounds.push(l);
         record.n_iter = record.lower_bounds.len();
         record.lower_bound = l;
