@@ -110,3 +110,13 @@ def test_partial_fit_file_equals_feeding_the_batches(tmp_path):
         gaussmix.GaussianMixture(3).partial_fit_file(tmp_path / "x.npy", batch_size=0)
     with pytest.raises(ValueError, match="no column"):
         gaussmix.GaussianMixture(3).partial_fit_file(tmp_path / "x.csv", columns=["zz"])
+
+
+def test_end_pass_reports_warnings():
+    X = np.c_[mixture(3000, 8), np.full(3000, 2.5)]
+    gm = gaussmix.GaussianMixture(3, random_state=0)
+    with pytest.warns(gaussmix.DegenerateWarning):
+        gm.partial_fit(X[:1000])
+        gm.partial_fit(X[1000:])
+        gm.end_pass()
+    assert any(w["kind"] == "constant_feature" for w in gm.fit_warnings_)

@@ -609,6 +609,13 @@ class GaussianMixture(*BASES):  # type: ignore[misc]
         rec = json.loads(model.record_json)
         self.lower_bounds_ = [float(v) for v in rec["lower_bounds"]]
         self.n_iter_ = int(rec["n_iter"])
+        # The batch fit's warnings, from the model's statistics at the pass's end.
+        self.fit_warnings_ = [
+            dict(kind=kind, component=component, feature=feature, message=message)
+            for kind, component, feature, message in model.warnings
+        ]
+        for w in self.fit_warnings_:
+            warnings.warn(w["message"], DegenerateWarning, stacklevel=2)
         return float(ll)
 
     def _run(self, X: np.ndarray, w: Optional[np.ndarray], seed: int, start: dict, prev_lb: float):
