@@ -426,7 +426,9 @@ pub fn run(a: &FitArgs) -> CliResult<()> {
     let mut this_run = 0usize;
     'passes: for pass in done_passes..last_pass {
         let t0 = Instant::now();
-        if (pass > done_passes || skip > 0 || a.data != "-")
+        // The source is open at its first row: only a later pass, or a resumed one,
+        // goes back (and on).
+        if (pass > done_passes || skip > 0)
             && !source.rewind(
                 if pass == done_passes { skip } else { 0 },
                 batch_size,
