@@ -69,6 +69,7 @@
 // The data path, top-down (each module only uses the ones above it; `tests/layering.rs`
 // checks it): input → options → parameters and statistics → kernels → fit → model →
 // select. `cpu`, `parallel`, `linalg` are leaves everything may use.
+pub mod blocks;
 mod covariance;
 mod cpu;
 mod data;
@@ -91,6 +92,7 @@ pub use cpu::force_kernels;
 pub use data::source;
 pub use data::{AsData, Data};
 pub use error::{GmmError, Result};
+
 pub use fit::kmeans;
 pub use fit::{FitRecord, FitWarning, OnlineState, Progress, Recovery, WarningKind};
 pub use model::{GaussianMixture, MODEL_VERSION};

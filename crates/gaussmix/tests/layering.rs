@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "kernels",
     "fit",
     "model",
+    "blocks",
     "select",
     "linfa_traits",
 ];

@@ -390,6 +390,12 @@ impl<'a> Data<'a> {
     /// columns are constant (every row holds the same value), which the fit's warnings
     /// report and the degenerate-component rule leaves out.
     pub(crate) fn check_range(&self) -> Result<Vec<bool>> {
+        let (lo, hi) = self.column_range();
+        check_spans(&lo, &hi)
+    }
+
+    /// Per column: the smallest and largest value.
+    pub(crate) fn column_range(&self) -> (Vec<f64>, Vec<f64>) {
         let mut lo = vec![f64::INFINITY; self.d];
         let mut hi = vec![f64::NEG_INFINITY; self.d];
         self.for_each_row(0, self.n, |_, x| {
@@ -398,16 +404,7 @@ impl<'a> Data<'a> {
                 hi[j] = hi[j].max(x[j]);
             }
         });
-        for j in 0..self.d {
-            let (lo, hi) = (lo[j], hi[j]);
-            let span = hi - lo;
-            if !(span.is_finite() && span <= MAX_SPAN) {
-                return Err(GmmError::InvalidData(format!(
-                    "column {j} spans {lo:e} to {hi:e}: squared distances would overflow; rescale it (e.g. standardise the data) before fitting"
-                )));
-            }
-        }
-        Ok((0..self.d).map(|j| lo[j] == hi[j]).collect())
+        (lo, hi)
     }
 
     /// The rows `idx` (each must be below `n_samples`; `None` otherwise) as data of
@@ -491,6 +488,20 @@ impl<'a> Data<'a> {
             None => 1.0,
         }
     }
+}
+
+/// The constant columns of data whose columns range over `[lo, hi]`; an error when a
+/// span is too wide for squared distances (or not finite).
+pub(crate) fn check_spans(lo: &[f64], hi: &[f64]) -> Result<Vec<bool>> {
+    for (j, (&lo, &hi)) in lo.iter().zip(hi).enumerate() {
+        let span = hi - lo;
+        if !(span.is_finite() && span <= MAX_SPAN) {
+            return Err(GmmError::InvalidData(format!(
+                "column {j} spans {lo:e} to {hi:e}: squared distances would overflow; rescale it (e.g. standardise the data) before fitting"
+            )));
+        }
+    }
+    Ok(lo.iter().zip(hi).map(|(l, h)| l == h).collect())
 }
 
 /// Anything the model can read rows from: [`Data`] (validated once, may carry sample

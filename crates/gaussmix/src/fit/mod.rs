@@ -122,31 +122,83 @@ fn restarts(
     };
     let run = runs.swap_remove(best_init)?;
     let final_stats = e_pass(data, &run.params, false);
+    let first = data.row_f64(0);
+    let facts = DataFacts {
+        n_samples: data.n_samples(),
+        total_weight: data.total_weight(),
+        n_rows: data.n_effective_rows(),
+        row_unit: data.row_unit(),
+        constant_values: constant
+            .iter()
+            .zip(&first)
+            .map(|(&c, &v)| c.then_some(v))
+            .collect(),
+    };
+    let restarts = RestartFacts {
+        best_init,
+        n_runs,
+        failed_inits: failures
+            .iter()
+            .map(|(r, e)| format!("restart {r}: {e}"))
+            .collect(),
+        spurious_inits,
+        screen_rows,
+    };
+    let record = build_record(opts, &run, &final_stats, &facts, restarts)?;
+    Ok((run.params, record))
+}
+
+/// What a fit's record needs to know about the data besides the final pass's
+/// statistics (a fit in memory reads it off [`Data`]; a fit over blocks merges it).
+pub(crate) struct DataFacts {
+    pub n_samples: usize,
+    pub total_weight: f64,
+    /// Rows with positive weight.
+    pub n_rows: usize,
+    /// The weight of one row (`Data::row_unit`).
+    pub row_unit: f64,
+    /// Per feature: its value when the column is constant.
+    pub constant_values: Vec<Option<f64>>,
+}
+
+/// The restarts' side of a record.
+pub(crate) struct RestartFacts {
+    pub best_init: usize,
+    pub n_runs: usize,
+    pub failed_inits: Vec<String>,
+    pub spurious_inits: Vec<usize>,
+    pub screen_rows: Option<usize>,
+}
+
+/// The record of a fit whose winner is `run`: the score, criteria and warnings from
+/// `final_stats` (an E-step pass under the run's final parameters).
+pub(crate) fn build_record(
+    opts: &GmmOptions,
+    run: &em::Run,
+    final_stats: &crate::stats::SuffStats,
+    facts: &DataFacts,
+    restarts: RestartFacts,
+) -> Result<FitRecord> {
     let score = final_stats.mean_log_likelihood();
     if !score.is_finite() {
         return Err(GmmError::Numerical(format!(
             "the final log-likelihood is {score}"
         )));
     }
-    let n = data.total_weight();
+    let n = facts.total_weight;
     let n_parameters = opts
         .covariance_type
-        .n_parameters(opts.n_components, data.n_features());
-    let n_rows = data.n_effective_rows();
-    let min_mass = degenerate::min_mass(data.row_unit());
-    let spread = degenerate::DataSpread::from_stats(&final_stats, constant);
-    let first = data.row_f64(0);
-    let constant_values: Vec<Option<f64>> = constant
-        .iter()
-        .zip(&first)
-        .map(|(&c, &v)| c.then_some(v))
-        .collect();
+        .n_parameters(opts.n_components, final_stats.d);
+    let n_rows = facts.n_rows;
+    let min_mass = degenerate::min_mass(facts.row_unit);
+    let constant: Vec<bool> = facts.constant_values.iter().map(|v| v.is_some()).collect();
+    let spread = degenerate::DataSpread::from_stats(final_stats, &constant);
     let mut warnings = warnings::fit_warnings(&warnings::WarningInput {
         opts,
         params: &run.params,
-        stats: &final_stats,
+        stats: final_stats,
         spread: &spread,
-        constant_values: &constant_values,
+        constant_values: &facts.constant_values,
         converged: run.converged,
         lower_bounds: &run.lower_bounds,
         n_rows,
@@ -163,8 +215,8 @@ fn restarts(
         ));
         warnings.push(warnings::spurious_warning(
             &run.spurious,
-            spurious_inits.len(),
-            n_runs,
+            restarts.spurious_inits.len(),
+            restarts.n_runs,
             opts.n_init,
             opts.allow_spurious,
             too_few,
@@ -173,7 +225,7 @@ fn restarts(
     // The names live on the model (at the top of its file), not in the record.
     let mut options = opts.clone();
     options.feature_names = None;
-    let record = FitRecord {
+    Ok(FitRecord {
         converged: run.converged,
         n_iter: run.n_iter,
         lower_bound: run
@@ -181,26 +233,22 @@ fn restarts(
             .last()
             .copied()
             .unwrap_or(f64::NEG_INFINITY),
-        lower_bounds: run.lower_bounds,
-        n_samples: data.n_samples(),
+        lower_bounds: run.lower_bounds.clone(),
+        n_samples: facts.n_samples,
         total_weight: n,
         score,
         bic: -2.0 * n * score + n_parameters as f64 * n.ln(),
         aic: -2.0 * n * score + 2.0 * n_parameters as f64,
         n_parameters,
-        best_init,
-        failed_inits: failures
-            .iter()
-            .map(|(r, e)| format!("restart {r}: {e}"))
-            .collect(),
-        spurious_inits,
-        screen_rows,
+        best_init: restarts.best_init,
+        failed_inits: restarts.failed_inits,
+        spurious_inits: restarts.spurious_inits,
+        screen_rows: restarts.screen_rows,
         split_from: None,
-        recoveries: run.recoveries,
+        recoveries: run.recoveries.clone(),
         warnings,
         options,
-    };
-    Ok((run.params, record))
+    })
 }
 
 /// Exactly one EM iteration from the starting parameters of the first run: the new
