@@ -421,13 +421,14 @@ fn recentre(st: &mut SuffStats, to: &[f64]) {
                 }
             }
             CovarianceType::Diag | CovarianceType::Spherical => {
-                for j in 0..d {
-                    st.m2[c * d + j] += 2.0 * s[j] * delta[j] + n * delta[j] * delta[j];
+                let m2 = &mut st.m2[c * d..(c + 1) * d];
+                for ((m2, s), dl) in m2.iter_mut().zip(&s).zip(&delta) {
+                    *m2 += 2.0 * s * dl + n * dl * dl;
                 }
             }
         }
-        for j in 0..d {
-            st.s[c * d + j] += n * delta[j];
+        for (s, dl) in st.s[c * d..(c + 1) * d].iter_mut().zip(&delta) {
+            *s += n * dl;
         }
     }
     st.shift = to.to_vec();
