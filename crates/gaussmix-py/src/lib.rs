@@ -8,6 +8,8 @@
 //! - Every library error becomes a `ValueError` carrying the library's message.
 //! - Data files are read by `gaussmix-io`, the CLI's readers (`read_data`).
 
+mod blocks;
+
 use gaussmix::select::{select as select_models, Criterion, SelectOptions};
 use gaussmix::{
     kmeans, CovarianceType, Covariances, Data, GaussianMixture, GmmError, GmmOptions, InitMethod,
@@ -862,6 +864,10 @@ impl Batches {
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
     m.add_class::<Batches>()?;
+    m.add_class::<blocks::BlockStats>()?;
+    m.add_class::<blocks::BlockEm>()?;
+    m.add_function(wrap_pyfunction!(blocks::block_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::_block_stats_from_bytes, m)?)?;
     m.add("RunFailed", m.py().get_type::<RunFailed>())?;
     m.add_function(wrap_pyfunction!(_model_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
