@@ -379,46 +379,75 @@ class GaussianMixture(_estimator.GaussianMixture):
 
     # ------------------------------------------------------------------ passes
 
-    def _pass(self, blocks, weights, starts, dtype, models: List[Any], tag: str) -> List[Any]:
+    def _pass(
+        self, blocks, weights, starts, dtype, models: List[Any], tag: str, futures: dict
+    ) -> List[Any]:
         """One E-step pass under each of ``models``: a task per block (key
         ``gaussmix-stats-<tag>``, block index), a tree of merges in block order; returns
-        the merged statistics per model."""
-        params = dask.delayed(models, name=f"gaussmix-params-{tag}")
-        parts = [
-            dask.delayed(_block_stats, pure=True)(
-                params,
-                blk,
-                None if weights is None else weights[i],
-                dtype,
-                self.n_threads,
-                i,
-                starts[i],
-                dask_key_name=(f"gaussmix-stats-{tag}", i),
-            )
-            for i, blk in enumerate(blocks)
-        ]
-        level = 0
-        while len(parts) > 1:
-            parts = [
-                dask.delayed(_merge, pure=True)(
-                    *parts[j : j + _FAN_IN], dask_key_name=(f"gaussmix-merge-{tag}", level, j)
-                )
-                for j in range(0, len(parts), _FAN_IN)
-            ]
-            level += 1
-        root = parts[0]
-        if len(blocks) == 1:
-            root = dask.delayed(_merge, pure=True)(root, dask_key_name=(f"gaussmix-merge-{tag}", 0, 0))
-        return self._compute(root)
+        the merged statistics per model.
+
+        On a distributed cluster each block's task is pinned to the workers holding
+        the (persisted) block, so Dask's work stealing never moves rows between
+        workers; if a worker holding a block leaves mid-pass, the pass is submitted
+        again under the new placement (the lost blocks are recomputed by Dask)."""
+
+        def graph(holders, attempt):
+            tag_ = tag if attempt == 0 else f"{tag}-retry{attempt}"
+            params = dask.delayed(models, name=f"gaussmix-params-{tag_}")
+            parts = []
+            for i, blk in enumerate(blocks):
+                where = holders.get(i)
+                ann = dict(workers=where, allow_other_workers=False) if where else {}
+                with dask.annotate(**ann):
+                    parts.append(
+                        dask.delayed(_block_stats, pure=True)(
+                            params,
+                            blk,
+                            None if weights is None else weights[i],
+                            dtype,
+                            self.n_threads,
+                            i,
+                            starts[i],
+                            dask_key_name=(f"gaussmix-stats-{tag_}", i),
+                        )
+                    )
+            level = 0
+            while len(parts) > 1 or level == 0:
+                parts = [
+                    dask.delayed(_merge, pure=True)(
+                        *parts[j : j + _FAN_IN],
+                        dask_key_name=(f"gaussmix-merge-{tag_}", level, j),
+                    )
+                    for j in range(0, len(parts), _FAN_IN)
+                ]
+                level += 1
+            return parts[0]
+
+        client = _client()
+        if client is None:
+            (out,) = dask.compute(graph({}, 0))
+            return out
+        attempt = 0
+        while True:
+            holders = _holders(client, blocks, futures)
+            future = client.compute(graph(holders, attempt), optimize_graph=False)
+            attempt += 1
+            self._pass_submitted(client)
+            needed = {w for ws in holders.values() for w in ws}
+            while True:
+                try:
+                    return future.result(timeout=0.5)
+                except TimeoutError:
+                    if needed and not needed <= set(client.nthreads()):
+                        future.cancel()
+                        break
 
     def _compute(self, root: Any) -> Any:
         client = _client()
         if client is None:
             (out,) = dask.compute(root)
             return out
-        future = client.compute(root)
-        self._pass_submitted(client)
-        return future.result()
+        return client.compute(root).result()
 
     def _pass_submitted(self, client: Any) -> None:
         """Called once a pass is submitted to a distributed cluster (tests use it to
@@ -470,6 +499,8 @@ class GaussianMixture(_estimator.GaussianMixture):
         w = self._dask_weights(sample_weight, X)
         if self.persist:
             X, w = dask.persist(X, w) if w is not None else (X.persist(), None)
+        # The persisted chunks' futures (key → future): where each block lives.
+        futures = {f.key: f for f in _futures_of(X)} if self.persist else {}
         blocks = list(X.to_delayed().ravel())
         wblocks = None if w is None else list(w.to_delayed().ravel())
         sizes = [int(c) for c in X.chunks[0]]
@@ -544,7 +575,8 @@ class GaussianMixture(_estimator.GaussianMixture):
                 break
             iteration += 1
             lbs = self._pass(
-                blocks, wblocks, starts, dtype, [r.em.model for r in active], f"{tag}-{iteration}"
+                blocks, wblocks, starts, dtype, [r.em.model for r in active],
+                f"{tag}-{iteration}", futures,
             )
             for run, st in zip(active, lbs):
                 try:
@@ -577,7 +609,7 @@ class GaussianMixture(_estimator.GaussianMixture):
             model = best.model
         else:
             (final,) = self._pass(
-                blocks, wblocks, starts, dtype, [best.em.model], f"{tag}-final"
+                blocks, wblocks, starts, dtype, [best.em.model], f"{tag}-final", futures
             )
             model = best.em.finish(final)
         self._fitted_from(model, in_dtype, lbs, converged, n_iter)
@@ -726,6 +758,28 @@ class GaussianMixture(_estimator.GaussianMixture):
             return super().aic(X)
         n = self._n_rows(X)
         return -2.0 * self.score(X) * n + 2 * self._n_parameters()
+
+
+def _holders(client: Any, blocks: Sequence[Any], futures: dict) -> dict:
+    """Block index → the workers holding it, for blocks persisted on the cluster
+    (``futures``: key → future of the persisted array's chunks)."""
+    if not futures:
+        return {}
+    who = client.who_has(list(futures.values()))
+    out = {}
+    for i, b in enumerate(blocks):
+        ws = who.get(b.key)
+        if ws:
+            out[i] = sorted(ws)
+    return out
+
+
+def _futures_of(x: Any) -> list:
+    try:
+        from distributed import futures_of
+    except ImportError:  # pragma: no cover
+        return []
+    return futures_of(x)
 
 
 def _numeric(t: Any) -> bool:
