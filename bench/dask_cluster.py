@@ -62,11 +62,20 @@ def main() -> None:
     import gaussmix.dask as gdask
     from gaussmix import _native
 
+
     n, br, M = args.rows, args.block_rows, args.iters
     sizes = [min(br, n - s) for s in range(0, n, br)]
     st = start(make_block(0, sizes[0]))
     common = dict(n_components=K, covariance_type="full", tol=0.0, **st)
+    # One block alone in this process, one thread: the engine's own time.
+    X0 = make_block(0, min(br, n))
+    m0 = gaussmix.GaussianMixture(n_components=K, max_iter=0, **start(X0)).fit(X0)._model
+    _native.block_stats([m0], X0, None, 1)
+    t = time.perf_counter()
+    _native.block_stats([m0], X0, None, 1)
+    alone = time.perf_counter() - t
     out = dict(rows=n, features=D, components=K, block_rows=br, blocks=len(sizes))
+    out["block_seconds_alone_one_thread"] = alone
     warnings.simplefilter("ignore", gaussmix.ConvergenceWarning)
 
     # ---- in memory (2 threads on the 2 cores)
@@ -116,13 +125,26 @@ def main() -> None:
 
         # Warm-up (the workers import gaussmix and load the engine), not timed.
         gdask.GaussianMixture(max_iter=1, n_threads=1, **common).fit(Xd)
+        from distributed import get_task_stream
+
         dk_times, dk_sent = {}, {}
         for iters in (1, M):
             s0 = sent()
             t = time.perf_counter()
-            dk = gdask.GaussianMixture(max_iter=iters, n_threads=1, **common).fit(Xd)
+            with get_task_stream() as ts:
+                dk = gdask.GaussianMixture(max_iter=iters, n_threads=1, **common).fit(Xd)
             dk_times[iters] = time.perf_counter() - t
             dk_sent[iters] = sent() - s0
+        # Where the time goes: the block tasks' compute time (in the workers) against
+        # the wall time per pass.
+        comp = [
+            sum(x["stop"] - x["start"] for x in t_["startstops"] if x["action"] == "compute")
+            for t_ in ts.data
+            if "gaussmix-stats" in str(t_["key"])
+        ]
+        passes = M + 1
+        out["block_task_seconds_mean"] = float(np.mean(comp))
+        out["block_compute_seconds_per_pass_per_worker"] = float(sum(comp) / passes / 2)
         out["dask_fit_seconds"] = dk_times
         out["dask_seconds_per_iteration"] = (dk_times[M] - dk_times[1]) / (M - 1)
         out["worker_bytes_sent_per_iteration"] = (dk_sent[M] - dk_sent[1]) / (M - 1)
