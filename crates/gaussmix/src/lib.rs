@@ -35,6 +35,9 @@
 //!   so a saved model is a checkpoint.
 //! - Data: every method takes `&impl` [`AsData`] — an ndarray matrix or view of `f64` or
 //!   `f32`, or a [`Data`] (validated once, may carry sample weights).
+//! - EM over blocks held elsewhere (`gaussmix.dask`'s workers, any map-reduce engine):
+//!   [`blocks::BlockStats`] (a block's statistics, compact bytes, ordered merge) and
+//!   [`blocks::BlockEm`] (the M-step, stopping rule and record on merged statistics).
 //! - [`kmeans::KMeans`], [`select`] (BIC/AIC/ICL over `k` and covariance types),
 //!   [`GmmError`] (every refusal says what, where and what to do).
 //! - Features: `linfa` (linfa's `Fit` / `PredictInplace`), `kernel-override` (tests and
@@ -53,6 +56,7 @@
 //! | kernels | `kernels/` | one trait for "a chunk's log-densities and statistics", four implementations, one place that chooses |
 //! | fit | `fit/` | passes (one read of each chunk can serve several parameter sets), initialisation, k-means, the EM driver, restarts, the fit record |
 //! | model | `model/` | the fitted mixture, prediction, the model file |
+//! | blocks | [`blocks`] | EM over blocks held elsewhere (a cluster's workers): a block's statistics, their ordered merge, the M-step and stopping rule on merged statistics |
 //! | select | `select` | model selection |
 //!
 //! A fit is EM as a map-reduce over fixed chunks of rows: each worker runs the chosen

@@ -6,6 +6,8 @@ Rust engine.
 - :func:`load` / :meth:`GaussianMixture.save`: the CLI's JSON model files.
 - :func:`from_sklearn` / :meth:`GaussianMixture.to_sklearn`: convert fitted models.
 - :func:`read_data`: the CLI's data files (CSV/TSV, .npy) as an array and column names.
+- ``gaussmix.dask.GaussianMixture`` (imported on its own; needs dask and distributed):
+  EM on a Dask cluster, one map-reduce over the blocks per iteration.
 
 numpy is the only required dependency; scikit-learn (base classes, exceptions, input
 validation) and pandas (DataFrames in and out) are used when installed.
