@@ -292,9 +292,12 @@ class GaussianMixture(_estimator.GaussianMixture):
                 "init_sample", f"an int in the range [n_components={self.n_components}, inf)", s
             )
 
-    def _dask_rows(self, X: Any, *, reset: bool) -> Tuple["da.Array", np.dtype]:
+    def _dask_rows(
+        self, X: Any, *, reset: bool, lengths: bool = True, persist: bool = False
+    ) -> Tuple["da.Array", np.dtype]:
         """The rows as a dask array chunked by rows only, and the input's float dtype;
-        checks (or, with ``reset``, records) the features."""
+        checks (or, with ``reset``, records) the features. ``lengths``: make the row
+        chunks known (a pass over the data unless persisted first: ``persist``)."""
         names = None
         if hasattr(X, "columns") and hasattr(X, "to_dask_array"):
             cols = list(X.columns)
@@ -306,7 +309,9 @@ class GaussianMixture(_estimator.GaussianMixture):
                 )
             if all(isinstance(c, str) for c in cols):
                 names = np.asarray(cols, dtype=object)
-            X = X.to_dask_array(lengths=True)
+            if persist:
+                X = X.persist()
+            X = X.to_dask_array(lengths=True) if lengths else X.to_dask_array()
         elif not isinstance(X, da.Array):
             raise TypeError(
                 f"gaussmix.dask fits dask arrays and dask DataFrames, got {type(X).__name__}"
@@ -318,7 +323,7 @@ class GaussianMixture(_estimator.GaussianMixture):
             )
         if X.dtype.kind not in "fiub":
             raise ValueError(f"X must be numeric, got dtype {X.dtype}")
-        if any(math.isnan(c) for c in X.chunks[0]):
+        if lengths and any(math.isnan(c) for c in X.chunks[0]):
             X = X.compute_chunk_sizes()
         if len(X.chunks[1]) > 1:
             X = X.rechunk({1: -1})
@@ -486,7 +491,7 @@ class GaussianMixture(_estimator.GaussianMixture):
     def _fit_dask(self, X: Any, sample_weight: Any) -> None:
         self._check_dask_params()
         self.__dict__.pop("n_batches_", None)
-        X, in_dtype = self._dask_rows(X, reset=True)
+        X, in_dtype = self._dask_rows(X, reset=True, persist=bool(self.persist))
         dtype = self._work_dtype(in_dtype)
         n, d = X.shape
         if n < self.n_components:
@@ -700,7 +705,7 @@ class GaussianMixture(_estimator.GaussianMixture):
 
     def _lazy(self, X: Any, what: str) -> "da.Array":
         check_is_fitted(self)
-        Xd, in_dtype = self._dask_rows(X, reset=False)
+        Xd, in_dtype = self._dask_rows(X, reset=False, lengths=False)
         dtype = self._work_dtype(in_dtype)
         model = self._model
         k = self.n_components
