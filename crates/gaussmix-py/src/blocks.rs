@@ -3,12 +3,19 @@
 //! and the run's M-step and stopping rule (`gaussmix::blocks`).
 
 use gaussmix::blocks::{BlockEm as Em, BlockStats as Stats};
-use numpy::PyReadonlyArray1;
+use gaussmix::CovarianceType;
+use ndarray::{Array1, Array2};
+use numpy::{
+    IntoPyArray, PyArray1, PyArrayDyn, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyReadonlyArrayDyn,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
-use crate::{options, value_error, weights_slice, Input, Model};
+use crate::{
+    covariances_from_array, options, parse_kind, value_error, weights_slice, Input, Model,
+};
 
 /// One block's E-step statistics under one model (`gaussmix::blocks::BlockStats`):
 /// `O(K·D²)` numbers whatever the block's rows. Pickles as its compact bytes.
@@ -70,6 +77,43 @@ impl BlockStats {
         self.inner.log_likelihood()
     }
 
+    /// Rows with positive weight.
+    #[getter]
+    fn n_weighted_samples(&self) -> u64 {
+        self.inner.n_weighted_samples()
+    }
+
+    /// `Σ w r_k` per component, shape `(K,)`.
+    #[getter]
+    fn counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.inner.counts().to_vec().into_pyarray(py)
+    }
+
+    /// `Σ w r_k (x − shift_k)`, shape `(K, D)`.
+    #[getter]
+    fn first_moments<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        self.shaped(py, self.inner.first_moments().to_vec(), false)
+    }
+
+    /// `Σ w r_k (x − shift_k)(x − shift_k)ᵀ`: full `(K, D, D)`, tied `(D, D)` (pooled),
+    /// diag and spherical `(K, D)` (the diagonal).
+    #[getter]
+    fn second_moments<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        self.shaped(py, self.inner.second_moments(), true)
+    }
+
+    /// The point each component's moments are taken about, shape `(K, D)`.
+    #[getter]
+    fn shift<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        self.shaped(py, self.inner.shift().to_vec(), false)
+    }
+
+    /// The means of the parameters the statistics were computed under, `(K, D)`.
+    #[getter]
+    fn means<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        self.shaped(py, self.inner.means().to_vec(), false)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "BlockStats({} rows, {} components, {} features, {})",
@@ -78,6 +122,26 @@ impl BlockStats {
             self.inner.n_features(),
             self.inner.covariance_type()
         )
+    }
+}
+
+impl BlockStats {
+    /// `v` as `(K, D)`, or the second moments' per-type shape.
+    fn shaped<'py>(
+        &self,
+        py: Python<'py>,
+        v: Vec<f64>,
+        second: bool,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
+        let (k, d) = (self.inner.n_components(), self.inner.n_features());
+        let shape: Vec<usize> = match (second, self.inner.covariance_type()) {
+            (true, CovarianceType::Full) => vec![k, d, d],
+            (true, CovarianceType::Tied) => vec![d, d],
+            _ => vec![k, d],
+        };
+        v.into_pyarray(py)
+            .reshape(shape)
+            .map(|a| a.to_dyn().clone())
     }
 }
 
@@ -110,9 +174,16 @@ pub(crate) fn block_stats(
             .collect());
     }
     let stats = py
-        .detach(move || {
-            let data = rows.data(n, d, w)?;
-            Stats::compute_many(&models, &data, n_threads)
+        .detach(move || match w {
+            // A block of weight 0 (its rows still count, as in memory).
+            Some(w) if w.iter().all(|v| *v == 0.0) => {
+                let data = rows.data(n, d, None)?;
+                Stats::zero_weight(&models, &data)
+            }
+            _ => {
+                let data = rows.data(n, d, w)?;
+                Stats::compute_many(&models, &data, n_threads)
+            }
         })
         .map_err(value_error)?;
     Ok(stats
@@ -137,14 +208,20 @@ impl BlockEm {
 
 #[pymethods]
 impl BlockEm {
+    /// A run from the starting `weights`, `means` and `covariances` (per-type shape);
+    /// a start that is not positive definite raises `RunFailed`, as in memory.
     #[new]
     #[pyo3(signature = (
-        start, *, tol, reg_covar, max_iter, variance_floor=None,
-        previous_lower_bound=f64::NEG_INFINITY, first_offset=0.0, feature_names=None
+        covariance_type, weights, means, covariances, *, tol, reg_covar, max_iter,
+        variance_floor=None, previous_lower_bound=f64::NEG_INFINITY, first_offset=0.0,
+        feature_names=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        start: &Model,
+        covariance_type: &str,
+        weights: PyReadonlyArray1<'_, f64>,
+        means: PyReadonlyArray2<'_, f64>,
+        covariances: PyReadonlyArrayDyn<'_, f64>,
         tol: f64,
         reg_covar: f64,
         max_iter: usize,
@@ -153,10 +230,15 @@ impl BlockEm {
         first_offset: f64,
         feature_names: Option<Vec<String>>,
     ) -> PyResult<Self> {
-        let s = &start.inner;
+        let kind = parse_kind(covariance_type)?;
+        let m = means.as_array();
+        let means = Array2::from_shape_vec(m.dim(), m.iter().copied().collect())
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let weights = Array1::from_vec(weights.as_array().iter().copied().collect());
+        let cov = covariances_from_array(kind, &covariances, "covariances")?;
         let opts = options(
-            s.n_components(),
-            s.covariance_type().as_str(),
+            means.nrows(),
+            covariance_type,
             tol,
             reg_covar,
             max_iter,
@@ -168,8 +250,8 @@ impl BlockEm {
             variance_floor,
         )?
         .feature_names(feature_names);
-        let em = Em::new(&opts, s)
-            .map_err(value_error)?
+        let em = Em::from_parameters(&opts, weights, means, cov)
+            .map_err(crate::fit_error)?
             .previous_lower_bound(previous_lower_bound)
             .first_offset(first_offset);
         Ok(BlockEm { inner: Some(em) })

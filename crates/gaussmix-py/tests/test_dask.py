@@ -382,18 +382,154 @@ def test_statistics_shipped_per_block_do_not_grow_with_its_rows():
     assert merged.n_samples == 20010
 
 
-def test_the_local_scheduler_gives_the_same_fit():
-    # Without a distributed client (threads scheduler) the same passes run locally.
+def test_a_local_scheduler_gives_the_same_fit_locally(client):
+    # dask.config's scheduler is respected even with a client alive: the passes run in
+    # local threads, none on the cluster.
+    from distributed import get_task_stream
+
     X, _ = blobs(n=1200, seed=12)
     params = dict(n_components=3, tol=1e-8, **start("tied"), covariance_type="tied")
-    import dask
-
-    with dask.config.set(scheduler="threads"):
-        dk = gdask.GaussianMixture(**params)
-        dk._compute = lambda root: dask.compute(root, scheduler="threads")[0]
-        dk.fit(da.from_array(X, chunks=500))
+    with get_task_stream() as ts, dask.config.set(scheduler="threads"):
+        dk = gdask.GaussianMixture(**params).fit(da.from_array(X, chunks=500))
+        labels = dk.predict(da.from_array(X, chunks=500)).compute()
+    assert ts.data == []
     mem = gaussmix.GaussianMixture(**params).fit(X)
     assert_same(dk, mem)
+    np.testing.assert_array_equal(labels, mem.predict(X))
+
+
+def test_blocks_of_weight_zero_and_sparse_weights(client):
+    X, w = blobs(n=4000, seed=16)
+    w[1000:2000] = 0.0  # whole blocks of weight 0
+    params = dict(n_components=3, random_state=0, tol=1e-8)
+    mem = gaussmix.GaussianMixture(**params).fit(X, sample_weight=w)
+    dk = gdask.GaussianMixture(**params).fit(
+        da.from_array(X, chunks=500), sample_weight=da.from_array(w, chunks=500)
+    )
+    assert_same(dk, mem)
+    # 0.5 % of the rows carry weight: the sampled initialisation draws among them.
+    ws = np.zeros(4000)
+    ws[::100] = 1.0
+    gm = gdask.GaussianMixture(n_components=3, random_state=0, init_sample=10, covariance_type="spherical").fit(
+        da.from_array(X, chunks=500), sample_weight=da.from_array(ws, chunks=500)
+    )
+    assert np.isfinite(gm.lower_bound_)
+    zeros = da.zeros(4000, chunks=500)
+    with pytest.raises(ValueError, match="all sample weights are zero"):
+        gdask.GaussianMixture(n_components=2).fit(da.from_array(X, chunks=500), sample_weight=zeros)
+    with pytest.raises(ValueError, match="0 samples .with positive weight. are fewer than"):
+        gdask.GaussianMixture(n_components=3, **start("full")).fit(
+            da.from_array(X, chunks=500), sample_weight=zeros
+        )
+
+
+def test_max_iter_zero_keeps_the_start_as_in_memory(client):
+    X, _ = blobs(n=1000, seed=17)
+    for extra in (dict(**start("diag")), dict(n_init=2, random_state=3)):
+        params = dict(n_components=3, covariance_type="diag", max_iter=0, **extra)
+        mem = gaussmix.GaussianMixture(**params).fit(X)
+        dk = gdask.GaussianMixture(**params).fit(da.from_array(X, chunks=300))
+        assert dk.n_iter_ == 0 and not dk.converged_ and dk.lower_bound_ == -np.inf
+        np.testing.assert_array_equal(dk.means_, mem.means_)
+        np.testing.assert_array_equal(dk.covariances_, mem.covariances_)
+
+
+def test_a_failed_restart_is_reported_and_the_others_kept(client):
+    rng = np.random.default_rng(0)
+    X = np.r_[np.repeat([[0.0, 0.0]], 20, 0), rng.normal(size=(200, 2)) + 1.5,
+              rng.normal(size=(200, 2)) + [8, 0]]
+    kw = dict(n_components=4, reg_covar=0.0, random_state=44, n_init=3, init_params="k-means++")
+    with pytest.warns(UserWarning, match="not positive definite at initialisation") as mw:
+        mem = gaussmix.GaussianMixture(**kw).fit(X)
+    with pytest.warns(UserWarning, match="not positive definite at initialisation") as dw:
+        dk = gdask.GaussianMixture(**kw).fit(da.from_array(X, chunks=100))
+    def msgs(ws):
+        return sorted(str(w.message) for w in ws if "initialization" in str(w.message))
+    assert msgs(dw) == msgs(mw) and len(msgs(mw)) >= 1
+    assert_same(dk, mem)
+
+
+def test_dataframes_with_nullable_pyarrow_and_bool_columns(client):
+    X, _ = blobs(n=1500, seed=18)
+    pdf = pd.DataFrame({
+        "a": X[:, 0],
+        "b": pd.array(X[:, 1], dtype="Float64"),
+        "c": pd.array(X[:, 2], dtype="double[pyarrow]"),
+        "flag": X[:, 0] > 0,
+    })
+    params = dict(n_components=3, random_state=0, covariance_type="diag", reg_covar=1e-3)
+    ddf = dd.from_pandas(pdf, npartitions=3)
+    with warnings.catch_warnings():
+        # A 0/1 feature: the same degenerate warnings from both (assert_same checks).
+        warnings.simplefilter("ignore", gaussmix.DegenerateWarning)
+        mem = gaussmix.GaussianMixture(**params).fit(pdf)
+        dk = gdask.GaussianMixture(**params).fit(ddf)
+    assert_same(dk, mem)
+    np.testing.assert_array_equal(dk.predict(ddf).compute(), mem.predict(pdf))
+    # A missing value is refused with its row.
+    pdf.loc[1234, "b"] = pd.NA
+    with pytest.raises(ValueError, match="at row 1234"):
+        gdask.GaussianMixture(**params).fit(dd.from_pandas(pdf, npartitions=3))
+
+
+def test_feature_names_are_checked_as_in_memory(client):
+    X, _ = blobs(n=600, seed=19)
+    with pytest.raises(TypeError, match="Feature names are only supported if all input features have string"):
+        gdask.GaussianMixture(n_components=2).fit(
+            dd.from_pandas(pd.DataFrame(X, columns=["a", 1, "c"]), npartitions=2)
+        )
+    gm = gdask.GaussianMixture(n_components=2, random_state=0).fit(
+        dd.from_pandas(pd.DataFrame(X, columns=["a", "b", "c"]), npartitions=2)
+    )
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        gm.predict(da.from_array(X, chunks=300))
+    plain = gdask.GaussianMixture(n_components=2, random_state=0).fit(da.from_array(X, chunks=300))
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        plain.predict(dd.from_pandas(pd.DataFrame(X, columns=["a", "b", "c"]), npartitions=2))
+
+
+def test_prediction_errors_name_the_block_and_row(client):
+    X, _ = blobs(n=1500, seed=20)
+    gm = gdask.GaussianMixture(n_components=2, random_state=0).fit(da.from_array(X, chunks=500))
+    Xn = X.copy()
+    Xn[1234, 1] = np.nan
+    with pytest.raises(ValueError, match=r"block 2 \(rows from 1000\): .*at row 1234, column 1.*before predicting"):
+        gm.predict(da.from_array(Xn, chunks=500)).compute()
+
+
+def test_float32_score_is_the_in_memory_score(client):
+    X, _ = blobs(n=2000, seed=21)
+    X32 = X.astype(np.float32)
+    params = dict(n_components=3, covariance_type="diag", random_state=0)
+    mem = gaussmix.GaussianMixture(**params).fit(X32)
+    dk = gdask.GaussianMixture(**params).fit(da.from_array(X32, chunks=700))
+    Xd = da.from_array(X32, chunks=700)
+    assert abs(dk.score(Xd) - mem.score(X32)) <= 1e-13 * abs(mem.score(X32))
+    assert abs(dk.bic(Xd) - mem.bic(X32)) <= 1e-12 * abs(mem.bic(X32))
+
+
+def test_the_per_block_pass_is_public_and_exact():
+    import doctest
+
+    result = doctest.testmod(gdask)
+    assert result.attempted > 0 and result.failed == 0
+    X, w = blobs(n=3000, seed=22)
+    gm = gaussmix.GaussianMixture(n_components=3, random_state=0).fit(X)
+    st = gdask.BlockStats.merge([gdask.block_stats(gm, X[:1000], w[:1000]),
+                                 gdask.block_stats(gm, X[1000:], w[1000:])])
+    # Centred moments: the covariance an M-step on them gives is the weighted
+    # covariance of the rows under the responsibilities, computed here directly.
+    r = gm.predict_proba(X) * w[:, None]
+    nk = r.sum(0)
+    np.testing.assert_allclose(st.counts, nk, rtol=1e-12)
+    mu = st.shift + st.first_moments / nk[:, None]
+    np.testing.assert_allclose(mu, (r.T @ X) / nk[:, None], rtol=1e-12)
+    for k in range(3):
+        dx = X - mu[k]
+        direct = (r[:, k, None] * dx).T @ dx
+        sk = st.first_moments[k]
+        via = st.second_moments[k] - np.outer(sk, sk) / nk[k]
+        np.testing.assert_allclose(via, direct, rtol=1e-10, atol=1e-10 * np.abs(direct).max())
 
 
 def test_verbose_prints_a_line_per_iteration(client, capsys):
@@ -416,7 +552,7 @@ def readme_dask_blocks():
 def test_readme_dask_example_runs():
     blocks = readme_dask_blocks()
     assert blocks
-    ns = {}
+    ns = {"__name__": "__main__"}
     try:
         for b in blocks:
             exec(compile(b, "README.md", "exec"), ns)

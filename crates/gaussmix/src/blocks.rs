@@ -52,14 +52,16 @@ use crate::options::GmmOptions;
 use crate::params::Params;
 use crate::stats::SuffStats;
 
-/// The first bytes of [`BlockStats::to_bytes`] (format version 1).
-const MAGIC: &[u8; 8] = b"GMXBLK01";
+/// The first bytes of [`BlockStats::to_bytes`] (format version 2).
+const MAGIC: &[u8; 8] = b"GMXBLK02";
 
 /// One block's E-step statistics under one model, with what the fit's checks and record
 /// need to know about the block's rows (their count, weights and column ranges).
 #[derive(Clone, Debug)]
 pub struct BlockStats {
     st: SuffStats,
+    /// [`fingerprint`] of the parameters the statistics were computed under.
+    params_id: u64,
     /// Rows in the block.
     rows: u64,
     /// Rows with positive weight.
@@ -130,8 +132,10 @@ impl BlockStats {
         };
         Ok(sts
             .into_iter()
-            .map(|st| BlockStats {
+            .zip(models)
+            .map(|(st, m)| BlockStats {
                 st,
+                params_id: fingerprint(&m.params),
                 rows,
                 effective,
                 row_unit,
@@ -139,6 +143,29 @@ impl BlockStats {
                 hi: hi.clone(),
             })
             .collect())
+    }
+
+    /// The statistics of a block whose rows all have weight 0, under each of `models`
+    /// (`data` without weights: a [`Data`] cannot carry all-zero weights): no mass, but
+    /// its rows count in `n_samples` and in the column ranges, as in a fit in memory.
+    pub fn zero_weight(models: &[&GaussianMixture], data: &Data) -> Result<Vec<BlockStats>> {
+        let (lo, hi) = data.column_range();
+        let mut out = Vec::with_capacity(models.len());
+        for m in models {
+            if data.n_features() != m.n_features() {
+                return Err(GmmError::InvalidData(format!(
+                    "the block has {} columns but the model has {} features",
+                    data.n_features(),
+                    m.n_features()
+                )));
+            }
+            let mut st = Self::empty(m);
+            st.rows = data.n_samples() as u64;
+            st.lo.clone_from(&lo);
+            st.hi.clone_from(&hi);
+            out.push(st);
+        }
+        Ok(out)
     }
 
     /// The statistics of a block without rows under `model` (a partition that happens
@@ -150,6 +177,7 @@ impl BlockStats {
         st.previous_means = Some(means);
         BlockStats {
             st,
+            params_id: fingerprint(&model.params),
             rows: 0,
             effective: 0,
             row_unit: f64::INFINITY,
@@ -187,7 +215,7 @@ impl BlockStats {
                     b.kind, b.k, b.d, a.kind, a.k, a.d
                 )));
             }
-            if a.previous_means != b.previous_means {
+            if p.params_id != out.params_id || a.previous_means != b.previous_means {
                 return Err(GmmError::InvalidData(format!(
                     "block statistics {i} were computed under other parameters than the first (another EM iteration or restart); merge only one pass's statistics"
                 )));
@@ -240,6 +268,51 @@ impl BlockStats {
         self.st.kind
     }
 
+    /// `Σ w r_k` per component (`K`).
+    pub fn counts(&self) -> &[f64] {
+        &self.st.nk
+    }
+
+    /// First moments about the shift, `Σ w r_k (x − c_k)` (`K×D`, row-major).
+    pub fn first_moments(&self) -> &[f64] {
+        &self.st.s
+    }
+
+    /// Second moments about the shift, `Σ w r_k (x − c_k)(x − c_k)ᵀ`, row-major and
+    /// symmetric: full `K×D×D`, tied `D×D` (pooled over the components), diag and
+    /// spherical `K×D` (the diagonal only).
+    pub fn second_moments(&self) -> Vec<f64> {
+        let st = &self.st;
+        let mut m2 = st.m2.clone();
+        if matches!(st.kind, CovarianceType::Full | CovarianceType::Tied) {
+            let d = st.d;
+            for block in m2.chunks_exact_mut(d * d) {
+                for a in 0..d {
+                    for b in 0..a {
+                        block[a * d + b] = block[b * d + a];
+                    }
+                }
+            }
+        }
+        m2
+    }
+
+    /// The shift `c_k` the moments are taken about (`K×D`): a point near each
+    /// component (its mean, or its group's shift), so no moment cancels.
+    pub fn shift(&self) -> &[f64] {
+        &self.st.shift
+    }
+
+    /// The means of the parameters the statistics were computed under (`K×D`).
+    pub fn means(&self) -> &[f64] {
+        self.st.previous_means.as_deref().unwrap_or(&self.st.shift)
+    }
+
+    /// Rows with positive weight.
+    pub fn n_weighted_samples(&self) -> u64 {
+        self.effective
+    }
+
     /// A compact little-endian encoding: a header, then the statistics (the upper
     /// triangle only of full and tied second moments), the shift and means they refer
     /// to, and the column ranges — `O(K·D²)` bytes whatever the number of rows.
@@ -248,7 +321,13 @@ impl BlockStats {
         let mut out = Vec::with_capacity(64 + 8 * (st.nk.len() + st.s.len() + st.m2.len()));
         out.extend_from_slice(MAGIC);
         out.push(kind_code(st.kind));
-        for v in [st.k as u64, st.d as u64, self.rows, self.effective] {
+        for v in [
+            st.k as u64,
+            st.d as u64,
+            self.rows,
+            self.effective,
+            self.params_id,
+        ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         let prev: &[f64] = st.previous_means.as_deref().unwrap_or(&st.shift);
@@ -299,6 +378,7 @@ impl BlockStats {
             Ok(u64::from_le_bytes(a))
         };
         let (k, d, rows, effective) = (next_u64()?, next_u64()?, next_u64()?, next_u64()?);
+        let params_id = next_u64()?;
         let (k, d) = (usize::try_from(k).ok(), usize::try_from(d).ok());
         let (Some(k), Some(d)) = (k, d) else {
             return Err(bad("impossible shape"));
@@ -368,6 +448,7 @@ impl BlockStats {
         st.previous_means = Some(prev);
         Ok(BlockStats {
             st,
+            params_id,
             rows,
             effective,
             row_unit: head[0],
@@ -375,6 +456,27 @@ impl BlockStats {
             hi,
         })
     }
+}
+
+/// A 64-bit fingerprint (FNV-1a) of every bit of the parameters (weights, means,
+/// covariances): statistics are merged and used only under the parameters they were
+/// computed under.
+fn fingerprint(p: &Params) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let covs: Vec<f64> = match &p.covariances {
+        crate::covariance::Covariances::Full(a) => a.iter().copied().collect(),
+        crate::covariance::Covariances::Tied(a) | crate::covariance::Covariances::Diag(a) => {
+            a.iter().copied().collect()
+        }
+        crate::covariance::Covariances::Spherical(a) => a.iter().copied().collect(),
+    };
+    for v in p.weights.iter().chain(p.means.iter()).chain(covs.iter()) {
+        for b in v.to_bits().to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 fn kind_code(kind: CovarianceType) -> u8 {
@@ -442,7 +544,8 @@ struct Facts {
 
 /// One EM run over blocks: feed it the merged statistics of each E-step pass under
 /// [`BlockEm::model`]; it does the M-step and the stopping rule of the in-memory engine
-/// (`|Lᵗ − Lᵗ⁻¹| < tol`, `L⁰ = −∞`, at most `max_iter` iterations). Options it does not
+/// (`|Lᵗ − Lᵗ⁻¹| < tol`, `L⁰ = −∞`, at most `max_iter` iterations; `max_iter` ≥ 1 as
+/// for any fit — a caller wanting the start itself needs no pass). Options it does not
 /// use: `init` and `n_init` (the caller makes the start and the restarts), `recover`
 /// (refused: re-seeding needs a data row).
 pub struct BlockEm {
@@ -492,6 +595,29 @@ impl BlockEm {
         })
     }
 
+    /// A run of `opts` from explicit starting parameters, checked as the in-memory fit
+    /// checks a given start: a covariance that is not positive definite (after
+    /// `reg_covar`) is [`GmmError::NotPositiveDefinite`] "at initialisation".
+    pub fn from_parameters(
+        opts: &GmmOptions,
+        weights: ndarray::Array1<f64>,
+        means: ndarray::Array2<f64>,
+        covariances: crate::covariance::Covariances,
+    ) -> Result<BlockEm> {
+        let params =
+            Params::new(weights, means, covariances, opts.reg_covar).map_err(|e| match e {
+                GmmError::InvalidModel(m) => GmmError::InvalidInit(m),
+                other => other.map_pd_context(|_| " at initialisation".into()),
+            })?;
+        let start = GaussianMixture {
+            params,
+            fit: None,
+            feature_names: None,
+            online: None,
+        };
+        BlockEm::new(opts, &start)
+    }
+
     /// The first iteration's lower bound is compared with `l` instead of `−∞` (a warm
     /// start continuing a fit whose last lower bound was `l`).
     pub fn previous_lower_bound(mut self, l: f64) -> BlockEm {
@@ -518,7 +644,9 @@ impl BlockEm {
     }
 
     /// One iteration given `merged`, the statistics of all blocks under
-    /// [`model`](Self::model): returns that pass's mean log-likelihood.
+    /// [`model`](Self::model) (refused if computed under any other parameters): returns
+    /// that pass's mean log-likelihood (plus [`first_offset`](Self::first_offset) on
+    /// the first iteration).
     pub fn step(&mut self, merged: &BlockStats) -> Result<f64> {
         let st = &merged.st;
         let t = self.lower_bounds.len() + 1;
@@ -533,7 +661,7 @@ impl BlockEm {
                 self.params.d
             )));
         }
-        if st.previous_means.as_deref() != Some(self.params.means_flat()) {
+        if merged.params_id != fingerprint(&self.params) {
             return Err(GmmError::InvalidData(format!(
                 "the statistics given to EM iteration {t} were computed under other parameters than the run's current ones"
             )));
@@ -629,10 +757,10 @@ impl BlockEm {
     pub fn finish(self, final_stats: &BlockStats) -> Result<GaussianMixture> {
         let mut em = self;
         if em.facts.is_none() {
-            // max_iter = 0: the final pass is the first.
+            // Finished before any step (the caller's choice): the final pass is the first.
             em.facts = Some(em.first_facts(final_stats)?);
         }
-        if final_stats.st.previous_means.as_deref() != Some(em.params.means_flat()) {
+        if final_stats.params_id != fingerprint(&em.params) {
             return Err(GmmError::InvalidData(
                 "the final statistics were computed under other parameters than the run's final ones".into(),
             ));

@@ -5,7 +5,9 @@
 //! record's score and warnings — for every covariance type, with weights and f32 data;
 //! the merge does not depend on how the rows are cut into blocks; far from the origin
 //! it tracks the fit of the centred data; the statistics' size does not depend on the
-//! rows; mixing statistics of two iterations is refused; the statistics agree across
+//! rows; statistics computed under other parameters (another iteration or restart,
+//! even with the same means) are refused, as is a singular start; a block of weight
+//! 0 counts only its rows; the statistics agree across
 //! instruction sets (AVX-512, AVX2, portable, in child processes) to 1e-12.
 
 mod common;
@@ -80,10 +82,17 @@ fn block_fit(
                     BlockStats::empty(model)
                 } else {
                     let mut data = Data::from_view(x.slice(s![c[0]..c[1], ..])).unwrap();
-                    if let Some(w) = w {
-                        data = data.with_weights(&w[c[0]..c[1]]).unwrap();
+                    match w.map(|w| &w[c[0]..c[1]]) {
+                        // A block of weight 0 (a Data cannot carry all-zero weights).
+                        Some(w) if w.iter().all(|v| *v == 0.0) => {
+                            BlockStats::zero_weight(&[model], &data).unwrap().remove(0)
+                        }
+                        Some(w) => {
+                            data = data.with_weights(w).unwrap();
+                            BlockStats::compute(model, &data).unwrap()
+                        }
+                        None => BlockStats::compute(model, &data).unwrap(),
                     }
-                    BlockStats::compute(model, &data).unwrap()
                 };
                 BlockStats::from_bytes(&st.to_bytes()).unwrap()
             })
@@ -176,6 +185,50 @@ fn block_em_equals_the_in_memory_fit_for_every_type() {
             );
             assert_same_fit(&format!("{kind} weighted={weighted}"), &got, &want, 1e-10);
         }
+    }
+}
+
+#[test]
+fn a_block_of_weight_zero_counts_only_its_rows() {
+    let x = truth(0.0).sample(3000, 15).unwrap().0;
+    let mut w = weights(3000);
+    w[700..1500].fill(0.0);
+    let opts = GaussianMixture::params(3)
+        .tol(1e-9)
+        .covariance_type(CovarianceType::Diag);
+    let st = start(CovarianceType::Diag, 0.0);
+    let got = block_fit(&opts, &st, &x, Some(&w), &CUTS);
+    let want = memory_fit(&opts, &st, &x, Some(&w));
+    assert_same_fit("zero-weight block", &got, &want, 1e-10);
+    assert_eq!(got.fit_record().unwrap().n_samples, 3000);
+}
+
+#[test]
+fn statistics_as_arrays() {
+    let x = truth(0.0).sample(500, 16).unwrap().0;
+    for kind in CovarianceType::ALL {
+        let m = start(kind, 0.0);
+        let st = BlockStats::compute(&m, &Data::from_view(x.view()).unwrap()).unwrap();
+        let total: f64 = st.counts().iter().sum();
+        assert!(
+            (total - 500.0).abs() < 1e-9,
+            "{kind}: the counts sum to the rows"
+        );
+        assert_eq!(st.first_moments().len(), 6);
+        assert_eq!(st.shift().len(), 6);
+        assert_eq!(st.means(), m.means().as_slice().unwrap());
+        let m2 = st.second_moments();
+        match kind {
+            CovarianceType::Full => {
+                assert_eq!(m2.len(), 12);
+                for c in 0..3 {
+                    assert_eq!(m2[c * 4 + 1], m2[c * 4 + 2], "{kind}: symmetric");
+                }
+            }
+            CovarianceType::Tied => assert_eq!(m2.len(), 4),
+            _ => assert_eq!(m2.len(), 6),
+        }
+        assert!(m2.iter().all(|v| v.is_finite()));
     }
 }
 
@@ -282,6 +335,38 @@ fn bad_statistics_are_refused() {
     ] {
         assert!(BlockStats::from_bytes(bad).is_err());
     }
+    // Statistics under other weights or covariances with the same means (another
+    // restart, say) do not merge and do not step either.
+    let cov = Covariances::Full(Array3::from_shape_fn((3, 2, 2), |(_, a, b)| {
+        if a == b {
+            3.0
+        } else {
+            0.0
+        }
+    }));
+    let other = GaussianMixture::from_parameters(array![0.2, 0.2, 0.6], st.means().to_owned(), cov)
+        .unwrap();
+    let a = BlockStats::compute(&st, &data).unwrap();
+    let b = BlockStats::compute(&other, &data).unwrap();
+    assert!(BlockStats::merge(&[a, b.clone()]).is_err());
+    let mut fresh = BlockEm::new(&opts, &st).unwrap();
+    let e = fresh.step(&b).unwrap_err();
+    assert!(e.to_string().contains("other parameters"), "{e}");
+    // A singular start is refused as the in-memory fit refuses it.
+    let flat = Covariances::Full(Array3::zeros((3, 2, 2)));
+    let e = BlockEm::from_parameters(
+        &opts.clone().reg_covar(0.0),
+        array![0.4, 0.3, 0.3],
+        st.means().to_owned(),
+        flat,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(e, gaussmix::GmmError::NotPositiveDefinite { .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("at initialisation"), "{e}");
     // A block with other columns; no blocks at all; recover.
     let wide = Array2::<f64>::zeros((5, 3));
     let e = BlockStats::compute(&st, &Data::from_view(wide.view()).unwrap()).unwrap_err();

@@ -11,18 +11,24 @@ travel, never rows (except the initialisation sample, at most ``init_sample`` ro
 
 From the same start the fit equals :class:`gaussmix.GaussianMixture`'s in-memory fit
 of the same rows to rounding (~1e-12), with the same ``n_iter_``, lower bounds,
-warnings and attributes.
+warnings and attributes (tests: ``tests/test_dask.py``).
 
-Example (the README's, run by the tests)::
+Example (a script: worker processes re-import it, hence the guard; the README's
+``## Dask`` section has the one the tests run)::
 
     from dask.distributed import Client, LocalCluster
     import dask.array as da
     from gaussmix.dask import GaussianMixture
 
-    client = Client(LocalCluster(n_workers=2, threads_per_worker=1))
-    X = da.random.default_rng(0).normal(size=(1_000_000, 4), chunks=(100_000, 4))
-    gm = GaussianMixture(n_components=3, random_state=0).fit(X)
-    labels = gm.predict(X)          # a dask array, computed per block when asked
+    if __name__ == "__main__":
+        client = Client(LocalCluster(n_workers=2, threads_per_worker=1))
+        X = da.random.default_rng(0).normal(size=(1_000_000, 4), chunks=(100_000, 4))
+        gm = GaussianMixture(n_components=3, random_state=0).fit(X)
+        labels = gm.predict(X)      # a dask array, computed per block when asked
+
+The per-block pass is public for other engines: :func:`block_stats`,
+:class:`BlockStats` (``merge``, the statistics as arrays, compact pickling) and
+:class:`BlockEm` (the M-step and stopping rule on merged statistics).
 """
 
 from __future__ import annotations
@@ -48,7 +54,41 @@ from . import _estimator, _init, _native
 from ._compat import ConvergenceWarning, DegenerateWarning
 from ._validation import check_is_fitted, random_seed, run_seed
 
-__all__ = ["GaussianMixture", "read_npy"]
+__all__ = ["BlockEm", "BlockStats", "GaussianMixture", "block_stats", "read_npy"]
+
+#: One block's E-step statistics (``counts``, ``first_moments``, ``second_moments``
+#: about ``shift``, ``log_likelihood``, ...; ``merge``, compact pickling).
+BlockStats = _native.BlockStats
+#: One EM run over blocks: ``step(merged statistics)``, ``model``, ``finish``.
+BlockEm = _native.BlockEm
+
+
+def block_stats(model: Any, X: Any, sample_weight: Any = None, n_threads: Optional[int] = 1) -> Any:
+    """The per-block pass for other engines: the E-step statistics of the rows ``X``
+    (a block; numpy, float64 or float32) under ``model`` (a fitted
+    :class:`gaussmix.GaussianMixture` or the ``model`` of a :class:`BlockEm`), computed
+    by the Rust engine with the GIL released. Merge blocks' statistics with
+    ``BlockStats.merge([...])`` (in a fixed order: deterministic) and step a
+    :class:`BlockEm` with the result.
+
+    >>> import numpy as np, gaussmix
+    >>> from gaussmix.dask import BlockStats, block_stats
+    >>> X = np.random.default_rng(0).normal(size=(1000, 2))
+    >>> gm = gaussmix.GaussianMixture(2, random_state=0).fit(X)
+    >>> parts = [block_stats(gm, X[:600]), block_stats(gm, X[600:])]
+    >>> st = BlockStats.merge(parts)
+    >>> st.n_samples, st.counts.shape, st.second_moments.shape
+    (1000, (2,), (2, 2, 2))
+    >>> bool(abs(st.log_likelihood / 1000 - gm.score(X)) < 1e-12)
+    True
+    """
+    m = getattr(model, "_model", model)
+    if not isinstance(m, _native.Model):
+        raise TypeError("model must be a fitted gaussmix.GaussianMixture or a BlockEm's model")
+    x = np.asarray(X)
+    x = _aligned(x if x.dtype in (np.float32, np.float64) else x.astype(np.float64))
+    w = None if sample_weight is None else _weights(sample_weight, x.shape[0])
+    return _native.block_stats([m], x, w, n_threads)[0]
 
 # Statistics merged per task of the tree-reduce.
 _FAN_IN = 8
@@ -110,7 +150,7 @@ def _block_stats(models, block, weights, dtype, n_threads, index, start):
         w = _weights(weights, x.shape[0])
         if x.ndim != 2:
             raise ValueError(f"a block must be 2-D, got {x.ndim}-D")
-        return _native.block_stats(models, x, w, n_threads)
+        return _native.block_stats(models, x, w, 1 if n_threads is None else n_threads)
     except ValueError as e:
         raise _block_error(e, index, start) from e
 
@@ -120,23 +160,30 @@ def _merge(*parts):
     return [_native.BlockStats.merge(list(col)) for col in zip(*parts)]
 
 
-def _block_sample(block, weights, dtype, count, seed, index, start):
-    """``count`` rows of the block drawn uniformly without replacement (in row order)."""
+def _positive_rows(weights) -> int:
+    """Rows of positive weight in a block of weights."""
+    return int(np.count_nonzero(np.asarray(weights) > 0))
+
+
+def _block_sample(block, weights, dtype, count, seed, index, start, whole):
+    """The block's rows for the initialisation sample: all of them (``whole``), or
+    ``count`` drawn uniformly without replacement among the rows of positive weight
+    (in row order)."""
     x = _rows(block, dtype)
     try:
         _check_finite(x)
         w = _weights(weights, x.shape[0])
     except ValueError as e:
         raise _block_error(e, index, start) from e
+    if whole:
+        return x, w
     rng = np.random.default_rng([seed & 0xFFFF_FFFF, seed >> 32, index])
-    rows = np.sort(rng.choice(x.shape[0], size=count, replace=False)) if count < x.shape[0] else None
-    xs = x if rows is None else x[rows]
-    if w is None:
-        return xs, None
-    return xs, (w if rows is None else w[rows])
+    candidates = np.arange(x.shape[0]) if w is None else np.flatnonzero(w > 0)
+    rows = np.sort(rng.choice(candidates, size=min(count, candidates.size), replace=False))
+    return x[rows], (None if w is None else w[rows])
 
 
-def _predict_block(block, model, dtype, what):
+def _predict_block(block, model, dtype, what, block_info=None):
     x = _rows(block, dtype)
     if x.shape[0] == 0:
         k = model.n_components
@@ -145,7 +192,18 @@ def _predict_block(block, model, dtype, what):
             "predict_proba": np.zeros((0, k)),
             "score_samples": np.zeros(0),
         }[what]
-    return getattr(model, what)(x)
+    try:
+        return getattr(model, what)(x)
+    except ValueError as e:
+        info = (block_info or {}).get(0, {})
+        index = info.get("chunk-location", (None,))[0]
+        start = info.get("array-location", [(None, None)])[0][0]
+        msg = str(e).replace("before fitting", "before predicting")
+        if index is None:
+            raise ValueError(msg) from e
+        if start is None or (isinstance(start, float) and math.isnan(start)):
+            raise ValueError(f"block {index} (row numbers within the block): {msg}") from e
+        raise _block_error(ValueError(msg), index, int(start)) from e
 
 
 def _read_npy_rows(path: str, start: int, stop: int) -> np.ndarray:
@@ -188,9 +246,9 @@ def _is_dask(X: Any) -> bool:
 class _Run:
     """One EM run over the blocks."""
 
-    def __init__(self, index: int, em: Any):
+    def __init__(self, index: int, em: Optional[Any]):
         self.index = index
-        self.em = em
+        self.em = em  # None for max_iter = 0
         self.error: Optional[BaseException] = None
         self.model: Optional[Any] = None  # a max_iter = 0 run's start
 
@@ -212,15 +270,16 @@ class GaussianMixture(_estimator.GaussianMixture):
         — so data larger than the workers' memory fits.
     init_sample : int, default=100_000
         The initialisation (``init_params``, k-means by default) runs on the client on
-        a uniform sample of at most this many rows (drawn per block, seeded by
-        ``random_state``). With fewer rows it runs on all of them, in order, so the
-        start is the in-memory estimator's.
+        a uniform sample of at most this many rows among those of positive weight
+        (drawn per block, seeded by ``random_state``). With fewer rows it runs on all
+        of them, in order, so the start is the in-memory estimator's.
 
-    ``n_threads`` is the engine's threads per block task (None: all the worker's
-    cores; give 1 with one Dask thread per core). ``fit`` accepts dask arrays and dask
-    DataFrames (numeric columns; their names become ``feature_names_in_``), with
-    ``sample_weight`` a dask array or Series (aligned with the rows) or numpy; numpy
-    input is fitted in memory. ``predict``, ``predict_proba`` and ``score_samples``
+    ``n_threads`` is the engine's threads per block task (None: 1, as Dask sets for
+    BLAS in its workers; Dask's threads and workers are the parallelism). ``fit``
+    accepts dask arrays and dask DataFrames (numeric columns, nullable and pyarrow
+    ones included; their names become ``feature_names_in_``), with ``sample_weight`` a
+    dask array or Series (aligned with the rows) or numpy; numpy input is fitted in
+    memory. ``predict``, ``predict_proba`` and ``score_samples``
     return dask arrays (lazy, per block); ``score``, ``bic`` and ``aic`` compute.
     """
 
@@ -307,8 +366,23 @@ class GaussianMixture(_estimator.GaussianMixture):
                     f"the DataFrame's columns {bad} are not numeric; select numeric columns "
                     "(e.g. df[[...]]) or convert them"
                 )
+            kinds = sorted({type(c).__name__ for c in cols})
             if all(isinstance(c, str) for c in cols):
                 names = np.asarray(cols, dtype=object)
+            elif any(isinstance(c, str) for c in cols):
+                raise TypeError(
+                    "Feature names are only supported if all input features have string "
+                    f"names, but your input has {kinds} as feature name / column name "
+                    "types. If you want feature names to be stored and validated, you "
+                    "must convert them all to strings, by using X.columns = "
+                    "X.columns.astype(str) for example. Otherwise you can remove feature "
+                    "/ column names from your input data, or convert them all to a "
+                    "non-string data type."
+                )
+            if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes):
+                # Nullable, pyarrow-backed or bool columns: as float64 (NA becomes NaN,
+                # refused with its row).
+                X = X.astype(np.float64)
             if persist:
                 X = X.persist()
             X = X.to_dask_array(lengths=True) if lengths else X.to_dask_array()
@@ -341,6 +415,17 @@ class GaussianMixture(_estimator.GaussianMixture):
             ):
                 raise ValueError(
                     "The feature names should match those that were passed during fit."
+                )
+            name = type(self).__name__
+            if fitted is not None and names is None:
+                warnings.warn(
+                    f"X does not have valid feature names, but {name} was fitted with "
+                    "feature names", UserWarning, stacklevel=4,
+                )
+            if fitted is None and names is not None:
+                warnings.warn(
+                    f"X has feature names, but {name} was fitted without feature names",
+                    UserWarning, stacklevel=4,
                 )
             if d != self.n_features_in_:
                 raise ValueError(
@@ -546,15 +631,24 @@ class GaussianMixture(_estimator.GaussianMixture):
             cov = start.get("covariances_init")
             if cov is None:
                 cov = _init.covariances_from_precisions(start["precisions_init"], self.covariance_type)
-            try:
+            means = np.ascontiguousarray(start["means_init"], dtype=np.float64)
+            cov = np.ascontiguousarray(cov, dtype=np.float64)
+            if self.max_iter == 0:
+                # The start itself, as the in-memory estimator (no pass, no record).
                 model = _native.Model.from_parameters(
+                    self.covariance_type, np.asarray(start["weights_init"], dtype=np.float64),
+                    means, cov,
+                )
+                run = _Run(r, None)
+                run.model = model
+                runs.append(run)
+                continue
+            try:
+                em = _native.BlockEm(
                     self.covariance_type,
                     weights,
-                    np.ascontiguousarray(start["means_init"], dtype=np.float64),
-                    np.ascontiguousarray(cov, dtype=np.float64),
-                )
-                em = _native.BlockEm(
-                    model,
+                    means,
+                    cov,
                     tol=float(self.tol),
                     reg_covar=float(self.reg_covar),
                     max_iter=int(self.max_iter),
@@ -566,16 +660,13 @@ class GaussianMixture(_estimator.GaussianMixture):
             except _native.RunFailed as e:
                 failures.append(f"initialization {r}: {e}")
                 continue
-            run = _Run(r, em)
-            if self.max_iter == 0:
-                run.model = model
-            runs.append(run)
+            runs.append(_Run(r, em))
 
         # The runs advance in lockstep: one read of each block serves all of them.
         iteration = 0
         t0 = time.time()
         while True:
-            active = [r for r in runs if r.error is None and not r.em.done]
+            active = [r for r in runs if r.em is not None and r.error is None and not r.em.done]
             if not active:
                 break
             iteration += 1
@@ -594,25 +685,26 @@ class GaussianMixture(_estimator.GaussianMixture):
         for run in runs:
             if run.error is not None:
                 failures.append(f"initialization {run.index}: {run.error}")
+        failures.sort(key=lambda f: int(f.split()[1].rstrip(":")))
         ok = [r for r in runs if r.error is None]
         if not ok:
             raise ValueError(failures[0] if failures else "no initialization finished")
         for f in failures:
             warnings.warn(f"{f}; the other initializations were kept", UserWarning, stacklevel=3)
 
-        def final_lb(r: _Run) -> float:
-            lb = r.em.lower_bounds
-            return lb[-1] if lb else -math.inf
-
-        best = ok[0]
-        for r in ok[1:]:
-            if final_lb(r) > final_lb(best):
-                best = r
-        lbs = list(best.em.lower_bounds)
-        converged, n_iter = bool(best.em.converged), int(best.em.n_iter)
-        if best.model is not None:  # max_iter = 0: the start, as the in-memory estimator
-            model = best.model
+        # The in-memory estimator's rule: the largest final lower bound, the first on
+        # ties; while every bound is −∞ (max_iter = 0) the last run.
+        best, max_lb = None, -math.inf
+        for r in ok:
+            lb = r.em.lower_bounds[-1] if r.em is not None and r.em.lower_bounds else -math.inf
+            if lb > max_lb or max_lb == -math.inf:
+                best, max_lb = r, lb
+        assert best is not None
+        if best.em is None:
+            lbs, converged, n_iter, model = [], False, 0, best.model
         else:
+            lbs = list(best.em.lower_bounds)
+            converged, n_iter = bool(best.em.converged), int(best.em.n_iter)
             (final,) = self._pass(
                 blocks, wblocks, starts, dtype, [best.em.model], f"{tag}-final", futures
             )
@@ -621,15 +713,25 @@ class GaussianMixture(_estimator.GaussianMixture):
         self.n_blocks_ = len(blocks)
 
     def _init_sample(self, blocks, wblocks, sizes, starts, dtype, base, tag):
-        """A uniform sample of at most ``init_sample`` rows (all rows, in order, when
-        there are fewer), gathered on the client."""
+        """The initialisation's rows, gathered on the client: all rows, in order, when
+        there are at most ``init_sample``; else ``init_sample`` rows drawn uniformly
+        among the rows of positive weight (per block, seeded)."""
         n = sum(sizes)
-        m = min(n, int(self.init_sample))
-        if m == n:
-            counts = sizes
-        else:
+        m = int(self.init_sample)
+        whole = n <= m
+        counts = list(sizes)
+        if not whole:
+            avail = sizes
+            if wblocks is not None:
+                avail = self._compute(dask.delayed(list)(
+                    [dask.delayed(_positive_rows, pure=True)(wb) for wb in wblocks]
+                ))
+            if sum(avail) == 0:
+                raise ValueError(
+                    "all sample weights are zero; at least one row must have positive weight"
+                )
             rng = np.random.default_rng([base & 0xFFFF_FFFF, base >> 32, 0x5A])
-            counts = [int(c) for c in rng.multivariate_hypergeometric(sizes, m)]
+            counts = [int(c) for c in rng.multivariate_hypergeometric(avail, min(m, sum(avail)))]
         parts = [
             dask.delayed(_block_sample, pure=True)(
                 blk,
@@ -639,6 +741,7 @@ class GaussianMixture(_estimator.GaussianMixture):
                 base,
                 i,
                 starts[i],
+                whole,
                 dask_key_name=(f"gaussmix-sample-{tag}", i),
             )
             for i, blk in enumerate(blocks)
@@ -649,6 +752,16 @@ class GaussianMixture(_estimator.GaussianMixture):
         ws = None
         if wblocks is not None:
             ws = np.ascontiguousarray(np.concatenate([p[1] for p in got]))
+            if not np.any(ws > 0):
+                raise ValueError(
+                    "all sample weights are zero; at least one row must have positive weight"
+                )
+        if xs.shape[0] < self.n_components:
+            raise ValueError(
+                f"{xs.shape[0]} samples (with positive weight) are fewer than "
+                f"n_components = {self.n_components}; use at most {xs.shape[0]} components "
+                "or more data"
+            )
         return xs, ws
 
     def _fitted_from(self, model, in_dtype, lbs, converged, n_iter) -> None:
@@ -703,7 +816,7 @@ class GaussianMixture(_estimator.GaussianMixture):
 
     # ------------------------------------------------------------------ using
 
-    def _lazy(self, X: Any, what: str) -> "da.Array":
+    def _lazy(self, X: Any, what: str, cast: bool = True) -> "da.Array":
         check_is_fitted(self)
         Xd, in_dtype = self._dask_rows(X, reset=False, lengths=False)
         dtype = self._work_dtype(in_dtype)
@@ -724,7 +837,7 @@ class GaussianMixture(_estimator.GaussianMixture):
                 _predict_block, model, dtype, what, dtype=np.float64, drop_axis=1,
                 meta=np.zeros(0),
             )
-        return out.astype(in_dtype) if in_dtype != np.float64 else out
+        return out.astype(in_dtype) if cast and in_dtype != np.float64 else out
 
     def predict(self, X: Any) -> Any:
         """The most likely component of every row: a dask array (int64) for dask
@@ -743,8 +856,9 @@ class GaussianMixture(_estimator.GaussianMixture):
         """Mean log-likelihood of the rows of X (computed)."""
         if not _is_dask(X):
             return super().score(X)
-        s = self._lazy(X, "score_samples")
-        return float(self._compute(s.astype(np.float64).mean()))
+        # The mean of the float64 values, as in memory (not of their float32 casts).
+        s = self._lazy(X, "score_samples", cast=False)
+        return float(self._compute(s.mean()))
 
     def _n_rows(self, X: Any) -> int:
         Xd, _ = self._dask_rows(X, reset=False)
@@ -798,7 +912,14 @@ def _numeric(t: Any) -> bool:
 
 
 def _client() -> Any:
-    """The active ``distributed`` client, if any."""
+    """The active ``distributed`` client, if any and if no local scheduler was asked for
+    (``dask.config.set(scheduler="threads" | "sync" | "processes")``)."""
+    scheduler = dask.config.get("scheduler", None)
+    if isinstance(scheduler, str) and scheduler in (
+        "threads", "threading", "sync", "synchronous", "single-threaded", "processes",
+        "multiprocessing",
+    ):
+        return None
     try:
         from distributed import get_client
     except ImportError:  # pragma: no cover
