@@ -97,31 +97,43 @@ def validate_X(est: Any, X: Any, *, reset: bool, dtype: Optional[str]) -> Tuple[
     else:
         names = _feature_names(X)
         arr = _own_check_array(X, 2 if reset else 1)
-        if reset:
-            est.n_features_in_ = arr.shape[1]
-            if names is not None:
-                est.feature_names_in_ = names
-            elif hasattr(est, "feature_names_in_"):
-                del est.feature_names_in_
-        else:
-            fitted = getattr(est, "feature_names_in_", None)
-            if fitted is not None and names is not None and (
-                len(fitted) != len(names) or np.any(fitted != names)
-            ):
-                raise ValueError(
-                    "The feature names should match those that were passed during fit."
-                )
-            if fitted is not None and names is None and hasattr(X, "__array__"):
-                pass
-            if arr.shape[1] != est.n_features_in_:
-                raise ValueError(
-                    f"X has {arr.shape[1]} features, but {type(est).__name__} is "
-                    f"expecting {est.n_features_in_} features as input."
-                )
+        check_features(est, names, arr.shape[1], reset=reset, warn=False)
     in_dtype = arr.dtype
     if dtype is not None and arr.dtype != np.dtype(dtype):
         arr = np.ascontiguousarray(arr, dtype=dtype)
     return arr, in_dtype
+
+
+def check_features(est: Any, names: Any, d: int, *, reset: bool, warn: bool) -> None:
+    """Records (``reset``) or checks ``n_features_in_`` and ``feature_names_in_`` as
+    scikit-learn does; ``warn``: its warnings when names appear or disappear."""
+    if reset:
+        est.n_features_in_ = d
+        if names is not None:
+            est.feature_names_in_ = names
+        elif hasattr(est, "feature_names_in_"):
+            del est.feature_names_in_
+        return
+    fitted = getattr(est, "feature_names_in_", None)
+    if fitted is not None and names is not None and (
+        len(fitted) != len(names) or np.any(fitted != names)
+    ):
+        raise ValueError("The feature names should match those that were passed during fit.")
+    name = type(est).__name__
+    if warn and fitted is not None and names is None:
+        warnings.warn(
+            f"X does not have valid feature names, but {name} was fitted with feature names",
+            UserWarning, stacklevel=5,
+        )
+    if warn and fitted is None and names is not None:
+        warnings.warn(
+            f"X has feature names, but {name} was fitted without feature names",
+            UserWarning, stacklevel=5,
+        )
+    if d != est.n_features_in_:
+        raise ValueError(
+            f"X has {d} features, but {name} is expecting {est.n_features_in_} features as input."
+        )
 
 
 def check_sample_weight(sample_weight: Any, n: int) -> Optional[np.ndarray]:

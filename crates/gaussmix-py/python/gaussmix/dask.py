@@ -52,7 +52,7 @@ except ImportError as e:  # pragma: no cover - the message is the point
 
 from . import _estimator, _init, _native
 from ._compat import ConvergenceWarning, DegenerateWarning
-from ._validation import check_is_fitted, random_seed, run_seed
+from ._validation import check_features, check_is_fitted, random_seed, run_seed
 
 __all__ = ["BlockEm", "BlockStats", "GaussianMixture", "block_stats", "read_npy"]
 
@@ -401,37 +401,7 @@ class GaussianMixture(_estimator.GaussianMixture):
             X = X.compute_chunk_sizes()
         if len(X.chunks[1]) > 1:
             X = X.rechunk({1: -1})
-        d = X.shape[1]
-        if reset:
-            self.n_features_in_ = d
-            if names is not None:
-                self.feature_names_in_ = names
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        else:
-            fitted = getattr(self, "feature_names_in_", None)
-            if fitted is not None and names is not None and (
-                len(fitted) != len(names) or np.any(fitted != names)
-            ):
-                raise ValueError(
-                    "The feature names should match those that were passed during fit."
-                )
-            name = type(self).__name__
-            if fitted is not None and names is None:
-                warnings.warn(
-                    f"X does not have valid feature names, but {name} was fitted with "
-                    "feature names", UserWarning, stacklevel=4,
-                )
-            if fitted is None and names is not None:
-                warnings.warn(
-                    f"X has feature names, but {name} was fitted without feature names",
-                    UserWarning, stacklevel=4,
-                )
-            if d != self.n_features_in_:
-                raise ValueError(
-                    f"X has {d} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
+        check_features(self, names, X.shape[1], reset=reset, warn=True)
         in_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         return X, np.dtype(in_dtype)
 
