@@ -2,7 +2,7 @@
 thread each), started and stopped here.
 
 What is checked: from the same start the Dask fit equals the in-memory fit (parameters,
-lower bounds, n_iter, warnings) to 1e-10 for every covariance type, with and without
+lower bounds, n_iter, warning kinds) to 1e-10 for every covariance type, with and without
 weights, from dask arrays and DataFrames; with the default initialisation and n_init
 restarts (run in lockstep) it equals the in-memory estimator when the data fit the
 initialisation sample, and is deterministic when they do not; a worker killed
@@ -113,6 +113,9 @@ def test_dataframe_fit_equals_in_memory_fit_with_weights(client, kind):
     dk = gdask.GaussianMixture(**params).fit(ddf, sample_weight=ws)
     assert_same(dk, mem)
     assert list(dk.feature_names_in_) == ["a", "b", "c"]
+    # A wrong-length numpy weight vector is named as such.
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(2999,\), expected \(3000,\)"):
+        gdask.GaussianMixture(**params).fit(ddf, sample_weight=w[:-1])
     # Names are checked on use: other columns are refused, the same ones work.
     with pytest.raises(ValueError, match="feature names should match"):
         dk.predict(ddf.rename(columns={"a": "x"}))
@@ -425,7 +428,9 @@ def test_blocks_of_weight_zero_and_sparse_weights(client):
 
 def test_max_iter_zero_keeps_the_start_as_in_memory(client):
     X, _ = blobs(n=1000, seed=17)
-    for extra in (dict(**start("diag")), dict(n_init=2, random_state=3)):
+    for extra in (dict(**start("diag")), dict(n_init=2, random_state=3),
+                  dict(init_params="k-means++", random_state=1),
+                  dict(init_params="random_from_data", random_state=2)):
         params = dict(n_components=3, covariance_type="diag", max_iter=0, **extra)
         mem = gaussmix.GaussianMixture(**params).fit(X)
         dk = gdask.GaussianMixture(**params).fit(da.from_array(X, chunks=300))
@@ -506,6 +511,43 @@ def test_float32_score_is_the_in_memory_score(client):
     Xd = da.from_array(X32, chunks=700)
     assert abs(dk.score(Xd) - mem.score(X32)) <= 1e-13 * abs(mem.score(X32))
     assert abs(dk.bic(Xd) - mem.bic(X32)) <= 1e-12 * abs(mem.bic(X32))
+
+
+def test_the_per_block_pass_by_hand_equals_the_in_memory_fit():
+    X, w = blobs(n=2000, seed=23)
+    st = start("tied")
+    gm = gaussmix.GaussianMixture(3, covariance_type="tied", tol=1e-8, **st).fit(X, sample_weight=w)
+    cov = np.linalg.inv(st["precisions_init"])
+    em = gdask.BlockEm("tied", st["weights_init"].tolist(), st["means_init"].tolist(), cov,
+                       tol=1e-8)
+    cuts = [0, 700, 1300, 2000]
+
+    def stats():
+        return gdask.BlockStats.merge([
+            pickle.loads(pickle.dumps(gdask.block_stats(em.model, X[a:b], w[a:b])))
+            for a, b in zip(cuts, cuts[1:])
+        ])
+
+    while not em.done:
+        em.step(stats())
+    with pytest.raises(ValueError, match="this EM run is done"):
+        em.step(stats())
+    assert em.n_iter == gm.n_iter_
+    model = em.finish(stats())
+    np.testing.assert_allclose(model.means, gm.means_, rtol=1e-10)
+    np.testing.assert_allclose(model.covariances, gm.covariances_, rtol=1e-10)
+    # Bad arguments are refused with what is wrong.
+    with pytest.raises(gdask.RunFailed, match="not positive definite at initialisation"):
+        gdask.BlockEm("full", [0.5, 0.5], [[0, 0], [1, 1]], np.zeros((2, 2, 2)), reg_covar=0.0)
+    with pytest.raises(ValueError, match="n_threads"):
+        gdask.block_stats(gm, X, n_threads=0)
+
+
+def test_warm_start_on_other_features_is_refused(client):
+    X, _ = blobs(n=600)
+    gm = gdask.GaussianMixture(2, warm_start=True, random_state=0).fit(da.from_array(X, chunks=200))
+    with pytest.raises(ValueError, match=r"starting means have shape \[2, 3\], expected \[2, 2\]"):
+        gm.fit(da.from_array(X[:, :2], chunks=200))
 
 
 def test_the_per_block_pass_is_public_and_exact():

@@ -650,6 +650,13 @@ impl BlockEm {
     pub fn step(&mut self, merged: &BlockStats) -> Result<f64> {
         let st = &merged.st;
         let t = self.lower_bounds.len() + 1;
+        if self.done() {
+            return Err(GmmError::InvalidData(format!(
+                "this EM run is done ({}) after {} iterations; call finish with a final pass's statistics",
+                if self.converged { "converged" } else { "max_iter reached" },
+                t - 1
+            )));
+        }
         if (st.kind, st.k, st.d) != (self.params.kind(), self.params.k, self.params.d) {
             return Err(GmmError::InvalidData(format!(
                 "the statistics are of {} with {} components and {} features, the run of {} with {} and {}",

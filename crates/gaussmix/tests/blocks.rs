@@ -325,6 +325,15 @@ fn bad_statistics_are_refused() {
     assert!(e.to_string().contains("other parameters"), "{e}");
     let e = em.step(&first).unwrap_err();
     assert!(e.to_string().contains("other parameters"), "{e}");
+    // A run that is done takes no more steps.
+    let mut one = BlockEm::new(&opts.clone().max_iter(1), &st).unwrap();
+    one.step(&BlockStats::compute(&one.model(), &data).unwrap())
+        .unwrap();
+    assert!(one.done());
+    let e = one
+        .step(&BlockStats::compute(&one.model(), &data).unwrap())
+        .unwrap_err();
+    assert!(e.to_string().contains("done"), "{e}");
     // Truncated or foreign bytes.
     let bytes = first.to_bytes();
     for bad in [

@@ -54,13 +54,98 @@ from . import _estimator, _init, _native
 from ._compat import ConvergenceWarning, DegenerateWarning
 from ._validation import check_features, check_is_fitted, random_seed, run_seed
 
-__all__ = ["BlockEm", "BlockStats", "GaussianMixture", "block_stats", "read_npy"]
+__all__ = ["BlockEm", "BlockStats", "GaussianMixture", "RunFailed", "block_stats", "read_npy"]
 
 #: One block's E-step statistics (``counts``, ``first_moments``, ``second_moments``
-#: about ``shift``, ``log_likelihood``, ...; ``merge``, compact pickling).
+#: about ``shift``, ``log_likelihood``, ``n_samples``, ...; ``BlockStats.merge``,
+#: compact pickling).
 BlockStats = _native.BlockStats
-#: One EM run over blocks: ``step(merged statistics)``, ``model``, ``finish``.
-BlockEm = _native.BlockEm
+#: A run that failed on its own terms (e.g. a start that is not positive definite).
+RunFailed = _native.RunFailed
+
+
+class BlockEm:
+    """One EM run over blocks, for engines other than Dask: ``step`` it with the merged
+    statistics (:func:`block_stats` per block, :meth:`BlockStats.merge`) of each pass
+    under :attr:`model` until :attr:`done`, then :meth:`finish` with a final pass's.
+
+    Parameters
+    ----------
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    weights, means, covariances : array-like
+        The start: ``(K,)`` weights summing to 1 (scikit-learn's k-means++ starts sum
+        to K/n: normalise them and pass ``first_offset=log(sum)``), ``(K, D)`` means and
+        covariances in the per-type shape.
+    tol, reg_covar, max_iter, variance_floor :
+        As :class:`gaussmix.GaussianMixture` (``max_iter`` ≥ 1).
+    previous_lower_bound : float, default=-inf
+        The first iteration's lower bound is compared with this (a warm start).
+    first_offset : float, default=0
+        Added to the first iteration's lower bound.
+    feature_names : list of str, optional
+        Carried by the finished model (warnings name features by them).
+
+    A start that is not positive definite raises :class:`RunFailed`; statistics
+    computed under other parameters, and steps after :attr:`done`, raise ValueError.
+    """
+
+    def __init__(
+        self,
+        covariance_type: str,
+        weights: Any,
+        means: Any,
+        covariances: Any,
+        *,
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        variance_floor: Optional[float] = None,
+        previous_lower_bound: float = -math.inf,
+        first_offset: float = 0.0,
+        feature_names: Optional[List[str]] = None,
+    ) -> None:
+        def f64(a: Any) -> np.ndarray:
+            return np.ascontiguousarray(np.asarray(a, dtype=np.float64))
+
+        self._em = _native.BlockEm(
+            covariance_type, f64(weights), f64(means), f64(covariances),
+            tol=float(tol), reg_covar=float(reg_covar), max_iter=int(max_iter),
+            variance_floor=None if variance_floor is None else float(variance_floor),
+            previous_lower_bound=float(previous_lower_bound),
+            first_offset=float(first_offset), feature_names=feature_names,
+        )
+
+    @property
+    def model(self) -> Any:
+        """The current parameters (pass them to :func:`block_stats`)."""
+        return self._em.model
+
+    def step(self, stats: Any) -> float:
+        """One iteration from merged statistics under :attr:`model`; returns its lower
+        bound (mean log-likelihood)."""
+        return self._em.step(stats)
+
+    @property
+    def done(self) -> bool:
+        """Converged, or ``max_iter`` iterations made."""
+        return self._em.done
+
+    @property
+    def converged(self) -> bool:
+        return self._em.converged
+
+    @property
+    def n_iter(self) -> int:
+        return self._em.n_iter
+
+    @property
+    def lower_bounds(self) -> List[float]:
+        return self._em.lower_bounds
+
+    def finish(self, stats: Any) -> Any:
+        """The fitted model (with the in-memory fit's record and warnings) from the
+        merged statistics of a final pass under :attr:`model`."""
+        return self._em.finish(stats)
 
 
 def block_stats(model: Any, X: Any, sample_weight: Any = None, n_threads: Optional[int] = 1) -> Any:
@@ -82,6 +167,8 @@ def block_stats(model: Any, X: Any, sample_weight: Any = None, n_threads: Option
     >>> bool(abs(st.log_likelihood / 1000 - gm.score(X)) < 1e-12)
     True
     """
+    if n_threads is not None and not (isinstance(n_threads, int) and n_threads >= 1):
+        raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
     m = getattr(model, "_model", model)
     if not isinstance(m, _native.Model):
         raise TypeError("model must be a fitted gaussmix.GaussianMixture or a BlockEm's model")
@@ -274,8 +361,9 @@ class GaussianMixture(_estimator.GaussianMixture):
         (drawn per block, seeded by ``random_state``). With fewer rows it runs on all
         of them, in order, so the start is the in-memory estimator's.
 
-    ``n_threads`` is the engine's threads per block task (None: 1, as Dask sets for
-    BLAS in its workers; Dask's threads and workers are the parallelism). ``fit``
+    ``n_threads`` is the engine's threads per block task of ``fit`` (None: 1, as Dask
+    sets for BLAS in its workers; Dask's threads and workers are the parallelism);
+    predictions use all the worker's cores. ``fit``
     accepts dask arrays and dask DataFrames (numeric columns, nullable and pyarrow
     ones included; their names become ``feature_names_in_``), with ``sample_weight`` a
     dask array or Series (aligned with the rows) or numpy; numpy input is fitted in
@@ -424,6 +512,8 @@ class GaussianMixture(_estimator.GaussianMixture):
                 raise ValueError(
                     f"Sample weights must be 1D array or scalar, got {w.ndim}D array instead."
                 )
+            if w.shape[0] != n:
+                raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
             w = da.from_array(w, chunks=(X.chunks[0],))
         if w.ndim != 1:
             raise ValueError(
@@ -532,7 +622,9 @@ class GaussianMixture(_estimator.GaussianMixture):
         self : GaussianMixture
             The fitted mixture.
         """
-        if not _is_dask(X) and not _is_dask(sample_weight):
+        if not _is_dask(X):
+            if _is_dask(sample_weight):
+                sample_weight = np.asarray(dask.compute(sample_weight)[0])
             super().fit(X, sample_weight=sample_weight)
             return self
         self._fit_dask(X, sample_weight)
@@ -574,7 +666,7 @@ class GaussianMixture(_estimator.GaussianMixture):
 
         sample = None
         runs: List[_Run] = []
-        failures: List[str] = []
+        failures: List[Any] = []
         for r in range(n_init):
             seed = run_seed(base, r)
             if do_init:
@@ -585,6 +677,14 @@ class GaussianMixture(_estimator.GaussianMixture):
                 prev_lb = -math.inf
             else:
                 prev = self._model
+                if prev.n_features != d:
+                    k = self.n_components
+                    raise ValueError(
+                        f"invalid initialisation: starting means have shape [{k}, "
+                        f"{prev.n_features}], expected [{k}, {d}] ({k} components, {d} "
+                        "features): warm_start continues the previous fit, on data with "
+                        "its features"
+                    )
                 start = dict(
                     weights_init=prev.weights, means_init=prev.means,
                     covariances_init=prev.covariances,
@@ -605,10 +705,7 @@ class GaussianMixture(_estimator.GaussianMixture):
             cov = np.ascontiguousarray(cov, dtype=np.float64)
             if self.max_iter == 0:
                 # The start itself, as the in-memory estimator (no pass, no record).
-                model = _native.Model.from_parameters(
-                    self.covariance_type, np.asarray(start["weights_init"], dtype=np.float64),
-                    means, cov,
-                )
+                model = _native.Model.from_parameters(self.covariance_type, weights, means, cov)
                 run = _Run(r, None)
                 run.model = model
                 runs.append(run)
@@ -628,7 +725,7 @@ class GaussianMixture(_estimator.GaussianMixture):
                     feature_names=names,
                 )
             except _native.RunFailed as e:
-                failures.append(f"initialization {r}: {e}")
+                failures.append((r, e))
                 continue
             runs.append(_Run(r, em))
 
@@ -654,11 +751,13 @@ class GaussianMixture(_estimator.GaussianMixture):
 
         for run in runs:
             if run.error is not None:
-                failures.append(f"initialization {run.index}: {run.error}")
-        failures.sort(key=lambda f: int(f.split()[1].rstrip(":")))
+                failures.append((run.index, run.error))
+        failures.sort(key=lambda f: f[0])
         ok = [r for r in runs if r.error is None]
         if not ok:
-            raise ValueError(failures[0] if failures else "no initialization finished")
+            # As in memory: the first failure's own message.
+            raise ValueError(str(failures[0][1]) if failures else "no initialization finished")
+        failures = [f"initialization {i}: {e}" for i, e in failures]
         for f in failures:
             warnings.warn(f"{f}; the other initializations were kept", UserWarning, stacklevel=3)
 
