@@ -443,8 +443,9 @@ class GaussianMixture(_estimator.GaussianMixture):
         self, X: Any, *, reset: bool, lengths: bool = True, persist: bool = False
     ) -> Tuple["da.Array", np.dtype]:
         """The rows as a dask array chunked by rows only, and the input's float dtype;
-        checks (or, with ``reset``, records) the features. ``lengths``: make the row
-        chunks known (a pass over the data unless persisted first: ``persist``)."""
+        checks (or, with ``reset``, records) the features. ``persist``: persisted on
+        the workers (once, as the array the fit reads); ``lengths``: the row chunks made
+        known (from the persisted blocks when persisted, else a pass over the data)."""
         names = None
         if hasattr(X, "columns") and hasattr(X, "to_dask_array"):
             cols = list(X.columns)
@@ -471,9 +472,7 @@ class GaussianMixture(_estimator.GaussianMixture):
                 # Nullable, pyarrow-backed or bool columns: as float64 (NA becomes NaN,
                 # refused with its row).
                 X = X.astype(np.float64)
-            if persist:
-                X = X.persist()
-            X = X.to_dask_array(lengths=True) if lengths else X.to_dask_array()
+            X = X.to_dask_array()
         elif not isinstance(X, da.Array):
             raise TypeError(
                 f"gaussmix.dask fits dask arrays and dask DataFrames, got {type(X).__name__}"
@@ -485,10 +484,14 @@ class GaussianMixture(_estimator.GaussianMixture):
             )
         if X.dtype.kind not in "fiub":
             raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+        if len(X.chunks[1]) > 1:
+            if any(math.isnan(c) for c in X.chunks[0]):
+                X = X.compute_chunk_sizes()
+            X = X.rechunk({1: -1})
+        if persist:
+            X = X.persist()
         if lengths and any(math.isnan(c) for c in X.chunks[0]):
             X = X.compute_chunk_sizes()
-        if len(X.chunks[1]) > 1:
-            X = X.rechunk({1: -1})
         check_features(self, names, X.shape[1], reset=reset, warn=True)
         in_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         return X, np.dtype(in_dtype)
@@ -649,8 +652,8 @@ class GaussianMixture(_estimator.GaussianMixture):
         if n < 2:
             raise ValueError(f"Found array with {n} sample(s) while a minimum of 2 is required.")
         w = self._dask_weights(sample_weight, X)
-        if self.persist:
-            X, w = dask.persist(X, w) if w is not None else (X.persist(), None)
+        if w is not None and self.persist:
+            (w,) = dask.persist(w)
         # The persisted chunks' futures (key → future): where each block lives.
         futures = {f.key: f for f in _futures_of(X)} if self.persist else {}
         blocks = list(X.to_delayed().ravel())
