@@ -61,8 +61,8 @@ pub struct DataArgs {
 #[derive(Args, Debug)]
 pub struct EmArgs {
     /// How each restart starts: em-em (short runs from several starts, Lloyd's k-means
-    /// and k-means++ in turn, the best continued; measured best, see bench/README.md
-    /// "Optima"), kmeans++,
+    /// and k-means++ in turn and one Ward start, the best continued, then
+    /// split-and-merge moves; measured best, see bench/README.md "Optima"), kmeans++,
     /// greedy-kmeans++, kmeans (scikit-learn's), hierarchical (mclust's, Ward on a
     /// sample), random or random-from-data.
     #[arg(long, default_value = "em-em", value_name = "METHOD")]
@@ -72,9 +72,14 @@ pub struct EmArgs {
     #[arg(long, value_name = "N")]
     pub init_candidates: Option<usize>,
     /// em-em: EM iterations every start gets before the best is continued (on a sample
-    /// of the rows for large data) [default: 15].
+    /// of the rows for large data) [default: 20].
     #[arg(long, value_name = "N")]
     pub init_iter: Option<usize>,
+    /// em-em: split-and-merge moves tried from the winning restart, at most two per
+    /// restart (two components merged, a third split, EM from there, kept if it ends
+    /// higher; K >= 3; skipped when half the restarts agree; 0 = none) [default: 16].
+    #[arg(long, value_name = "N")]
+    pub split_merge_moves: Option<usize>,
     /// Let a spurious optimum (a component on fewer rows than its covariance needs, or
     /// collapsed onto near-identical rows) win the restarts; by default it only wins
     /// when every restart is spurious, with a warning.

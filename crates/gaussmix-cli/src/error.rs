@@ -49,6 +49,7 @@ impl From<GmmError> for CliError {
                     "n_init" => "--n-init",
                     "init_candidates" => "--init-candidates",
                     "init_iter" => "--init-iter",
+                    "split_merge_moves" => "--split-merge-moves",
                     "max_iter" => "--max-iter",
                     "tol" => "--tol",
                     "reg_covar" => "--reg-covar",

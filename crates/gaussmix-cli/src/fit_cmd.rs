@@ -23,6 +23,10 @@ impl EmArgs {
                     .unwrap_or(gaussmix::DEFAULT_INIT_CANDIDATES),
             )
             .init_iter(self.init_iter.unwrap_or(gaussmix::DEFAULT_INIT_ITER))
+            .split_merge_moves(
+                self.split_merge_moves
+                    .unwrap_or(gaussmix::DEFAULT_SPLIT_MERGE_MOVES),
+            )
             .allow_spurious(self.allow_spurious)
             .n_init(self.n_init)
             .max_iter(self.max_iter)
@@ -46,6 +50,7 @@ impl EmArgs {
         let given: Vec<&str> = [
             ("--init-candidates", self.init_candidates.is_some()),
             ("--init-iter", self.init_iter.is_some()),
+            ("--split-merge-moves", self.split_merge_moves.is_some()),
         ]
         .iter()
         .filter(|(_, on)| *on)

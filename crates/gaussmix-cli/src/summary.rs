@@ -180,7 +180,7 @@ fn restarts_line(rec: &FitRecord, init_model: Option<&std::path::Path>) -> Strin
         None if o.init == gaussmix::InitMethod::EmEm => {
             let n = o.init_candidates.saturating_mul(o.n_init);
             format!(
-                "em-em ({} of {}{}, the best {} continued)",
+                "em-em ({} and a Ward start, of {}{}, the best {} continued)",
                 plural(n, "short run", "short runs"),
                 plural(o.init_iter.min(o.max_iter), "iteration", "iterations"),
                 rec.screen_rows
@@ -230,6 +230,26 @@ fn restarts_line(rec: &FitRecord, init_model: Option<&std::path::Path>) -> Strin
             plural(rec.failed_inits.len(), "restart", "restarts")
         );
     }
+    if rec.split_merge.as_ref().is_some_and(|sm| sm.settled) {
+        s += "; split-and-merge: skipped (half the restarts or more ended at this optimum)";
+    } else if let Some(sm) = &rec.split_merge {
+        let gain = sm.gain;
+        s += &format!(
+            "; split-and-merge: {} tried{}, {} improved{}",
+            plural(sm.tried, "move", "moves"),
+            if sm.screened {
+                " on the sampled rows"
+            } else {
+                ""
+            },
+            sm.accepted.len(),
+            match (sm.kept, sm.accepted.is_empty()) {
+                (true, _) => format!(" (+{gain:.4} nats/row, kept)"),
+                (false, false) => " (not higher on all rows: restart kept)".to_string(),
+                (false, true) => String::new(),
+            }
+        );
+    }
     s + "\n"
 }
 
@@ -257,13 +277,15 @@ pub fn model_json(model: &GaussianMixture) -> Value {
         v["spurious_inits"] = json!(rec.spurious_inits);
         v["screen_rows"] = json!(rec.screen_rows);
         v["split_from"] = json!(rec.split_from);
+        v["split_merge"] = json!(rec.split_merge);
     }
     v
 }
 
 /// Library words in a message turned into the flags a user of the CLI types.
 pub fn flagify(message: &str) -> String {
-    const WORDS: [(&str, &str); 12] = [
+    const WORDS: [(&str, &str); 13] = [
+        ("split_merge_moves", "--split-merge-moves"),
         ("reg_covar", "--reg-covar"),
         ("allow_spurious", "--allow-spurious"),
         ("init_candidates", "--init-candidates"),

@@ -1462,3 +1462,80 @@ fn em_em_flags_that_do_nothing_are_noted() {
         vec!["note: --init-iter counts only for --init em-em; ignored (the start comes from --init-model)"]
     );
 }
+
+/// em-EM's split-and-merge moves from the command line: `--split-merge-moves` bounds
+/// them (at most two per restart), `--json` reports them (`split_merge`), the summary's
+/// `start:` line says what they did, 0 turns them off, and the flag is noted as unused
+/// with another `--init`.
+#[test]
+fn split_merge_moves_are_reported_and_bounded() {
+    let x = fixture("iris_full").join("X.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    let run = |extra: &[&str]| {
+        let out = gaussmix()
+            .arg("fit")
+            .arg(&x)
+            .args(["-k", "4", "--n-init", "3", "--seed", "2", "--json", "-o"])
+            .arg(&model)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (j, _) = run(&[]);
+    let sm = &j["split_merge"];
+    assert!(sm.is_object(), "{j}");
+    let tried = sm["tried"].as_u64().unwrap();
+    assert!(tried <= 6, "three restarts allow six moves, tried {tried}");
+    assert_eq!(
+        sm["kept"].as_bool().unwrap(),
+        sm["gain"].as_f64().unwrap() > 0.0
+    );
+    let (j, _) = run(&["--split-merge-moves", "1"]);
+    assert!(j["split_merge"]["tried"].as_u64().unwrap() <= 1);
+    let (j, _) = run(&["--split-merge-moves", "0"]);
+    assert!(j["split_merge"].is_null(), "{j}");
+    let out = gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args([
+            "-k",
+            "4",
+            "--init",
+            "kmeans",
+            "--split-merge-moves",
+            "3",
+            "-o",
+        ])
+        .arg(&model)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("note: --split-merge-moves counts only for --init em-em"),
+        "{err}"
+    );
+    // The summary line.
+    let out = gaussmix()
+        .arg("fit")
+        .arg(&x)
+        .args(["-k", "4", "--n-init", "3", "--seed", "2", "-o"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("split-and-merge: "),
+        "no split-and-merge in the summary:\n{text}"
+    );
+}

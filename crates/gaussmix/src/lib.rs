@@ -98,11 +98,15 @@ pub use data::{AsData, Data};
 pub use error::{GmmError, Result};
 
 pub use fit::kmeans;
-pub use fit::{FitRecord, FitWarning, OnlineState, Progress, Recovery, WarningKind};
+pub use fit::{
+    FitRecord, FitWarning, OnlineState, Progress, Recovery, SplitMergeMove, SplitMergeRecord,
+    WarningKind,
+};
 pub use model::{GaussianMixture, MODEL_VERSION};
 pub use options::{
     GmmOptions, InitMethod, StartParameters, DEFAULT_INIT_CANDIDATES, DEFAULT_INIT_ITER,
-    DEFAULT_STEP_EXPONENT, INIT_METHODS, MAX_INIT_CANDIDATES, MAX_N_INIT, MAX_THREADS,
+    DEFAULT_SPLIT_MERGE_MOVES, DEFAULT_STEP_EXPONENT, INIT_METHODS, MAX_INIT_CANDIDATES,
+    MAX_N_INIT, MAX_SPLIT_MERGE_MOVES, MAX_THREADS,
 };
 
 /// Entry points for the benchmarks (`benches/kernels.rs`), behind the `bench` feature;

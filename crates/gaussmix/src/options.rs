@@ -49,10 +49,11 @@ pub enum InitMethod {
     Hierarchical,
     /// em-EM ("short runs", Biernacki, Celeux & Govaert 2003), the default: draws
     /// [`GmmOptions::init_candidates`] starts per run (Lloyd's k-means and k-means++ in
-    /// turn), runs EM from all of them for [`GmmOptions::init_iter`] iterations (their
-    /// passes share each read of the data; on large data they run on a sample of the
-    /// rows), and continues the best `n_init` of them — those that are not spurious
-    /// first — to convergence on all the rows.
+    /// turn) and one Ward start, runs EM from all of them for [`GmmOptions::init_iter`]
+    /// iterations (their passes share each read of the data; on large data they run on
+    /// a sample of the rows), and continues the best `n_init` of them — those that are
+    /// not spurious first — to convergence on all the rows; then up to
+    /// [`GmmOptions::split_merge_moves`] split-and-merge moves from the winner.
     #[default]
     #[serde(rename = "em-em")]
     EmEm,
@@ -194,6 +195,13 @@ pub struct GmmOptions {
     /// [`InitMethod::EmEm`]).
     #[serde(default = "default_init_iter")]
     pub init_iter: usize,
+    /// em-EM: split-and-merge moves tried from the winning run, at most two per restart
+    /// (0 = none; only with [`InitMethod::EmEm`] and `K ≥ 3`): two components merged, a
+    /// third split, EM from there, kept if it ends higher (`fit::split_merge`;
+    /// bench/README.md "Optima"). Files written before it existed load with 0 (what
+    /// those fits did).
+    #[serde(default)]
+    pub split_merge_moves: usize,
     /// Let a spurious optimum (a component on a few near-identical rows:
     /// `fit::degenerate`'s rule, see the README) win the restarts. Off by default: such
     /// a run only wins when every run is spurious (with a warning).
@@ -257,7 +265,11 @@ pub const MAX_INIT_CANDIDATES: usize = 1000;
 /// em-EM's starts per run by default (bench/README.md, "Optima").
 pub const DEFAULT_INIT_CANDIDATES: usize = 5;
 /// em-EM's short-run iterations by default (bench/README.md, "Optima").
-pub const DEFAULT_INIT_ITER: usize = 15;
+pub const DEFAULT_INIT_ITER: usize = 20;
+/// em-EM's split-and-merge moves by default (bench/README.md, "Optima").
+pub const DEFAULT_SPLIT_MERGE_MOVES: usize = 16;
+/// Upper bound on `split_merge_moves` (each move is up to one EM run).
+pub const MAX_SPLIT_MERGE_MOVES: usize = 100_000;
 
 fn default_init_candidates() -> usize {
     DEFAULT_INIT_CANDIDATES
@@ -283,6 +295,7 @@ impl Default for GmmOptions {
             init: InitMethod::default(),
             init_candidates: default_init_candidates(),
             init_iter: default_init_iter(),
+            split_merge_moves: DEFAULT_SPLIT_MERGE_MOVES,
             allow_spurious: false,
             n_init: 1,
             max_iter: 100,
@@ -329,14 +342,23 @@ impl GmmOptions {
         self.init = m;
         self
     }
-    /// em-EM's starts per run (default 10).
+    /// em-EM's starts per run (default [`DEFAULT_INIT_CANDIDATES`]).
     pub fn init_candidates(mut self, n: usize) -> Self {
         self.init_candidates = n;
         self
     }
-    /// em-EM's short-run iterations (default 5).
+    /// em-EM's short-run iterations (default [`DEFAULT_INIT_ITER`]); also after how
+    /// many iterations on all the rows the continuation of split-and-merge moves made on
+    /// a sample is abandoned if it has not reached the winner.
     pub fn init_iter(mut self, n: usize) -> Self {
         self.init_iter = n;
+        self
+    }
+    /// em-EM's split-and-merge moves from the winning run (default
+    /// [`DEFAULT_SPLIT_MERGE_MOVES`]; 0 turns them off): see
+    /// [`FitRecord::split_merge`](crate::FitRecord::split_merge).
+    pub fn split_merge_moves(mut self, n: usize) -> Self {
+        self.split_merge_moves = n;
         self
     }
     /// Let a spurious optimum win the restarts (default off): see
@@ -524,6 +546,15 @@ impl GmmOptions {
                 format!(
                     "must be between 1 and {MAX_INIT_CANDIDATES}, got {}",
                     o.init_candidates
+                ),
+            ));
+        }
+        if o.split_merge_moves > MAX_SPLIT_MERGE_MOVES {
+            return Err(invalid_option(
+                "split_merge_moves",
+                format!(
+                    "must be at most {MAX_SPLIT_MERGE_MOVES}, got {}",
+                    o.split_merge_moves
                 ),
             ));
         }

@@ -1,7 +1,8 @@
 //! Initialisation strategies and restarts (issue "better optima"): every strategy is
 //! deterministic for a seed and independent of the thread count (which also switches
-//! the restarts between shared passes and separate threads), em-EM with one candidate
-//! is greedy k-means++, and the spurious-optimum guard on data with duplicated rows.
+//! the restarts between shared passes and separate threads), em-EM's pool (Lloyd's
+//! k-means and k-means++ in turn, one Ward start), and the spurious-optimum guard on data
+//! with duplicated rows.
 
 use gaussmix::{CovarianceType, GaussianMixture, InitMethod, WarningKind, INIT_METHODS};
 use ndarray::Array2;
@@ -90,25 +91,55 @@ fn every_strategy_is_deterministic_and_thread_independent() {
 }
 
 /// em-EM's pool alternates Lloyd's k-means starts (even candidates) and k-means++
-/// starts (odd), each the start that strategy gives the run of that number: with one
-/// candidate and one run, em-EM is k-means' run 0 (its short run continued).
+/// starts (odd), each the start that strategy gives the run of that number, and ends
+/// with one Ward start: with one candidate and one run (and no split-and-merge moves),
+/// em-EM continues whichever of k-means' run 0 and the Ward start ranks higher after
+/// the short run, and is then that strategy's fit.
 #[test]
 fn em_em_pool_alternates_kmeans_and_kmeans_plus_plus() {
     let x = blobs(200, 2);
+    let mut ward_won = 0;
     for kind in CovarianceType::ALL {
-        let fit = |init: InitMethod| {
-            GaussianMixture::params(4)
-                .covariance_type(kind)
-                .init(init)
-                .init_candidates(1)
-                .seed(5)
-                .fit(&x)
-                .unwrap()
-        };
-        let a = fit(InitMethod::EmEm);
-        let b = fit(InitMethod::KMeans);
-        assert_eq!(fingerprint(&a), fingerprint(&b), "{kind}");
+        for k in [3, 4] {
+            let fit = |init: InitMethod, max_iter: usize| {
+                GaussianMixture::params(k)
+                    .covariance_type(kind)
+                    .init(init)
+                    .init_candidates(1)
+                    .split_merge_moves(0)
+                    .max_iter(max_iter)
+                    .seed(5)
+                    .fit(&x)
+                    .unwrap()
+            };
+            let a = fit(InitMethod::EmEm, 100);
+            // The short runs' ranks: their last lower bounds (the first drawn on ties).
+            let short = |init| {
+                *fit(init, gaussmix::DEFAULT_INIT_ITER)
+                    .fit_record()
+                    .unwrap()
+                    .lower_bounds
+                    .last()
+                    .unwrap()
+            };
+            let ward = short(InitMethod::Hierarchical) > short(InitMethod::KMeans);
+            ward_won += usize::from(ward);
+            let b = if ward {
+                fit(InitMethod::Hierarchical, 100)
+            } else {
+                fit(InitMethod::KMeans, 100)
+            };
+            assert_eq!(fingerprint(&a), fingerprint(&b), "{kind} K = {k}");
+        }
     }
+    assert!(
+        ward_won < 8,
+        "the k-means start never won: the pool's layout is not tested"
+    );
+    assert!(
+        ward_won > 0,
+        "the Ward start never won: the pool's layout is not tested"
+    );
 }
 
 /// More candidates never lose to candidate 0 at the point of choice, and the choice is

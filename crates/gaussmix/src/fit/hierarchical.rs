@@ -49,9 +49,9 @@ pub(crate) fn ward_centers(data: &Data, k: usize, seed: u64) -> Result<Array2<f6
         rows.sort_unstable();
     }
     let m = rows.len();
-    let mut means: Vec<f64> = rows.iter().flat_map(|&i| data.row_f64(i)).collect();
-    let mut w: Vec<f64> = rows.iter().map(|&i| weight(i)).collect();
-    let merges = nn_chain(&mut means, &mut w, d);
+    let means: Vec<f64> = rows.iter().flat_map(|&i| data.row_f64(i)).collect();
+    let w: Vec<f64> = rows.iter().map(|&i| weight(i)).collect();
+    let merges = nn_chain(&means, &w, d);
     let mut parent = cut(&merges, m, k);
     // Cluster means in order of their first row.
     let mut roots: Vec<usize> = Vec::with_capacity(k);
@@ -107,36 +107,55 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
     i
 }
 
-/// Ward's cost of merging clusters `a` and `b`.
-fn cost(means: &[f64], w: &[f64], d: usize, a: usize, b: usize) -> f64 {
-    let (wa, wb) = (w[a], w[b]);
-    let sq = crate::kernels::sum_sq_diff(&means[a * d..(a + 1) * d], &means[b * d..(b + 1) * d]);
-    wa * wb / (wa + wb) * sq
-}
-
 /// All `m − 1` merges `(cost, a, b)` of Ward's agglomeration of the `m` clusters with
-/// means `means` (`m×D`, overwritten) and weights `w`, by the nearest-neighbour chain.
-/// A merged cluster lives on in the lower of its two slots.
-fn nn_chain(means: &mut [f64], w: &mut [f64], d: usize) -> Vec<(f64, usize, usize)> {
+/// means `means` (`m×D`) and weights `w`, by the nearest-neighbour chain. A merged
+/// cluster lives on in the lower of its two slots.
+///
+/// The live clusters are kept compacted and feature-major (`mt[j·m + p]`: feature `j`
+/// of the cluster at position `p`), so that the costs from the chain's head to every
+/// other cluster run as whole vectors over contiguous memory; a merged cluster's last
+/// position takes the removed one's place. (Scanning the clusters through an index
+/// list, one pair at a time, took 48 ms for 1,797 rows, D = 10; now 18 ms.) The
+/// features are summed in order; the pairwise version summed eight partial sums from
+/// D = 8 on, so costs can differ from it in the last bits, and where two merges cost the
+/// same to those bits a Ward start can differ from earlier versions'.
+fn nn_chain(means: &[f64], w: &[f64], d: usize) -> Vec<(f64, usize, usize)> {
     let m = w.len();
-    let mut live: Vec<usize> = (0..m).collect();
+    let mut ids: Vec<usize> = (0..m).collect();
+    let mut pos: Vec<usize> = (0..m).collect();
+    let mut mt = vec![0.0; d * m];
+    for i in 0..m {
+        for j in 0..d {
+            mt[j * m + i] = means[i * d + j];
+        }
+    }
+    let mut wl: Vec<f64> = w.to_vec();
+    let mut n = m;
+    let mut acc = vec![0.0; m];
     let mut merges = Vec::with_capacity(m.saturating_sub(1));
     let mut chain: Vec<usize> = Vec::new();
-    while live.len() > 1 {
+    while n > 1 {
         if chain.is_empty() {
-            chain.push(live[0]);
+            chain.push(ids[0]);
         }
         let a = chain[chain.len() - 1];
+        let pa = pos[a];
         let prev = chain.len().checked_sub(2).map(|i| chain[i]);
-        // The nearest active cluster to `a`; ties go to the chain's previous element
-        // (so that the chain always ends), then to the lowest slot.
-        let mut best: Option<(f64, usize)> = prev.map(|p| (cost(means, w, d, a, p), p));
-        for &b in &live {
-            if b == a || Some(b) == prev {
+        let sq = &mut acc[..n];
+        ward_costs(sq, &mt, &wl, m, d, pa);
+        // The nearest to `a`; ties go to the chain's previous element (so that the
+        // chain always ends), then to the lowest slot.
+        let mut best: Option<(f64, usize)> = prev.map(|p| (sq[pos[p]], p));
+        for (q, &c) in sq.iter().enumerate() {
+            let b = ids[q];
+            if q == pa || Some(b) == prev {
                 continue;
             }
-            let c = cost(means, w, d, a, b);
-            if best.is_none_or(|(bc, _)| c < bc) {
+            let better = match best {
+                None => true,
+                Some((bc, bs)) => c < bc || (c == bc && Some(bs) != prev && b < bs),
+            };
+            if better {
                 best = Some((c, b));
             }
         }
@@ -146,20 +165,56 @@ fn nn_chain(means: &mut [f64], w: &mut [f64], d: usize) -> Vec<(f64, usize, usiz
         if Some(b) == prev {
             chain.truncate(chain.len() - 2);
             let (lo, hi) = (a.min(b), a.max(b));
-            let (wl, wh) = (w[lo], w[hi]);
-            let total = wl + wh;
+            let (pl, ph) = (pos[lo], pos[hi]);
+            let (wlo, whi) = (wl[pl], wl[ph]);
+            let total = wlo + whi;
             for j in 0..d {
-                let (ml, mh) = (means[lo * d + j], means[hi * d + j]);
-                means[lo * d + j] = ml + (mh - ml) * (wh / total);
+                let (ml, mh) = (mt[j * m + pl], mt[j * m + ph]);
+                mt[j * m + pl] = ml + (mh - ml) * (whi / total);
             }
-            w[lo] = total;
-            live.retain(|&x| x != hi);
+            wl[pl] = total;
+            // The last live position takes `hi`'s place.
+            let last = n - 1;
+            for j in 0..d {
+                mt[j * m + ph] = mt[j * m + last];
+            }
+            wl[ph] = wl[last];
+            ids[ph] = ids[last];
+            pos[ids[ph]] = ph;
+            n -= 1;
             merges.push((c, lo, hi));
         } else {
             chain.push(b);
         }
     }
     merges
+}
+
+crate::simd::multiversion! {
+    /// Ward's costs from the cluster at position `pa` to the `n = sq.len()` live ones:
+    /// `w_a·w_b/(w_a + w_b)·‖c_a − c_b‖²` (features summed in order, so every level
+    /// gives the same bits; the vector width only changes how many clusters at once).
+    fn ward_costs(sq: &mut [f64], mt: &[f64], wl: &[f64], m: usize, d: usize, pa: usize) {
+        _ => ward_costs_body(sq, mt, wl, m, d, pa)
+    }
+}
+
+#[inline(always)]
+fn ward_costs_body(sq: &mut [f64], mt: &[f64], wl: &[f64], m: usize, d: usize, pa: usize) {
+    let n = sq.len();
+    sq.fill(0.0);
+    for j in 0..d {
+        let col = &mt[j * m..j * m + n];
+        let x = col[pa];
+        for (s, y) in sq.iter_mut().zip(col) {
+            let t = x - y;
+            *s += t * t;
+        }
+    }
+    let wa = wl[pa];
+    for (s, wb) in sq.iter_mut().zip(&wl[..n]) {
+        *s *= wa * wb / (wa + wb);
+    }
 }
 
 #[cfg(test)]
@@ -204,14 +259,15 @@ mod tests {
         for seed in 0..20u64 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let n = 5 + (seed as usize % 30);
-            let d = 1 + (seed as usize % 3);
+            // Small D, and D past the eight lanes of a vector (the costs' sums).
+            let d = [1, 2, 3, 8, 10, 17][seed as usize % 6];
             let points: Vec<Vec<f64>> = (0..n)
                 .map(|_| (0..d).map(|_| rng.gen::<f64>() * 10.0).collect())
                 .collect();
             for k in [1, 2, 3, n / 2] {
-                let mut means: Vec<f64> = points.concat();
-                let mut w = vec![1.0; n];
-                let merges = nn_chain(&mut means, &mut w, d);
+                let means: Vec<f64> = points.concat();
+                let w = vec![1.0; n];
+                let merges = nn_chain(&means, &w, d);
                 assert_eq!(merges.len(), n - 1);
                 let mut parent = cut(&merges, n, k);
                 let mut got: Vec<Vec<usize>> = Vec::new();

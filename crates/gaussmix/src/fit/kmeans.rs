@@ -105,11 +105,13 @@ impl NearestCenters {
     pub fn assign(&self, rows: &[f64], label: &mut Vec<usize>, s: &mut AssignScratch) {
         let (k, d) = (self.k, self.d);
         let m = rows.len() / d;
-        s.xc.clear();
-        s.xc.extend(
-            rows.chunks_exact(d)
-                .flat_map(|x| x.iter().zip(&self.shift).map(|(a, b)| a - b)),
-        );
+        // Written in place (a `flat_map` extend did not vectorise: 5% of a small fit).
+        s.xc.resize(m * d, 0.0);
+        for (xc, x) in s.xc.chunks_exact_mut(d).zip(rows.chunks_exact(d)) {
+            for ((o, a), b) in xc.iter_mut().zip(x).zip(&self.shift) {
+                *o = a - b;
+            }
+        }
         s.h.resize(m * k, 0.0);
         matmul(
             MatMut::from_row_major_slice_mut(&mut s.h, m, k),

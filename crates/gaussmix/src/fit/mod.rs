@@ -5,6 +5,7 @@
 //! - `restarts`: the `n_init` runs — scheduled on shared passes (large data) or on
 //!   separate threads (small data), em-EM's short runs, and the winner (the best lower
 //!   bound among the runs that are not spurious optima);
+//! - `split_merge`: em-EM's split-and-merge moves from the winning run;
 //! - `init`: each run's starting parameters (k-means++, greedy k-means++, k-means,
 //!   hierarchical (`hierarchical`), random, given);
 //! - `em`: one run as a state machine fed by passes: M-step (`crate::stats`),
@@ -32,10 +33,12 @@ pub(crate) mod online;
 pub(crate) mod pass;
 mod record;
 mod restarts;
+pub(crate) mod split_merge;
 pub(crate) mod warnings;
 
 pub use online::OnlineState;
 pub use record::{FitRecord, Progress, Recovery};
+pub use split_merge::{SplitMergeMove, SplitMergeRecord};
 pub use warnings::{FitWarning, WarningKind};
 
 use crate::data::Data;
@@ -88,7 +91,7 @@ fn restarts(
     constant: &[bool],
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> Result<(Params, FitRecord)> {
-    let (mut runs, screen_rows) = restarts::run_all(opts, data, constant, progress);
+    let (mut runs, screen_rows, short_rows) = restarts::run_all(opts, data, constant, progress);
     let n_runs = runs.len();
     // Bad user input is the same for every restart: report it at once.
     for r in &runs {
@@ -120,7 +123,18 @@ fn restarts(
             Ok(_) => GmmError::Numerical("no restart finished".into()),
         });
     };
+    let settled = split_merge::settled(&runs, best_init, opts);
     let run = runs.swap_remove(best_init)?;
+    // em-EM's split-and-merge moves from a sound winner.
+    let em_em = opts.init == crate::options::InitMethod::EmEm && opts.start.is_empty();
+    let (run, split_merge) = if em_em && (opts.allow_spurious || run.spurious.is_empty()) {
+        split_merge::search(data, short_rows.as_ref(), opts, constant, run, settled)
+    } else {
+        (run, None)
+    };
+    if let Some(e) = data.take_read_error() {
+        return Err(e);
+    }
     let final_stats = e_pass(data, &run.params, false);
     let first = data.row_f64(0);
     let facts = DataFacts {
@@ -144,7 +158,8 @@ fn restarts(
         spurious_inits,
         screen_rows,
     };
-    let record = build_record(opts, &run, &final_stats, &facts, restarts)?;
+    let mut record = build_record(opts, &run, &final_stats, &facts, restarts)?;
+    record.split_merge = split_merge;
     Ok((run.params, record))
 }
 
@@ -245,6 +260,7 @@ pub(crate) fn build_record(
         spurious_inits: restarts.spurious_inits,
         screen_rows: restarts.screen_rows,
         split_from: None,
+        split_merge: None,
         recoveries: run.recoveries.clone(),
         warnings,
         options,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::split_merge::SplitMergeRecord;
 use super::warnings::FitWarning;
 use crate::options::GmmOptions;
 
@@ -64,6 +65,16 @@ pub struct FitRecord {
     /// `options.init` (and `options.n_init` is 1). `None` for every other fit.
     #[serde(default)]
     pub split_from: Option<usize>,
+    /// em-EM's split-and-merge search from the winning restart
+    /// ([`GmmOptions::split_merge_moves`]): moves tried and those kept. When a move was
+    /// kept, `n_iter`, `lower_bounds` and `converged` are those of the last kept move's
+    /// EM run (started from the moved parameters), or, when the moves ran on a sample,
+    /// of its continuation on all the rows; `best_init` still names the restart it came
+    /// from. `None` when no search applied (other starts, `K < 3`, no moves asked for,
+    /// or a spurious winner); a search skipped because the restarts agreed is recorded
+    /// (`settled`). The moves send no [`Progress`] reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_merge: Option<SplitMergeRecord>,
     /// Components re-seeded by the `recover` option during the kept run.
     pub recoveries: Vec<Recovery>,
     /// What the user should know about the result (not converged, empty or collapsed

@@ -14,8 +14,10 @@
 //!
 //! **em-EM** ([`InitMethod::EmEm`], Biernacki, Celeux & Govaert 2003): `init_candidates ×
 //! n_init` starts are drawn, Lloyd's k-means and k-means++ in turn (start `c` is the one
-//! that strategy would give run `c`); all of them run `init_iter` EM iterations (in one
-//! schedule), and the best `n_init` that are not spurious continue to convergence. On
+//! that strategy would give run `c`), plus one Ward start (`hierarchical`) last; all of
+//! them run `init_iter` EM iterations (in one schedule), and the best `n_init` that are
+//! not spurious continue to convergence (`fit::split_merge` then tries moves from the
+//! winner). On
 //! large data the short runs are made on a seeded sample of the rows (`screen_rows`: a
 //! lightweight coreset, mostly uniform, partly by distance to the mean) and the chosen
 //! ones continue on all of them (`onto_data`). `n_init` still counts complete runs —
@@ -26,7 +28,9 @@
 //! Measured (bench/README.md "Optima", three seed draws of 88 cases): the two seedings
 //! mixed beat either alone (k-means++ alone missed optima that Lloyd's starts reach, and
 //! the reverse); 5 starts of 15 iterations beat 10 of 5 (the ranking after 5 iterations
-//! often picked starts that end lower) at less cost; successive halving of the pool
+//! often picked starts that end lower) at less cost, and 20 iterations beat 15 (digits,
+//! K = 2 full: the best optimum's starts ranked below others after 15); the Ward start
+//! found digits' best K = 3 optimum, which no k-means start of three draws reached; successive halving of the pool
 //! (dropping the worse half after each short iteration) was cheaper but lost cases;
 //! screening on a sample (measured with 10 × 5 starts) changed one case's outcome either
 //! way (83 of 88 both) and makes the screening's cost independent of N.
@@ -59,9 +63,11 @@ pub(crate) fn run_seed(seed: u64, run: usize) -> u64 {
     derive_seed(seed, run as u64, 0x1A17)
 }
 
-/// em-EM's short runs: `init_candidates` per run.
+/// em-EM's short runs: `init_candidates` per run, and one from Ward's agglomeration.
 pub(crate) fn em_em_pool(opts: &GmmOptions) -> usize {
-    opts.init_candidates.saturating_mul(opts.n_init)
+    opts.init_candidates
+        .saturating_mul(opts.n_init)
+        .saturating_add(1)
 }
 
 /// One run (or em-EM candidate) being advanced.
@@ -202,12 +208,26 @@ fn onto_data<'a, 'd>(
         (Some(rows), Ok(r)) => (r, rows),
         (_, state) => return Slot { run: s.run, state },
     };
+    Slot {
+        run: s.run,
+        state: from_sample(r.into_params(), sample_rows, data, opts, constant),
+    }
+}
+
+/// [`onto_data`] for parameters `p` reached on the sample's rows (`sample_rows`,
+/// unweighted): an EM run on all of `data`, thin components re-estimated there.
+pub(crate) fn from_sample<'a, 'd>(
+    p: Params,
+    sample_rows: &Data,
+    data: &'a Data<'d>,
+    opts: &'a GmmOptions,
+    constant: &'a [bool],
+) -> Result<EmRun<'a, 'd>> {
     let d = data.n_features();
-    let p = r.into_params();
     // Rows (not weight) per component: an E-step on the sample's rows, unweighted.
     let rows = e_pass(sample_rows, &p, false).nk;
     let thin: Vec<bool> = rows.iter().map(|n| *n < 5.0 * (d + 1) as f64).collect();
-    let state = if thin.iter().any(|t| *t) {
+    if thin.iter().any(|t| *t) {
         let mut o = opts.clone();
         o.start = StartParameters {
             means: Some(p.means.clone()),
@@ -219,8 +239,24 @@ fn onto_data<'a, 'd>(
         })
     } else {
         Ok(EmRun::new(data, opts, constant, p, Vec::new()))
-    };
-    Slot { run: s.run, state }
+    }
+}
+
+/// The rows em-EM's short runs were made on when they were not all of the data (the
+/// screening sample, or the `init_sample`): the split-and-merge moves run there too.
+pub(crate) struct ShortRunRows {
+    /// The rows with their weights (the coreset's, or the data's).
+    pub weighted: Data<'static>,
+    /// The same rows without weights, when `weighted` has weights: rows, not weight,
+    /// decide which components are thin.
+    pub unweighted: Option<Data<'static>>,
+}
+
+impl ShortRunRows {
+    /// The rows, unweighted.
+    pub fn rows(&self) -> &Data<'static> {
+        self.unweighted.as_ref().unwrap_or(&self.weighted)
+    }
 }
 
 /// `p` with the weights and covariances of its `thin` components taken from `hard`
@@ -384,14 +420,15 @@ fn rank_order_of(ranks: &[(u8, bool, f64)]) -> Vec<usize> {
     order
 }
 
-/// The outcome of every restart, in order, and the number of rows em-EM screened its
-/// short runs on when it sampled them.
+/// The outcome of every restart, in order; the number of rows em-EM screened its short
+/// runs on when it sampled them; and the rows the short runs were made on when they
+/// were not all of the data (the split-and-merge moves run there too).
 pub(crate) fn run_all(
     opts: &GmmOptions,
     data: &Data,
     constant: &[bool],
     progress: &mut (dyn FnMut(&Progress) + Send),
-) -> (Vec<Result<Run>>, Option<usize>) {
+) -> (Vec<Result<Run>>, Option<usize>, Option<ShortRunRows>) {
     let progress: ProgressFn = Mutex::new(progress);
     let shared = share_passes(data);
     // Starts come from the init sample when there is one (the runs then continue on
@@ -439,8 +476,11 @@ pub(crate) fn run_all(
         let pool = em_em_pool(opts);
         let sdata = screen.as_ref().unwrap_or(idata);
         let make = |c: usize| {
-            // Alternately Lloyd's k-means and plain k-means++ (see the module notes).
-            let init = if c.is_multiple_of(2) {
+            // Alternately Lloyd's k-means and plain k-means++, and one Ward start (the
+            // last candidate; see the module notes).
+            let init = if c + 1 == pool {
+                InitMethod::Hierarchical
+            } else if c.is_multiple_of(2) {
                 InitMethod::KMeans
             } else {
                 InitMethod::KMeansPlusPlus
@@ -569,7 +609,20 @@ pub(crate) fn run_all(
         .into_iter()
         .map(|s| s.state.map(EmRun::finish))
         .collect();
-    (runs, screen.as_ref().map(Data::n_samples))
+    let screen_rows = screen.as_ref().map(Data::n_samples);
+    let short_rows = match (em_em, screen, isample) {
+        (false, _, _) => None,
+        (true, Some(weighted), _) => Some(ShortRunRows {
+            weighted,
+            unweighted: screen_unweighted,
+        }),
+        (true, None, Some(weighted)) => Some(ShortRunRows {
+            weighted,
+            unweighted: isample_unweighted,
+        }),
+        (true, None, None) => None,
+    };
+    (runs, screen_rows, short_rows)
 }
 
 /// The index of the winning run: the highest final lower bound among the runs that are
