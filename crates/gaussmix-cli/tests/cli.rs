@@ -1472,26 +1472,25 @@ fn split_merge_moves_are_reported_and_bounded() {
     let x = fixture("iris_full").join("X.csv");
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.json");
-    let run = |extra: &[&str]| {
+    // `fit` of iris with K = 4 and `args`: (stdout, stderr).
+    let fit = |args: &[&str]| {
         let out = gaussmix()
             .arg("fit")
             .arg(&x)
-            .args(["-k", "4", "--n-init", "3", "--seed", "2", "--json", "-o"])
+            .args(["-k", "4", "-o"])
             .arg(&model)
-            .args(extra)
+            .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
+        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
     };
-    let (j, _) = run(&[]);
+    let json = |extra: &[&str]| {
+        let args = [&["--n-init", "3", "--seed", "2", "--json"], extra].concat();
+        serde_json::from_str::<serde_json::Value>(&fit(&args).0).unwrap()
+    };
+    let j = json(&[]);
     let sm = &j["split_merge"];
     assert!(sm.is_object(), "{j}");
     let tried = sm["tried"].as_u64().unwrap();
@@ -1500,42 +1499,19 @@ fn split_merge_moves_are_reported_and_bounded() {
         sm["kept"].as_bool().unwrap(),
         sm["gain"].as_f64().unwrap() > 0.0
     );
-    let (j, _) = run(&["--split-merge-moves", "1"]);
+    let j = json(&["--split-merge-moves", "1"]);
     assert!(j["split_merge"]["tried"].as_u64().unwrap() <= 1);
-    let (j, _) = run(&["--split-merge-moves", "0"]);
+    let j = json(&["--split-merge-moves", "0"]);
     assert!(j["split_merge"].is_null(), "{j}");
-    let out = gaussmix()
-        .arg("fit")
-        .arg(&x)
-        .args([
-            "-k",
-            "4",
-            "--init",
-            "kmeans",
-            "--split-merge-moves",
-            "3",
-            "-o",
-        ])
-        .arg(&model)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_, err) = fit(&["--init", "kmeans", "--split-merge-moves", "3"]);
     assert!(
         err.contains("note: --split-merge-moves counts only for --init em-em"),
         "{err}"
     );
     // The summary line.
-    let out = gaussmix()
-        .arg("fit")
-        .arg(&x)
-        .args(["-k", "4", "--n-init", "3", "--seed", "2", "-o"])
-        .arg(&model)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let (out, err) = fit(&["--n-init", "3", "--seed", "2"]);
     assert!(
-        text.contains("split-and-merge: "),
-        "no split-and-merge in the summary:\n{text}"
+        (out + &err).contains("split-and-merge: "),
+        "no split-and-merge in the summary"
     );
 }
