@@ -24,6 +24,17 @@ pub(crate) struct Run {
     pub spurious: Vec<usize>,
 }
 
+impl Run {
+    /// The last iteration's mean log-likelihood (−∞ without iterations): what the
+    /// restarts and the split-and-merge moves compare.
+    pub fn final_lower_bound(&self) -> f64 {
+        self.lower_bounds
+            .last()
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY)
+    }
+}
+
 /// What re-seeding needs to know about the data.
 struct Reseeder {
     /// Per-feature variance of the whole data: a re-seeded component starts this wide.

@@ -630,7 +630,7 @@ pub(crate) fn run_all(
 /// first on ties. `None` when every run failed.
 pub(crate) fn winner(runs: &[Result<Run>], allow_spurious: bool) -> Option<usize> {
     let ok = |i: usize| runs[i].as_ref().ok();
-    let lb = |r: &Run| r.lower_bounds.last().copied().unwrap_or(f64::NEG_INFINITY);
+    let lb = Run::final_lower_bound;
     let pick = |eligible: &dyn Fn(&Run) -> bool| {
         let mut best: Option<(usize, f64)> = None;
         for i in 0..runs.len() {

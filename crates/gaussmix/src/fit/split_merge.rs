@@ -142,11 +142,11 @@ pub(crate) fn search(
         };
         return (run, Some(record));
     }
-    let incumbent = final_lb(&run);
+    let incumbent = run.final_lower_bound();
     let Some(sample) = sample else {
         let (best, mut record) = moves(data, opts, constant, run, true);
         record.kept = !record.accepted.is_empty();
-        record.gain = final_lb(&best) - incumbent;
+        record.gain = best.final_lower_bound() - incumbent;
         return (best, Some(record));
     };
     let on = &sample.weighted;
@@ -169,7 +169,7 @@ pub(crate) fn search(
     match continued {
         Some(r) if improves(&r, &run, opts, true) => {
             record.kept = true;
-            record.gain = final_lb(&r) - incumbent;
+            record.gain = r.final_lower_bound() - incumbent;
             (r, Some(record))
         }
         _ => (run, Some(record)),
@@ -192,14 +192,18 @@ const MOVES_PER_RESTART: usize = 2;
 /// no case and saved a tenth of the time (where restarts disagree, moves found better
 /// optima even when two of ten agreed, so agreement of two alone is not enough).
 pub(crate) fn settled(runs: &[crate::error::Result<Run>], best: usize, opts: &GmmOptions) -> bool {
-    let Some(top) = runs.get(best).and_then(|r| r.as_ref().ok()).map(final_lb) else {
+    let Some(top) = runs
+        .get(best)
+        .and_then(|r| r.as_ref().ok())
+        .map(Run::final_lower_bound)
+    else {
         return false;
     };
     let close = runs
         .iter()
         .filter_map(|r| r.as_ref().ok())
         .filter(|r| opts.allow_spurious || r.spurious.is_empty())
-        .filter(|r| (final_lb(r) - top).abs() <= opts.tol.max(1e-12 * top.abs()))
+        .filter(|r| (r.final_lower_bound() - top).abs() <= opts.tol.max(1e-12 * top.abs()))
         .count();
     opts.n_init >= 2 && close >= 2 && 2 * close >= opts.n_init
 }
@@ -209,7 +213,7 @@ pub(crate) fn settled(runs: &[crate::error::Result<Run>], best: usize, opts: &Gm
 /// "not converged" warning), and, with `spurious`, it is not a spurious optimum (unless
 /// allowed).
 fn improves(r: &Run, incumbent: &Run, opts: &GmmOptions, spurious: bool) -> bool {
-    final_lb(r) > final_lb(incumbent) + opts.tol.max(1e-12)
+    r.final_lower_bound() > incumbent.final_lower_bound() + opts.tol.max(1e-12)
         && (r.converged || !incumbent.converged)
         && (!spurious || opts.allow_spurious || r.spurious.is_empty())
 }
@@ -244,7 +248,7 @@ fn moves(
             batch.push((t, moved(&best.params, t, &dir, opts.reg_covar)));
         }
         record.tried += batch.iter().filter(|(_, p)| p.is_some()).count();
-        let incumbent = final_lb(&best);
+        let incumbent = best.final_lower_bound();
         let results: Vec<Option<Run>> = batch
             .par_iter()
             .map(|(_, p)| {
@@ -261,7 +265,7 @@ fn moves(
             if improves(&r, &best, opts, spurious)
                 && pick
                     .as_ref()
-                    .is_none_or(|(_, p)| final_lb(&r) > final_lb(p))
+                    .is_none_or(|(_, p)| r.final_lower_bound() > p.final_lower_bound())
             {
                 pick = Some((i, r));
             }
@@ -271,17 +275,13 @@ fn moves(
             record.accepted.push(SplitMergeMove {
                 merged: [a, b],
                 split,
-                gain: final_lb(&r) - incumbent,
+                gain: r.final_lower_bound() - incumbent,
             });
             best = r;
             tried.clear();
         }
     }
     (best, record)
-}
-
-fn final_lb(r: &Run) -> f64 {
-    r.lower_bounds.last().copied().unwrap_or(f64::NEG_INFINITY)
 }
 
 /// A triplet not in `tried` (which holds fewer than `n` of the `n` triplets).
@@ -374,7 +374,7 @@ fn moved(
     random: &[f64],
     reg_covar: f64,
 ) -> Option<Params> {
-    let (k, d) = (p.k, p.d);
+    let d = p.d;
     let (wa, wb, ws) = (p.weights[a], p.weights[b], p.weights[s]);
     let wm = wa + wb;
     if !(wm > 0.0 && ws > 0.0) {
@@ -444,7 +444,6 @@ fn moved(
         }
         Covariances::Tied(c) => Covariances::Tied(c.clone()),
     };
-    let _ = k;
     Params::new(w, m, cov, reg_covar).ok()
 }
 
