@@ -21,122 +21,79 @@ static IOTA: [f32; MAX_LANES] = [
 /// `log_norm` entry are processed.
 ///
 /// `exp(v − max) / Σ` rather than `exp(v − logsumexp)`: subtracting a large
-/// log-normaliser would lose ~1e-14 of the row's unit sum. The maxima, the exponentials
-/// with their sums, and the scaling run as separate sweeps over blocks of rows, so that
-/// rows overlap in the pipeline instead of each row's reductions and division forming one
-/// long chain.
+/// log-normaliser would lose ~1e-14 of the row's unit sum. The maxima (with the shift),
+/// the exponentials, the sums, their logarithms and the scaling run as separate sweeps
+/// over blocks of rows, so that rows overlap in the pipeline instead of each row's
+/// reductions and division forming one long chain.
+///
+/// The exponentials, the costly part, run over the block as one flat array: whole
+/// vectors across row boundaries. Vectorising along each row instead leaves lanes idle
+/// whenever `K` is not a multiple of the vector width, and pays a partial load and store
+/// per row and sweep (on AVX2 that row-wise form took a fifth of a small fit's time;
+/// digits, K = 6 and 10: 16% less time for the whole benchmark draw).
 #[inline(always)]
 pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
-    if k == 0 {
-        return;
-    }
-    const BLOCK: usize = 64;
-    let l = S::F64::LANES;
-    let ninf = S::F64::splat(s, f64::NEG_INFINITY);
-    if k < l {
-        // The row length as a constant where it can be (the per-row loops then unroll:
-        // at K = 2 they were a quarter of a small fit's time), the same arithmetic.
-        return match k {
-            1 => normalize_narrow_rows::<S, 1>(s, lp, k, log_norm),
-            2 => normalize_narrow_rows::<S, 2>(s, lp, k, log_norm),
-            3 => normalize_narrow_rows::<S, 3>(s, lp, k, log_norm),
-            4 => normalize_narrow_rows::<S, 4>(s, lp, k, log_norm),
-            5 => normalize_narrow_rows::<S, 5>(s, lp, k, log_norm),
-            6 => normalize_narrow_rows::<S, 6>(s, lp, k, log_norm),
-            7 => normalize_narrow_rows::<S, 7>(s, lp, k, log_norm),
-            _ => normalize_narrow_rows::<S, 0>(s, lp, k, log_norm),
-        };
-    }
-    let mut sums = [0.0f64; BLOCK];
-    for (lpb, lnb) in lp.chunks_mut(BLOCK * k).zip(log_norm.chunks_mut(BLOCK)) {
-        // Maxima (NaN if a value is NaN).
-        for (row, ln) in lpb.chunks_exact(k).zip(lnb.iter_mut()) {
-            let (mut mx, mut nan) = (ninf, ninf.is_nan());
-            let mut kb = 0;
-            while kb < k {
-                // SAFETY: `min(k − kb, LANES)` values from `kb < k`: inside the row.
-                let x = unsafe {
-                    load_upto::<S::F64>(s, row.as_ptr().add(kb), k - kb, f64::NEG_INFINITY)
-                };
-                nan = nan.or(x.is_nan());
-                mx = mx.max(x);
-                kb += l;
-            }
-            *ln = if nan.any() { f64::NAN } else { mx.max_lane() };
-        }
-        // Exponentials and their sums.
-        for ((row, ln), sum) in lpb.chunks_exact_mut(k).zip(lnb.iter()).zip(sums.iter_mut()) {
-            if !ln.is_finite() {
-                continue;
-            }
-            let mxv = S::F64::splat(s, *ln);
-            let mut acc = S::F64::splat(s, 0.0);
-            let mut kb = 0;
-            while kb < k {
-                let p = row[kb..].as_mut_ptr();
-                // SAFETY: `min(k − kb, LANES)` values from `kb < k`: inside the row.
-                let x = unsafe { load_upto::<S::F64>(s, p, k - kb, 0.0) };
-                let mut e = exp_nonpositive_f64(s, x.sub(mxv));
-                if k - kb < l {
-                    e = e.fill_from(k - kb, 0.0);
-                }
-                // SAFETY: the same values.
-                unsafe { store_upto(e, p, k - kb) };
-                acc = acc.add(e);
-                kb += l;
-            }
-            *sum = acc.sum();
-        }
-        // log p (the logarithms as one loop that vectorises; a row without a density has
-        // an unused sum, made a harmless 1) and the scaling (uniform responsibilities for
-        // a row without a density).
-        let rows = lnb.len().min(lpb.len() / k);
-        for (sum, ln) in sums.iter_mut().zip(lnb.iter()) {
-            if !ln.is_finite() {
-                *sum = 1.0;
-            }
-        }
-        let mut logs = sums;
-        ln_in_place(&mut logs[..rows]);
-        for (((row, ln), sum), lg) in lpb
-            .chunks_exact_mut(k)
-            .zip(lnb.iter_mut())
-            .zip(sums.iter())
-            .zip(logs.iter())
-        {
-            let finite = ln.is_finite();
-            let f = if finite {
-                *ln += lg;
-                S::F64::splat(s, 1.0 / *sum)
-            } else {
-                S::F64::splat(s, 1.0 / k as f64)
-            };
-            let mut kb = 0;
-            while kb < k {
-                let p = row[kb..].as_mut_ptr();
-                // SAFETY: `min(k − kb, LANES)` values from `kb < k`: inside the row.
-                unsafe {
-                    let v = if finite {
-                        load_upto::<S::F64>(s, p, k - kb, 0.0).mul(f)
-                    } else {
-                        f
-                    };
-                    store_upto(v, p, k - kb);
-                }
-                kb += l;
-            }
-        }
+    // The row length as a constant where it can be (the per-row loops then unroll: at
+    // K = 2 they were a quarter of a small fit's time), the same arithmetic.
+    match k {
+        0 => {}
+        1 => normalize_block_rows::<S, 1>(s, lp, k, log_norm),
+        2 => normalize_block_rows::<S, 2>(s, lp, k, log_norm),
+        3 => normalize_block_rows::<S, 3>(s, lp, k, log_norm),
+        4 => normalize_block_rows::<S, 4>(s, lp, k, log_norm),
+        5 => normalize_block_rows::<S, 5>(s, lp, k, log_norm),
+        6 => normalize_block_rows::<S, 6>(s, lp, k, log_norm),
+        7 => normalize_block_rows::<S, 7>(s, lp, k, log_norm),
+        _ => normalize_block_rows::<S, 0>(s, lp, k, log_norm),
     }
 }
 
-/// [`normalize_rows`] for rows narrower than a vector (`K < LANES`). Vectorising along a
-/// row would leave most lanes idle (at `K = 2` with AVX-512, six of eight) and pay a
-/// partial load and store per row and sweep; instead the per-row work (maximum, shift,
-/// sum, scaling: a few scalar operations each) stays scalar, and only the exponentials,
-/// the costly part, run vectorised over the block as one flat array, whole lanes across
-/// row boundaries. `K`: the row length when it is a compile-time constant (0: `k`).
+/// The maximum of a row (NaN if a value is NaN): whole vectors along it, then its tail.
 #[inline(always)]
-fn normalize_narrow_rows<S: Isa, const K: usize>(
+fn row_max<S: Isa>(s: S, row: &[f64]) -> f64 {
+    let l = S::F64::LANES;
+    let whole = row.len() - row.len() % l;
+    let (mut mx, mut nan) = (f64::NEG_INFINITY, false);
+    if whole > 0 {
+        let mut v = S::F64::splat(s, f64::NEG_INFINITY);
+        let mut vnan = v.is_nan();
+        for c in row[..whole].chunks_exact(l) {
+            // SAFETY: `c` holds `LANES` values.
+            let x = unsafe { S::F64::load(s, c.as_ptr()) };
+            vnan = vnan.or(x.is_nan());
+            v = v.max(x);
+        }
+        nan = vnan.any();
+        mx = v.max_lane();
+    }
+    for &v in &row[whole..] {
+        nan |= v.is_nan();
+        mx = mx.max(v);
+    }
+    if nan {
+        f64::NAN
+    } else {
+        mx
+    }
+}
+
+/// The sum of a row: whole vectors along it (lane-wise, then across), then its tail.
+#[inline(always)]
+fn row_sum<S: Isa>(s: S, row: &[f64]) -> f64 {
+    let l = S::F64::LANES;
+    let whole = row.len() - row.len() % l;
+    let mut acc = S::F64::splat(s, 0.0);
+    for c in row[..whole].chunks_exact(l) {
+        // SAFETY: `c` holds `LANES` values.
+        acc = acc.add(unsafe { S::F64::load(s, c.as_ptr()) });
+    }
+    row[whole..].iter().fold(acc.sum(), |a, v| a + v)
+}
+
+/// [`normalize_rows`] for rows of length `K` (0: the run-time `k`). Short rows (`K` a
+/// constant) reduce with a few scalar operations each; longer ones along vectors.
+#[inline(always)]
+fn normalize_block_rows<S: Isa, const K: usize>(
     s: S,
     lp: &mut [f64],
     k: usize,
@@ -152,13 +109,22 @@ fn normalize_narrow_rows<S: Isa, const K: usize>(
         // Maxima (NaN if a value is NaN), and each row shifted by its maximum; a row
         // without a finite maximum is zeroed here and made uniform below.
         for (row, ln) in lpb.chunks_exact_mut(k).zip(lnb.iter_mut()) {
-            let (mut mx, mut nan) = (f64::NEG_INFINITY, false);
-            for &v in row.iter() {
-                nan |= v.is_nan();
-                mx = mx.max(v);
-            }
-            *ln = if nan { f64::NAN } else { mx };
-            if mx.is_finite() && !nan {
+            let mx = if K == 0 {
+                row_max(s, row)
+            } else {
+                let (mut mx, mut nan) = (f64::NEG_INFINITY, false);
+                for &v in row.iter() {
+                    nan |= v.is_nan();
+                    mx = mx.max(v);
+                }
+                if nan {
+                    f64::NAN
+                } else {
+                    mx
+                }
+            };
+            *ln = mx;
+            if mx.is_finite() {
                 row.iter_mut().for_each(|v| *v -= mx);
             } else {
                 row.fill(0.0);
@@ -180,10 +146,10 @@ fn normalize_narrow_rows<S: Isa, const K: usize>(
         // is a long dependency chain), then log p and the scaling (uniform
         // responsibilities for a row without a density; its sum is a placeholder 1).
         for ((row, ln), sum) in lpb.chunks_exact(k).zip(lnb.iter()).zip(sums.iter_mut()) {
-            *sum = if ln.is_finite() {
-                row.iter().sum()
-            } else {
-                1.0
+            *sum = match (ln.is_finite(), K) {
+                (false, _) => 1.0,
+                (true, 0) => row_sum(s, row),
+                (true, _) => row.iter().sum(),
             };
         }
         let mut logs = sums;

@@ -188,6 +188,65 @@ fn normalize_rows_matches_a_plain_log_sum_exp() {
     }
 }
 
+/// Partial loads and stores, `n < LANES` values: exactly those lanes are read and
+/// written (the fill in the others, the values beside them untouched).
+/// Per `n`: the loaded lanes, then a buffer of `n + 2` stored into at offset 1.
+fn partial_round_trip<S: Isa, V: Vector<Isa = S>>(
+    s: S,
+    fill: V::Elem,
+    vals: &[V::Elem],
+) -> Vec<Vec<V::Elem>> {
+    let mut out = Vec::new();
+    for n in 0..V::LANES {
+        // SAFETY: `vals` holds at least `n` values.
+        let v = unsafe { V::load_part(s, vals.as_ptr(), n, fill) };
+        let mut lanes = vec![fill; V::LANES];
+        // SAFETY: `lanes` holds `LANES` values.
+        unsafe { v.store(lanes.as_mut_ptr()) };
+        // Write into the middle of a guarded buffer.
+        let mut buf = vec![fill; n + 2];
+        // SAFETY: `buf[1..]` holds `n + 1 ≥ n` values.
+        unsafe { v.store_part(buf.as_mut_ptr().add(1), n) };
+        out.push([lanes, buf].concat());
+    }
+    out
+}
+
+#[test]
+fn partial_loads_and_stores_touch_only_their_lanes() {
+    let v64: Vec<f64> = (1..=16).map(|i| i as f64).collect();
+    let v32: Vec<f32> = (1..=16).map(|i| i as f32).collect();
+    fn both<S: Isa>(s: S, v64: &[f64], v32: &[f32]) -> (Vec<Vec<f64>>, Vec<Vec<f32>>) {
+        (
+            partial_round_trip::<S, S::F64>(s, -1.0, v64),
+            partial_round_trip::<S, S::F32>(s, -1.0, v32),
+        )
+    }
+    for (level, (r64, r32)) in at_each_level!(s => both(s, &v64, &v32)) {
+        fn check<E: Copy + PartialEq + std::fmt::Debug + From<i8>>(
+            level: &str,
+            rs: &[Vec<E>],
+            vals: &[E],
+        ) {
+            let lanes = rs.len();
+            let fill = E::from(-1);
+            for (n, got) in rs.iter().enumerate() {
+                let (loaded, stored) = got.split_at(lanes);
+                for j in 0..lanes {
+                    let want = if j < n { vals[j] } else { fill };
+                    assert_eq!(loaded[j], want, "{level} load_part n={n} lane {j}");
+                }
+                assert_eq!(stored.len(), n + 2);
+                assert_eq!(stored[0], fill, "{level} store_part n={n} wrote before");
+                assert_eq!(&stored[1..=n], &vals[..n], "{level} store_part n={n}");
+                assert_eq!(stored[n + 1], fill, "{level} store_part n={n} wrote past");
+            }
+        }
+        check(level, &r64, &v64);
+        check(level, &r32, &v32);
+    }
+}
+
 #[test]
 fn elementwise_loops_are_exact() {
     let mut r = rng(2);

@@ -290,7 +290,8 @@ macro_rules! avx2_vector {
     ($name:ident($reg:ty): $t:ty, $lanes:expr; $set1:ident, $loadu:ident, $storeu:ident,
      $add:ident, $sub:ident, $mul:ident, $max:ident, $fmadd:ident, $fnmadd:ident,
      $round:ident, $cmp:ident, $blendv:ident, $or:ident, $movemask:ident, $sum:ident,
-     $max_lane:ident, $min_lane:ident, $pow2:ident, $iota:ident) => {
+     $max_lane:ident, $min_lane:ident, $pow2:ident, $iota:ident, $load_part:ident,
+     $store_part:ident) => {
         #[derive(Clone, Copy, Debug)]
         pub(crate) struct $name($reg);
 
@@ -325,14 +326,13 @@ macro_rules! avx2_vector {
                 Self(unsafe { $loadu(p) })
             }
             #[inline(always)]
-            unsafe fn load_part(isa: V3, p: *const $t, n: usize, fill: $t) -> Self {
-                // No masked load worth using: through a buffer.
-                let mut buf = [fill; $lanes];
-                // SAFETY: `p` is valid for the `n < LANES` values copied (caller
-                // contract), which fit in `buf`.
-                unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min($lanes)) };
-                // SAFETY: `buf` holds `LANES` values.
-                unsafe { Self::load(isa, buf.as_ptr()) }
+            unsafe fn load_part(_: V3, p: *const $t, n: usize, fill: $t) -> Self {
+                // A masked load (the first `n` lanes), then `fill` in the others. (Through
+                // a stack buffer, the copy was a call to `memcpy` per row: a fifth of a
+                // small fit's time on AVX2.)
+                // SAFETY: `p` is valid for the `n < LANES` values read (caller contract);
+                // the masked-off lanes are not accessed. AVX2: the token.
+                unsafe { Self($load_part(p, n, fill)) }
             }
             #[inline(always)]
             unsafe fn store(self, p: *mut $t) {
@@ -342,13 +342,9 @@ macro_rules! avx2_vector {
             }
             #[inline(always)]
             unsafe fn store_part(self, p: *mut $t, n: usize) {
-                let mut buf = [0.0; $lanes];
-                // SAFETY: `buf` holds `LANES` values; `p` is valid for the `n < LANES`
-                // values copied (caller contract).
-                unsafe {
-                    self.store(buf.as_mut_ptr());
-                    std::ptr::copy_nonoverlapping(buf.as_ptr(), p, n.min($lanes));
-                }
+                // SAFETY: `p` is valid for the `n < LANES` values written (caller
+                // contract). AVX2: the token.
+                unsafe { $store_part(p, n, self.0) }
             }
             #[inline(always)]
             fn add(self, o: Self) -> Self {
@@ -429,12 +425,12 @@ avx2_vector!(F32x8(__m256): f32, 8;
     _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_sub_ps,
     _mm256_mul_ps, _mm256_max_ps, _mm256_fmadd_ps, _mm256_fnmadd_ps, _mm256_round_ps,
     _mm256_cmp_ps, _mm256_blendv_ps, _mm256_or_ps, _mm256_movemask_ps, hsum_ps, hmax_ps,
-    hmin_ps, pow2_ps, iota_ps);
+    hmin_ps, pow2_ps, iota_ps, load_part_ps, store_part_ps);
 avx2_vector!(F64x4(__m256d): f64, 4;
     _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd, _mm256_sub_pd,
     _mm256_mul_pd, _mm256_max_pd, _mm256_fmadd_pd, _mm256_fnmadd_pd, _mm256_round_pd,
     _mm256_cmp_pd, _mm256_blendv_pd, _mm256_or_pd, _mm256_movemask_pd, hsum_pd, hmax_pd,
-    hmin_pd, pow2_pd, iota_pd);
+    hmin_pd, pow2_pd, iota_pd, load_part_pd, store_part_pd);
 
 // The AVX2 helpers: `#[target_feature]` functions, safe to call where the features are
 // enabled and `unsafe` elsewhere (the vector methods wrap them in `simd!`).
@@ -521,6 +517,78 @@ fn pow2_pd(n: __m256d) -> __m256d {
 #[inline]
 fn iota_ps() -> __m256 {
     _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
+}
+
+/// The first `n < 8` values at `p`, `fill` in the other lanes.
+///
+/// # Safety
+/// `p` must be valid for reads of `n` values.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn load_part_ps(p: *const f32, n: usize, fill: f32) -> __m256 {
+    let keep = _mm256_cmp_ps::<_CMP_LT_OQ>(iota_ps(), _mm256_set1_ps(n as f32));
+    // SAFETY: the mask enables the first `n` lanes only, which the caller vouches for;
+    // masked-off lanes are neither read nor fault.
+    let v = unsafe { _mm256_maskload_ps(p, _mm256_castps_si256(keep)) };
+    _mm256_blendv_ps(_mm256_set1_ps(fill), v, keep)
+}
+
+/// The first `n < 4` values at `p`, `fill` in the other lanes.
+///
+/// # Safety
+/// `p` must be valid for reads of `n` values.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn load_part_pd(p: *const f64, n: usize, fill: f64) -> __m256d {
+    let keep = _mm256_cmp_pd::<_CMP_LT_OQ>(iota_pd(), _mm256_set1_pd(n as f64));
+    // SAFETY: as in `load_part_ps`.
+    let v = unsafe { _mm256_maskload_pd(p, _mm256_castpd_si256(keep)) };
+    _mm256_blendv_pd(_mm256_set1_pd(fill), v, keep)
+}
+
+/// Writes the first `n < 8` lanes of `v` at `p`: halves, quarters, one lane (a masked
+/// store is microcoded and slow on some AMD cores).
+///
+/// # Safety
+/// `p` must be valid for writes of `n` values.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn store_part_ps(p: *mut f32, n: usize, v: __m256) {
+    let (mut rest, mut at) = (_mm256_castps256_ps128(v), 0);
+    // SAFETY (all three): the writes cover lanes `at..at + width` with `at + width ≤ n`,
+    // valid by the caller's contract.
+    if n & 4 != 0 {
+        unsafe { _mm_storeu_ps(p, rest) };
+        rest = _mm256_extractf128_ps::<1>(v);
+        at = 4;
+    }
+    if n & 2 != 0 {
+        unsafe { _mm_store_sd(p.add(at).cast(), _mm_castps_pd(rest)) };
+        rest = _mm_movehl_ps(rest, rest);
+        at += 2;
+    }
+    if n & 1 != 0 {
+        unsafe { _mm_store_ss(p.add(at), rest) };
+    }
+}
+
+/// Writes the first `n < 4` lanes of `v` at `p` (see `store_part_ps`).
+///
+/// # Safety
+/// `p` must be valid for writes of `n` values.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn store_part_pd(p: *mut f64, n: usize, v: __m256d) {
+    let (mut rest, mut at) = (_mm256_castpd256_pd128(v), 0);
+    // SAFETY (both): the writes cover lanes `at..at + width` with `at + width ≤ n`.
+    if n & 2 != 0 {
+        unsafe { _mm_storeu_pd(p, rest) };
+        rest = _mm256_extractf128_pd::<1>(v);
+        at = 2;
+    }
+    if n & 1 != 0 {
+        unsafe { _mm_store_sd(p.add(at), rest) };
+    }
 }
 
 /// `0, 1, 2, 3`.
