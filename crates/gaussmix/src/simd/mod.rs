@@ -21,9 +21,10 @@
 //!
 //! # Writing a loop once
 //! Loops run over whole vectors of `V::LANES` values, then over the last partial vector
-//! with [`load_upto`] / [`store_upto`] (masked loads and stores on AVX-512, a copy
-//! through a small buffer elsewhere; `Vector::fill_from` gives the unused lanes a
-//! neutral value). Register blocking scales with [`Isa::REGISTERS`]. The arithmetic is
+//! with [`load_upto`] / [`store_upto`] (masked loads and stores on AVX-512; on AVX2
+//! masked loads and stores by halves, quarters and single lanes, since a masked store is
+//! slow on some AMD cores; lane by lane at the scalar level; `Vector::fill_from` gives
+//! the unused lanes a neutral value). Register blocking scales with [`Isa::REGISTERS`]. The arithmetic is
 //! that of the AVX-512 and AVX2 intrinsics loops this module replaced, bit for bit (an
 //! AVX-512 fit is bit-identical to before): the same lane widths, fused multiply-adds where
 //! they had them (`Vector::mul_add` is fused on `V3`/`V4`, a plain multiply and add on
@@ -34,7 +35,10 @@
 //! four lanes; and the scalar level, whose portable loops had sums of their own shapes
 //! (sixteen partial sums, no partial chains), now runs the same loops as the vector
 //! levels at one lane — its f32 anchored kernel agrees with the old one to f32 rounding,
-//! not bit for bit.
+//! not bit for bit. Since then the log-sum-exp takes its exponentials over whole blocks
+//! of rows for every K (`rows::normalize_rows`), which changed the order of its row sums
+//! (K ≥ 8 not a multiple of the lane count, and on AVX2 K = 4–7): fits moved by up to
+//! 1e-10 relative.
 //!
 //! # Why not pulp
 //! `pulp`'s AVX-512 level needs its `x86-v4` cargo feature, and features unify: faer
@@ -76,8 +80,10 @@ pub(crate) trait Isa: Copy + Send + Sync + 'static {
     type F32: Vector<Elem = f32, Isa = Self>;
     /// Vectors of f64 lanes.
     type F64: Vector<Elem = f64, Isa = Self>;
-    /// Whether a partial last vector is cheap (masked loads and stores). Without, loops
-    /// whose tails ran in scalar code before (sums in a different order) still do.
+    /// Whether loops take their tails as a partial last vector (AVX-512, with masked
+    /// loads and stores) rather than in scalar code. The AVX2 loops whose tails ran in
+    /// scalar code before the module was unified still do: it decides the order of their
+    /// sums, and so their rounding.
     const MASKED_TAILS: bool;
     /// Vector registers: register-blocked loops keep `REGISTERS / 4` rows or components
     /// of accumulators (each one or two vectors wide).

@@ -29,12 +29,13 @@ static IOTA: [f32; MAX_LANES] = [
 /// The exponentials, the costly part, run over the block as one flat array: whole
 /// vectors across row boundaries. Vectorising along each row instead leaves lanes idle
 /// whenever `K` is not a multiple of the vector width, and pays a partial load and store
-/// per row and sweep (on AVX2 that row-wise form took a fifth of a small fit's time;
-/// digits, K = 6 and 10: 16% less time for the whole benchmark draw).
+/// per row and sweep (with AVX2 at K = 6 and 10, the benchmark's optima cases; this and
+/// cheaper AVX2 partial stores together took 18% off the benchmark's time).
 #[inline(always)]
 pub(crate) fn normalize_rows<S: Isa>(s: S, lp: &mut [f64], k: usize, log_norm: &mut [f64]) {
     // The row length as a constant where it can be (the per-row loops then unroll: at
-    // K = 2 they were a quarter of a small fit's time), the same arithmetic.
+    // K = 2 they were a quarter of a small fit's time); those rows reduce in scalar
+    // order, longer ones along vectors.
     match k {
         0 => {}
         1 => normalize_block_rows::<S, 1>(s, lp, k, log_norm),

@@ -141,15 +141,22 @@ fn vector_exponentials_match_the_scalar_ones() {
 #[test]
 fn normalize_rows_matches_a_plain_log_sum_exp() {
     let mut r = rng(1);
-    for k in SIZES {
+    // Every row length with a path of its own (constant K < 8), and around the lanes.
+    for k in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 16, 17, 23, 31, 33, 40] {
         let m = 70; // more than one block of 64 rows
         let mut lp: Vec<f64> = (0..m * k)
             .map(|i| -r.gen_range(0.0..60.0) - (i / k) as f64)
             .collect();
-        // Rows without a density, with a NaN, with +∞.
+        // Rows without a density, with a NaN, with +∞; with +∞ and a NaN, and a −∞
+        // among finite values.
         lp[..k].fill(f64::NEG_INFINITY);
         lp[k] = f64::NAN;
         lp[2 * k] = f64::INFINITY;
+        if k >= 2 {
+            lp[3 * k] = f64::INFINITY;
+            lp[3 * k + 1] = f64::NAN;
+            lp[4 * k + 1] = f64::NEG_INFINITY;
+        }
         let mut want = lp.clone();
         let mut want_ln = vec![0.0; m];
         for (row, ln) in want.chunks_mut(k).zip(want_ln.iter_mut()) {
@@ -167,12 +174,28 @@ fn normalize_rows_matches_a_plain_log_sum_exp() {
             *ln = mx + sum.ln();
             row.iter_mut().for_each(|v| *v = (*v - mx).exp() / sum);
         }
-        for (level, (got, ln)) in at_each_level!(s => {
+        for (level, (got, ln, short)) in at_each_level!(s => {
             let mut a = lp.clone();
             let mut ln = vec![0.0; m];
             rows::normalize_rows(s, &mut a, k, &mut ln);
-            (a, ln)
+            // Only rows with a `log_norm` entry are processed.
+            let mut short = lp.clone();
+            rows::normalize_rows(s, &mut short, k, &mut ln.clone()[..m - 5]);
+            (a, ln, short)
         }) {
+            assert_eq!(
+                &short[..(m - 5) * k],
+                &got[..(m - 5) * k],
+                "{level} k={k} short"
+            );
+            let untouched = short[(m - 5) * k..].iter().zip(&lp[(m - 5) * k..]);
+            for (a, b) in untouched {
+                assert_eq!(
+                    a.to_bits(),
+                    b.to_bits(),
+                    "{level} k={k}: a row past log_norm"
+                );
+            }
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                 close(&format!("{level} k={k} r[{i}]"), *a, *b, 8.0 * E64);
             }
@@ -203,10 +226,14 @@ fn partial_round_trip<S: Isa, V: Vector<Isa = S>>(
         let mut lanes = vec![fill; V::LANES];
         // SAFETY: `lanes` holds `LANES` values.
         unsafe { v.store(lanes.as_mut_ptr()) };
-        // Write into the middle of a guarded buffer.
-        let mut buf = vec![fill; n + 2];
-        // SAFETY: `buf[1..]` holds `n + 1 ≥ n` values.
-        unsafe { v.store_part(buf.as_mut_ptr().add(1), n) };
+        // A store of `n` of a full vector's distinct values into a guarded buffer with
+        // room for all `LANES`, at an odd offset (misaligned for the wider stores): a
+        // lane too many would show, in bounds.
+        // SAFETY: `vals` holds at least `LANES` values.
+        let full = unsafe { V::load(s, vals.as_ptr()) };
+        let mut buf = vec![fill; V::LANES + 2];
+        // SAFETY: `buf[1..]` holds `LANES + 1 ≥ n` values.
+        unsafe { full.store_part(buf.as_mut_ptr().add(1), n) };
         out.push([lanes, buf].concat());
     }
     out
@@ -236,10 +263,12 @@ fn partial_loads_and_stores_touch_only_their_lanes() {
                     let want = if j < n { vals[j] } else { fill };
                     assert_eq!(loaded[j], want, "{level} load_part n={n} lane {j}");
                 }
-                assert_eq!(stored.len(), n + 2);
+                assert_eq!(stored.len(), lanes + 2);
                 assert_eq!(stored[0], fill, "{level} store_part n={n} wrote before");
                 assert_eq!(&stored[1..=n], &vals[..n], "{level} store_part n={n}");
-                assert_eq!(stored[n + 1], fill, "{level} store_part n={n} wrote past");
+                for (j, v) in stored[n + 1..].iter().enumerate() {
+                    assert_eq!(*v, fill, "{level} store_part n={n} wrote past, at +{j}");
+                }
             }
         }
         check(level, &r64, &v64);

@@ -328,10 +328,9 @@ macro_rules! avx2_vector {
             #[inline(always)]
             unsafe fn load_part(_: V3, p: *const $t, n: usize, fill: $t) -> Self {
                 // A masked load (the first `n` lanes), then `fill` in the others. (Through
-                // a stack buffer, the copy was a call to `memcpy` per row: a fifth of a
-                // small fit's time on AVX2.)
+                // a stack buffer, the copy was a call to `memcpy` per row.)
                 // SAFETY: `p` is valid for the `n < LANES` values read (caller contract);
-                // the masked-off lanes are not accessed. AVX2: the token.
+                // the masked-off lanes are not read. AVX2: the token.
                 unsafe { Self($load_part(p, n, fill)) }
             }
             #[inline(always)]
@@ -527,8 +526,9 @@ fn iota_ps() -> __m256 {
 #[inline]
 unsafe fn load_part_ps(p: *const f32, n: usize, fill: f32) -> __m256 {
     let keep = _mm256_cmp_ps::<_CMP_LT_OQ>(iota_ps(), _mm256_set1_ps(n as f32));
-    // SAFETY: the mask enables the first `n` lanes only, which the caller vouches for;
-    // masked-off lanes are neither read nor fault.
+    // SAFETY: the mask enables the first `n` lanes only, which the caller vouches for.
+    // Masked-off lanes are not read; that they cannot fault is Intel's guarantee (AMD
+    // calls it implementation-dependent, and LLVM relies on it as well).
     let v = unsafe { _mm256_maskload_ps(p, _mm256_castps_si256(keep)) };
     _mm256_blendv_ps(_mm256_set1_ps(fill), v, keep)
 }
@@ -546,28 +546,31 @@ unsafe fn load_part_pd(p: *const f64, n: usize, fill: f64) -> __m256d {
     _mm256_blendv_pd(_mm256_set1_pd(fill), v, keep)
 }
 
-/// Writes the first `n < 8` lanes of `v` at `p`: halves, quarters, one lane (a masked
-/// store is microcoded and slow on some AMD cores).
+/// Writes the first `n < 8` lanes of `v` at `p`: a half, a quarter, one lane (a masked
+/// store is microcoded and slow on some AMD cores). Unaligned writes throughout: `p` is
+/// only as aligned as an `f32`.
 ///
 /// # Safety
 /// `p` must be valid for writes of `n` values.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn store_part_ps(p: *mut f32, n: usize, v: __m256) {
+    debug_assert!(n < 8);
     let (mut rest, mut at) = (_mm256_castps256_ps128(v), 0);
-    // SAFETY (all three): the writes cover lanes `at..at + width` with `at + width ≤ n`,
-    // valid by the caller's contract.
     if n & 4 != 0 {
+        // SAFETY: lanes `0..4`, and `4 ≤ n`: valid by the caller's contract.
         unsafe { _mm_storeu_ps(p, rest) };
         rest = _mm256_extractf128_ps::<1>(v);
         at = 4;
     }
     if n & 2 != 0 {
-        unsafe { _mm_store_sd(p.add(at).cast(), _mm_castps_pd(rest)) };
+        // SAFETY: lanes `at..at + 2` with `at + 2 ≤ n`; an unaligned 8-byte store.
+        unsafe { _mm_storeu_si64(p.add(at).cast::<u8>(), _mm_castps_si128(rest)) };
         rest = _mm_movehl_ps(rest, rest);
         at += 2;
     }
     if n & 1 != 0 {
+        // SAFETY: lane `at` with `at + 1 = n`.
         unsafe { _mm_store_ss(p.add(at), rest) };
     }
 }
@@ -579,14 +582,17 @@ unsafe fn store_part_ps(p: *mut f32, n: usize, v: __m256) {
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn store_part_pd(p: *mut f64, n: usize, v: __m256d) {
+    debug_assert!(n < 4);
     let (mut rest, mut at) = (_mm256_castpd256_pd128(v), 0);
-    // SAFETY (both): the writes cover lanes `at..at + width` with `at + width ≤ n`.
     if n & 2 != 0 {
+        // SAFETY: lanes `0..2`, and `2 ≤ n`: valid by the caller's contract.
         unsafe { _mm_storeu_pd(p, rest) };
         rest = _mm256_extractf128_pd::<1>(v);
         at = 2;
     }
     if n & 1 != 0 {
+        // SAFETY: lane `at` with `at + 1 = n`; `_mm_store_sd` needs only an `f64`'s
+        // alignment, which `p` has.
         unsafe { _mm_store_sd(p.add(at), rest) };
     }
 }
