@@ -110,20 +110,8 @@ fn normalize_block_rows<S: Isa, const K: usize>(
         // Maxima (NaN if a value is NaN), and each row shifted by its maximum; a row
         // without a finite maximum is zeroed here and made uniform below.
         for (row, ln) in lpb.chunks_exact_mut(k).zip(lnb.iter_mut()) {
-            let mx = if K == 0 {
-                row_max(s, row)
-            } else {
-                let (mut mx, mut nan) = (f64::NEG_INFINITY, false);
-                for &v in row.iter() {
-                    nan |= v.is_nan();
-                    mx = mx.max(v);
-                }
-                if nan {
-                    f64::NAN
-                } else {
-                    mx
-                }
-            };
+            // (A maximum is exact in any order: one helper serves every K.)
+            let mx = row_max(s, row);
             *ln = mx;
             if mx.is_finite() {
                 row.iter_mut().for_each(|v| *v -= mx);
